@@ -1,0 +1,358 @@
+"""Typed training configuration: dataclasses, YAML loading, command-line overrides, fix-it validation.
+
+A config file is YAML whose top-level keys are the fields of :class:`TrainConfig`; nested sections map onto the
+nested dataclasses. Any key can be overridden on the command line as ``--section.key value`` (or ``key=value``).
+Every error names the key and says how to fix it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from .paths import DEFAULT_CORPUS_DIR
+
+
+class ConfigError(ValueError):
+    """A configuration problem; the message names the key and the fix."""
+
+
+def _help(text: str, default: Any = dataclasses.MISSING, factory: Any = dataclasses.MISSING) -> Any:
+    if factory is not dataclasses.MISSING:
+        return field(default_factory=factory, metadata={"help": text})
+    return field(default=default, metadata={"help": text})
+
+
+def _require(ok: bool, key: str, message: str) -> None:
+    if not ok:
+        raise ConfigError(f"config key '{key}': {message}")
+
+
+@dataclass
+class ModelConfig:
+    """Shape of the summarizer G and the reconstructor R (both encoder-decoders sharing the tokenizer)."""
+
+    arch: Literal["bart", "t5"] = _help("encoder-decoder family used when building from scratch", "bart")
+    d_model: int = _help("hidden size", 256)
+    encoder_layers: int = _help("encoder layers", 3)
+    decoder_layers: int = _help("decoder layers", 3)
+    attention_heads: int = _help("attention heads (must divide d_model)", 4)
+    ffn_dim: int = _help("feed-forward inner size", 1024)
+    dropout: float = _help("dropout probability", 0.1)
+    max_document_tokens: int = _help("documents are truncated to this many tokens (G input, R target)", 64)
+    summarizer_init: str | None = _help("warm-start G from this local folder or hub name instead of random weights", None)
+    reconstructor_init: str | None = _help("warm-start R from this local folder or hub name", None)
+
+    def __post_init__(self) -> None:
+        for key in ("d_model", "encoder_layers", "decoder_layers", "attention_heads", "ffn_dim", "max_document_tokens"):
+            _require(getattr(self, key) > 0, f"model.{key}", "must be a positive integer")
+        _require(self.d_model % self.attention_heads == 0, "model.attention_heads",
+                 f"must divide model.d_model={self.d_model}; e.g. set it to 4 or 8")
+        _require(0.0 <= self.dropout < 1.0, "model.dropout", "must be in [0, 1)")
+
+
+@dataclass
+class DiscriminatorConfig:
+    """Shape of the discriminator D: a small Transformer encoder over token ids."""
+
+    d_model: int = _help("hidden size", 256)
+    layers: int = _help("encoder layers", 2)
+    attention_heads: int = _help("attention heads (must divide d_model)", 4)
+    ffn_dim: int = _help("feed-forward inner size", 512)
+    dropout: float = _help("dropout probability", 0.1)
+    max_tokens: int = _help("longest sentence D scores (longer ones are truncated)", 48)
+    init: str | None = _help("warm-start D from this folder (a previous export)", None)
+
+    def __post_init__(self) -> None:
+        for key in ("d_model", "layers", "attention_heads", "ffn_dim", "max_tokens"):
+            _require(getattr(self, key) > 0, f"discriminator.{key}", "must be a positive integer")
+        _require(self.d_model % self.attention_heads == 0, "discriminator.attention_heads",
+                 f"must divide discriminator.d_model={self.d_model}")
+        _require(0.0 <= self.dropout < 1.0, "discriminator.dropout", "must be in [0, 1)")
+
+
+@dataclass
+class DecodingConfig:
+    """How G writes summaries, the same in training rollouts, dev evaluation and the summarize CLI."""
+
+    max_summary_tokens: int = _help("hard cap on summary length in tokens", 16)
+    min_summary_tokens: int = _help("end-of-sentence is forbidden before this many tokens", 3)
+    eos_damping: float = _help("subtracted from the end-of-sentence logit during the first eos_damping_tokens steps", 0.0)
+    eos_damping_tokens: int = _help("number of early steps whose end-of-sentence logit is damped", 0)
+    source_only: bool = _help("G may only emit pieces found in its source document (sampling and log-probs alike)", False)
+    num_beams: int = _help("beam size for dev evaluation and export (training samples or decodes greedily)", 1)
+    no_repeat_ngram_size: int = _help("block repeated n-grams at evaluation (0 = off)", 0)
+
+    def __post_init__(self) -> None:
+        _require(self.max_summary_tokens > 0, "decoding.max_summary_tokens", "must be positive")
+        _require(0 <= self.min_summary_tokens < self.max_summary_tokens, "decoding.min_summary_tokens",
+                 f"must be >= 0 and < decoding.max_summary_tokens={self.max_summary_tokens}")
+        _require(self.eos_damping >= 0, "decoding.eos_damping", "must be >= 0 (it is subtracted from the EOS logit)")
+        _require(self.eos_damping_tokens >= 0, "decoding.eos_damping_tokens", "must be >= 0")
+        _require(self.num_beams >= 1, "decoding.num_beams", "must be >= 1 (1 = greedy)")
+        _require(self.no_repeat_ngram_size >= 0, "decoding.no_repeat_ngram_size", "must be >= 0 (0 = off)")
+
+
+@dataclass
+class PretrainConfig:
+    """Stage 1: G learns pseudo-summaries made from documents alone; R learns to rebuild documents from them."""
+
+    steps: int = _help("optimizer steps (0 skips the stage)", 1000)
+    batch_size: int = _help("documents per micro-batch per process", 64)
+    lr: float = _help("peak learning rate", 5e-4)
+    task: Literal["deletion", "swap", "lead"] = _help(
+        "pseudo-summary task: 'deletion' = ordered word deletion from the unperturbed source; 'swap' = Wang & Lee's "
+        "run of consecutive words with ~swap_ratio of the source words shuffled; 'lead' = the first words", "deletion")
+    summary_words_min: int = _help("shortest pseudo-summary in words", 6)
+    summary_words_max: int = _help("longest pseudo-summary in words", 11)
+    deletion_window: float = _help("'deletion' keeps words from the first window*length source words", 2.0)
+    swap_ratio: float = _help("'swap': share of source words moved", 0.7)
+    train_reconstructor: bool = _help("also pre-train R on rebuilding documents from the pseudo-summaries", True)
+
+    def __post_init__(self) -> None:
+        _require(self.steps >= 0, "pretrain.steps", "must be >= 0")
+        _require(self.batch_size > 0, "pretrain.batch_size", "must be positive")
+        _require(self.lr > 0, "pretrain.lr", "must be positive, e.g. 5e-4")
+        _require(1 <= self.summary_words_min <= self.summary_words_max, "pretrain.summary_words_min",
+                 f"must be between 1 and pretrain.summary_words_max={self.summary_words_max}")
+        _require(self.deletion_window >= 1.0, "pretrain.deletion_window", "must be >= 1.0")
+        _require(0.0 <= self.swap_ratio <= 1.0, "pretrain.swap_ratio", "must be in [0, 1]")
+
+
+@dataclass
+class DiscriminatorPretrainConfig:
+    """Stage 2: D learns human sentences (real) vs. the pre-trained G's samples (fake)."""
+
+    steps: int = _help("optimizer steps (0 skips the stage)", 300)
+    batch_size: int = _help("sentences per side per micro-batch per process", 64)
+    lr: float = _help("peak learning rate", 5e-4)
+
+    def __post_init__(self) -> None:
+        _require(self.steps >= 0, "pretrain_d.steps", "must be >= 0")
+        _require(self.batch_size > 0, "pretrain_d.batch_size", "must be positive")
+        _require(self.lr > 0, "pretrain_d.lr", "must be positive")
+
+
+@dataclass
+class AdversarialConfig:
+    """Stage 3: REINFORCE for G on alpha * reconstruction + beta * discriminator reward; R and D keep learning."""
+
+    steps: int = _help("G optimizer steps (0 skips the stage)", 1000)
+    batch_size: int = _help("documents per micro-batch per process", 32)
+    lr_g: float = _help("G learning rate", 1e-4)
+    lr_r: float = _help("R learning rate", 3e-4)
+    lr_d: float = _help("D learning rate", 3e-4)
+    num_samples: int = _help("summaries sampled per document", 1)
+    baseline: Literal["greedy", "loo"] = _help(
+        "'greedy' = self-critical (reward of G's greedy summary); 'loo' = leave-one-out mean of the other samples "
+        "(needs num_samples >= 2)", "greedy")
+    reconstruction_weight: float = _help("alpha: weight of R's length-normalised log-likelihood of the document", 1.0)
+    discriminator_weight: float = _help("beta: weight of the discriminator reward (0 = no discriminator)", 0.04)
+    discriminator_reward: Literal["prob", "logprob"] = _help("D reward: P(human) or log P(human)", "logprob")
+    d_steps: int = _help("D updates per G update", 1)
+    entropy_weight: float = _help("entropy bonus for G's per-token distribution", 0.0)
+    normalize_advantages: bool = _help("divide advantages by their batch standard deviation", False)
+
+    def __post_init__(self) -> None:
+        _require(self.steps >= 0, "adversarial.steps", "must be >= 0")
+        _require(self.batch_size > 0, "adversarial.batch_size", "must be positive")
+        for key in ("lr_g", "lr_r", "lr_d"):
+            _require(getattr(self, key) >= 0, f"adversarial.{key}", "must be >= 0 (0 freezes that model)")
+        _require(self.num_samples >= 1, "adversarial.num_samples", "must be >= 1")
+        _require(self.baseline != "loo" or self.num_samples >= 2, "adversarial.baseline",
+                 "'loo' needs adversarial.num_samples >= 2; set num_samples: 4 or use baseline: greedy")
+        _require(self.reconstruction_weight >= 0 and self.discriminator_weight >= 0, "adversarial.*_weight",
+                 "reward weights must be >= 0")
+        _require(self.reconstruction_weight + self.discriminator_weight > 0, "adversarial.reconstruction_weight",
+                 "at least one reward weight must be positive")
+        _require(self.d_steps >= 0, "adversarial.d_steps", "must be >= 0")
+        _require(self.entropy_weight >= 0, "adversarial.entropy_weight", "must be >= 0")
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs. YAML top-level keys are these fields."""
+
+    data_dir: str = _help("corpus folder written by `python -m data_prep` (built on first use if missing)",
+                          str(DEFAULT_CORPUS_DIR))
+    output_dir: str = _help("run folder: checkpoints, logs, final export", "runs/train")
+    seed: int = _help("random seed: data order, pseudo-summaries and sampling derive from it", 0)
+    mixed_precision: Literal["auto", "no", "bf16", "fp16"] = _help("'auto' = bf16 on a GPU, fp32 on CPU", "auto")
+    gradient_accumulation_steps: int = _help("micro-batches per optimizer step", 1)
+    max_grad_norm: float = _help("gradient clipping norm (0 = off)", 1.0)
+    warmup_steps: int = _help("linear warm-up steps of each stage's learning rate", 50)
+    num_threads: int = _help("torch CPU threads per process (0 = torch's default)", 0)
+    max_documents: int = _help("use at most this many training documents (0 = all)", 0)
+    log_every: int = _help("log scalars every N steps", 10)
+    sample_every: int = _help("write sample triples (document -> summary -> reconstruction) every N steps (0 = off)", 100)
+    eval_every: int = _help("dev ROUGE every N adversarial/pre-training steps (0 = only at stage ends)", 250)
+    eval_size: int = _help("dev examples scored during training", 500)
+    eval_metric: Literal["rouge1", "rouge2", "rougeL"] = _help("dev metric used to keep the best checkpoint", "rougeL")
+    save_every: int = _help("save a resumable checkpoint every N steps (0 = only at stage ends)", 500)
+    keep_checkpoints: int = _help("how many step checkpoints to keep", 2)
+    report_to: Literal["tensorboard", "none"] = _help("tracker for accelerator.log", "tensorboard")
+    model: ModelConfig = _help("G and R", factory=ModelConfig)
+    discriminator: DiscriminatorConfig = _help("D", factory=DiscriminatorConfig)
+    decoding: DecodingConfig = _help("summary decoding", factory=DecodingConfig)
+    pretrain: PretrainConfig = _help("stage 1", factory=PretrainConfig)
+    pretrain_d: DiscriminatorPretrainConfig = _help("stage 2", factory=DiscriminatorPretrainConfig)
+    adversarial: AdversarialConfig = _help("stage 3", factory=AdversarialConfig)
+
+    def __post_init__(self) -> None:
+        _require(self.gradient_accumulation_steps >= 1, "gradient_accumulation_steps", "must be >= 1")
+        _require(self.max_grad_norm >= 0, "max_grad_norm", "must be >= 0 (0 turns clipping off)")
+        for key in ("warmup_steps", "num_threads", "max_documents", "log_every", "sample_every", "eval_every",
+                    "eval_size", "save_every"):
+            _require(getattr(self, key) >= 0, key, "must be >= 0")
+        _require(self.keep_checkpoints >= 1, "keep_checkpoints", "must be >= 1")
+        _require(self.log_every > 0, "log_every", "must be >= 1")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# building a config from YAML and overrides
+
+
+def _coerce(value: Any, hint: Any, key: str) -> Any:
+    """Check ``value`` against a field's type hint, converting where it is unambiguous (YAML ints for floats)."""
+    origin = typing.get_origin(hint)
+    if origin is Literal:
+        choices = typing.get_args(hint)
+        if value not in choices:
+            raise ConfigError(f"config key '{key}': got {value!r}; choose one of {', '.join(map(repr, choices))}")
+        return value
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(hint)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, key)
+            except ConfigError as err:
+                errors.append(str(err))
+        raise ConfigError(errors[0] if errors else f"config key '{key}': bad value {value!r}")
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"config key '{key}': expected true or false, got {value!r}")
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise ConfigError(f"config key '{key}': expected an integer, got {value!r}")
+    if hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):  # YAML reads "5e-4" (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise ConfigError(f"config key '{key}': expected a number, got {value!r}")
+    if hint is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise ConfigError(f"config key '{key}': expected a string, got {value!r}")
+    raise ConfigError(f"config key '{key}': unsupported type {hint}")
+
+
+def _build(cls: type, data: dict[str, Any], prefix: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        full = f"{prefix}{key}"
+        if key not in names:
+            close = difflib.get_close_matches(key, names, n=1)
+            hint = f" (did you mean '{prefix}{close[0]}'?)" if close else f"; valid keys: {', '.join(names)}"
+            raise ConfigError(f"unknown config key '{full}'{hint}")
+        hint_type = hints[key]
+        if dataclasses.is_dataclass(hint_type):
+            if not isinstance(value, dict):
+                raise ConfigError(f"config key '{full}' is a section: give it as a mapping of its keys")
+            kwargs[key] = _build(hint_type, value, f"{full}.")
+        else:
+            kwargs[key] = _coerce(value, hint_type, full)
+    return cls(**kwargs)
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node = data
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"config key '{dotted}': '{part}' is not a section")
+    node[parts[-1]] = value
+
+
+def parse_overrides(tokens: list[str]) -> dict[str, Any]:
+    """Turn ``["--pretrain.steps", "10", "seed=3"]`` into a nested dict; values are parsed as YAML scalars."""
+    data: dict[str, Any] = {}
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token.startswith("--"):
+            token = token[2:]
+            if "=" in token:
+                key, raw = token.split("=", 1)
+            elif i + 1 < len(tokens):
+                key, raw = token, tokens[i + 1]
+                i += 1
+            else:
+                raise ConfigError(f"override '--{token}' has no value; write --{token} VALUE")
+        elif "=" in token:
+            key, raw = token.split("=", 1)
+        else:
+            raise ConfigError(f"cannot read override '{token}'; write --section.key VALUE or section.key=VALUE")
+        _set_dotted(data, key.replace("-", "_"), yaml.safe_load(raw) if raw != "" else "")
+        i += 1
+    return data
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """Read a YAML config (or the defaults), apply overrides, validate."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} not found; pass one of scripts/configs/*.yaml")
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as err:
+            raise ConfigError(f"config file {path} is not valid YAML: {err}") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"config file {path} must be a mapping of keys to values at the top level")
+        data = loaded or {}
+    data = _merge(data, overrides or {})
+    try:
+        return _build(TrainConfig, data, "")
+    except TypeError as err:  # a dataclass refused its arguments
+        raise ConfigError(str(err)) from None
+
+
+def config_to_yaml(cfg: TrainConfig) -> str:
+    return yaml.safe_dump(cfg.to_dict(), sort_keys=False)

@@ -1,0 +1,121 @@
+"""Training data: the corpus folder written by ``python -m data_prep``, deterministic batches, pseudo-summaries.
+
+Batches are addressed by a *global micro-batch index*: batch g is a pure function of (seed, g). A process p of N at
+local micro-step j reads g = j * N + p, so one process with N-times the gradient accumulation sees exactly the
+same batches per optimizer step as N processes, and resuming only needs the step counter.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from transformers import PreTrainedTokenizerBase
+
+from .config import PretrainConfig
+
+
+class CorpusError(RuntimeError):
+    """The corpus folder is missing or malformed; the message says how to rebuild it."""
+
+
+@dataclass
+class Corpus:
+    documents: list[str]
+    sentences: list[str]
+    dev_documents: list[str]
+    dev_summaries: list[str]
+    tokenizer_dir: Path
+
+
+def _read_jsonl_field(path: Path, field: str) -> list[str]:
+    if not path.is_file():
+        raise CorpusError(f"{path} is missing; rebuild the corpus with `python -m data_prep --out {path.parent}`")
+    values = []
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            try:
+                row = json.loads(raw.decode("utf-8"))
+                values.append(str(row[field]))
+            except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+                raise CorpusError(f"{path} line {number} is not a JSON object with a '{field}' field; rebuild the "
+                                  f"corpus with `python -m data_prep --out {path.parent}`") from None
+    if not values:
+        raise CorpusError(f"{path} is empty; rebuild the corpus with `python -m data_prep --out {path.parent}`")
+    return values
+
+
+def load_corpus(data_dir: str | Path, max_documents: int = 0) -> Corpus:
+    """Read documents, human sentences, the dev slice and the tokenizer location from a corpus folder."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise CorpusError(f"corpus folder {data_dir} does not exist; build it with `python -m data_prep --out "
+                          f"{data_dir}`")
+    documents = _read_jsonl_field(data_dir / "documents.jsonl", "text")
+    if max_documents:
+        documents = documents[:max_documents]
+    dev_path = data_dir / "dev.jsonl"
+    return Corpus(
+        documents=documents,
+        sentences=_read_jsonl_field(data_dir / "sentences.jsonl", "text"),
+        dev_documents=_read_jsonl_field(dev_path, "document"),
+        dev_summaries=_read_jsonl_field(dev_path, "summary"),
+        tokenizer_dir=data_dir / "tokenizer",
+    )
+
+
+class BatchStream:
+    """Random-access shuffled batches over ``size`` items: ``indices(g)`` is the g-th batch of an endless stream
+    of epochs, each epoch a fresh permutation drawn from (seed, epoch). The last partial batch of an epoch is
+    dropped so every batch has the same size."""
+
+    def __init__(self, size: int, batch_size: int, seed: int) -> None:
+        if size < batch_size:
+            raise CorpusError(f"only {size} items for a batch size of {batch_size}; lower the batch size or "
+                              f"add data")
+        self.size, self.batch_size, self.seed = size, batch_size, seed
+        self.per_epoch = size // batch_size
+        self._epoch, self._perm = -1, torch.empty(0, dtype=torch.long)
+
+    def indices(self, global_index: int) -> list[int]:
+        epoch, within = divmod(global_index, self.per_epoch)
+        if epoch != self._epoch:
+            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            self._epoch, self._perm = epoch, torch.randperm(self.size, generator=generator)
+        return self._perm[within * self.batch_size:(within + 1) * self.batch_size].tolist()
+
+
+def pseudo_summary(document: str, cfg: PretrainConfig, rng: random.Random) -> tuple[str, str]:
+    """A (source, target) pair made from a document alone, for pre-training G (and, reversed, R).
+
+    - deletion: keep an ordered subset of the words from the start of the unperturbed document;
+    - swap: Wang & Lee's task: a run of consecutive words as target, and a source with ~swap_ratio of its words
+      moved, so G must find and reorder rather than copy a span;
+    - lead: the first words.
+    """
+    words = document.split()
+    length = min(len(words), rng.randint(cfg.summary_words_min, cfg.summary_words_max))
+    if cfg.task == "lead":
+        return document, " ".join(words[:length])
+    if cfg.task == "deletion":
+        window = min(len(words), max(length, round(length * cfg.deletion_window)))
+        keep = sorted(rng.sample(range(window), length))
+        return document, " ".join(words[i] for i in keep)
+    start = rng.randint(0, len(words) - length)
+    target = " ".join(words[start:start + length])
+    source = list(words)
+    moved = [i for i in range(len(source)) if rng.random() < cfg.swap_ratio]
+    shuffled = list(moved)
+    rng.shuffle(shuffled)
+    for i, j in zip(moved, shuffled):
+        source[i] = words[j]
+    return " ".join(source), target
+
+
+def tokenize(tokenizer: PreTrainedTokenizerBase, texts: list[str], max_tokens: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token ids and mask, shape (b, t), each row ending with end-of-sentence (kept even when truncated)."""
+    encoded = tokenizer(texts, max_length=max_tokens, truncation=True, padding=True, return_tensors="pt")
+    return encoded["input_ids"], encoded["attention_mask"]

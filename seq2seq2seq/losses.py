@@ -1,0 +1,84 @@
+"""Pure loss functions. No models, no state: tensors in, tensors out, shapes in every docstring."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def masked_mean(values: torch.Tensor, mask: torch.Tensor, dim: int | None = None) -> torch.Tensor:
+    """Mean of ``values`` where ``mask`` is 1. values, mask: same shape. dim=None averages everything."""
+    mask = mask.to(values.dtype)
+    if dim is None:
+        return (values * mask).sum() / mask.sum().clamp(min=1.0)
+    return (values * mask).sum(dim) / mask.sum(dim).clamp(min=1.0)
+
+
+def token_logprobs(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Log-probability of each label. logits: shape (b, t, V); labels: shape (b, t), any id at padding.
+
+    Returns shape (b, t). Entries at -inf logits for the label itself come back as -inf: mask them out.
+    """
+    logps = torch.log_softmax(logits.float(), dim=-1)
+    return logps.gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+
+
+def token_entropy(logits: torch.Tensor) -> torch.Tensor:
+    """Entropy of each next-token distribution. logits: shape (b, t, V), -inf allowed. Returns shape (b, t)."""
+    logps = torch.log_softmax(logits.float(), dim=-1)
+    # forbidden entries have p = 0 and log p = -inf; zero their log p *before* multiplying, or the backward pass
+    # computes 0 * inf = nan even where the forward value is 0
+    return -(logps.exp() * logps.masked_fill(torch.isinf(logps), 0.0)).sum(-1)
+
+
+def sequence_mean_logprob(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Length-normalised log-likelihood of each sequence: mean over its real tokens.
+
+    logits: (b, t, V); labels, mask: (b, t). Returns shape (b,).
+    """
+    return masked_mean(token_logprobs(logits, labels).masked_fill(mask == 0, 0.0), mask, dim=1)
+
+
+def cross_entropy(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Teacher-forced cross-entropy averaged over real tokens. logits: (b, t, V); labels, mask: (b, t). Scalar."""
+    return -masked_mean(token_logprobs(logits, labels).masked_fill(mask == 0, 0.0), mask)
+
+
+def self_critical_advantages(sample_rewards: torch.Tensor, greedy_rewards: torch.Tensor) -> torch.Tensor:
+    """Advantage of each sample over its document's greedy summary (Rennie et al.'s self-critical baseline).
+
+    sample_rewards: shape (b, k); greedy_rewards: shape (b,). Returns shape (b, k).
+    """
+    return sample_rewards - greedy_rewards[:, None]
+
+
+def leave_one_out_advantages(sample_rewards: torch.Tensor) -> torch.Tensor:
+    """Advantage of each sample over the mean reward of the document's other k-1 samples.
+
+    sample_rewards: shape (b, k) with k >= 2. Returns shape (b, k).
+    """
+    k = sample_rewards.shape[1]
+    if k < 2:
+        raise ValueError("leave-one-out needs at least 2 samples per document")
+    others = (sample_rewards.sum(1, keepdim=True) - sample_rewards) / (k - 1)
+    return sample_rewards - others
+
+
+def reinforce_loss(per_token_logps: torch.Tensor, mask: torch.Tensor, advantages: torch.Tensor) -> torch.Tensor:
+    """REINFORCE: minimising it raises the log-probability of samples with positive advantage.
+
+    per_token_logps: shape (n, t), G's log-prob of each sampled token; mask: shape (n, t); advantages: shape (n,),
+    treated as constants. Loss = -mean_n(advantage_n * sum_t logp_nt).
+    """
+    sequence_logps = (per_token_logps.masked_fill(mask == 0, 0.0)).sum(1)
+    return -(advantages.detach() * sequence_logps).mean()
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy of D: human sentences are 1, G's summaries are 0.
+
+    real_logits: shape (b,); fake_logits: shape (n,). Scalar: the mean of the two sides' losses.
+    """
+    real = F.binary_cross_entropy_with_logits(real_logits.float(), torch.ones_like(real_logits, dtype=torch.float))
+    fake = F.binary_cross_entropy_with_logits(fake_logits.float(), torch.zeros_like(fake_logits, dtype=torch.float))
+    return 0.5 * (real + fake)

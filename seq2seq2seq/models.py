@@ -1,0 +1,192 @@
+"""Build or load the three models: summarizer G, reconstructor R (encoder-decoders) and discriminator D.
+
+All three share the project tokenizer's vocabulary, so G's summary ids feed R and D directly.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+from transformers import (
+    AutoModelForSeq2SeqLM,
+    BartConfig,
+    BartForConditionalGeneration,
+    PretrainedConfig,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    T5Config,
+    T5ForConditionalGeneration,
+)
+
+from .config import DiscriminatorConfig, ModelConfig
+
+
+class ModelLoadError(RuntimeError):
+    """A checkpoint that is missing, corrupt or of the wrong kind; the message says what to do."""
+
+
+def special_ids(tokenizer: PreTrainedTokenizerBase) -> dict[str, int]:
+    """pad/eos/bos ids of the project tokenizer (bos doubles as the decoder start token)."""
+    ids = {"pad": tokenizer.pad_token_id, "eos": tokenizer.eos_token_id, "bos": tokenizer.bos_token_id}
+    missing = [k for k, v in ids.items() if v is None]
+    if missing:
+        raise ModelLoadError(f"tokenizer has no {'/'.join(missing)} token; rebuild it with `python -m data_prep`")
+    return ids
+
+
+def build_seq2seq(cfg: ModelConfig, tokenizer: PreTrainedTokenizerBase, init: str | None = None) -> PreTrainedModel:
+    """A randomly initialised BART- or T5-style encoder-decoder over the tokenizer's vocabulary, or a warm start."""
+    if init:
+        return load_seq2seq(init, vocab_size=len(tokenizer))
+    ids = special_ids(tokenizer)
+    if cfg.arch == "bart":
+        config = BartConfig(
+            vocab_size=len(tokenizer), d_model=cfg.d_model,
+            encoder_layers=cfg.encoder_layers, decoder_layers=cfg.decoder_layers,
+            encoder_attention_heads=cfg.attention_heads, decoder_attention_heads=cfg.attention_heads,
+            encoder_ffn_dim=cfg.ffn_dim, decoder_ffn_dim=cfg.ffn_dim,
+            max_position_embeddings=max(cfg.max_document_tokens, 64) + 2,
+            dropout=cfg.dropout, attention_dropout=0.0, activation_dropout=0.0,
+            pad_token_id=ids["pad"], bos_token_id=ids["bos"], eos_token_id=ids["eos"],
+            decoder_start_token_id=ids["bos"], forced_bos_token_id=None, forced_eos_token_id=None,
+            scale_embedding=True, tie_word_embeddings=True,
+        )
+        return BartForConditionalGeneration(config)
+    config = T5Config(
+        vocab_size=len(tokenizer), d_model=cfg.d_model, d_kv=cfg.d_model // cfg.attention_heads, d_ff=cfg.ffn_dim,
+        num_layers=cfg.encoder_layers, num_decoder_layers=cfg.decoder_layers, num_heads=cfg.attention_heads,
+        dropout_rate=cfg.dropout, pad_token_id=ids["pad"], eos_token_id=ids["eos"], bos_token_id=ids["bos"],
+        decoder_start_token_id=ids["bos"], tie_word_embeddings=True,
+    )
+    return T5ForConditionalGeneration(config)
+
+
+def _check_folder(path: Path, what: str) -> None:
+    if not path.is_dir():
+        raise ModelLoadError(f"{what} folder {path} does not exist; pass the folder written by training "
+                             f"(e.g. RUN/final/summarizer)")
+    if not (path / "config.json").is_file():
+        raise ModelLoadError(f"{path} has no config.json, so it is not a saved {what}; pass a folder written by "
+                             f"save_pretrained (e.g. RUN/final/summarizer)")
+    if not any(path.glob("*.safetensors")):
+        raise ModelLoadError(f"{path} holds no .safetensors weights; checkpoints load with safetensors only: "
+                             f"re-export the model with save_pretrained(safe_serialization=True)")
+
+
+def load_seq2seq(name_or_path: str | Path, vocab_size: int | None = None) -> PreTrainedModel:
+    """Load an encoder-decoder from a local folder (safetensors only) or, where the hub is reachable, a hub name."""
+    path = Path(name_or_path)
+    local = path.exists() or str(name_or_path).startswith((".", "/", "~"))
+    if local:
+        _check_folder(path, "summarizer/reconstructor")
+    try:
+        model = AutoModelForSeq2SeqLM.from_pretrained(str(name_or_path), use_safetensors=True)
+    except (OSError, ValueError, json.JSONDecodeError, RuntimeError) as err:
+        raise ModelLoadError(f"cannot load an encoder-decoder from {name_or_path}: {err.__class__.__name__}: "
+                             f"{str(err).splitlines()[0] if str(err) else ''}. If it is a local folder, it may be "
+                             f"corrupt: re-export it; if it is a hub name, check the name and that the hub is "
+                             f"reachable") from None
+    if vocab_size is not None and model.config.vocab_size < vocab_size:
+        raise ModelLoadError(f"{name_or_path} has a vocabulary of {model.config.vocab_size} but the tokenizer has "
+                             f"{vocab_size}; warm-start only from models trained with the same tokenizer")
+    return model
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# the discriminator
+
+
+class HumanSentenceDiscriminatorConfig(PretrainedConfig):
+    model_type = "seq2seq2seq-discriminator"
+
+    def __init__(self, vocab_size: int = 16000, d_model: int = 256, layers: int = 2, attention_heads: int = 4,
+                 ffn_dim: int = 512, dropout: float = 0.1, max_tokens: int = 48, pad_token_id: int = 0,
+                 **kwargs) -> None:
+        self.vocab_size = vocab_size
+        self.d_model = d_model
+        self.layers = layers
+        self.attention_heads = attention_heads
+        self.ffn_dim = ffn_dim
+        self.dropout = dropout
+        self.max_tokens = max_tokens
+        super().__init__(pad_token_id=pad_token_id, **kwargs)
+
+
+class HumanSentenceDiscriminator(PreTrainedModel):
+    """Scores how human-written a token sequence looks.
+
+    A bidirectional Transformer encoder, mean-pooled over real tokens, then one logit per sentence. We score whole
+    sequences rather than prefixes because the reward that matters is whether the *finished* summary reads like a
+    headline (a prefix can look fine and end badly); the self-critical baseline already handles credit assignment
+    for sequence-level rewards. Per-token logits (each token's own head output) are returned too, for inspection.
+    """
+
+    config_class = HumanSentenceDiscriminatorConfig
+    base_model_prefix = "discriminator"
+    main_input_name = "input_ids"
+
+    def __init__(self, config: HumanSentenceDiscriminatorConfig) -> None:
+        super().__init__(config)
+        self.embed = nn.Embedding(config.vocab_size, config.d_model, padding_idx=config.pad_token_id)
+        self.position = nn.Embedding(config.max_tokens, config.d_model)
+        layer = nn.TransformerEncoderLayer(config.d_model, config.attention_heads, config.ffn_dim, config.dropout,
+                                           activation="gelu", batch_first=True, norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, config.layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(config.d_model)
+        self.head = nn.Linear(config.d_model, 1)
+        self.post_init()
+
+    def _init_weights(self, module: nn.Module) -> None:
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, std=0.02)
+            if isinstance(module, nn.Linear) and module.bias is not None:
+                nn.init.zeros_(module.bias)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> dict[str, torch.Tensor]:
+        """input_ids, attention_mask: shape (b, t). Returns ``logits`` (b,) and ``token_logits`` (b, t)."""
+        input_ids = input_ids[:, : self.config.max_tokens]
+        attention_mask = attention_mask[:, : self.config.max_tokens]
+        positions = torch.arange(input_ids.shape[1], device=input_ids.device)
+        hidden = self.embed(input_ids) + self.position(positions)[None]
+        hidden = self.norm(self.encoder(hidden, src_key_padding_mask=attention_mask == 0))
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        return {"logits": self.head(pooled).squeeze(-1), "token_logits": self.head(hidden).squeeze(-1)}
+
+
+def build_discriminator(cfg: DiscriminatorConfig, tokenizer: PreTrainedTokenizerBase) -> HumanSentenceDiscriminator:
+    if cfg.init:
+        return load_discriminator(cfg.init)
+    config = HumanSentenceDiscriminatorConfig(
+        vocab_size=len(tokenizer), d_model=cfg.d_model, layers=cfg.layers, attention_heads=cfg.attention_heads,
+        ffn_dim=cfg.ffn_dim, dropout=cfg.dropout, max_tokens=cfg.max_tokens, pad_token_id=tokenizer.pad_token_id,
+    )
+    return HumanSentenceDiscriminator(config)
+
+
+def load_discriminator(path: str | Path) -> HumanSentenceDiscriminator:
+    path = Path(path)
+    _check_folder(path, "discriminator")
+    try:
+        return HumanSentenceDiscriminator.from_pretrained(str(path), use_safetensors=True)
+    except (OSError, ValueError, json.JSONDecodeError, RuntimeError) as err:
+        raise ModelLoadError(f"cannot load the discriminator from {path}: {err.__class__.__name__}; the folder may be "
+                             f"corrupt: re-export it from a training run") from None
+
+
+def seq2seq_logits(model: PreTrainedModel, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                   target_ids: torch.Tensor, target_mask: torch.Tensor) -> torch.Tensor:
+    """Teacher-forced logits of an encoder-decoder for ``target_ids``.
+
+    input_ids, attention_mask: shape (b, s); target_ids, target_mask: shape (b, t) (targets end with
+    end-of-sentence). Returns shape (b, t, V): position i predicts target_ids[:, i].
+    """
+    start = torch.full_like(target_ids[:, :1], model.config.decoder_start_token_id)
+    decoder_input_ids = torch.cat([start, target_ids[:, :-1]], dim=1)
+    decoder_mask = torch.cat([torch.ones_like(start), target_mask[:, :-1]], dim=1)
+    decoder_input_ids = decoder_input_ids.masked_fill(decoder_mask == 0, model.config.pad_token_id)
+    return model(input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=decoder_input_ids,
+                 decoder_attention_mask=decoder_mask).logits

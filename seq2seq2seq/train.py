@@ -1,0 +1,465 @@
+"""Train seq2seq2seq: one explicit Accelerate loop over three stages.
+
+    accelerate launch -m seq2seq2seq.train --config scripts/configs/cpu.yaml --output_dir runs/cpu
+    python -m seq2seq2seq.train --config scripts/configs/tiny.yaml --pretrain.steps 5     # any key can be overridden
+
+Stages, in order, each resumable in the middle (``--resume``):
+  1. pretrain    G learns pseudo-summaries made from documents alone; R learns to rebuild documents from them.
+  2. pretrain_d  D learns human sentences (real) vs. G's samples (fake).
+  3. adversarial G learns by REINFORCE on alpha * reconstruction + beta * discriminator reward (self-critical or
+                 leave-one-out baseline); R keeps learning to rebuild documents from G's summaries; D keeps learning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import random
+import sys
+import time
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+from accelerate.logging import get_logger
+from accelerate.utils import set_seed
+from tqdm.auto import tqdm
+from transformers import AutoTokenizer
+
+from . import checkpoint as ckpt
+from .config import ConfigError, TrainConfig, config_to_yaml, load_config, parse_overrides
+from .data import BatchStream, Corpus, CorpusError, load_corpus, pseudo_summary, tokenize
+from .losses import (cross_entropy, discriminator_loss, leave_one_out_advantages, masked_mean, reinforce_loss,
+                     self_critical_advantages, token_entropy, token_logprobs)
+from .models import ModelLoadError, build_discriminator, build_seq2seq, seq2seq_logits
+from .rewards import DiscriminatorReward, Documents, ReconstructionReward, score
+from .sampling import Summaries, allowed_for, generate_summaries, summarize_texts, summary_logits
+
+logger = get_logger(__name__)
+STAGES = ("pretrain", "pretrain_d", "adversarial")
+
+
+def distinct_n(texts: list[str], n: int) -> float:
+    """Share of distinct n-grams among all n-grams of a set of summaries (1.0 = no repetition)."""
+    grams = [tuple(words[i:i + n]) for words in (t.split() for t in texts) for i in range(len(words) - n + 1)]
+    return len(set(grams)) / max(len(grams), 1)
+
+
+class Trainer:
+    """Holds the models and the run's state; ``run`` is the loop, one ``*_step`` method per stage."""
+
+    def __init__(self, cfg: TrainConfig, corpus: Corpus) -> None:
+        self.cfg = cfg
+        precision = cfg.mixed_precision
+        if precision == "auto":
+            precision = "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
+        trackers = "tensorboard" if cfg.report_to == "tensorboard" and _has_tensorboard() else None
+        # the learning rate is set by hand each step (see _set_lr), so no scheduler is stepped per process
+        self.accelerator = Accelerator(mixed_precision=precision, log_with=trackers, project_dir=cfg.output_dir)
+        self.corpus = corpus
+        self.tokenizer = AutoTokenizer.from_pretrained(str(corpus.tokenizer_dir))
+        set_seed(cfg.seed)
+        g = build_seq2seq(cfg.model, self.tokenizer, cfg.model.summarizer_init)
+        r = build_seq2seq(cfg.model, self.tokenizer, cfg.model.reconstructor_init)
+        d = build_discriminator(cfg.discriminator, self.tokenizer)
+        opts = [torch.optim.AdamW(m.parameters(), lr=1e-4, weight_decay=0.01) for m in (g, r, d)]
+        self.g, self.r, self.d, self.opt_g, self.opt_r, self.opt_d = self.accelerator.prepare(g, r, d, *opts)
+        n = self.accelerator.num_processes
+        self.doc_stream = BatchStream(len(corpus.documents), max(cfg.pretrain.batch_size, 1), cfg.seed)
+        self.adv_stream = BatchStream(len(corpus.documents), cfg.adversarial.batch_size, cfg.seed + 1)
+        self.d_doc_stream = BatchStream(len(corpus.documents), cfg.pretrain_d.batch_size, cfg.seed + 2)
+        self.sentence_stream = BatchStream(len(corpus.sentences), cfg.pretrain_d.batch_size, cfg.seed + 3)
+        self.adv_sentence_stream = BatchStream(len(corpus.sentences), cfg.adversarial.batch_size * cfg.adversarial.num_samples, cfg.seed + 4)
+        self.world, self.rank = n, self.accelerator.process_index
+        self.state = {"stage": STAGES[0], "step": 0, "global_step": 0, "best": None, "history": []}
+
+    # ---- helpers --------------------------------------------------------------------------------------------------
+
+    def _micro_batches(self, step: int):
+        """(is_last, global batch index) for each micro-batch of an optimizer step; see data.py for the indexing."""
+        a = self.cfg.gradient_accumulation_steps
+        for m in range(a):
+            yield m == a - 1, (step * a + m) * self.world + self.rank
+
+    def _seed(self, stage: str, index: int) -> random.Random:
+        # sampling and dropout draw from the global RNG: seeding it per batch makes each batch's randomness a
+        # function of (seed, stage, batch), the same whether resumed or split over processes
+        seed = (self.cfg.seed * 7919 + STAGES.index(stage) * 1_000_003 + index) % (2**31)
+        torch.manual_seed(seed)
+        return random.Random(seed)
+
+    def _sync(self, last: bool, *models):
+        """Accumulate gradients locally on all but the last micro-batch (no inter-process all-reduce)."""
+        stack = contextlib.ExitStack()
+        if not last:
+            for model in models:
+                stack.enter_context(self.accelerator.no_sync(model))
+        return stack
+
+    def _set_lr(self, optimizer, peak: float, step: int) -> None:
+        warmup = self.cfg.warmup_steps
+        for group in optimizer.param_groups:
+            group["lr"] = peak * min(1.0, (step + 1) / warmup) if warmup else peak
+
+    def _update(self, model, optimizer) -> float:
+        norm = 0.0
+        if self.cfg.max_grad_norm > 0:
+            norm = float(self.accelerator.clip_grad_norm_(model.parameters(), self.cfg.max_grad_norm))
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        return norm
+
+    def _documents(self, texts: list[str]) -> Documents:
+        ids, mask = tokenize(self.tokenizer, texts, self.cfg.model.max_document_tokens)
+        device = self.accelerator.device
+        return Documents(ids.to(device), mask.to(device))
+
+    def _rollout(self, docs: Documents, do_sample: bool, k: int = 1) -> Summaries:
+        g = self.accelerator.unwrap_model(self.g)
+        g.eval()
+        with self.accelerator.autocast():
+            out = generate_summaries(g, docs.input_ids, docs.attention_mask, self.cfg.decoding,
+                                     do_sample=do_sample, num_samples=k)
+        g.train()
+        return out
+
+    def _d_update_loss(self, real_texts: list[str], fake: Summaries) -> tuple[torch.Tensor, dict[str, float]]:
+        """D's loss on human sentences vs. G's summaries, in one forward pass (DDP wants one forward per backward)."""
+        real_ids, real_mask = tokenize(self.tokenizer, real_texts, self.cfg.discriminator.max_tokens)
+        width = max(real_ids.shape[1], fake.summary_ids.shape[1])
+        pad = self.tokenizer.pad_token_id
+        device = self.accelerator.device
+
+        def widen(x: torch.Tensor, value: int) -> torch.Tensor:
+            return torch.nn.functional.pad(x.to(device), (0, width - x.shape[1]), value=value)
+
+        ids = torch.cat([widen(real_ids, pad), widen(fake.summary_ids.masked_fill(fake.summary_mask == 0, pad), pad)])
+        mask = torch.cat([widen(real_mask, 0), widen(fake.summary_mask, 0)])
+        logits = self.d(ids, mask)["logits"].float()
+        real_logits, fake_logits = logits[: len(real_texts)], logits[len(real_texts):]
+        stats = {"d/acc_real": (real_logits > 0).float().mean().item(),
+                 "d/acc_fake": (fake_logits < 0).float().mean().item()}
+        return discriminator_loss(real_logits, fake_logits), stats
+
+    # ---- the three stages -----------------------------------------------------------------------------------------
+
+    def pretrain_step(self, step: int) -> dict[str, float]:
+        cfg, a = self.cfg.pretrain, self.cfg.gradient_accumulation_steps
+        self._set_lr(self.opt_g, cfg.lr, step)
+        self._set_lr(self.opt_r, cfg.lr, step)
+        stats: dict[str, float] = {}
+        for last, index in self._micro_batches(step):
+            rng = self._seed("pretrain", index)
+            texts = [self.corpus.documents[i] for i in self.doc_stream.indices(index)]
+            sources, targets = zip(*(pseudo_summary(t, cfg, rng) for t in texts))
+            src = self._documents(list(sources))
+            tgt_ids, tgt_mask = tokenize(self.tokenizer, list(targets), self.cfg.decoding.max_summary_tokens)
+            tgt_ids, tgt_mask = tgt_ids.to(src.input_ids.device), tgt_mask.to(src.input_ids.device)
+            with self._sync(last, self.g, self.r):
+                g_loss = cross_entropy(seq2seq_logits(self.g, src.input_ids, src.attention_mask, tgt_ids, tgt_mask),
+                                       tgt_ids, tgt_mask)
+                self.accelerator.backward(g_loss / a)
+                stats["loss/g"] = stats.get("loss/g", 0.0) + g_loss.item() / a
+                if cfg.train_reconstructor:
+                    doc = self._documents(list(texts))
+                    r_loss = cross_entropy(seq2seq_logits(self.r, tgt_ids, tgt_mask, doc.input_ids,
+                                                          doc.attention_mask), doc.input_ids, doc.attention_mask)
+                    self.accelerator.backward(r_loss / a)
+                    stats["loss/r"] = stats.get("loss/r", 0.0) + r_loss.item() / a
+        stats["grad_norm/g"] = self._update(self.g, self.opt_g)
+        if cfg.train_reconstructor:
+            stats["grad_norm/r"] = self._update(self.r, self.opt_r)
+        return stats
+
+    def pretrain_d_step(self, step: int) -> dict[str, float]:
+        cfg, a = self.cfg.pretrain_d, self.cfg.gradient_accumulation_steps
+        self._set_lr(self.opt_d, cfg.lr, step)
+        stats: dict[str, float] = {}
+        for last, index in self._micro_batches(step):
+            self._seed("pretrain_d", index)
+            docs = self._documents([self.corpus.documents[i] for i in self.d_doc_stream.indices(index)])
+            fake = self._rollout(docs, do_sample=True)
+            real = [self.corpus.sentences[i] for i in self.sentence_stream.indices(index)]
+            with self._sync(last, self.d):
+                loss, d_stats = self._d_update_loss(real, fake)
+                self.accelerator.backward(loss / a)
+            for key, value in {"loss/d": loss.item(), **d_stats}.items():
+                stats[key] = stats.get(key, 0.0) + value / a
+        self._update(self.d, self.opt_d)
+        return stats
+
+    def adversarial_step(self, step: int) -> dict[str, float]:
+        cfg, a = self.cfg.adversarial, self.cfg.gradient_accumulation_steps
+        k = cfg.num_samples
+        for opt, lr in ((self.opt_g, cfg.lr_g), (self.opt_r, cfg.lr_r), (self.opt_d, cfg.lr_d)):
+            self._set_lr(opt, lr, step)
+        scorers = [ReconstructionReward(self.accelerator.unwrap_model(self.r), cfg.reconstruction_weight),
+                   DiscriminatorReward(self.accelerator.unwrap_model(self.d), cfg.discriminator_weight,
+                                       cfg.discriminator_reward)]
+        stats: dict[str, float] = {}
+        fakes: list[Summaries] = []
+
+        def add(key: str, value: float) -> None:
+            stats[key] = stats.get(key, 0.0) + value / a
+
+        for last, index in self._micro_batches(step):
+            self._seed("adversarial", index)
+            texts = [self.corpus.documents[i] for i in self.adv_stream.indices(index)]
+            docs = self._documents(texts)
+            # rollout: k samples per document, plus the greedy summary as the self-critical baseline
+            samples = self._rollout(docs, do_sample=True, k=k)
+            docs_k = docs.repeat(k)
+            self.r.eval(), self.d.eval()
+            with torch.no_grad(), self.accelerator.autocast():
+                reward, parts = score(scorers, docs_k, samples)
+                if cfg.baseline == "greedy":
+                    greedy_reward, _ = score(scorers, docs, self._rollout(docs, do_sample=False))
+                    advantages = self_critical_advantages(reward.view(-1, k), greedy_reward)
+                else:
+                    advantages = leave_one_out_advantages(reward.view(-1, k))
+            self.r.train(), self.d.train()
+            advantages = advantages.flatten().float()
+            if cfg.normalize_advantages:
+                advantages = advantages / (advantages.std() + 1e-6)
+            # update G by REINFORCE and R by teacher forcing on G's summaries
+            with self._sync(last, self.g, self.r):
+                allowed = allowed_for(self.accelerator.unwrap_model(self.g), docs_k.input_ids, self.cfg.decoding)
+                logits = summary_logits(self.g, docs_k.input_ids, docs_k.attention_mask, samples,
+                                        self.cfg.decoding, allowed)
+                logps = token_logprobs(logits, samples.summary_ids)
+                with torch.set_grad_enabled(cfg.entropy_weight > 0):  # only logged when it has no weight
+                    entropy = masked_mean(token_entropy(logits), samples.summary_mask)
+                g_loss = reinforce_loss(logps, samples.summary_mask, advantages) - cfg.entropy_weight * entropy
+                self.accelerator.backward(g_loss / a)
+                r_loss = cross_entropy(seq2seq_logits(self.r, samples.summary_ids, samples.summary_mask,
+                                                      docs_k.input_ids, docs_k.attention_mask),
+                                       docs_k.input_ids, docs_k.attention_mask)
+                self.accelerator.backward(r_loss / a)
+            fakes.append(samples)
+            add("loss/g", g_loss.item()), add("loss/r", r_loss.item()), add("entropy", entropy.item())
+            add("reward/total/mean", reward.mean().item()), add("advantage/mean", advantages.mean().item())
+            for name, value in parts.items():
+                add(f"rewards/{name}/mean", value.mean().item())
+            add("summary/tokens", samples.summary_mask.sum(1).float().mean().item())
+        stats["grad_norm/g"] = self._update(self.g, self.opt_g)
+        self._update(self.r, self.opt_r)
+        # D: d_steps updates per G update, each over all this step's summaries and fresh human sentences
+        for j in range(cfg.d_steps):
+            for m, (last, index) in enumerate(self._micro_batches(step * cfg.d_steps + j)):
+                real = [self.corpus.sentences[i] for i in self.adv_sentence_stream.indices(index)]
+                with self._sync(last, self.d):
+                    loss, d_stats = self._d_update_loss(real, fakes[m])
+                    self.accelerator.backward(loss / a)
+                for key, value in {"loss/d": loss.item(), **d_stats}.items():
+                    add(key, value / cfg.d_steps)
+            self._update(self.d, self.opt_d)
+        return stats
+
+    # ---- evaluation, samples, export ------------------------------------------------------------------------------
+
+    def evaluate(self) -> dict[str, float]:
+        """Dev ROUGE of G's summaries (main process decodes; the others wait)."""
+        from .rouge import score_summaries
+
+        result: dict[str, float] = {}
+        if self.accelerator.is_main_process and self.cfg.eval_size > 0:
+            docs = self.corpus.dev_documents[: self.cfg.eval_size]
+            refs = self.corpus.dev_summaries[: self.cfg.eval_size]
+            with self.accelerator.autocast():
+                preds = summarize_texts(self.accelerator.unwrap_model(self.g), self.tokenizer, docs,
+                                        self.cfg.decoding, max_document_tokens=self.cfg.model.max_document_tokens)
+            result = {f"dev/{k}": v for k, v in score_summaries(preds, refs).items()}
+            result["dev/distinct_2"] = distinct_n(preds, 2)
+        self.accelerator.wait_for_everyone()
+        return result
+
+    def write_samples(self, n: int = 3) -> str:
+        """A few document -> summary -> reconstruction triples from the dev set."""
+        g, r = self.accelerator.unwrap_model(self.g), self.accelerator.unwrap_model(self.r)
+        docs = self.corpus.dev_documents[:n]
+        with self.accelerator.autocast():
+            summaries = summarize_texts(g, self.tokenizer, docs, self.cfg.decoding,
+                                        max_document_tokens=self.cfg.model.max_document_tokens)
+            rebuilt = summarize_texts(r, self.tokenizer, summaries, _reconstruction_decoding(self.cfg),
+                                      max_document_tokens=self.cfg.decoding.max_summary_tokens)
+        return "\n".join(f"  document:       {d}\n  summary:        {s}\n  reconstruction: {x}"
+                         for d, s, x in zip(docs, summaries, rebuilt))
+
+    def export(self, folder: Path, results: dict) -> None:
+        if self.accelerator.is_main_process:
+            unwrap = self.accelerator.unwrap_model
+            ckpt.export_models(folder, unwrap(self.g), unwrap(self.r), unwrap(self.d), self.tokenizer, self.cfg,
+                               results)
+        self.accelerator.wait_for_everyone()
+
+    # ---- the loop -------------------------------------------------------------------------------------------------
+
+    def run(self, resume: bool = False) -> dict:
+        acc, cfg, out = self.accelerator, self.cfg, Path(self.cfg.output_dir)
+        if resume:
+            checkpoints = ckpt.list_checkpoints(out)
+            if not checkpoints:
+                raise ckpt.CheckpointError(f"--resume given but {out}/checkpoints holds no checkpoint; start "
+                                           f"without --resume")
+            self.state = ckpt.load_checkpoint(acc, checkpoints[-1])
+            logger.info(f"resumed from {checkpoints[-1]} at {self.state['stage']} step {self.state['step']}")
+        acc.init_trackers("seq2seq2seq", config=_flat_scalars(cfg.to_dict()))
+        step_fns = {"pretrain": self.pretrain_step, "pretrain_d": self.pretrain_d_step,
+                    "adversarial": self.adversarial_step}
+        for stage in STAGES[STAGES.index(self.state["stage"]):]:
+            total = getattr(cfg, stage).steps
+            batch = {"pretrain": cfg.pretrain.batch_size, "pretrain_d": cfg.pretrain_d.batch_size,
+                     "adversarial": cfg.adversarial.batch_size}[stage]
+            examples_per_step = batch * cfg.gradient_accumulation_steps * self.world
+            timing = self.state.setdefault("timing", {}).setdefault(stage, {"seconds": 0.0, "examples": 0})
+            bar = tqdm(range(self.state["step"], total), desc=stage, disable=not acc.is_local_main_process,
+                       initial=self.state["step"], total=total, dynamic_ncols=True)
+            window: list[dict[str, float]] = []
+            for step in bar:
+                started = time.perf_counter()
+                window.append(step_fns[stage](step))
+                timing["seconds"] += time.perf_counter() - started
+                timing["examples"] += examples_per_step
+                self.state["step"], self.state["global_step"] = step + 1, self.state["global_step"] + 1
+                done = step + 1
+                if done % cfg.log_every == 0 or done == total:
+                    logs = _reduce_mean(acc, window)
+                    logs["examples_per_second"] = timing["examples"] / max(timing["seconds"], 1e-9)
+                    window = []
+                    acc.log({f"{stage}/{k}": v for k, v in logs.items()}, step=self.state["global_step"])
+                    bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in list(logs.items())[:3]})
+                if cfg.sample_every and done % cfg.sample_every == 0 and acc.is_main_process:
+                    logger.info(f"samples at {stage} step {done}:\n{self.write_samples()}")
+                if stage != "pretrain_d" and ((cfg.eval_every and done % cfg.eval_every == 0) or done == total):
+                    self._evaluate_and_keep_best(stage, done)
+                if (cfg.save_every and done % cfg.save_every == 0) or done == total:
+                    ckpt.save_checkpoint(acc, out, self.state, cfg.keep_checkpoints)
+            bar.close()
+            if stage != STAGES[-1]:
+                self.state["stage"], self.state["step"] = STAGES[STAGES.index(stage) + 1], 0
+        results = {
+            "final": self.state["history"][-1] if self.state["history"] else {},
+            "best": self.state["best"],
+            "history": self.state["history"],
+            "throughput": {stage: {**t, "examples_per_second": t["examples"] / max(t["seconds"], 1e-9)}
+                           for stage, t in self.state.get("timing", {}).items()},
+            "world_size": self.world,
+        }
+        self.export(out / "final", results)
+        if acc.is_main_process:
+            (out / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+        acc.end_training()
+        return results
+
+    def _evaluate_and_keep_best(self, stage: str, step: int) -> None:
+        metrics = self.evaluate()
+        if not metrics:
+            return
+        entry = {"stage": stage, "step": step, "global_step": self.state["global_step"], **metrics}
+        self.state["history"].append(entry)
+        self.accelerator.log(metrics, step=self.state["global_step"])
+        logger.info(f"dev at {stage} step {step}: " + ", ".join(f"{k}={v:.2f}" for k, v in metrics.items()))
+        key = f"dev/{self.cfg.eval_metric}"
+        best = self.state["best"]
+        if best is None or metrics[key] > best[key]:
+            self.state["best"] = entry
+            # the best summarizer so far, ready to use (model selection on the dev slice only)
+            if self.accelerator.is_main_process:
+                ckpt.save_summarizer(self.accelerator.unwrap_model(self.g), self.tokenizer, self.cfg.decoding,
+                                     Path(self.cfg.output_dir) / "best" / "summarizer")
+
+
+def _reconstruction_decoding(cfg: TrainConfig):
+    from .config import DecodingConfig
+
+    return DecodingConfig(max_summary_tokens=cfg.model.max_document_tokens, min_summary_tokens=0)
+
+
+def _reduce_mean(accelerator: Accelerator, window: list[dict[str, float]]) -> dict[str, float]:
+    """Mean of each logged value over the steps of the window and over processes."""
+    keys = sorted({k for row in window for k in row})
+    local = torch.tensor([sum(row.get(k, 0.0) for row in window) / max(len(window), 1) for k in keys],
+                         device=accelerator.device)
+    values = accelerator.reduce(local, reduction="mean") if accelerator.num_processes > 1 else local
+    return dict(zip(keys, values.tolist()))
+
+
+def _flat_scalars(tree: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(_flat_scalars(value, f"{prefix}{key}."))
+        elif isinstance(value, (int, float, str, bool)):
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _has_tensorboard() -> bool:
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def ensure_corpus(data_dir: str | Path, accelerator_main: bool = True) -> Path:
+    """The corpus folder, built with data_prep's defaults if it is the default one and missing."""
+    from .paths import DEFAULT_CORPUS_DIR
+
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir() and data_dir.resolve() == DEFAULT_CORPUS_DIR.resolve() and accelerator_main:
+        from data_prep import build_default_corpus
+
+        print(f"corpus {data_dir} not found: building it with `python -m data_prep` (a few minutes)", file=sys.stderr)
+        build_default_corpus(data_dir)
+    return data_dir
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="seq2seq2seq-train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Any config key can be overridden: --pretrain.steps 100 --adversarial.discriminator_weight 0")
+    parser.add_argument("--config", help="YAML config (scripts/configs/*.yaml); defaults apply without one")
+    parser.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in output_dir")
+    parser.add_argument("--print_config", action="store_true", help="print the resolved config and exit")
+    args, rest = parser.parse_known_args(argv)
+    try:
+        cfg = load_config(args.config, parse_overrides(rest))
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if args.print_config:
+        print(config_to_yaml(cfg), end="")
+        return 0
+    if cfg.num_threads:
+        torch.set_num_threads(cfg.num_threads)
+    out = Path(cfg.output_dir)
+    if not args.resume and ckpt.list_checkpoints(out):
+        print(f"error: {out} already holds checkpoints; pass --resume to continue that run or choose another "
+              f"--output_dir", file=sys.stderr)
+        return 2
+    try:
+        corpus = load_corpus(ensure_corpus(cfg.data_dir), cfg.max_documents)
+        trainer = Trainer(cfg, corpus)
+        if trainer.accelerator.is_main_process:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "config.yaml").write_text(config_to_yaml(cfg), encoding="utf-8")
+            handler = logging.FileHandler(out / "train.log", encoding="utf-8")
+            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+            logging.getLogger("seq2seq2seq").addHandler(handler)
+        logging.getLogger("seq2seq2seq").setLevel(logging.INFO)
+        results = trainer.run(resume=args.resume)
+    except (CorpusError, ModelLoadError, ckpt.CheckpointError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if trainer.accelerator.is_main_process:
+        best = results.get("best") or {}
+        print(f"done: exported to {out / 'final'}; best dev {cfg.eval_metric}: "
+              f"{best.get('dev/' + cfg.eval_metric, float('nan')):.2f} at {best.get('stage')} step {best.get('step')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
