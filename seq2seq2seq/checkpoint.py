@@ -46,6 +46,7 @@ def save_checkpoint(accelerator: Accelerator, output_dir: str | Path, state: dic
         shutil.rmtree(tmp, ignore_errors=True)
     accelerator.wait_for_everyone()
     accelerator.save_state(str(tmp), safe_serialization=True)
+    accelerator.wait_for_everyone()  # every process has written its part before the folder is renamed
     if accelerator.is_main_process:
         (tmp / STATE_FILE).write_text(json.dumps(state, indent=2), encoding="utf-8")
         shutil.rmtree(final, ignore_errors=True)

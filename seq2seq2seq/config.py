@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -18,6 +19,23 @@ from typing import Any, Literal
 import yaml
 
 from .paths import DEFAULT_CORPUS_DIR
+
+
+class _Yaml12Loader(yaml.SafeLoader):
+    """SafeLoader whose booleans are only true/false, so `mixed_precision: no` or `--output_dir on` stay strings."""
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+for _first in "tTfF":  # the resolvers are keyed by first character
+    _Yaml12Loader.add_implicit_resolver("tag:yaml.org,2002:bool",
+                                        re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), [_first])
+
+
+def _load_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
 
 
 class ConfigError(ValueError):
@@ -168,8 +186,8 @@ class AdversarialConfig:
         _require(self.num_samples >= 1, "adversarial.num_samples", "must be >= 1")
         _require(self.baseline != "loo" or self.num_samples >= 2, "adversarial.baseline",
                  "'loo' needs adversarial.num_samples >= 2; set num_samples: 4 or use baseline: greedy")
-        _require(self.reconstruction_weight >= 0 and self.discriminator_weight >= 0, "adversarial.*_weight",
-                 "reward weights must be >= 0")
+        for key in ("reconstruction_weight", "discriminator_weight"):
+            _require(getattr(self, key) >= 0, f"adversarial.{key}", "must be >= 0 (0 switches that reward off)")
         _require(self.reconstruction_weight + self.discriminator_weight > 0, "adversarial.reconstruction_weight",
                  "at least one reward weight must be positive")
         _require(self.d_steps >= 0, "adversarial.d_steps", "must be >= 0")
@@ -318,7 +336,7 @@ def parse_overrides(tokens: list[str]) -> dict[str, Any]:
             key, raw = token.split("=", 1)
         else:
             raise ConfigError(f"cannot read override '{token}'; write --section.key VALUE or section.key=VALUE")
-        _set_dotted(data, key.replace("-", "_"), yaml.safe_load(raw) if raw != "" else "")
+        _set_dotted(data, key.replace("-", "_"), _load_yaml(raw) if raw != "" else "")
         i += 1
     return data
 
@@ -341,7 +359,7 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
         if not path.is_file():
             raise ConfigError(f"config file {path} not found; pass one of scripts/configs/*.yaml")
         try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+            loaded = _load_yaml(path.read_text(encoding="utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as err:
             raise ConfigError(f"config file {path} is not valid YAML: {err}") from None
         if loaded is not None and not isinstance(loaded, dict):

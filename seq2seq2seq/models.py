@@ -177,6 +177,11 @@ def load_discriminator(path: str | Path) -> HumanSentenceDiscriminator:
                              f"corrupt: re-export it from a training run") from None
 
 
+def model_config(model: torch.nn.Module):
+    """The transformers config of a model, also when it is wrapped (DistributedDataParallel keeps it in .module)."""
+    return getattr(model, "module", model).config
+
+
 def seq2seq_logits(model: PreTrainedModel, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                    target_ids: torch.Tensor, target_mask: torch.Tensor) -> torch.Tensor:
     """Teacher-forced logits of an encoder-decoder for ``target_ids``.
@@ -184,9 +189,10 @@ def seq2seq_logits(model: PreTrainedModel, input_ids: torch.Tensor, attention_ma
     input_ids, attention_mask: shape (b, s); target_ids, target_mask: shape (b, t) (targets end with
     end-of-sentence). Returns shape (b, t, V): position i predicts target_ids[:, i].
     """
-    start = torch.full_like(target_ids[:, :1], model.config.decoder_start_token_id)
+    config = model_config(model)
+    start = torch.full_like(target_ids[:, :1], config.decoder_start_token_id)
     decoder_input_ids = torch.cat([start, target_ids[:, :-1]], dim=1)
     decoder_mask = torch.cat([torch.ones_like(start), target_mask[:, :-1]], dim=1)
-    decoder_input_ids = decoder_input_ids.masked_fill(decoder_mask == 0, model.config.pad_token_id)
+    decoder_input_ids = decoder_input_ids.masked_fill(decoder_mask == 0, config.pad_token_id)
     return model(input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=decoder_input_ids,
                  decoder_attention_mask=decoder_mask).logits

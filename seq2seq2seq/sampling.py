@@ -14,6 +14,7 @@ import torch
 from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList, PreTrainedModel
 
 from .config import DecodingConfig
+from .models import model_config
 
 
 @dataclass
@@ -56,6 +57,9 @@ def constrain_logits(logits: torch.Tensor, positions: torch.Tensor, cfg: Decodin
     if cfg.min_summary_tokens > 0:
         eos = torch.where(positions[None, :] < cfg.min_summary_tokens, torch.full_like(eos, float("-inf")), eos)
     logits[..., eos_id] = eos
+    # a document with no ordinary piece (e.g. empty) would leave nothing allowed: let it end instead
+    dead = torch.isinf(logits).all(-1)
+    logits[..., eos_id] = torch.where(dead, torch.zeros_like(eos), eos)
     return logits
 
 
@@ -76,8 +80,9 @@ class ConstrainedLogits(LogitsProcessor):
 
 
 def _blocked_ids(model: PreTrainedModel) -> list[int]:
-    ids = {model.config.pad_token_id, model.config.decoder_start_token_id}
-    ids.discard(model.config.eos_token_id)
+    config = model_config(model)
+    ids = {config.pad_token_id, config.decoder_start_token_id}
+    ids.discard(config.eos_token_id)
     ids.discard(None)
     return sorted(ids)
 
@@ -86,7 +91,8 @@ def allowed_for(model: PreTrainedModel, input_ids: torch.Tensor, cfg: DecodingCo
     """The source restriction mask for a batch, or None when the restriction is off."""
     if not cfg.source_only:
         return None
-    return source_allowed_mask(input_ids, model.config.vocab_size, [model.config.eos_token_id])
+    config = model_config(model)
+    return source_allowed_mask(input_ids, config.vocab_size, [config.eos_token_id])
 
 
 @torch.no_grad()
@@ -127,7 +133,7 @@ def summary_logits(model: PreTrainedModel, input_ids: torch.Tensor, attention_ma
     input_ids, attention_mask: shape (n, s) (documents repeated to match the summaries); summaries: (n, t).
     Returns shape (n, t, V) with forbidden entries at -inf.
     """
-    config = model.config
+    config = model_config(model)
     start = torch.full_like(summaries.summary_ids[:, :1], config.decoder_start_token_id)
     decoder_input_ids = torch.cat([start, summaries.summary_ids[:, :-1]], dim=1)
     decoder_input_ids = decoder_input_ids.masked_fill(

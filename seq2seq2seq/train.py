@@ -57,7 +57,9 @@ class Trainer:
             precision = "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
         trackers = "tensorboard" if cfg.report_to == "tensorboard" and _has_tensorboard() else None
         # the learning rate is set by hand each step (see _set_lr), so no scheduler is stepped per process
-        self.accelerator = Accelerator(mixed_precision=precision, log_with=trackers, project_dir=cfg.output_dir)
+        # cpu=True on a machine without a GPU is what makes Accelerate run torchrun's processes as MULTI_CPU (gloo)
+        self.accelerator = Accelerator(mixed_precision=precision, log_with=trackers, project_dir=cfg.output_dir,
+                                       cpu=not torch.cuda.is_available())
         self.corpus = corpus
         self.tokenizer = AutoTokenizer.from_pretrained(str(corpus.tokenizer_dir))
         set_seed(cfg.seed)

@@ -1,0 +1,147 @@
+"""Score summaries and Lead baselines with ROUGE, side by side.
+
+    python scripts/evaluate_rouge.py --references ../shared/data/gigaword/test.jsonl \
+        --predictions runs/model/test.txt --baseline lead-8 lead-10 lead-75c --json runs/model/rouge.json
+
+References: a JSONL file (``--reference-field``, default ``summary``; a list value means several references per
+example) or plain text, one reference per line. Predictions: plain text, one per line, or JSONL
+(``--prediction-field``). Files ending in ``.jsonl``/``.json`` are read as JSONL, anything else as text.
+Baseline documents come from the references' JSONL (``--document-field``) or ``--documents FILE``.
+Prints a table (R-1, R-2, R-L x100, average words); ``--json`` writes the full-precision scores.
+Bad input ends with ``error: ...`` on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+# Lets `python scripts/evaluate_rouge.py` run from a checkout without `pip install -e .`.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from seq2seq2seq.rouge import (  # noqa: E402
+    MEASURES,
+    PerlRougeUnavailable,
+    RougeInputError,
+    format_table,
+    is_jsonl,
+    lead_baseline,
+    read_texts,
+    score_summaries,
+    score_summaries_perl,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(
+        description="ROUGE-1/2/L (x100) and average length of summaries and Lead baselines.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--references", required=True, help="JSONL (see --reference-field) or text, one per line")
+    parser.add_argument("--predictions", nargs="+", default=[], metavar="FILE", help="one or more prediction files")
+    parser.add_argument("--names", nargs="+", metavar="NAME", help="system names for --predictions (default: stems)")
+    parser.add_argument(
+        "--baseline", nargs="+", default=[], metavar="NAME", help="lead-N (first N words), lead-Nc (first N chars)"
+    )
+    parser.add_argument("--reference-field", default="summary", help="JSONL field: a string or a list of strings")
+    parser.add_argument("--prediction-field", default="summary", help="JSONL field of prediction files")
+    parser.add_argument("--document-field", default="document", help="JSONL field holding the documents")
+    parser.add_argument("--documents", help="documents for the baselines, if not in the references' JSONL")
+    parser.add_argument("--limit", type=int, help="score only the first N examples of every input")
+    parser.add_argument("--measure", choices=MEASURES, default="f1", help="F1 or recall")
+    parser.add_argument("--truncate-bytes", type=int, metavar="N", help="cut predictions to N bytes (DUC: 75)")
+    parser.add_argument("--no-stemmer", dest="use_stemmer", action="store_false", help="turn Porter stemming off")
+    parser.add_argument(
+        "--backend", choices=("python", "perl"), default="python", help="rouge_score, or the official ROUGE-1.5.5.pl"
+    )
+    parser.add_argument("--json", metavar="OUT", help="write {system: {rouge1, rouge2, rougeL, avg_words}} here")
+    return parser
+
+
+def _limit(items: list, limit: int | None) -> list:
+    return items if limit is None else items[:limit]
+
+
+def run(args: argparse.Namespace) -> tuple[dict[str, dict[str, float]], int]:
+    """Read the inputs and score every system: ``({system: scores} in the order asked for, number of examples)``."""
+    if not args.predictions and not args.baseline:
+        raise RougeInputError("nothing to score: give --predictions FILE ... and/or --baseline lead-8 ...")
+    if args.names is not None and len(args.names) != len(args.predictions):
+        raise RougeInputError(f"{len(args.names)} --names for {len(args.predictions)} --predictions: give one each")
+    if args.limit is not None and args.limit <= 0:
+        raise RougeInputError(f"--limit must be positive, got {args.limit}")
+    references = read_texts(args.references, args.reference_field, allow_lists=True, flag="--reference-field")
+    references = _limit(references, args.limit)
+
+    systems: dict[str, list[str]] = {}
+    if args.baseline:
+        if args.documents:
+            documents = read_texts(args.documents, args.document_field, flag="--document-field")
+            source = args.documents
+        elif is_jsonl(args.references):
+            documents = read_texts(args.references, args.document_field, flag="--document-field")
+            source = args.references
+        else:
+            raise RougeInputError("the baselines need documents: give --documents FILE (or JSONL references)")
+        documents = _limit(documents, args.limit)
+        if len(documents) != len(references):
+            raise RougeInputError(
+                f"{source} has {len(documents)} documents but {args.references} has {len(references)} references"
+            )
+        for name in args.baseline:
+            systems[name] = lead_baseline(documents, name)
+
+    names = args.names or [Path(p).stem for p in args.predictions]
+    for name, path in zip(names, args.predictions, strict=True):
+        predictions = _limit(read_texts(path, args.prediction_field, flag="--prediction-field"), args.limit)
+        if len(predictions) != len(references):
+            raise RougeInputError(
+                f"{path} has {len(predictions)} predictions but {args.references} has {len(references)} references: "
+                "give one prediction per line, in the references' order"
+            )
+        if name in systems:
+            name = f"{name} ({path})"  # two files with the same stem must not overwrite each other
+        systems[name] = predictions
+
+    score = score_summaries_perl if args.backend == "perl" else score_summaries
+    results = {
+        name: score(
+            predictions,
+            references,
+            measure=args.measure,
+            truncate_bytes=args.truncate_bytes,
+            use_stemmer=args.use_stemmer,
+        )
+        for name, predictions in systems.items()
+    }
+    return results, len(references)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns 0 on success, 2 on bad input or a missing perl backend."""
+    args = build_parser().parse_args(argv)
+    try:
+        results, n_examples = run(args)
+        if args.json:
+            out = Path(args.json)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    except (RougeInputError, PerlRougeUnavailable) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # e.g. the --json folder is not writable
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    # The settings go above the table: a ROUGE number means little without them.
+    cut = f", predictions cut to {args.truncate_bytes} bytes" if args.truncate_bytes else ""
+    stem = "on" if args.use_stemmer else "off"
+    print(f"{n_examples} examples, {args.measure}, stemming {stem}{cut}, {args.backend} backend")
+    print(format_table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,222 @@
+"""Typed config: defaults, YAML files, command-line overrides, fix-it error messages, the train CLI's config path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from seq2seq2seq.config import (
+    AdversarialConfig,
+    ConfigError,
+    DecodingConfig,
+    ModelConfig,
+    TrainConfig,
+    config_to_yaml,
+    load_config,
+    parse_overrides,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = sorted((ROOT / "scripts" / "configs").glob("*.yaml"))
+
+
+def test_defaults_validate():
+    cfg = load_config()
+    assert cfg == TrainConfig()
+    assert cfg.adversarial.baseline == "greedy" and cfg.adversarial.num_samples == 1
+    assert cfg.model.d_model % cfg.model.attention_heads == 0
+    assert 0 <= cfg.decoding.min_summary_tokens < cfg.decoding.max_summary_tokens
+
+
+def test_load_config_from_yaml(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text(
+        "seed: 7\n"
+        "model:\n  d_model: 64\n  attention_heads: 8\n"
+        "pretrain:\n  task: swap\n  lr: 5e-4\n"      # YAML 1.1 reads 5e-4 (no dot) as a string: still a float here
+        "adversarial:\n  lr_g: 1\n  num_samples: 4\n  baseline: loo\n", encoding="utf-8")
+    cfg = load_config(path)
+    assert cfg.seed == 7
+    assert (cfg.model.d_model, cfg.model.attention_heads) == (64, 8)
+    assert cfg.model.encoder_layers == ModelConfig().encoder_layers  # untouched keys keep their defaults
+    assert cfg.pretrain.task == "swap"
+    assert cfg.pretrain.lr == 5e-4 and isinstance(cfg.pretrain.lr, float)
+    assert cfg.adversarial.lr_g == 1.0 and isinstance(cfg.adversarial.lr_g, float)  # YAML int for a float field
+    assert (cfg.adversarial.num_samples, cfg.adversarial.baseline) == (4, "loo")
+
+
+def test_empty_yaml_file_gives_defaults(tmp_path):
+    path = tmp_path / "empty.yaml"
+    path.write_text("# nothing\n", encoding="utf-8")
+    assert load_config(path) == TrainConfig()
+
+
+def test_missing_and_malformed_files(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("seed: [1, 2\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+    listing = tmp_path / "list.yaml"
+    listing.write_text("- 1\n- 2\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_config(listing)
+
+
+def test_parse_overrides_forms():
+    overrides = parse_overrides(["--pretrain.steps", "5", "seed=3", "--adversarial.baseline=loo",
+                                 "--adversarial.num-samples", "4", "--model.summarizer_init", "null"])
+    assert overrides == {"pretrain": {"steps": 5}, "seed": 3,
+                         "adversarial": {"baseline": "loo", "num_samples": 4},  # dashes become underscores
+                         "model": {"summarizer_init": None}}
+
+
+def test_overrides_apply_on_top_of_a_file(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("seed: 1\npretrain:\n  steps: 100\n  batch_size: 8\n", encoding="utf-8")
+    cfg = load_config(path, parse_overrides(["--pretrain.steps", "5", "seed=3", "--adversarial.baseline=loo",
+                                             "--adversarial.num_samples", "2"]))
+    assert cfg.seed == 3
+    assert cfg.pretrain.steps == 5
+    assert cfg.pretrain.batch_size == 8  # a sibling key from the file survives the override of its section
+    assert cfg.adversarial.baseline == "loo"
+
+
+def test_override_without_value_or_form_is_an_error():
+    with pytest.raises(ConfigError, match="no value"):
+        parse_overrides(["--pretrain.steps"])
+    with pytest.raises(ConfigError, match="cannot read override 'seed'"):
+        parse_overrides(["seed"])
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
+def test_shipped_configs_load(path):
+    cfg = load_config(path)
+    assert isinstance(cfg, TrainConfig)
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
+def test_shipped_configs_start_with_their_command(path):
+    # style: each YAML config starts with the exact command that runs it
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    assert first.startswith("# ") and "seq2seq2seq" in first and f"configs/{path.name}" in first, first
+
+
+def test_shipped_config_list_is_not_empty():
+    assert any(p.name == "tiny.yaml" for p in CONFIGS)
+
+
+def test_yaml_round_trip(tmp_path):
+    cfg = load_config(overrides=parse_overrides(["--pretrain.task", "lead", "--decoding.source_only", "true"]))
+    path = tmp_path / "dumped.yaml"
+    path.write_text(config_to_yaml(cfg), encoding="utf-8")
+    assert load_config(path) == cfg
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# error messages name the key and the fix
+
+
+def test_unknown_key_suggests_the_close_match():
+    with pytest.raises(ConfigError) as err:
+        load_config(overrides=parse_overrides(["--pretrain.setps", "5"]))
+    message = str(err.value)
+    assert "pretrain.setps" in message and "did you mean 'pretrain.steps'" in message
+
+
+def test_unknown_top_level_key_suggests_the_close_match():
+    with pytest.raises(ConfigError, match="did you mean 'seed'"):
+        load_config(overrides={"sed": 1})
+
+
+def test_unknown_key_without_a_close_match_lists_valid_keys():
+    with pytest.raises(ConfigError) as err:
+        load_config(overrides={"decoding": {"zzzzzz": 1}})
+    assert "decoding.zzzzzz" in str(err.value) and "max_summary_tokens" in str(err.value)
+
+
+@pytest.mark.parametrize("overrides, key, words", [
+    (["--pretrain.steps", "abc"], "pretrain.steps", "integer"),
+    (["--pretrain.steps", "1.5"], "pretrain.steps", "integer"),
+    (["--seed", "true"], "seed", "integer"),                        # a bool is not an int
+    (["--pretrain.lr", "fast"], "pretrain.lr", "number"),
+    (["--decoding.source_only", "1"], "decoding.source_only", "true or false"),
+    (["--pretrain.task", "summarize"], "pretrain.task", "deletion"),  # lists the choices
+    (["--model", "5"], "model", "section"),
+])
+def test_wrong_type_names_the_key(overrides, key, words):
+    with pytest.raises(ConfigError) as err:
+        load_config(overrides=parse_overrides(overrides))
+    assert f"'{key}'" in str(err.value) and words in str(err.value)
+
+
+def test_integral_float_is_accepted_for_an_int():
+    assert load_config(overrides={"pretrain": {"steps": 5.0}}).pretrain.steps == 5
+
+
+@pytest.mark.parametrize("overrides, key", [
+    ({"model": {"d_model": 30, "attention_heads": 4}}, "model.attention_heads"),
+    ({"discriminator": {"d_model": 30, "attention_heads": 4}}, "discriminator.attention_heads"),
+    ({"adversarial": {"baseline": "loo", "num_samples": 1}}, "adversarial.baseline"),
+    ({"decoding": {"min_summary_tokens": 8, "max_summary_tokens": 8}}, "decoding.min_summary_tokens"),
+    ({"decoding": {"min_summary_tokens": 9, "max_summary_tokens": 8}}, "decoding.min_summary_tokens"),
+    ({"decoding": {"eos_damping": -1.0}}, "decoding.eos_damping"),
+    ({"pretrain": {"summary_words_min": 12, "summary_words_max": 11}}, "pretrain.summary_words_min"),
+    ({"model": {"dropout": 1.0}}, "model.dropout"),
+    ({"gradient_accumulation_steps": 0}, "gradient_accumulation_steps"),
+])
+def test_impossible_values_name_the_key(overrides, key):
+    with pytest.raises(ConfigError) as err:
+        load_config(overrides=overrides)
+    assert f"'{key}'" in str(err.value)
+
+
+def test_mixed_precision_no_from_the_command_line_and_yaml(tmp_path):
+    # 'no' is a documented choice (accelerate's own spelling for fp32), but YAML 1.1 reads an unquoted no as False
+    assert load_config(overrides=parse_overrides(["--mixed_precision", "no"])).mixed_precision == "no"
+    path = tmp_path / "fp32.yaml"
+    path.write_text("mixed_precision: no\n", encoding="utf-8")
+    assert load_config(path).mixed_precision == "no"
+
+
+@pytest.mark.parametrize("key", ["reconstruction_weight", "discriminator_weight"])
+def test_negative_reward_weight_names_the_key(key):
+    with pytest.raises(ConfigError) as err:
+        load_config(overrides={"adversarial": {key: -1.0}})
+    assert f"'adversarial.{key}'" in str(err.value)
+
+
+def test_impossible_values_also_raise_when_built_directly():
+    with pytest.raises(ConfigError, match="model.attention_heads"):
+        ModelConfig(d_model=30, attention_heads=4)
+    with pytest.raises(ConfigError, match="num_samples >= 2"):
+        AdversarialConfig(baseline="loo", num_samples=1)
+    with pytest.raises(ConfigError, match="decoding.min_summary_tokens"):
+        DecodingConfig(min_summary_tokens=16, max_summary_tokens=16)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# the train CLI's config handling
+
+
+def test_train_print_config(capsys):
+    from seq2seq2seq.train import main
+
+    tiny = ROOT / "scripts" / "configs" / "tiny.yaml"
+    assert main(["--config", str(tiny), "--print_config", "--pretrain.steps", "5"]) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed["pretrain"]["steps"] == 5                             # the override
+    assert printed["model"]["d_model"] == load_config(tiny).model.d_model  # the file
+    assert printed["adversarial"]["baseline"] == "greedy"                 # a default
+
+
+def test_train_bad_key_exits_2_with_an_error(capsys):
+    from seq2seq2seq.train import main
+
+    assert main(["--print_config", "--pretrain.setps", "5"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("error:") and "pretrain.steps" in captured.err
+    assert captured.out == ""

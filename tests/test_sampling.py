@@ -1,0 +1,277 @@
+"""Decoding constraints on hand-made logits, and their agreement between ``generate`` and the teacher-forced pass
+on a tiny random BART (the property REINFORCE relies on: log-probs are taken under the sampling distribution)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from seq2seq2seq.config import DecodingConfig, ModelConfig
+from seq2seq2seq.losses import token_logprobs
+from seq2seq2seq.sampling import (
+    ConstrainedLogits,
+    Summaries,
+    allowed_for,
+    constrain_logits,
+    generate_summaries,
+    source_allowed_mask,
+    summary_logits,
+    summary_token_mask,
+)
+
+INF = float("inf")
+EOS = 1
+
+
+def cfg_of(**kw) -> DecodingConfig:
+    return DecodingConfig(**{"max_summary_tokens": 8, "min_summary_tokens": 0, **kw})
+
+
+def vocab_logits(n: int, t: int, v: int = 6) -> torch.Tensor:
+    """logits[i, p, id] = id, so every surviving entry is recognisable."""
+    return torch.arange(v, dtype=torch.float).expand(n, t, v).clone()
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# constrain_logits
+
+
+def test_constrain_logits_without_constraints_is_the_identity_and_copies():
+    logits = vocab_logits(2, 3)
+    out = constrain_logits(logits, torch.arange(3), cfg_of(), EOS, allowed=None, blocked=[])
+    assert torch.equal(out, logits)
+    assert out.data_ptr() != logits.data_ptr()
+
+
+def test_constrain_logits_all_constraints():
+    # V = 6, EOS = 1, blocked = pad 0 and decoder start 3; document 0 holds ids {2, 4}, document 1 holds {5}
+    allowed = torch.tensor([[False, True, True, False, True, False],
+                            [False, True, False, False, False, True]])
+    cfg = cfg_of(min_summary_tokens=2, eos_damping=1.5, eos_damping_tokens=3)
+    logits = vocab_logits(2, 4)
+    original = logits.clone()
+    out = constrain_logits(logits, torch.arange(4), cfg, EOS, allowed, blocked=[0, 3])
+    # EOS (logit 1): forbidden at positions 0, 1 (< min 2); damped to 1 - 1.5 = -0.5 at position 2 (< 3 damped
+    # tokens); untouched at position 3
+    eos = [-INF, -INF, -0.5, 1.0]
+    for p in range(4):
+        assert out[0, p].tolist() == [-INF, eos[p], 2.0, -INF, 4.0, -INF], p
+        assert out[1, p].tolist() == [-INF, eos[p], -INF, -INF, -INF, 5.0], p
+    assert torch.equal(logits, original)  # the input is not modified in place
+
+
+def test_eos_damping_applies_only_in_the_first_damped_positions():
+    cfg = cfg_of(eos_damping=2.0, eos_damping_tokens=2)
+    out = constrain_logits(vocab_logits(1, 4), torch.arange(4), cfg, EOS, None, [])
+    # EOS logit 1 -> 1 - 2 = -1 at positions 0 and 1, then 1 again; other ids untouched
+    assert out[0, :, EOS].tolist() == [-1.0, -1.0, 1.0, 1.0]
+    assert torch.equal(out[..., 2:], vocab_logits(1, 4)[..., 2:])
+
+
+def test_eos_damping_needs_both_settings():
+    for cfg in (cfg_of(eos_damping=2.0, eos_damping_tokens=0), cfg_of(eos_damping=0.0, eos_damping_tokens=5)):
+        out = constrain_logits(vocab_logits(1, 3), torch.arange(3), cfg, EOS, None, [])
+        assert out[0, :, EOS].tolist() == [1.0, 1.0, 1.0]
+
+
+def test_min_summary_tokens_forbids_eos_only_before_the_minimum():
+    cfg = cfg_of(min_summary_tokens=3)
+    out = constrain_logits(vocab_logits(1, 5), torch.arange(5), cfg, EOS, None, [])
+    assert out[0, :, EOS].tolist() == [-INF, -INF, -INF, 1.0, 1.0]
+    assert torch.isfinite(out[0, :, 2:]).all()
+
+
+def test_constrain_logits_uses_the_given_positions():
+    # one generation step at summary position 2 (the shape ConstrainedLogits passes): damped, not forbidden
+    cfg = cfg_of(min_summary_tokens=2, eos_damping=1.5, eos_damping_tokens=3)
+    out = constrain_logits(vocab_logits(1, 1), torch.tensor([2]), cfg, EOS, None, [])
+    assert out[0, 0, EOS].item() == -0.5
+    out = constrain_logits(vocab_logits(1, 1), torch.tensor([1]), cfg, EOS, None, [])
+    assert out[0, 0, EOS].item() == -INF
+
+
+def test_blocked_ids_are_minus_inf_everywhere():
+    out = constrain_logits(vocab_logits(2, 3), torch.arange(3), cfg_of(), EOS, None, blocked=[0, 3])
+    assert (out[..., [0, 3]] == -INF).all()
+    assert torch.isfinite(out[..., [1, 2, 4, 5]]).all()
+
+
+def test_some_token_stays_allowed_for_a_document_of_only_eos():
+    allowed = source_allowed_mask(torch.tensor([[EOS, 0, 0]]), vocab_size=6, always_allowed=[EOS])
+    out = constrain_logits(vocab_logits(1, 3), torch.arange(3), cfg_of(min_summary_tokens=2), EOS, allowed, [0, 3])
+    assert torch.isfinite(out).any(-1).all(), out
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# masks
+
+
+def test_source_allowed_mask():
+    input_ids = torch.tensor([[5, 2, 5, 0], [4, 4, 1, 0]])
+    allowed = source_allowed_mask(input_ids, vocab_size=6, always_allowed=[EOS])
+    assert allowed.dtype == torch.bool and allowed.shape == (2, 6)
+    # row 0: its ids {5, 2, 0} plus EOS; row 1: {4, 1, 0} (EOS already there). The pad id 0 counts as present;
+    # constrain_logits blocks it separately.
+    assert allowed.tolist() == [[True, True, True, False, False, True],
+                                [True, True, False, False, True, False]]
+
+
+def test_summary_token_mask():
+    ids = torch.tensor([[5, 1, 7, 1],   # through the first EOS, nothing after (not even a second EOS)
+                        [5, 6, 7, 8],   # no EOS: all real
+                        [1, 0, 0, 0],   # EOS first: only it
+                        [5, 6, 7, 1]])  # EOS last
+    assert summary_token_mask(ids, EOS).tolist() == [[1, 1, 0, 0], [1, 1, 1, 1], [1, 0, 0, 0], [1, 1, 1, 1]]
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# ConstrainedLogits inside generate
+
+
+def test_constrained_logits_repeats_the_allowed_mask_per_document():
+    allowed = torch.tensor([[False, True, True, False, True, False],
+                            [False, True, False, False, False, True]])
+    processor = ConstrainedLogits(cfg_of(min_summary_tokens=2), EOS, allowed, blocked=[0, 3])
+    num_beams = 3
+    scores = torch.zeros(2 * num_beams, 6)
+    # decoder start + one generated token -> this step predicts summary position 1: EOS still forbidden
+    out = processor(torch.full((6, 2), 3), scores)
+    for row in range(6):
+        doc = row // num_beams  # rows are documents repeated num_beams times, in order
+        expected = torch.where(allowed[doc], 0.0, -INF)
+        expected[EOS] = -INF
+        assert torch.equal(out[row], expected), row
+    # one more token: position 2 >= min_summary_tokens, EOS allowed again
+    out = processor(torch.full((6, 3), 3), scores)
+    assert (out[:, EOS] == 0.0).all()
+    assert torch.equal(torch.isfinite(out), allowed.repeat_interleave(num_beams, 0))
+
+
+def test_constrained_logits_without_source_restriction():
+    processor = ConstrainedLogits(cfg_of(), EOS, None, blocked=[0])
+    out = processor(torch.full((2, 1), 3), torch.zeros(2, 6))
+    assert out[:, 0].tolist() == [-INF, -INF] and (out[:, 1:] == 0).all()
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# generate vs. the teacher-forced pass on a tiny random BART
+
+
+class StandInTokenizer:
+    """All build_seq2seq needs from a tokenizer: the special ids and the vocabulary size."""
+
+    pad_token_id, eos_token_id, bos_token_id = 0, EOS, 3
+
+    def __len__(self) -> int:
+        return 50
+
+
+@pytest.fixture(scope="module")
+def tiny_bart():
+    from seq2seq2seq.models import build_seq2seq
+
+    torch.manual_seed(0)
+    model = build_seq2seq(ModelConfig(d_model=32, encoder_layers=1, decoder_layers=1, attention_heads=2,
+                                      ffn_dim=64, dropout=0.0), StandInTokenizer()).eval()
+    with torch.no_grad():
+        # the default init (std 0.02) gives near-uniform logits; larger weights give peaked, document-dependent
+        # distributions, and an EOS bias makes some summaries end early so padding positions get exercised
+        for parameter in model.parameters():
+            if parameter.dim() > 1:
+                parameter.normal_(0.0, 0.3)
+        model.final_logits_bias[0, EOS] = 3.0
+    return model
+
+
+@pytest.fixture(scope="module")
+def documents() -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(1)
+    input_ids = torch.randint(4, 50, (4, 10), generator=generator)  # ordinary pieces: ids 4..49
+    input_ids[:, -1] = EOS
+    input_ids[2, 5], input_ids[2, 6:] = EOS, 0  # one shorter, padded document
+    return input_ids, (input_ids != 0).long()
+
+
+SOURCE_ONLY = DecodingConfig(max_summary_tokens=8, min_summary_tokens=2, eos_damping=0.5, eos_damping_tokens=3,
+                             source_only=True)
+
+
+def assert_ids_from_source(summaries: Summaries, input_ids: torch.Tensor) -> None:
+    for row, (ids, mask) in enumerate(zip(summaries.summary_ids.tolist(), summaries.summary_mask.tolist())):
+        source = set(input_ids[row].tolist()) - {0}
+        emitted = {i for i, m in zip(ids, mask) if m}
+        assert emitted <= source | {EOS}, (row, emitted - source)
+
+
+def test_greedy_source_only_emits_source_pieces_and_matches_teacher_forced_argmax(tiny_bart, documents):
+    input_ids, attention_mask = documents
+    free = generate_summaries(tiny_bart, input_ids, attention_mask, DecodingConfig(max_summary_tokens=8))
+    unconstrained = set(free.summary_ids[free.summary_mask.bool()].tolist())
+    # without the restriction the model does emit pieces absent from the documents, so the check below has teeth
+    assert unconstrained - set(input_ids.flatten().tolist())
+
+    out = generate_summaries(tiny_bart, input_ids, attention_mask, SOURCE_ONLY)
+    ids, mask = out.summary_ids, out.summary_mask
+    assert ids.shape[0] == 4 and ids.shape[1] <= SOURCE_ONLY.max_summary_tokens
+    assert torch.equal(mask, summary_token_mask(ids, EOS))
+    assert_ids_from_source(out, input_ids)
+    # the scenario covers both a summary cut by EOS (with padding after it) and one that runs to the cap
+    assert (mask == 0).any() and (mask.sum(1) == ids.shape[1]).any()
+    # no EOS before min_summary_tokens
+    assert not (ids[:, :SOURCE_ONLY.min_summary_tokens] == EOS).any()
+
+    logits = summary_logits(tiny_bart, input_ids, attention_mask, out, SOURCE_ONLY,
+                            allowed_for(tiny_bart, input_ids, SOURCE_ONLY))
+    assert logits.shape == (*ids.shape, 50)
+    real = mask.bool()
+    # greedy picks the argmax of the constrained distribution at each step; the teacher-forced pass under the same
+    # constraints must put its argmax on the same token at every real position
+    assert torch.equal(logits.argmax(-1)[real], ids[real])
+    assert torch.isfinite(token_logprobs(logits, ids)[real]).all()
+
+
+def test_generate_scores_equal_teacher_forced_constrained_logits(tiny_bart, documents):
+    # stronger than the argmax: the distribution generate samples from (its processed scores) is the one whose
+    # log-probs REINFORCE uses
+    from transformers import GenerationConfig, LogitsProcessorList
+
+    from seq2seq2seq.sampling import _blocked_ids
+
+    input_ids, attention_mask = documents
+    config = tiny_bart.config
+    processor = ConstrainedLogits(SOURCE_ONLY, EOS, allowed_for(tiny_bart, input_ids, SOURCE_ONLY),
+                                  _blocked_ids(tiny_bart))
+    generation = GenerationConfig(max_new_tokens=SOURCE_ONLY.max_summary_tokens, do_sample=False,
+                                  pad_token_id=config.pad_token_id, eos_token_id=EOS,
+                                  decoder_start_token_id=config.decoder_start_token_id)
+    with torch.no_grad():
+        result = tiny_bart.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=generation,
+                                    logits_processor=LogitsProcessorList([processor]), output_scores=True,
+                                    return_dict_in_generate=True)
+        ids = result.sequences[:, 1:]
+        summaries = Summaries(ids, summary_token_mask(ids, EOS))
+        logits = summary_logits(tiny_bart, input_ids, attention_mask, summaries, SOURCE_ONLY,
+                                allowed_for(tiny_bart, input_ids, SOURCE_ONLY))
+    scores = torch.stack(result.scores, dim=1)  # (b, t, V)
+    real = summaries.summary_mask.bool()
+    torch.testing.assert_close(torch.log_softmax(logits, -1)[real], torch.log_softmax(scores, -1)[real],
+                               atol=1e-4, rtol=1e-4)
+
+
+def test_sampled_summaries_have_finite_logprobs(tiny_bart, documents):
+    input_ids, attention_mask = documents
+    k = 3
+    torch.manual_seed(0)
+    out = generate_summaries(tiny_bart, input_ids, attention_mask, SOURCE_ONLY, do_sample=True, num_samples=k)
+    assert out.summary_ids.shape[0] == input_ids.shape[0] * k
+    repeated_ids = input_ids.repeat_interleave(k, 0)  # each document's samples are adjacent
+    repeated_mask = attention_mask.repeat_interleave(k, 0)
+    assert_ids_from_source(out, repeated_ids)
+
+    logits = summary_logits(tiny_bart, repeated_ids, repeated_mask, out, SOURCE_ONLY,
+                            allowed_for(tiny_bart, repeated_ids, SOURCE_ONLY))
+    logps = token_logprobs(logits, out.summary_ids)
+    real = out.summary_mask.bool()
+    # every sampled token had non-zero probability under the teacher-forced constrained distribution
+    assert torch.isfinite(logps[real]).all()
+    assert (logps[real] <= 0).all()

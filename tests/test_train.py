@@ -1,0 +1,162 @@
+"""The training loop on tiny random models: export, learning signals, resume and 2-process equivalence."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from conftest import TINY_CONFIG, run_tiny
+from seq2seq2seq.config import load_config
+from seq2seq2seq.data import load_corpus
+from seq2seq2seq.losses import reinforce_loss, token_logprobs
+from seq2seq2seq.models import load_seq2seq
+from seq2seq2seq.sampling import Summaries, summary_logits, summary_token_mask
+from seq2seq2seq.train import Trainer, main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _weights(run: Path) -> dict[str, torch.Tensor]:
+    weights = {}
+    for part in ("summarizer", "reconstructor", "discriminator"):
+        for key, value in load_file(str(run / "final" / part / "model.safetensors")).items():
+            weights[f"{part}.{key}"] = value
+    return weights
+
+
+def _assert_same_weights(a: Path, b: Path) -> None:
+    wa, wb = _weights(a), _weights(b)
+    assert wa.keys() == wb.keys()
+    for key in wa:
+        assert torch.allclose(wa[key], wb[key], atol=1e-5, rtol=1e-4), f"{key} differs"
+
+
+def _trainer(corpus: Path, out: Path, **overrides) -> Trainer:
+    cfg = load_config(TINY_CONFIG, {"data_dir": str(corpus), "output_dir": str(out), **overrides})
+    return Trainer(cfg, load_corpus(cfg.data_dir))
+
+
+def test_tiny_run_exports_all_models(tiny_run: Path) -> None:
+    final = tiny_run / "final"
+    for part in ("summarizer", "reconstructor", "discriminator", "tokenizer"):
+        assert (final / part).is_dir(), part
+    results = json.loads((final / "results.json").read_text())
+    # every stage ran and its throughput was measured
+    assert set(results["throughput"]) == {"pretrain", "pretrain_d", "adversarial"}
+    assert all(t["examples_per_second"] > 0 for t in results["throughput"].values())
+    assert results["history"] and "dev/rougeL" in results["history"][-1]
+    assert (tiny_run / "best" / "summarizer" / "model.safetensors").is_file()
+    model = load_seq2seq(final / "summarizer")
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(final / "summarizer"))
+    batch = tokenizer(["the government said on friday it would cut taxes ."], return_tensors="pt")
+    out = model.generate(**batch)  # generation defaults come from the export's generation_config
+    assert out.shape[1] <= model.generation_config.max_new_tokens + 1
+
+
+def test_every_parameter_changes_after_one_adversarial_step(tiny_corpus: Path, tmp_path: Path) -> None:
+    trainer = _trainer(tiny_corpus, tmp_path)
+    for opt in (trainer.opt_g, trainer.opt_r, trainer.opt_d):
+        for group in opt.param_groups:
+            # without weight decay, Adam moves a weight on the first step iff it received a non-zero gradient
+            group["weight_decay"] = 0.0
+    models = {"g": trainer.g, "r": trainer.r, "d": trainer.d}
+    before = {f"{m}.{n}": p.detach().clone() for m, model in models.items() for n, p in model.named_parameters()}
+    stats = trainer.adversarial_step(0)
+    assert all(torch.isfinite(torch.tensor(v)) for v in stats.values())
+    unchanged = [f"{m}.{n}" for m, model in models.items() for n, p in model.named_parameters()
+                 if torch.equal(p.detach(), before[f"{m}.{n}"])]
+    assert unchanged == []
+
+
+def test_reinforce_makes_higher_reward_summary_more_likely(tiny_corpus: Path, tmp_path: Path) -> None:
+    trainer = _trainer(tiny_corpus, tmp_path)
+    g = trainer.accelerator.unwrap_model(trainer.g)
+    docs = trainer._documents([trainer.corpus.documents[0]] * 2)
+    # two hand-built summaries of the same document: the first gets reward +1, the second -1
+    ids = torch.tensor([[10, 11, 12, 1], [13, 14, 15, 1]])
+    summaries = Summaries(ids, summary_token_mask(ids, eos_id=1))
+
+    def logps() -> torch.Tensor:
+        logits = summary_logits(g, docs.input_ids, docs.attention_mask, summaries, trainer.cfg.decoding)
+        return (token_logprobs(logits, ids) * summaries.summary_mask).sum(1)
+
+    start = logps().detach()
+    optimizer = torch.optim.SGD(g.parameters(), lr=0.05)
+    reinforce_loss(token_logprobs(summary_logits(g, docs.input_ids, docs.attention_mask, summaries,
+                                                 trainer.cfg.decoding), ids),
+                   summaries.summary_mask, torch.tensor([1.0, -1.0])).backward()
+    optimizer.step()
+    end = logps().detach()
+    assert end[0] > start[0]  # rewarded summary became more likely
+    assert end[1] < start[1]  # penalised one less likely
+
+
+def test_interrupted_and_resumed_run_matches_uninterrupted(tiny_corpus: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    assert run_tiny(tiny_corpus, straight, "--save_every", "1") == 0
+
+    original = Trainer.adversarial_step
+
+    def crash_at_step_1(self, step):
+        if step == 1:
+            raise KeyboardInterrupt("simulated kill in the middle of the adversarial stage")
+        return original(self, step)
+
+    monkeypatch.setattr(Trainer, "adversarial_step", crash_at_step_1)
+    with pytest.raises(KeyboardInterrupt):
+        run_tiny(tiny_corpus, resumed, "--save_every", "1")
+    monkeypatch.setattr(Trainer, "adversarial_step", original)
+    state = json.loads(sorted((resumed / "checkpoints").glob("step-*"))[-1].joinpath("training_state.json").read_text())
+    assert (state["stage"], state["step"]) == ("adversarial", 1)
+    assert run_tiny(tiny_corpus, resumed, "--save_every", "1", "--resume") == 0
+    _assert_same_weights(straight, resumed)
+
+
+def test_existing_run_needs_resume_flag(tiny_run: Path, tiny_corpus: Path, capsys) -> None:
+    assert run_tiny(tiny_corpus, tiny_run) == 2
+    assert "--resume" in capsys.readouterr().err
+
+
+def test_corrupt_checkpoint_gives_clear_error(tiny_corpus: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "run"
+    assert run_tiny(tiny_corpus, out, "--adversarial.steps", "1") == 0
+    newest = sorted((out / "checkpoints").glob("step-*"))[-1]
+    (newest / "model.safetensors").write_bytes(b"not a safetensors file")
+    assert run_tiny(tiny_corpus, out, "--adversarial.steps", "2", "--resume") == 2
+    err = capsys.readouterr().err
+    assert "corrupt" in err and str(newest) in err
+
+
+def test_missing_corpus_gives_clear_error(tmp_path: Path, capsys) -> None:
+    code = main(["--config", str(TINY_CONFIG), "--data_dir", str(tmp_path / "nope"), "--output_dir",
+                 str(tmp_path / "run")])
+    assert code == 2
+    assert "python -m data_prep" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(shutil.which("torchrun") is None and not (Path(sys.executable).parent / "torchrun").exists(),
+                    reason="torchrun not installed")
+def test_two_processes_match_one_process_with_double_accumulation(tiny_corpus: Path, tmp_path: Path) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert run_tiny(tiny_corpus, one, "--gradient_accumulation_steps", "2", "--num_threads", "1") == 0
+    torchrun = shutil.which("torchrun") or str(Path(sys.executable).parent / "torchrun")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [torchrun, "--nproc_per_node", "2", "--master_port", "29533", "-m", "seq2seq2seq.train",
+         "--config", str(TINY_CONFIG), "--data_dir", str(tiny_corpus), "--output_dir", str(two),
+         "--gradient_accumulation_steps", "1", "--num_threads", "1"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads((two / "final" / "results.json").read_text())["world_size"] == 2
+    _assert_same_weights(one, two)
