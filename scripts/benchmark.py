@@ -1,0 +1,143 @@
+"""The whole pipeline for one configuration, end to end, with a report.
+
+    python scripts/benchmark.py --config scripts/configs/quickstart.yaml --run_dir runs/quickstart
+
+1. data: the corpus folder of the config (built with `python -m data_prep` defaults if missing, else reused);
+2. train: `python -m seq2seq2seq.train` into RUN/train (resumed if it holds checkpoints, skipped if finished);
+3. summarize the dev slice and the Gigaword test set with the best (dev-selected) summarizer;
+4. score with ROUGE beside the Lead baselines; write RUN/report.md and RUN/report.json; print the table and samples.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from seq2seq2seq.config import ConfigError, load_config, parse_overrides  # noqa: E402
+from seq2seq2seq.paths import shared_data_dir  # noqa: E402
+
+BASELINES = ("lead-8", "lead-10", "lead-75c")
+
+
+def _read_pairs(path: Path, limit: int | None = None) -> tuple[list[str], list[str]]:
+    documents, summaries = [], []
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            row = json.loads(line)
+            documents.append(row["document"])
+            summaries.append(row["summary"])
+            if limit and len(documents) >= limit:
+                break
+    return documents, summaries
+
+
+def _samples(documents: list[str], predictions: list[str], references: list[str], k: int = 5) -> dict:
+    """k good and k bad examples by ROUGE-L F1 of each summary."""
+    from rouge_score import rouge_scorer
+
+    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+    scored = sorted((scorer.score(r, p)["rougeL"].fmeasure, i) for i, (p, r) in enumerate(zip(predictions, references)))
+    pick = lambda idx: [{"document": documents[i], "summary": predictions[i], "reference": references[i],  # noqa: E731
+                         "rougeL": round(100 * s, 1)} for s, i in idx]
+    return {"good": pick(scored[::-1][:k]), "bad": pick(scored[:k])}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default=str(ROOT / "scripts/configs/quickstart.yaml"))
+    parser.add_argument("--run_dir", default=None, help="default: runs/<config name>")
+    parser.add_argument("--test_limit", type=int, default=None, help="summarize only the first N test documents")
+    parser.add_argument("--beams", type=int, default=None, help="beam size for dev/test summaries (default: config)")
+    args, rest = parser.parse_known_args(argv)
+    run_dir = Path(args.run_dir or ROOT / "runs" / Path(args.config).stem)
+    try:
+        cfg = load_config(args.config, {**parse_overrides(rest), "output_dir": str(run_dir / "train")})
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    run_dir.mkdir(parents=True, exist_ok=True)
+    wall = {}
+
+    # 1-2. data and training (training builds the default corpus itself when it is missing)
+    train_dir = Path(cfg.output_dir)
+    started = time.perf_counter()
+    if not (train_dir / "final" / "results.json").is_file():
+        command = [sys.executable, "-m", "seq2seq2seq.train", "--config", args.config, *rest,
+                   "--output_dir", str(train_dir)]
+        if (train_dir / "checkpoints").is_dir() and any((train_dir / "checkpoints").glob("step-*")):
+            command.append("--resume")
+        print("+", " ".join(command), flush=True)
+        if subprocess.call(command, cwd=ROOT) != 0:
+            print("error: training failed; see the messages above", file=sys.stderr)
+            return 1
+    wall["train_seconds"] = time.perf_counter() - started
+    results = json.loads((train_dir / "final" / "results.json").read_text(encoding="utf-8"))
+
+    # 3. summarize dev and test with the dev-selected summarizer
+    import torch
+
+    from seq2seq2seq.models import load_seq2seq
+    from seq2seq2seq.rouge import format_table, lead_baseline, score_summaries
+    from seq2seq2seq.sampling import summarize_texts
+    from transformers import AutoTokenizer
+
+    torch.set_num_threads(cfg.num_threads or torch.get_num_threads())
+    model_dir = train_dir / "best" / "summarizer"
+    if not model_dir.is_dir():
+        model_dir = train_dir / "final" / "summarizer"
+    model, tokenizer = load_seq2seq(model_dir), AutoTokenizer.from_pretrained(str(model_dir))
+    sets = {"dev": _read_pairs(Path(cfg.data_dir) / "dev.jsonl", cfg.eval_size or None),
+            "test": _read_pairs(shared_data_dir() / "gigaword" / "test.jsonl", args.test_limit)}
+    report: dict = {"config": cfg.to_dict(), "command": " ".join([sys.argv[0], *(argv or sys.argv[1:])]),
+                    "hardware": {"machine": platform.machine(), "processor": platform.processor(),
+                                 "cpus": os.cpu_count(), "threads": torch.get_num_threads(),
+                                 "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+                                 "ld_preload": os.environ.get("LD_PRELOAD", "")},
+                    "training": results, "wall": wall, "scores": {}, "samples": {}}
+    manifest = Path(cfg.data_dir) / "manifest.json"
+    if manifest.is_file():
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        report["data_manifest"] = {k: data[k] for k in ("counts", "normalisation") if k in data} or data
+    tables = []
+    for name, (documents, references) in sets.items():
+        started = time.perf_counter()
+        predictions = summarize_texts(model, tokenizer, documents, cfg.decoding,
+                                      max_document_tokens=cfg.model.max_document_tokens,
+                                      num_beams=args.beams, progress=True)
+        wall[f"summarize_{name}_seconds"] = time.perf_counter() - started
+        (run_dir / f"{name}.predictions.txt").write_text("\n".join(predictions) + "\n", encoding="utf-8")
+        rows = {"seq2seq2seq": score_summaries(predictions, references)}
+        for baseline in BASELINES:
+            rows[baseline] = score_summaries(lead_baseline(documents, baseline), references)
+        report["scores"][name] = rows
+        report["samples"][name] = _samples(documents, predictions, references)
+        tables.append(f"### {name} ({len(documents)} examples)\n\n```\n{format_table(rows)}\n```")
+
+    # 4. the report
+    (run_dir / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    throughput = "\n".join(f"| {stage} | {t['examples']} | {t['seconds']:.0f} | {t['examples_per_second']:.1f} |"
+                           for stage, t in results.get("throughput", {}).items())
+    samples = "\n".join(f"- [{kind}, R-L {s['rougeL']}] {s['document'][:160]}\n  - summary: {s['summary']}\n"
+                        f"  - reference: {s['reference']}"
+                        for kind in ("good", "bad") for s in report["samples"]["test"][kind])
+    markdown = (f"# Benchmark: {Path(args.config).name}\n\nCommand: `{report['command']}`\n\n"
+                f"Hardware: {report['hardware']}\n\nTraining wall-clock: {wall['train_seconds']:.0f} s "
+                f"(0 when reused)\n\n| stage | examples | seconds | examples/s |\n|---|---|---|---|\n{throughput}\n\n"
+                + "\n\n".join(tables) + f"\n\n## Test samples\n\n{samples}\n")
+    (run_dir / "report.md").write_text(markdown, encoding="utf-8")
+    print("\n".join(tables))
+    print(f"\nsamples:\n{samples}\n\nreport: {run_dir / 'report.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
