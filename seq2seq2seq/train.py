@@ -456,6 +456,11 @@ def main(argv: list[str] | None = None) -> int:
     except (CorpusError, ModelLoadError, ckpt.CheckpointError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except Exception as err:  # data_prep's own error when the corpus is built on first use
+        if err.__class__.__name__ != "DataPrepError":
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     if trainer.accelerator.is_main_process:
         best = results.get("best") or {}
         print(f"done: exported to {out / 'final'}; best dev {cfg.eval_metric}: "

@@ -1,0 +1,381 @@
+"""Build a training corpus: documents and human sentences as disjoint, normalised, filtered, deduplicated sets.
+
+Output folder (see docs/data.md):
+    documents.jsonl   {"text", "source"} per line: what the summarizer summarizes
+    sentences.jsonl   {"text", "source"} per line: human sentences the discriminator learns readability from
+    dev.jsonl         {"document", "summary"} per line: the dev slice, verbatim (already in evaluation form)
+    tokenizer/        sentencepiece model exported for transformers.AutoTokenizer
+    manifest.json     counts, filters, normaliser, hashes, command line, inputs
+
+The folder is built beside ``out`` under a temporary name and renamed into place at the end, so a failed run
+leaves nothing behind and an existing corpus is only replaced by a complete one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from data_prep.sources import (
+    DOCUMENTS,
+    SENTENCES,
+    DataPrepError,
+    EvalSet,
+    Row,
+    Source,
+    file_info,
+    hub_recipe,
+    parse_path_field,
+    read_field,
+    read_lines,
+    read_records,
+    shared_recipe,
+)
+from data_prep.tokenizer import tokenizer_vocab_size, train_tokenizer
+from seq2seq2seq import normalize as norm
+from seq2seq2seq.paths import DEFAULT_CORPUS_DIR, shared_data_dir
+
+MANIFEST = "manifest.json"
+TOOL = "data_prep"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class Recipe:
+    """Everything that decides the corpus. Defaults are the project's default corpus from the shared data."""
+
+    source: str = "shared"  # "shared", "hub" or "none" (only the files below)
+    shared_data: Path | None = None  # None: seq2seq2seq.paths.shared_data_dir()
+    with_cnndm_highlights: bool = False
+    dev_size: int = 2000
+    documents_files: list[Path] = field(default_factory=list)
+    sentences_files: list[Path] = field(default_factory=list)
+    documents_fields: list[str] = field(default_factory=list)  # "PATH:FIELD" (JSONL or Parquet)
+    sentences_fields: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)  # "PATH" or "PATH:FIELD": evaluation text kept out
+    min_document_words: int = 10
+    max_document_words: int = 100
+    min_sentence_words: int = 3
+    max_sentence_words: int = 30
+    vocab_size: int = 16000
+    seed: int = 0
+    tokenizer_max_lines: int = 1_000_000
+    hub_gigaword: str = "gigaword"
+    hub_cnndm: str = "cnn_dailymail"
+    hub_cnndm_config: str = "3.0.0"
+    hub_gigaword_train_rows: int = 10000
+
+    def __post_init__(self) -> None:
+        if self.source not in ("shared", "hub", "none"):
+            raise DataPrepError(f"source {self.source!r}: choose shared, hub or none")
+        for low, high in (("min_document_words", "max_document_words"), ("min_sentence_words", "max_sentence_words")):
+            if getattr(self, low) < 1 or getattr(self, low) > getattr(self, high):
+                flags = f"--{low.replace('_', '-')} {getattr(self, low)}, --{high.replace('_', '-')} {getattr(self, high)}"
+                raise DataPrepError(f"{flags}: need 1 <= min <= max")
+        if self.dev_size < 0 or self.vocab_size < 8 or self.tokenizer_max_lines < 1:
+            raise DataPrepError("need --dev-size >= 0, --vocab-size >= 8 and --tokenizer-max-lines >= 1")
+
+
+# --- collecting sources ----------------------------------------------------------------------------------------
+
+
+def _user_sources(recipe: Recipe) -> tuple[list[Source], list[dict[str, Any]]]:
+    """Sources from the user's plain text and JSONL/Parquet files."""
+    sources, inputs = [], []
+    for kind, plain, tables, flag in (
+        (DOCUMENTS, recipe.documents_files, recipe.documents_fields, "--documents-field"),
+        (SENTENCES, recipe.sentences_files, recipe.sentences_fields, "--sentences-field"),
+    ):
+        for path in plain:
+            rows = [Row((line,)) for line in read_lines(Path(path))]
+            sources.append(Source(f"{path}", kind, rows))
+            inputs.append({"name": f"{kind}:{path}", **file_info(Path(path))})
+        for spec in tables:
+            path, name = parse_path_field(spec, flag)
+            if name is None:
+                raise DataPrepError(f"{flag} {spec}: name the field to read, as PATH:FIELD (e.g. news.jsonl:text)")
+            sources.append(Source(f"{path}:{name}", kind, [Row(t) for t in read_field(path, name)]))
+            inputs.append({"name": f"{kind}:{path}:{name}", **file_info(path)})
+    return sources, inputs
+
+
+def _exclusions(specs: list[str]) -> tuple[list[str], list[dict[str, Any]]]:
+    """Evaluation text from ``--exclude``: plain text lines, or every text field (or one FIELD) of a table."""
+    texts, inputs = [], []
+    for spec in specs:
+        path, name = parse_path_field(spec, "--exclude")
+        if path.suffix.lower() in (".jsonl", ".json", ".parquet", ".pq"):
+            for record in read_records(path, [name] if name else None):
+                values = [record[name]] if name else list(record.values())
+                texts.extend(v for v in values if isinstance(v, str))
+                texts.extend(s for v in values if isinstance(v, list) for s in v if isinstance(s, str))
+        else:
+            texts.extend(read_lines(path))
+        inputs.append({"name": f"exclude:{spec}", **file_info(path)})
+    return texts, inputs
+
+
+# --- filtering ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Set:
+    """One output set while it is being built: kept texts (first occurrence order) and removal counts."""
+
+    kind: str
+    min_words: int
+    max_words: int
+    kept: dict[str, str] = field(default_factory=dict)  # text -> source name
+    partners: dict[str, list[str]] = field(default_factory=dict)  # text -> normalised texts of its row's pair
+    removed: Counter[str] = field(default_factory=Counter)
+    read: Counter[str] = field(default_factory=Counter)
+
+
+def _add_source(target: _Set, source: Source, held_out: set[str]) -> None:
+    """Normalise, filter and deduplicate one source's rows into ``target``."""
+    for row in tqdm(source.rows, desc=f"{source.kind}: {source.name}", unit="row", leave=False, disable=None):
+        partners = [p for p in (norm.normalize(t) for t in row.partners) if p]
+        for raw in row.texts:
+            target.read[source.name] += 1
+            text = norm.normalize(raw)
+            n_words = len(text.split())
+            if not text:
+                reason = "empty_or_boilerplate"
+            elif n_words < target.min_words:
+                reason = "too_short"
+            elif n_words > target.max_words:
+                reason = "too_long"
+            elif text in held_out:
+                reason = "evaluation_overlap"
+            elif text in target.kept:
+                reason = "duplicate"
+                if partners:  # a repeated article brings its own titles: all of them are "its summary"
+                    target.partners.setdefault(text, []).extend(partners)
+            else:
+                target.kept[text] = source.name
+                if partners:
+                    target.partners[text] = partners
+                continue
+            target.removed[reason] += 1
+
+
+def _separate(documents: _Set, sentences: _Set) -> None:
+    """Keep the sets disjoint: drop a sentence that is a document, or whose pair is on the documents side.
+
+    Gigaword repeats stories, so an odd row's title can belong to an article that also sits in an even row;
+    that title, or a title equal to a training document's own title, would pair the document with its summary.
+    """
+    doc_titles = {p for partners in documents.partners.values() for p in partners}
+    for text in list(sentences.kept):
+        if text in documents.kept:
+            reason = "also_a_document"
+        elif text in doc_titles or any(p in documents.kept for p in sentences.partners.get(text, ())):
+            reason = "pair_of_a_document"
+        else:
+            continue
+        del sentences.kept[text]
+        sentences.removed[reason] += 1
+
+
+# --- writing -----------------------------------------------------------------------------------------------------
+
+
+def _write_jsonl(path: Path, records: list[dict[str, str]]) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        for record in records:
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def is_corpus_dir(path: Path) -> bool:
+    """True for a folder written by data_prep (its manifest says so)."""
+    try:
+        return json.loads((path / MANIFEST).read_text(encoding="utf-8")).get("tool") == TOOL
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _check_out(out: Path, overwrite: bool) -> None:
+    """Refuse an output folder we must not replace; checked before the work and again before the rename."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise DataPrepError(f"{out}: exists and is not a folder; choose another --out")
+    if not any(out.iterdir()):
+        return
+    if not is_corpus_dir(out):
+        raise DataPrepError(
+            f"{out}: exists and is not a data_prep output (no data_prep manifest.json); "
+            "choose another --out or remove the folder yourself"
+        )
+    if not overwrite:
+        raise DataPrepError(f"{out}: a corpus is already there; pass --overwrite to replace it")
+
+
+def _move_into_place(tmp: Path, out: Path, overwrite: bool) -> None:
+    _check_out(out, overwrite)
+    if out.exists() and any(out.iterdir()):
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        os.replace(out, old / "corpus")
+        os.replace(tmp, out)
+        shutil.rmtree(old)
+    else:
+        if out.exists():
+            out.rmdir()
+        os.replace(tmp, out)
+
+
+# --- the build ---------------------------------------------------------------------------------------------------
+
+
+def _collect(recipe: Recipe) -> tuple[list[Source], EvalSet, list[dict[str, Any]]]:
+    if recipe.source == "shared":
+        sources, evalset, inputs = shared_recipe(
+            recipe.shared_data or shared_data_dir(), recipe.dev_size, recipe.with_cnndm_highlights
+        )
+    elif recipe.source == "hub":
+        sources, evalset, inputs = hub_recipe(
+            recipe.hub_gigaword,
+            recipe.hub_cnndm,
+            recipe.hub_cnndm_config,
+            recipe.hub_gigaword_train_rows,
+            recipe.dev_size,
+            recipe.with_cnndm_highlights,
+        )
+    else:
+        sources, evalset, inputs = [], EvalSet(), []
+    user, user_inputs = _user_sources(recipe)
+    excluded, excluded_inputs = _exclusions(recipe.exclude)
+    evalset.texts.extend(excluded)
+    return sources + user, evalset, inputs + user_inputs + excluded_inputs
+
+
+def _build_into(tmp: Path, recipe: Recipe, command: list[str]) -> dict[str, Any]:
+    """Write the whole corpus into ``tmp`` and return its manifest."""
+    sources, evalset, inputs = _collect(recipe)
+    held_out = {t for t in (norm.normalize(x) for x in evalset.texts) if t}
+    sets = {
+        DOCUMENTS: _Set(DOCUMENTS, recipe.min_document_words, recipe.max_document_words),
+        SENTENCES: _Set(SENTENCES, recipe.min_sentence_words, recipe.max_sentence_words),
+    }
+    for source in sources:
+        _add_source(sets[source.kind], source, held_out)
+    _separate(sets[DOCUMENTS], sets[SENTENCES])
+    for s in sets.values():
+        if not s.kept:
+            raise DataPrepError(
+                f"no {s.kind} left after filtering (rows read: {sum(s.read.values())}, removed: "
+                f"{dict(s.removed) or 'none'}); add {s.kind} sources (--{s.kind}-file, --{s.kind}-field, "
+                f"or --source shared) or relax --min-/--max-{s.kind[:-1]}-words"
+            )
+
+    for s in sets.values():
+        _write_jsonl(tmp / f"{s.kind}.jsonl", [{"text": t, "source": name} for t, name in s.kept.items()])
+    if evalset.dev_rows is not None:
+        _write_jsonl(tmp / "dev.jsonl", evalset.dev_rows)
+    texts = [t for s in sets.values() for t in s.kept]
+    print(f"training the tokenizer on {len(texts)} texts ...", file=sys.stderr)
+    train_tokenizer(texts, tmp / "tokenizer", recipe.vocab_size, recipe.seed, recipe.tokenizer_max_lines)
+
+    files: dict[str, dict[str, Any]] = {}
+    for path in sorted(p for p in tmp.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        files[path.relative_to(tmp).as_posix()] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+        if path.suffix == ".jsonl":
+            files[path.relative_to(tmp).as_posix()]["lines"] = data.count(b"\n")
+    kept_per_source = {kind: Counter(s.kept.values()) for kind, s in sets.items()}
+    recipe_dict = {k: ([str(x) for x in v] if isinstance(v, list) else v) for k, v in asdict(recipe).items()}
+    recipe_dict["shared_data"] = str(recipe.shared_data or shared_data_dir()) if recipe.source == "shared" else None
+    manifest = {
+        "tool": TOOL,
+        "format_version": FORMAT_VERSION,
+        "command": command,
+        "normalizer": {
+            "name": norm.NORMALIZER_NAME,
+            "version": norm.NORMALIZER_VERSION,
+            "description": norm.NORMALIZER_DESCRIPTION,
+        },
+        "recipe": recipe_dict,
+        "counts": {
+            DOCUMENTS: len(sets[DOCUMENTS].kept),
+            SENTENCES: len(sets[SENTENCES].kept),
+            "dev": len(evalset.dev_rows) if evalset.dev_rows is not None else None,
+            "held_out_texts": len(held_out),
+            "tokenizer_vocab": tokenizer_vocab_size(tmp / "tokenizer"),
+        },
+        "filters": {kind: {r: s.removed.get(r, 0) for r in _FILTERS[kind]} for kind, s in sets.items()},
+        "filter_descriptions": FILTER_DESCRIPTIONS,
+        "sources": {
+            src.name: {
+                "set": src.kind,
+                "read": sets[src.kind].read[src.name],
+                "kept": kept_per_source[src.kind][src.name],
+            }
+            for src in sources
+        },
+        "inputs": inputs,
+        "files": files,
+    }
+    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return manifest
+
+
+FILTER_DESCRIPTIONS = {
+    "empty_or_boilerplate": "empty after normalisation: a byline, time stamp, editor's note or other boilerplate",
+    "too_short": "fewer words than the set's minimum (after normalisation)",
+    "too_long": "more words than the set's maximum",
+    "evaluation_overlap": "equal (after normalisation) to a Gigaword test or dev-slice text, or an --exclude text",
+    "duplicate": "equal to an earlier text of the same set",
+    "also_a_document": "a sentence equal to a kept document",
+    "pair_of_a_document": "a title whose own article, or whose text, is the article or title of a kept document",
+}
+_COMMON = ["empty_or_boilerplate", "too_short", "too_long", "evaluation_overlap", "duplicate"]
+_FILTERS = {DOCUMENTS: _COMMON, SENTENCES: _COMMON + ["also_a_document", "pair_of_a_document"]}
+
+
+def build_corpus(recipe: Recipe, out: Path, overwrite: bool = False, command: list[str] | None = None) -> Path:
+    """Build the corpus described by ``recipe`` into ``out`` (atomically) and return ``out``.
+
+    Raises :class:`DataPrepError` for bad input or an output folder that must not be replaced; nothing is left
+    behind then. ``overwrite`` allows replacing an earlier data_prep output (never any other folder).
+    """
+    out = Path(out).absolute()
+    _check_out(out, overwrite)
+    created = [p for p in [out.parent, *out.parent.parents] if not p.exists()]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the corpus should get ordinary permissions
+        _build_into(tmp, recipe, command if command is not None else ["data_prep.build_corpus"])
+        _move_into_place(tmp, out, overwrite)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        for parent in created:  # deepest first: only the folders this call made, and only if still empty
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+        raise
+    return out
+
+
+def build_default_corpus(out_dir: Path | None = None, rebuild: bool = False) -> Path:
+    """The default corpus from the shared data at ``out_dir`` (default ``runs/corpus``), built on first use.
+
+    An existing complete corpus there is returned as is unless ``rebuild`` is true.
+    """
+    out = Path(out_dir) if out_dir is not None else DEFAULT_CORPUS_DIR
+    if is_corpus_dir(out) and not rebuild:
+        return out
+    return build_corpus(Recipe(), out, overwrite=rebuild, command=["data_prep.build_default_corpus"])
