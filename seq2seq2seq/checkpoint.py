@@ -74,12 +74,14 @@ def load_checkpoint(accelerator: Accelerator, path: Path) -> dict[str, Any]:
 
 
 def save_summarizer(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, decoding: DecodingConfig,
-                    folder: Path) -> None:
+                    folder: Path, max_document_tokens: int | None = None) -> None:
     """A standard transformers model folder that ``pipeline("summarization", model=folder)`` loads.
 
     The tokenizer goes in too (the pipeline needs it), generation defaults mirror the training decoding settings,
     and the constraints ``generate`` cannot express (source-only pieces, end-of-sentence damping) are kept in
-    ``seq2seq2seq_decoding.json`` for the summarize CLI.
+    ``seq2seq2seq_decoding.json`` for the summarize CLI, with the document length the model was trained on.
+    With transformers 5 (which removed the stock summarization pipeline) ``import seq2seq2seq.pipeline`` and use
+    ``pipeline("seq2seq2seq-summarization", model=folder)``; with transformers 4, ``pipeline("summarization")``.
     """
     folder.mkdir(parents=True, exist_ok=True)
     generation = model.generation_config
@@ -91,14 +93,15 @@ def save_summarizer(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, 
     generation.max_length = None
     model.save_pretrained(folder, safe_serialization=True)
     tokenizer.save_pretrained(folder)
-    (folder / DECODING_FILE).write_text(json.dumps(asdict(decoding), indent=2), encoding="utf-8")
+    settings = {**asdict(decoding), "max_document_tokens": max_document_tokens}
+    (folder / DECODING_FILE).write_text(json.dumps(settings, indent=2), encoding="utf-8")
 
 
 def export_models(folder: Path, summarizer: PreTrainedModel, reconstructor: PreTrainedModel,
                   discriminator: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, cfg: TrainConfig,
                   results: dict[str, Any]) -> None:
     """``folder/{summarizer,reconstructor,discriminator,tokenizer}`` plus the resolved config and results JSON."""
-    save_summarizer(summarizer, tokenizer, cfg.decoding, folder / "summarizer")
+    save_summarizer(summarizer, tokenizer, cfg.decoding, folder / "summarizer", cfg.model.max_document_tokens)
     reconstructor.save_pretrained(folder / "reconstructor", safe_serialization=True)
     tokenizer.save_pretrained(folder / "reconstructor")
     discriminator.save_pretrained(folder / "discriminator", safe_serialization=True)

@@ -370,7 +370,8 @@ class Trainer:
             # the best summarizer so far, ready to use (model selection on the dev slice only)
             if self.accelerator.is_main_process:
                 ckpt.save_summarizer(self.accelerator.unwrap_model(self.g), self.tokenizer, self.cfg.decoding,
-                                     Path(self.cfg.output_dir) / "best" / "summarizer")
+                                     Path(self.cfg.output_dir) / "best" / "summarizer",
+                                     self.cfg.model.max_document_tokens)
 
 
 def _reconstruction_decoding(cfg: TrainConfig):

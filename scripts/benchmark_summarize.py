@@ -1,0 +1,111 @@
+"""Summaries per second of the summarize path (seq2seq2seq.summarize.summarize_documents), greedy and beam 5.
+
+    python scripts/benchmark_summarize.py --threads 2
+    python scripts/benchmark_summarize.py --threads 2 --limit 200 --modes greedy     # a quick look
+
+The model has the shape and decoding settings of scripts/configs/cpu.yaml (BART, d_model 256, 3+3 layers, 4 heads,
+ffn 1024, documents of at most 64 tokens, summaries of at most 16 tokens, source-only pieces, end-of-sentence damping)
+and a vocabulary of 16000, with random weights: the speed is that of a trained model of the same size, but a random
+model need not emit end-of-sentence early, so the mean summary length is printed too (a trained model that stops
+earlier decodes faster). The documents are the Gigaword test set, already normalised; model loading and
+normalisation are not timed; one untimed batch warms up each mode, and with --repeats the fastest run counts.
+Prints one line per mode: mode, docs, seconds, summaries/s, mean summary length in words and in tokens (up to and
+including end-of-sentence; with a small stand-in tokenizer most of a random model's ids have no text, so the word
+count can be near 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+from transformers import AutoTokenizer
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from seq2seq2seq.config import load_config  # noqa: E402
+from seq2seq2seq.models import build_seq2seq  # noqa: E402
+from seq2seq2seq.paths import shared_data_dir  # noqa: E402
+from seq2seq2seq.sampling import summary_token_mask  # noqa: E402
+from seq2seq2seq.pipeline import Summarizer, decoding_overrides, summarize_documents  # noqa: E402
+
+MODES = {"greedy": 1, "beam5": 5}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", default=str(shared_data_dir() / "gigaword" / "test.jsonl"), help="JSONL documents")
+    p.add_argument("--field", default="document")
+    p.add_argument("--tokenizer", default="/tmp/tc/tokenizer",
+                   help="any project tokenizer; the model's vocabulary is --vocab-size regardless")
+    p.add_argument("--vocab-size", type=int, default=16000)
+    p.add_argument("--config", default=str(ROOT / "scripts" / "configs" / "cpu.yaml"),
+                   help="training config whose model shape and decoding settings are used")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--no-repeat-ngram", type=int, default=0)
+    p.add_argument("--modes", nargs="+", choices=sorted(MODES), default=["greedy", "beam5"])
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--bf16", action="store_true")
+    p.add_argument("--limit", type=int, default=0, help="use the first N documents (0 = all)")
+    p.add_argument("--repeats", type=int, default=1,
+                   help="time each mode this many times and report the fastest (the machine may be shared)")
+    args = p.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    with open(args.data, encoding="utf-8") as f:
+        documents = [json.loads(line)[args.field] for line in f if line.strip()]
+    if args.limit:
+        documents = documents[:args.limit]
+    tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
+    torch.manual_seed(0)
+    cfg = load_config(args.config)
+    model = build_seq2seq(cfg.model, tokenizer)
+    # the cpu configuration's vocabulary, whatever the tokenizer at hand; new rows get the model's own random init
+    model.resize_token_embeddings(args.vocab_size, mean_resizing=False)
+    model.to(args.device).eval()
+    summarizer = Summarizer(model, tokenizer, cfg.decoding, cfg.model.max_document_tokens, Path(args.config))
+    # count generated tokens (up to the first end-of-sentence) at the source: with a random model many ids have no
+    # text in the small tokenizer, so re-tokenizing the decoded summaries would undercount
+    lengths: list[int] = []
+    generate = model.generate
+
+    def counting_generate(*a, **kw):
+        sequences = generate(*a, **kw)
+        summary_ids = sequences[:, 1:]
+        real = summary_token_mask(summary_ids, model.config.eos_token_id) * (summary_ids != model.config.pad_token_id)
+        lengths.extend(real.sum(1).tolist())
+        return sequences
+
+    model.generate = counting_generate
+    parameters = sum(p.numel() for p in model.parameters())
+    print(f"# {parameters / 1e6:.1f}M parameters, vocab {model.config.vocab_size}, {len(documents)} documents, "
+          f"batch {args.batch_size}, threads {torch.get_num_threads()}, device {args.device}"
+          f"{', bf16' if args.bf16 else ''}\n# decoding {cfg.decoding}")
+    print(f"{'mode':<8} {'docs':>6} {'seconds':>8} {'summaries/s':>12} {'mean words':>11} {'mean tokens':>12}")
+    for mode in args.modes:
+        decoding = decoding_overrides(summarizer.decoding, num_beams=MODES[mode],
+                                      no_repeat_ngram_size=args.no_repeat_ngram)
+        # one untimed batch first: the first generate call pays for lazy initialisation
+        summarize_documents(summarizer, documents[:args.batch_size], decoding, batch_size=args.batch_size,
+                            bf16=args.bf16)
+        seconds = float("inf")
+        for _ in range(args.repeats):
+            lengths.clear()
+            start = time.perf_counter()
+            summaries = summarize_documents(summarizer, documents, decoding, batch_size=args.batch_size, bf16=args.bf16)
+            seconds = min(seconds, time.perf_counter() - start)
+        words = sum(len(s.split()) for s in summaries) / len(summaries)
+        tokens = sum(lengths) / len(lengths)
+        print(f"{mode:<8} {len(documents):>6} {seconds:>8.1f} {len(documents) / seconds:>12.1f} {words:>11.1f} "
+              f"{tokens:>12.1f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

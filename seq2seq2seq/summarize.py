@@ -1,0 +1,268 @@
+"""Summarize documents with a trained summarizer export: files or stdin in, one summary per document out.
+
+    python -m seq2seq2seq.summarize --model runs/cpu --input articles.txt --output summaries.txt
+    python -m seq2seq2seq.summarize --model runs/cpu/final/summarizer --input test.jsonl --output out.jsonl --beams 5
+    echo "The 2 cats sat on the mat." | seq2seq2seq-summarize --model runs/cpu
+
+Input is read and checked completely before the model runs, and output is written at the end through a temporary
+file, so an error never leaves a half-written output. Exit codes: 0 ok, 2 usage or input error. See docs/summarize.md.
+
+Loading the export, the words-to-tokens rule and batched decoding live in :mod:`seq2seq2seq.pipeline`, shared with
+the ``seq2seq2seq-summarization`` transformers pipeline, so both give the same summaries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .models import ModelLoadError
+from .normalize import normalize
+from .pipeline import SummarizeError, count_truncated, decoding_overrides, load_summarizer, summarize_documents
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# input and output
+
+
+@dataclass
+class Row:
+    """One input document: ``id`` (the JSONL row's "id", else the 0-based line number) and its raw text."""
+
+    id: Any
+    text: str
+
+
+def read_bytes(source: str | None) -> tuple[bytes, str]:
+    """The whole input and a name for messages; ``None`` or ``-`` is stdin."""
+    if source in (None, "-"):
+        if sys.stdin.isatty():
+            print("reading documents from stdin, one a line (end with Ctrl-D); see --help for files", file=sys.stderr)
+        stream = getattr(sys.stdin, "buffer", None)
+        return (stream.read() if stream is not None else sys.stdin.read().encode("utf-8")), "stdin"
+    path = Path(source)
+    if not path.is_file():
+        problem = "is not a file" if path.exists() else "does not exist"
+        raise SummarizeError(f"input file {path} {problem}")
+    return path.read_bytes(), str(path)
+
+
+def split_lines(data: bytes, name: str) -> list[str]:
+    """Lines of UTF-8 input (``\\n`` or ``\\r\\n`` endings, an optional BOM); the first invalid line is an error.
+
+    Splitting the bytes on newlines only keeps line numbers equal to ``wc -l``'s (str.splitlines would also split
+    on form feeds and Unicode separators).
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    chunks = data.split(b"\n")
+    if chunks and chunks[-1] == b"":
+        chunks.pop()  # the final newline ends the last line; it does not start a new one
+    lines = []
+    for number, chunk in enumerate(chunks, start=1):
+        try:
+            lines.append(chunk.decode("utf-8").removesuffix("\r"))
+        except UnicodeDecodeError:
+            raise SummarizeError(f"{name} line {number} is not valid UTF-8; re-encode the file as UTF-8 "
+                                 f"(e.g. iconv -f latin1 -t utf-8)") from None
+    return lines
+
+
+def parse_rows(lines: list[str], fmt: str, field: str, name: str) -> list[Row]:
+    """Rows from text lines (one document a line) or JSONL lines (the document in ``field``)."""
+    if fmt == "text":
+        return [Row(i, line) for i, line in enumerate(lines)]
+    rows = []
+    for i, line in enumerate(lines):
+        if not line.strip():
+            rows.append(Row(i, ""))  # a blank line stays a row, so output lines match input lines
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise SummarizeError(f"{name} line {i + 1} is not valid JSON ({err.msg}); give one JSON object a line, "
+                                 f"or --input-format text for plain text") from None
+        if not isinstance(record, dict):
+            raise SummarizeError(f"{name} line {i + 1} is not a JSON object; give one {{\"{field}\": ...}} a line")
+        if field not in record:
+            keys = ", ".join(map(repr, list(record)[:8])) or "none"
+            raise SummarizeError(f"{name} line {i + 1} has no field '{field}' (its fields: {keys}); pass --field NAME")
+        text = record[field]
+        if not isinstance(text, str):
+            raise SummarizeError(f"{name} line {i + 1}: field '{field}' is {type(text).__name__}, not a string")
+        rows.append(Row(record.get("id", i), text))
+    return rows
+
+
+def prepare_documents(texts: list[str], normalise: bool) -> list[str]:
+    """What the model reads: the training normaliser's form of each text (or the text as given, stripped)."""
+    return [normalize(t) if normalise else " ".join(t.split()) for t in texts]
+
+
+def format_output(rows: list[Row], summaries: list[str], fmt: str) -> str:
+    if fmt == "jsonl":
+        lines = [json.dumps({"id": row.id, "summary": s}, ensure_ascii=False) for row, s in zip(rows, summaries)]
+    else:
+        lines = summaries
+    return "".join(line + "\n" for line in lines)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path`` and rename it into place."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _format_of(flag: str, path: str | None) -> str:
+    if flag != "auto":
+        return flag
+    return "jsonl" if path not in (None, "-") and Path(path).suffix.lower() in (".jsonl", ".json") else "text"
+
+
+def _line_list(numbers: list[int], limit: int = 5) -> str:
+    shown = ", ".join(str(n) for n in numbers[:limit])
+    return shown + (f", ... ({len(numbers) - limit} more)" if len(numbers) > limit else "")
+
+
+def choose_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise SummarizeError(f"--device {name!r} is not a device; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SummarizeError(f"--device {name}: no CUDA GPU is available here; use --device cpu")
+    return device
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# the command line
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="seq2seq2seq-summarize", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--model", required=True, help="summarizer export (RUN/final/summarizer) or a training run folder")
+    p.add_argument("--best", action="store_true", help="with a run folder: use RUN/best/summarizer")
+    p.add_argument("--input", default=None, help="text file (one document a line), JSONL file, or - for stdin")
+    p.add_argument("--output", default=None, help="output file (written atomically); stdout if omitted or -")
+    p.add_argument("--field", default="document", help="JSONL input: the field holding the document")
+    p.add_argument("--input-format", choices=("auto", "text", "jsonl"), default="auto",
+                   help="auto: JSONL for .jsonl/.json files, else text")
+    p.add_argument("--output-format", choices=("auto", "text", "jsonl"), default="auto",
+                   help="auto: JSONL ({\"id\", \"summary\"}) when --output ends in .jsonl/.json, else one summary "
+                        "a line")
+    p.add_argument("--format", choices=("text", "jsonl"), default=None,
+                   help="shorthand for both --input-format and --output-format")
+    p.add_argument("--no-normalize", action="store_true",
+                   help="input is already normalised (lowercase, PTB-tokenized, digits as #): use it as is")
+    p.add_argument("--batch-size", type=int, default=64, help="documents per batch")
+    p.add_argument("--beams", type=int, default=None, help="beam size, 1 = greedy (default: the export's)")
+    p.add_argument("--no-repeat-ngram", type=int, default=None, help="block repeated n-grams of this size, 0 = off "
+                   "(default: the export's)")
+    p.add_argument("--max-words", type=int, default=None,
+                   help="at most this many words: decode up to 2x as many tokens, then cut to this many words "
+                        "(default: the export's max_summary_tokens, uncut)")
+    p.add_argument("--min-words", type=int, default=None,
+                   help="forbid end-of-sentence before this many tokens (default: the export's min_summary_tokens)")
+    p.add_argument("--eos-damping", type=float, default=None,
+                   help="subtract this from the end-of-sentence logit early in decoding (default: the export's)")
+    p.add_argument("--eos-damping-tokens", type=int, default=None,
+                   help="number of early steps damped (default: the export's)")
+    p.add_argument("--device", default="auto", help="auto (cuda when present, else cpu), cpu, cuda, cuda:N")
+    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (cuda; allowed on cpu)")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.batch_size < 1:
+        raise SummarizeError(f"--batch-size must be >= 1, got {args.batch_size}")
+    if args.threads < 0:
+        raise SummarizeError(f"--threads must be >= 0, got {args.threads}")
+    input_format = args.format or args.input_format
+    output_format = _format_of(args.format or args.output_format, args.output)
+    output = None if args.output in (None, "-") else Path(args.output)
+    if output is not None and not output.parent.is_dir():
+        raise SummarizeError(f"output folder {output.parent} does not exist; create it first")
+    if output is not None and output.is_dir():
+        raise SummarizeError(f"--output {output} is a folder; give a file name")
+
+    # read and check everything before the model runs: a bad line 10,000 should not cost a decoding pass
+    data, name = read_bytes(args.input)
+    rows = parse_rows(split_lines(data, name), _format_of(input_format, args.input), args.field, name)
+    documents = prepare_documents([row.text for row in rows], normalise=not args.no_normalize)
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    summarizer = load_summarizer(args.model, best=args.best, device=choose_device(args.device))
+    decoding = decoding_overrides(summarizer.decoding, num_beams=args.beams, no_repeat_ngram_size=args.no_repeat_ngram,
+                                  max_words=args.max_words, min_words=args.min_words, eos_damping=args.eos_damping,
+                                  eos_damping_tokens=args.eos_damping_tokens)
+
+    blank = [i + 1 for i, row in enumerate(rows) if not row.text.strip()]
+    emptied = [i + 1 for i, (row, doc) in enumerate(zip(rows, documents)) if row.text.strip() and not doc]
+    if blank:
+        print(f"warning: {len(blank)} empty input line(s) (line {_line_list(blank)}): their summaries are empty",
+              file=sys.stderr)
+    if emptied:
+        print(f"warning: {len(emptied)} document(s) are empty after normalisation (boilerplate only; line "
+              f"{_line_list(emptied)}): their summaries are empty", file=sys.stderr)
+    truncated = count_truncated(summarizer.tokenizer, [d for d in documents if d], summarizer.max_document_tokens)
+    if truncated:
+        print(f"warning: {truncated} document(s) are longer than the model's limit of "
+              f"{summarizer.max_document_tokens} tokens and were truncated to it", file=sys.stderr)
+
+    summaries = summarize_documents(summarizer, documents, decoding, max_words=args.max_words,
+                                    batch_size=args.batch_size, bf16=args.bf16,
+                                    progress=args.input not in (None, "-") and not args.quiet)
+    text = format_output(rows, summaries, output_format)
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        write_atomic(output, text)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse has printed the usage error (or --help)
+        return int(exit_.code or 0)
+    try:
+        return run(args)
+    except (SummarizeError, ModelLoadError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; no output written", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # stdout closed early (| head): not an error of ours, and no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
