@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from seq2seq2seq.models import load_seq2seq
+    from seq2seq2seq.normalize import normalize
     from seq2seq2seq.rouge import format_table, lead_baseline, score_summaries
     from seq2seq2seq.sampling import summarize_texts
     from transformers import AutoTokenizer
@@ -110,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     tables = []
     for name, (documents, references) in sets.items():
         started = time.perf_counter()
-        predictions = summarize_texts(model, tokenizer, documents, cfg.decoding,
+        # G reads documents normalised like its training text; Lead baselines and references use the raw file
+        predictions = summarize_texts(model, tokenizer, [normalize(d) for d in documents], cfg.decoding,
                                       max_document_tokens=cfg.model.max_document_tokens,
                                       num_beams=args.beams, progress=True)
         wall[f"summarize_{name}_seconds"] = time.perf_counter() - started

@@ -8,13 +8,21 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
+  .venv/bin/python -m pip install --quiet --upgrade pip
 fi
 . .venv/bin/activate
-python -m pip install --quiet --upgrade pip
-if command -v nvidia-smi >/dev/null 2>&1; then default_torch="torch>=2.2"; else default_torch="torch==2.13.0"; fi
-TORCH_SPEC=${TORCH_SPEC:-$default_torch}
 # torch first: the project's own range (torch>=2.2,<3) is then already satisfied and pulls nothing more
-python -m pip install --quiet "$TORCH_SPEC"
+if [ -n "${TORCH_SPEC:-}" ]; then
+  python -m pip install --quiet "$TORCH_SPEC"
+elif command -v nvidia-smi >/dev/null 2>&1; then
+  python -m pip install --quiet "torch>=2.2,<3"
+elif python -m pip config list 2>/dev/null | grep -q "find-links"; then
+  # a machine with local wheels (as on the project's CI): torch==2.13.0's CPU build is among them
+  python -m pip install --quiet "torch==2.13.0"
+else
+  # elsewhere a plain `pip install torch` on Linux pulls the CUDA build; take the CPU-only one
+  python -m pip install --quiet "torch>=2.2,<3" --index-url https://download.pytorch.org/whl/cpu
+fi
 python -m pip install --quiet -e ".[test,tensorboard]"
 # optional: official perl ROUGE-1.5.5 for `scripts/evaluate_rouge.py --backend perl`
 if [ "${WITH_PERL_ROUGE:-0}" = "1" ]; then

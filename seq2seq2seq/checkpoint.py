@@ -6,6 +6,7 @@ half-written checkpoint that ``--resume`` would pick up.
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 from dataclasses import asdict
@@ -67,7 +68,8 @@ def load_checkpoint(accelerator: Accelerator, path: Path) -> dict[str, Any]:
     try:
         accelerator.load_state(str(path))
     except Exception as err:  # safetensors, torch and accelerate each raise their own kinds
-        raise CheckpointError(f"checkpoint {path} is corrupt or incomplete ({err.__class__.__name__}: "
+        raise CheckpointError(f"checkpoint {path} is corrupt, incomplete or from another model configuration "
+                              f"({err.__class__.__name__}: "
                               f"{str(err).splitlines()[0] if str(err) else ''}); delete that folder to resume from the "
                               f"one before it, or start without --resume") from None
     return state
@@ -84,14 +86,19 @@ def save_summarizer(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, 
     ``pipeline("seq2seq2seq-summarization", model=folder)``; with transformers 4, ``pipeline("summarization")``.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    generation = model.generation_config
+    live = model.generation_config
+    generation = copy.deepcopy(live)  # the export's defaults only; the model in training keeps its own
     generation.max_new_tokens = decoding.max_summary_tokens
     generation.min_new_tokens = decoding.min_summary_tokens or None
     generation.num_beams = decoding.num_beams
     generation.no_repeat_ngram_size = decoding.no_repeat_ngram_size or None
     generation.early_stopping = True if decoding.num_beams > 1 else False
     generation.max_length = None
-    model.save_pretrained(folder, safe_serialization=True)
+    model.generation_config = generation
+    try:
+        model.save_pretrained(folder, safe_serialization=True)
+    finally:
+        model.generation_config = live
     tokenizer.save_pretrained(folder)
     settings = {**asdict(decoding), "max_document_tokens": max_document_tokens}
     (folder / DECODING_FILE).write_text(json.dumps(settings, indent=2), encoding="utf-8")

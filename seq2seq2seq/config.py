@@ -202,7 +202,8 @@ class TrainConfig:
                           str(DEFAULT_CORPUS_DIR))
     output_dir: str = _help("run folder: checkpoints, logs, final export", "runs/train")
     seed: int = _help("random seed: data order, pseudo-summaries and sampling derive from it", 0)
-    mixed_precision: Literal["auto", "no", "bf16", "fp16"] = _help("'auto' = bf16 on a GPU, fp32 on CPU", "auto")
+    # fp16 is left out on purpose: its loss scaler is shared by three optimizers stepped separately here
+    mixed_precision: Literal["auto", "no", "bf16"] = _help("'auto' = bf16 on a GPU that supports it, else fp32", "auto")
     gradient_accumulation_steps: int = _help("micro-batches per optimizer step", 1)
     max_grad_norm: float = _help("gradient clipping norm (0 = off)", 1.0)
     warmup_steps: int = _help("linear warm-up steps of each stage's learning rate", 50)

@@ -16,6 +16,7 @@ import torch
 from transformers import PreTrainedTokenizerBase
 
 from .config import PretrainConfig
+from .normalize import normalize
 
 
 class CorpusError(RuntimeError):
@@ -58,10 +59,15 @@ def load_corpus(data_dir: str | Path, max_documents: int = 0) -> Corpus:
     if max_documents:
         documents = documents[:max_documents]
     dev_path = data_dir / "dev.jsonl"
+    if not (data_dir / "tokenizer" / "tokenizer_config.json").is_file():
+        raise CorpusError(f"{data_dir / 'tokenizer'} holds no tokenizer; rebuild the corpus with `python -m data_prep "
+                          f"--out {data_dir} --overwrite`")
     return Corpus(
         documents=documents,
         sentences=_read_jsonl_field(data_dir / "sentences.jsonl", "text"),
-        dev_documents=_read_jsonl_field(dev_path, "document"),
+        # dev documents keep the evaluation file's raw form (e.g. Gigaword's UNK): G sees them normalised like its
+        # training text; the references stay as they are
+        dev_documents=[normalize(d) for d in _read_jsonl_field(dev_path, "document")],
         dev_summaries=_read_jsonl_field(dev_path, "summary"),
         tokenizer_dir=data_dir / "tokenizer",
     )

@@ -46,20 +46,24 @@ def constrain_logits(logits: torch.Tensor, positions: torch.Tensor, cfg: Decodin
     allowed: shape (n, V) bool or None. blocked: ids that are never emitted (padding, decoder start).
     Returns logits of the same shape with forbidden entries at -inf.
     """
-    logits = logits.clone()
     if allowed is not None:
-        logits.masked_fill_(~allowed[:, None, :], float("-inf"))
+        logits = logits.masked_fill(~allowed[:, None, :], float("-inf"))
+    else:
+        logits = logits.clone()
     if blocked:
         logits[..., blocked] = float("-inf")
     eos = logits[..., eos_id]
     if cfg.eos_damping > 0 and cfg.eos_damping_tokens > 0:
         eos = torch.where(positions[None, :] < cfg.eos_damping_tokens, eos - cfg.eos_damping, eos)
     if cfg.min_summary_tokens > 0:
-        eos = torch.where(positions[None, :] < cfg.min_summary_tokens, torch.full_like(eos, float("-inf")), eos)
+        too_early = (positions < cfg.min_summary_tokens)[None, :]
+        if allowed is not None:
+            # a document with no ordinary piece (e.g. empty) would leave nothing allowed: let it end instead
+            has_pieces = allowed.clone()
+            has_pieces[:, [eos_id, *blocked]] = False
+            too_early = too_early & has_pieces.any(-1)[:, None]
+        eos = eos.masked_fill(too_early, float("-inf"))
     logits[..., eos_id] = eos
-    # a document with no ordinary piece (e.g. empty) would leave nothing allowed: let it end instead
-    dead = torch.isinf(logits).all(-1)
-    logits[..., eos_id] = torch.where(dead, torch.zeros_like(eos), eos)
     return logits
 
 
@@ -73,9 +77,10 @@ class ConstrainedLogits(LogitsProcessor):
         # input_ids holds the decoder start token plus the tokens generated so far; rows are documents repeated
         # num_beams or num_return_sequences times, in order
         position = torch.tensor([input_ids.shape[1] - 1], device=scores.device)
+        if self.allowed is not None and self.allowed.shape[0] != scores.shape[0]:
+            # once per generate call: rows become documents repeated num_beams / num_samples times
+            self.allowed = self.allowed.repeat_interleave(scores.shape[0] // self.allowed.shape[0], dim=0)
         allowed = self.allowed
-        if allowed is not None and allowed.shape[0] != scores.shape[0]:
-            allowed = allowed.repeat_interleave(scores.shape[0] // allowed.shape[0], dim=0)
         return constrain_logits(scores[:, None, :], position, self.cfg, self.eos_id, allowed, self.blocked)[:, 0, :]
 
 
@@ -109,6 +114,9 @@ def generate_summaries(model: PreTrainedModel, input_ids: torch.Tensor, attentio
         max_new_tokens=max_new_tokens or cfg.max_summary_tokens, do_sample=do_sample, num_beams=num_beams,
         num_return_sequences=num_samples if do_sample else 1, top_k=0 if do_sample else None, top_p=1.0,
         temperature=1.0, no_repeat_ngram_size=no_repeat_ngram_size or 0,
+        # set explicitly: generate fills unset fields from the model's saved generation_config, and the minimum
+        # length is already enforced by ConstrainedLogits
+        min_new_tokens=0, min_length=0, length_penalty=1.0, early_stopping=num_beams > 1, repetition_penalty=1.0,
         pad_token_id=config.pad_token_id, eos_token_id=config.eos_token_id,
         decoder_start_token_id=config.decoder_start_token_id, bos_token_id=config.bos_token_id,
     )

@@ -151,6 +151,11 @@ def choose_device(name: str) -> torch.device:
         raise SummarizeError(f"--device {name!r} is not a device; use auto, cpu, cuda or cuda:N") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SummarizeError(f"--device {name}: no CUDA GPU is available here; use --device cpu")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise SummarizeError(f"--device {name}: this machine has {torch.cuda.device_count()} GPU(s); use cuda:0 .. "
+                             f"cuda:{torch.cuda.device_count() - 1}")
+    if device.type not in ("cpu", "cuda"):
+        raise SummarizeError(f"--device {name}: only cpu and cuda are supported; use auto, cpu or cuda:N")
     return device
 
 
@@ -255,6 +260,10 @@ def main(argv: list[str] | None = None) -> int:
         return run(args)
     except (SummarizeError, ModelLoadError) as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # e.g. the output folder is not writable
+        print(f"error: {err.strerror or err} ({err.filename or 'output'}); check the path and its permissions",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted; no output written", file=sys.stderr)

@@ -39,6 +39,7 @@ from .sampling import Summaries, allowed_for, generate_summaries, summarize_text
 
 logger = get_logger(__name__)
 STAGES = ("pretrain", "pretrain_d", "adversarial")
+SEED_STREAMS = {"pretrain": 0, "pretrain_d": 1, "adversarial": 2, "adversarial_d": 3}
 
 
 def distinct_n(texts: list[str], n: int) -> float:
@@ -75,7 +76,8 @@ class Trainer:
         self.sentence_stream = BatchStream(len(corpus.sentences), cfg.pretrain_d.batch_size, cfg.seed + 3)
         self.adv_sentence_stream = BatchStream(len(corpus.sentences), cfg.adversarial.batch_size * cfg.adversarial.num_samples, cfg.seed + 4)
         self.world, self.rank = n, self.accelerator.process_index
-        self.state = {"stage": STAGES[0], "step": 0, "global_step": 0, "best": None, "history": []}
+        self.state = {"stage": STAGES[0], "step": 0, "global_step": 0, "best": None, "history": [],
+                      "micro_batches_per_step": n * cfg.gradient_accumulation_steps}
 
     # ---- helpers --------------------------------------------------------------------------------------------------
 
@@ -85,10 +87,10 @@ class Trainer:
         for m in range(a):
             yield m == a - 1, (step * a + m) * self.world + self.rank
 
-    def _seed(self, stage: str, index: int) -> random.Random:
+    def _seed(self, stream: str, index: int) -> random.Random:
         # sampling and dropout draw from the global RNG: seeding it per batch makes each batch's randomness a
-        # function of (seed, stage, batch), the same whether resumed or split over processes
-        seed = (self.cfg.seed * 7919 + STAGES.index(stage) * 1_000_003 + index) % (2**31)
+        # function of (seed, stream, batch), the same whether resumed or split over processes
+        seed = (self.cfg.seed * 7919 + SEED_STREAMS[stream] * 1_000_003 + index) % (2**31)
         torch.manual_seed(seed)
         return random.Random(seed)
 
@@ -165,7 +167,7 @@ class Trainer:
                 self.accelerator.backward(g_loss / a)
                 stats["loss/g"] = stats.get("loss/g", 0.0) + g_loss.item() / a
                 if cfg.train_reconstructor:
-                    doc = self._documents(list(texts))
+                    doc = src if cfg.task != "swap" else self._documents(list(texts))
                     r_loss = cross_entropy(seq2seq_logits(self.r, tgt_ids, tgt_mask, doc.input_ids,
                                                           doc.attention_mask), doc.input_ids, doc.attention_mask)
                     self.accelerator.backward(r_loss / a)
@@ -224,8 +226,10 @@ class Trainer:
             self.r.train(), self.d.train()
             advantages = advantages.flatten().float()
             if cfg.normalize_advantages:
-                advantages = advantages / (advantages.std() + 1e-6)
-            # update G by REINFORCE and R by teacher forcing on G's summaries
+                advantages = advantages / (advantages.std(unbiased=False) + 1e-6)
+            # update G by REINFORCE and R by teacher forcing on G's summaries; G's log-probs are taken without
+            # dropout, i.e. under the distribution the summaries were sampled from
+            self.g.eval()
             with self._sync(last, self.g, self.r):
                 allowed = allowed_for(self.accelerator.unwrap_model(self.g), docs_k.input_ids, self.cfg.decoding)
                 logits = summary_logits(self.g, docs_k.input_ids, docs_k.attention_mask, samples,
@@ -239,6 +243,7 @@ class Trainer:
                                                       docs_k.input_ids, docs_k.attention_mask),
                                        docs_k.input_ids, docs_k.attention_mask)
                 self.accelerator.backward(r_loss / a)
+            self.g.train()
             fakes.append(samples)
             add("loss/g", g_loss.item()), add("loss/r", r_loss.item()), add("entropy", entropy.item())
             add("reward/total/mean", reward.mean().item()), add("advantage/mean", advantages.mean().item())
@@ -250,6 +255,7 @@ class Trainer:
         # D: d_steps updates per G update, each over all this step's summaries and fresh human sentences
         for j in range(cfg.d_steps):
             for m, (last, index) in enumerate(self._micro_batches(step * cfg.d_steps + j)):
+                self._seed("adversarial_d", index)
                 real = [self.corpus.sentences[i] for i in self.adv_sentence_stream.indices(index)]
                 with self._sync(last, self.d):
                     loss, d_stats = self._d_update_loss(real, fakes[m])
@@ -306,6 +312,12 @@ class Trainer:
                 raise ckpt.CheckpointError(f"--resume given but {out}/checkpoints holds no checkpoint; start "
                                            f"without --resume")
             self.state = ckpt.load_checkpoint(acc, checkpoints[-1])
+            layout = self.world * cfg.gradient_accumulation_steps
+            if self.state.get("micro_batches_per_step", layout) != layout:
+                raise ckpt.CheckpointError(
+                    f"{checkpoints[-1]} was written with {self.state['micro_batches_per_step']} micro-batches per step "
+                    f"(processes x gradient_accumulation_steps) but this run has {layout}; resume with the same "
+                    f"product so that every batch is seen once")
             logger.info(f"resumed from {checkpoints[-1]} at {self.state['stage']} step {self.state['step']}")
         acc.init_trackers("seq2seq2seq", config=_flat_scalars(cfg.to_dict()))
         step_fns = {"pretrain": self.pretrain_step, "pretrain_d": self.pretrain_d_step,
@@ -331,7 +343,8 @@ class Trainer:
                     logs["examples_per_second"] = timing["examples"] / max(timing["seconds"], 1e-9)
                     window = []
                     acc.log({f"{stage}/{k}": v for k, v in logs.items()}, step=self.state["global_step"])
-                    bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in list(logs.items())[:3]})
+                    shown = [k for k in logs if k.startswith(("loss/", "reward/total", "d/acc"))]
+                    bar.set_postfix({k: f"{logs[k]:.3g}" for k in shown})
                 if cfg.sample_every and done % cfg.sample_every == 0 and acc.is_main_process:
                     logger.info(f"samples at {stage} step {done}:\n{self.write_samples()}")
                 if stage != "pretrain_d" and ((cfg.eval_every and done % cfg.eval_every == 0) or done == total):
@@ -407,16 +420,22 @@ def _has_tensorboard() -> bool:
     return True
 
 
-def ensure_corpus(data_dir: str | Path, accelerator_main: bool = True) -> Path:
-    """The corpus folder, built with data_prep's defaults if it is the default one and missing."""
+def ensure_corpus(data_dir: str | Path) -> Path:
+    """The corpus folder, built with data_prep's defaults (by the main process) if it is the default one and missing."""
+    from accelerate import PartialState
+
     from .paths import DEFAULT_CORPUS_DIR
 
     data_dir = Path(data_dir)
-    if not data_dir.is_dir() and data_dir.resolve() == DEFAULT_CORPUS_DIR.resolve() and accelerator_main:
-        from data_prep import build_default_corpus
+    if not data_dir.is_dir() and data_dir.resolve() == DEFAULT_CORPUS_DIR.resolve():
+        state = PartialState(cpu=not torch.cuda.is_available())
+        if state.is_main_process:
+            from data_prep import build_default_corpus
 
-        print(f"corpus {data_dir} not found: building it with `python -m data_prep` (a few minutes)", file=sys.stderr)
-        build_default_corpus(data_dir)
+            print(f"corpus {data_dir} not found: building it with `python -m data_prep` (about a minute)",
+                  file=sys.stderr)
+            build_default_corpus(data_dir)
+        state.wait_for_everyone()
     return data_dir
 
 
