@@ -37,7 +37,7 @@ from .models import ModelLoadError, build_discriminator, build_seq2seq, seq2seq_
 from .rewards import DiscriminatorReward, Documents, ReconstructionReward, score
 from .sampling import Summaries, allowed_for, generate_summaries, summarize_texts, summary_logits
 
-logger = get_logger(__name__)
+logger = get_logger("seq2seq2seq.train")  # not __name__: that is "__main__" under `python -m`
 STAGES = ("pretrain", "pretrain_d", "adversarial")
 SEED_STREAMS = {"pretrain": 0, "pretrain_d": 1, "adversarial": 2, "adversarial_d": 3}
 
@@ -468,9 +468,11 @@ def main(argv: list[str] | None = None) -> int:
         if trainer.accelerator.is_main_process:
             out.mkdir(parents=True, exist_ok=True)
             (out / "config.yaml").write_text(config_to_yaml(cfg), encoding="utf-8")
-            handler = logging.FileHandler(out / "train.log", encoding="utf-8")
-            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-            logging.getLogger("seq2seq2seq").addHandler(handler)
+            package_logger = logging.getLogger("seq2seq2seq")
+            for handler in (logging.FileHandler(out / "train.log", encoding="utf-8"), logging.StreamHandler()):
+                handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+                package_logger.addHandler(handler)
+            package_logger.propagate = False  # the handlers above are the log; no duplicate via the root logger
         logging.getLogger("seq2seq2seq").setLevel(logging.INFO)
         results = trainer.run(resume=args.resume)
     except (CorpusError, ModelLoadError, ckpt.CheckpointError) as err:
