@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     model, tokenizer = load_seq2seq(model_dir), AutoTokenizer.from_pretrained(str(model_dir))
     sets = {"dev": _read_pairs(Path(cfg.data_dir) / "dev.jsonl", cfg.eval_size or None),
             "test": _read_pairs(shared_data_dir() / "gigaword" / "test.jsonl", args.test_limit)}
-    report: dict = {"config": cfg.to_dict(), "command": " ".join([sys.argv[0], *(argv or sys.argv[1:])]),
+    report: dict = {"config": cfg.to_dict(), "command": " ".join(["python scripts/benchmark.py", "--config", args.config, *rest]),
                     "hardware": {"machine": platform.machine(), "processor": platform.processor(),
                                  "cpus": os.cpu_count(), "threads": torch.get_num_threads(),
                                  "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
