@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 import transformers
 
 import seq2seq2seq.pipeline as s2s_pipeline
@@ -25,14 +24,6 @@ DOCUMENTS = _helpers.DOCUMENTS + ["", "Short one."]
 def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _helpers.build_tiny_export(tmp_path_factory.mktemp("export"))
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models gain nothing from threads, and on a shared 2-core machine two threads can thrash (10x slower)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def cli_summaries(export: Path, folder: Path, *flags: str) -> list[str]:
