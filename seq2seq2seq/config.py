@@ -105,6 +105,8 @@ class DecodingConfig:
     eos_damping: float = _help("subtracted from the end-of-sentence logit during the first eos_damping_tokens steps", 0.0)
     eos_damping_tokens: int = _help("number of early steps whose end-of-sentence logit is damped", 0)
     source_only: bool = _help("G may only emit pieces found in its source document (sampling and log-probs alike)", False)
+    whole_words: bool = _help("with source_only: G copies whole source words and never glues pieces of different "
+                              "words into a non-word", False)
     num_beams: int = _help("beam size for dev evaluation and export (training samples or decodes greedily)", 1)
     no_repeat_ngram_size: int = _help("block repeated n-grams at evaluation (0 = off)", 0)
 
@@ -115,6 +117,8 @@ class DecodingConfig:
         _require(self.eos_damping >= 0, "decoding.eos_damping", "must be >= 0 (it is subtracted from the EOS logit)")
         _require(self.eos_damping_tokens >= 0, "decoding.eos_damping_tokens", "must be >= 0")
         _require(self.num_beams >= 1, "decoding.num_beams", "must be >= 1 (1 = greedy)")
+        _require(self.source_only or not self.whole_words, "decoding.whole_words",
+                 "works on source words: set decoding.source_only: true as well")
         _require(self.no_repeat_ngram_size >= 0, "decoding.no_repeat_ngram_size", "must be >= 0 (0 = off)")
 
 

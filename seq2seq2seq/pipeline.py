@@ -39,7 +39,7 @@ from .checkpoint import DECODING_FILE
 from .config import DecodingConfig
 from .models import ModelLoadError, load_seq2seq
 from .normalize import normalize as normalize_text
-from .sampling import generate_summaries, summarize_texts
+from .sampling import generate_summaries, summarize_texts, word_start_mask
 
 TASK = "seq2seq2seq-summarization"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "spiece.model", "sentencepiece.bpe.model", "vocab.json")
@@ -331,7 +331,8 @@ class Seq2Seq2SeqSummarizationPipeline(Pipeline):
     def _forward(self, model_inputs: dict[str, Any], **overrides: Any) -> dict[str, Any]:
         cfg = decoding_overrides(self.decoding, **overrides)
         out = generate_summaries(self.model, model_inputs["input_ids"], model_inputs["attention_mask"], cfg,
-                                 num_beams=cfg.num_beams, no_repeat_ngram_size=cfg.no_repeat_ngram_size)
+                                 num_beams=cfg.num_beams, no_repeat_ngram_size=cfg.no_repeat_ngram_size,
+                                 word_start=word_start_mask(self.tokenizer) if cfg.whole_words else None)
         empty = model_inputs["empty"]
         # batched, "empty" is a list (one flag a row) that the pipeline splits back up with the rows
         return {"summary_ids": out.summary_ids, "empty": empty if isinstance(empty, list) else [empty]}

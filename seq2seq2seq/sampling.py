@@ -9,6 +9,7 @@ taken under exactly the distribution it was sampled from.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import torch
 from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList, PreTrainedModel
@@ -43,11 +44,13 @@ def constrain_logits(logits: torch.Tensor, positions: torch.Tensor, cfg: Decodin
     """Apply the decoding constraints to next-token logits.
 
     logits: shape (n, t, V) — the distributions for summary positions ``positions`` (shape (t,), 0 = first token).
-    allowed: shape (n, V) bool or None. blocked: ids that are never emitted (padding, decoder start).
+    allowed: bool, shape (n, V) (the same for every position) or (n, t, V), or None for no restriction.
+    blocked: ids that are never emitted (padding, decoder start).
     Returns logits of the same shape with forbidden entries at -inf.
     """
     if allowed is not None:
-        logits = logits.masked_fill(~allowed[:, None, :], float("-inf"))
+        allowed = allowed if allowed.dim() == 3 else allowed[:, None, :]
+        logits = logits.masked_fill(~allowed, float("-inf"))
     else:
         logits = logits.clone()
     if blocked:
@@ -60,27 +63,108 @@ def constrain_logits(logits: torch.Tensor, positions: torch.Tensor, cfg: Decodin
         if allowed is not None:
             # a document with no ordinary piece (e.g. empty) would leave nothing allowed: let it end instead
             has_pieces = allowed.clone()
-            has_pieces[:, [eos_id, *blocked]] = False
-            too_early = too_early & has_pieces.any(-1)[:, None]
+            has_pieces[..., [eos_id, *blocked]] = False
+            too_early = too_early & has_pieces.any(-1)
         eos = eos.masked_fill(too_early, float("-inf"))
     logits[..., eos_id] = eos
     return logits
 
 
+@lru_cache(maxsize=8)
+def word_start_mask(tokenizer) -> torch.Tensor:
+    """Shape (V,) bool: pieces that begin a word (sentencepiece's leading '▁'); special tokens are False."""
+    pieces = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
+    special = set(tokenizer.all_special_ids)
+    return torch.tensor([i not in special and p.startswith("\u2581") for i, p in enumerate(pieces)])
+
+
+class SourceConstraint:
+    """What G may emit for each document of a batch.
+
+    ``source_only``: pieces of the document, plus end-of-sentence. With ``whole_words`` (needs the tokenizer's
+    word-start mask) G builds words from the document's words: a word-continuing piece may only follow a piece it
+    follows inside a word of the document, a word may only end on a piece that ends a word there, and new words start
+    with a word-start piece of the document. So G never glues the start of one word to the end of an unrelated one
+    ("consum" + "ered"). The rule looks at adjacent pieces only: when a piece ends some word, a shorter form can be
+    produced ("consumer" from "consumers" if "er" ends another word of the document).
+    """
+
+    def __init__(self, input_ids: torch.Tensor, vocab_size: int, eos_id: int, pad_id: int,
+                 word_start: torch.Tensor | None = None) -> None:
+        self.allowed = source_allowed_mask(input_ids, vocab_size, [eos_id])  # (b, V)
+        self.followers: list[dict[int, list[int]]] | None = None
+        if word_start is None:
+            return
+        word_start = word_start.to(input_ids.device)
+        self.starts = self.allowed & word_start
+        self.starts[:, eos_id] = True
+        self.followers, self.inside = [], []  # per document: piece -> continuations; pieces that never end a word
+        starts = word_start.tolist()
+        for row in input_ids.tolist():
+            row = [i for i in row if i not in (pad_id, eos_id)]
+            followers: dict[int, set[int]] = {}
+            ends: set[int] = set()
+            for a, b in zip(row, row[1:] + [None]):
+                if b is None or starts[b]:
+                    ends.add(a)
+                else:
+                    followers.setdefault(a, set()).add(b)
+            self.followers.append({a: sorted(bs) for a, bs in followers.items()})
+            self.inside.append(set(followers) - ends)
+
+    @classmethod
+    def from_mask(cls, allowed: torch.Tensor) -> "SourceConstraint":
+        """A plain per-document restriction given as a bool mask of shape (b, V)."""
+        out = object.__new__(cls)
+        out.allowed, out.followers = allowed, None
+        return out
+
+    def repeat_interleave(self, k: int) -> "SourceConstraint":
+        """The same constraint for each document repeated k times in a row (samples or beams)."""
+        if k == 1:
+            return self
+        out = object.__new__(SourceConstraint)
+        out.allowed = self.allowed.repeat_interleave(k, 0)
+        out.followers = None
+        if self.followers is not None:
+            out.starts = self.starts.repeat_interleave(k, 0)
+            out.followers = [f for f in self.followers for _ in range(k)]
+            out.inside = [i for i in self.inside for _ in range(k)]
+        return out
+
+    def masks(self, previous: torch.Tensor) -> torch.Tensor:
+        """Allowed pieces after each previous token. previous: shape (n, t). Returns bool, shape (n, t, V)."""
+        n, t = previous.shape
+        if self.followers is None:
+            return self.allowed[:, None, :].expand(n, t, self.allowed.shape[1])
+        mask = self.starts[:, None, :].repeat(1, t, 1)
+        for i, row in enumerate(previous.tolist()):
+            followers, inside = self.followers[i], self.inside[i]
+            for j, a in enumerate(row):
+                if a in inside:  # mid-word: the word must be finished first
+                    mask[i, j] = False
+                nxt = followers.get(a)
+                if nxt:
+                    mask[i, j, nxt] = True
+        return mask
+
+
 class ConstrainedLogits(LogitsProcessor):
     """``constrain_logits`` for one generation step inside ``model.generate``."""
 
-    def __init__(self, cfg: DecodingConfig, eos_id: int, allowed: torch.Tensor | None, blocked: list[int]) -> None:
-        self.cfg, self.eos_id, self.allowed, self.blocked = cfg, eos_id, allowed, blocked
+    def __init__(self, cfg: DecodingConfig, eos_id: int, constraint: SourceConstraint | None,
+                 blocked: list[int]) -> None:
+        self.cfg, self.eos_id, self.constraint, self.blocked = cfg, eos_id, constraint, blocked
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         # input_ids holds the decoder start token plus the tokens generated so far; rows are documents repeated
         # num_beams or num_return_sequences times, in order
         position = torch.tensor([input_ids.shape[1] - 1], device=scores.device)
-        if self.allowed is not None and self.allowed.shape[0] != scores.shape[0]:
-            # once per generate call: rows become documents repeated num_beams / num_samples times
-            self.allowed = self.allowed.repeat_interleave(scores.shape[0] // self.allowed.shape[0], dim=0)
-        allowed = self.allowed
+        allowed = None
+        if self.constraint is not None:
+            if self.constraint.allowed.shape[0] != scores.shape[0]:  # once per generate call
+                self.constraint = self.constraint.repeat_interleave(scores.shape[0] // self.constraint.allowed.shape[0])
+            allowed = self.constraint.masks(input_ids[:, -1:])
         return constrain_logits(scores[:, None, :], position, self.cfg, self.eos_id, allowed, self.blocked)[:, 0, :]
 
 
@@ -92,21 +176,26 @@ def _blocked_ids(model: PreTrainedModel) -> list[int]:
     return sorted(ids)
 
 
-def allowed_for(model: PreTrainedModel, input_ids: torch.Tensor, cfg: DecodingConfig) -> torch.Tensor | None:
-    """The source restriction mask for a batch, or None when the restriction is off."""
+def constraint_for(model: PreTrainedModel, input_ids: torch.Tensor, cfg: DecodingConfig,
+                   word_start: torch.Tensor | None = None) -> SourceConstraint | None:
+    """The source restriction for a batch of documents (input_ids: shape (b, s)), or None when it is off."""
     if not cfg.source_only:
         return None
+    if cfg.whole_words and word_start is None:
+        raise ValueError("decoding.whole_words needs the tokenizer's word-start mask (sampling.word_start_mask)")
     config = model_config(model)
-    return source_allowed_mask(input_ids, config.vocab_size, [config.eos_token_id])
+    return SourceConstraint(input_ids, config.vocab_size, config.eos_token_id, config.pad_token_id,
+                            word_start if cfg.whole_words else None)
 
 
 @torch.no_grad()
 def generate_summaries(model: PreTrainedModel, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                        cfg: DecodingConfig, *, do_sample: bool = False, num_samples: int = 1,
                        num_beams: int = 1, no_repeat_ngram_size: int = 0,
-                       max_new_tokens: int | None = None) -> Summaries:
+                       max_new_tokens: int | None = None, word_start: torch.Tensor | None = None) -> Summaries:
     """Decode summaries for a batch of documents (input_ids, attention_mask: shape (b, s)).
 
+    ``word_start`` (from :func:`word_start_mask`) is needed when ``cfg.whole_words`` is on.
     Returns ``Summaries`` with n = b * num_samples rows, each document's samples adjacent.
     """
     config = model.config
@@ -116,11 +205,12 @@ def generate_summaries(model: PreTrainedModel, input_ids: torch.Tensor, attentio
         temperature=1.0, no_repeat_ngram_size=no_repeat_ngram_size or 0,
         # set explicitly: generate fills unset fields from the model's saved generation_config, and the minimum
         # length is already enforced by ConstrainedLogits
-        min_new_tokens=0, min_length=0, length_penalty=1.0, early_stopping=num_beams > 1, repetition_penalty=1.0,
+        min_new_tokens=0, length_penalty=1.0, early_stopping=num_beams > 1, repetition_penalty=1.0,
         pad_token_id=config.pad_token_id, eos_token_id=config.eos_token_id,
         decoder_start_token_id=config.decoder_start_token_id, bos_token_id=config.bos_token_id,
     )
-    processor = ConstrainedLogits(cfg, config.eos_token_id, allowed_for(model, input_ids, cfg), _blocked_ids(model))
+    processor = ConstrainedLogits(cfg, config.eos_token_id, constraint_for(model, input_ids, cfg, word_start),
+                                  _blocked_ids(model))
     sequences = model.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=generation,
                                logits_processor=LogitsProcessorList([processor]))
     summary_ids = sequences[:, 1:]  # drop the decoder start token
@@ -135,19 +225,21 @@ def summary_token_mask(summary_ids: torch.Tensor, eos_id: int) -> torch.Tensor:
 
 
 def summary_logits(model: PreTrainedModel, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                   summaries: Summaries, cfg: DecodingConfig, allowed: torch.Tensor | None = None) -> torch.Tensor:
+                   summaries: Summaries, cfg: DecodingConfig,
+                   constraint: SourceConstraint | None = None) -> torch.Tensor:
     """Teacher-forced logits of G for given summaries, under the same constraints as sampling.
 
-    input_ids, attention_mask: shape (n, s) (documents repeated to match the summaries); summaries: (n, t).
-    Returns shape (n, t, V) with forbidden entries at -inf.
+    input_ids, attention_mask: shape (n, s) (documents repeated to match the summaries); summaries: (n, t);
+    constraint: for the n rows (see :func:`constraint_for`). Returns shape (n, t, V) with forbidden entries at -inf.
     """
     config = model_config(model)
     start = torch.full_like(summaries.summary_ids[:, :1], config.decoder_start_token_id)
+    decoder_mask = torch.cat([torch.ones_like(start), summaries.summary_mask[:, :-1]], dim=1)
     decoder_input_ids = torch.cat([start, summaries.summary_ids[:, :-1]], dim=1)
-    decoder_input_ids = decoder_input_ids.masked_fill(
-        torch.cat([torch.ones_like(start), summaries.summary_mask[:, :-1]], dim=1) == 0, config.pad_token_id)
+    allowed = constraint.masks(decoder_input_ids) if constraint is not None else None
+    decoder_input_ids = decoder_input_ids.masked_fill(decoder_mask == 0, config.pad_token_id)
     out = model(input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=decoder_input_ids,
-                decoder_attention_mask=torch.cat([torch.ones_like(start), summaries.summary_mask[:, :-1]], dim=1))
+                decoder_attention_mask=decoder_mask)
     positions = torch.arange(summaries.summary_ids.shape[1], device=input_ids.device)
     return constrain_logits(out.logits.float(), positions, cfg, config.eos_token_id, allowed, _blocked_ids(model))
 
@@ -173,6 +265,7 @@ def summarize_texts(model: PreTrainedModel, tokenizer, documents: list[str], cfg
         encoded = tokenizer([documents[i] for i in chunk], max_length=max_document_tokens, truncation=True,
                             padding=True, return_tensors="pt").to(device)
         out = generate_summaries(model, encoded["input_ids"], encoded["attention_mask"], cfg,
+                                 word_start=word_start_mask(tokenizer) if cfg.whole_words else None,
                                  num_beams=num_beams or cfg.num_beams,
                                  no_repeat_ngram_size=cfg.no_repeat_ngram_size if no_repeat_ngram_size is None
                                  else no_repeat_ngram_size)

@@ -35,7 +35,8 @@ from .losses import (cross_entropy, discriminator_loss, leave_one_out_advantages
                      self_critical_advantages, token_entropy, token_logprobs)
 from .models import ModelLoadError, build_discriminator, build_seq2seq, seq2seq_logits
 from .rewards import DiscriminatorReward, Documents, ReconstructionReward, score
-from .sampling import Summaries, allowed_for, generate_summaries, summarize_texts, summary_logits
+from .sampling import (Summaries, constraint_for, generate_summaries, summarize_texts, summary_logits,
+                       word_start_mask)
 
 logger = get_logger("seq2seq2seq.train")  # not __name__: that is "__main__" under `python -m`
 STAGES = ("pretrain", "pretrain_d", "adversarial")
@@ -63,6 +64,7 @@ class Trainer:
                                        cpu=not torch.cuda.is_available())
         self.corpus = corpus
         self.tokenizer = AutoTokenizer.from_pretrained(str(corpus.tokenizer_dir))
+        self.word_start = word_start_mask(self.tokenizer) if cfg.decoding.whole_words else None
         set_seed(cfg.seed)
         g = build_seq2seq(cfg.model, self.tokenizer, cfg.model.summarizer_init)
         r = build_seq2seq(cfg.model, self.tokenizer, cfg.model.reconstructor_init)
@@ -125,7 +127,7 @@ class Trainer:
         g.eval()
         with self.accelerator.autocast():
             out = generate_summaries(g, docs.input_ids, docs.attention_mask, self.cfg.decoding,
-                                     do_sample=do_sample, num_samples=k)
+                                     do_sample=do_sample, num_samples=k, word_start=self.word_start)
         g.train()
         return out
 
@@ -231,9 +233,10 @@ class Trainer:
             # dropout, i.e. under the distribution the summaries were sampled from
             self.g.eval()
             with self._sync(last, self.g, self.r):
-                allowed = allowed_for(self.accelerator.unwrap_model(self.g), docs_k.input_ids, self.cfg.decoding)
+                constraint = constraint_for(self.accelerator.unwrap_model(self.g), docs.input_ids,
+                                            self.cfg.decoding, self.word_start)
                 logits = summary_logits(self.g, docs_k.input_ids, docs_k.attention_mask, samples,
-                                        self.cfg.decoding, allowed)
+                                        self.cfg.decoding, constraint.repeat_interleave(k) if constraint else None)
                 logps = token_logprobs(logits, samples.summary_ids)
                 with torch.set_grad_enabled(cfg.entropy_weight > 0):  # only logged when it has no weight
                     entropy = masked_mean(token_entropy(logits), samples.summary_mask)

@@ -11,7 +11,8 @@ from seq2seq2seq.losses import token_logprobs
 from seq2seq2seq.sampling import (
     ConstrainedLogits,
     Summaries,
-    allowed_for,
+    SourceConstraint,
+    constraint_for,
     constrain_logits,
     generate_summaries,
     source_allowed_mask,
@@ -131,7 +132,8 @@ def test_summary_token_mask():
 def test_constrained_logits_repeats_the_allowed_mask_per_document():
     allowed = torch.tensor([[False, True, True, False, True, False],
                             [False, True, False, False, False, True]])
-    processor = ConstrainedLogits(cfg_of(min_summary_tokens=2), EOS, allowed, blocked=[0, 3])
+    processor = ConstrainedLogits(cfg_of(min_summary_tokens=2), EOS, SourceConstraint.from_mask(allowed),
+                                  blocked=[0, 3])
     num_beams = 3
     scores = torch.zeros(2 * num_beams, 6)
     # decoder start + one generated token -> this step predicts summary position 1: EOS still forbidden
@@ -221,7 +223,7 @@ def test_greedy_source_only_emits_source_pieces_and_matches_teacher_forced_argma
     assert not (ids[:, :SOURCE_ONLY.min_summary_tokens] == EOS).any()
 
     logits = summary_logits(tiny_bart, input_ids, attention_mask, out, SOURCE_ONLY,
-                            allowed_for(tiny_bart, input_ids, SOURCE_ONLY))
+                            constraint_for(tiny_bart, input_ids, SOURCE_ONLY))
     assert logits.shape == (*ids.shape, 50)
     real = mask.bool()
     # greedy picks the argmax of the constrained distribution at each step; the teacher-forced pass under the same
@@ -239,7 +241,7 @@ def test_generate_scores_equal_teacher_forced_constrained_logits(tiny_bart, docu
 
     input_ids, attention_mask = documents
     config = tiny_bart.config
-    processor = ConstrainedLogits(SOURCE_ONLY, EOS, allowed_for(tiny_bart, input_ids, SOURCE_ONLY),
+    processor = ConstrainedLogits(SOURCE_ONLY, EOS, constraint_for(tiny_bart, input_ids, SOURCE_ONLY),
                                   _blocked_ids(tiny_bart))
     generation = GenerationConfig(max_new_tokens=SOURCE_ONLY.max_summary_tokens, do_sample=False,
                                   pad_token_id=config.pad_token_id, eos_token_id=EOS,
@@ -251,7 +253,7 @@ def test_generate_scores_equal_teacher_forced_constrained_logits(tiny_bart, docu
         ids = result.sequences[:, 1:]
         summaries = Summaries(ids, summary_token_mask(ids, EOS))
         logits = summary_logits(tiny_bart, input_ids, attention_mask, summaries, SOURCE_ONLY,
-                                allowed_for(tiny_bart, input_ids, SOURCE_ONLY))
+                                constraint_for(tiny_bart, input_ids, SOURCE_ONLY))
     scores = torch.stack(result.scores, dim=1)  # (b, t, V)
     real = summaries.summary_mask.bool()
     torch.testing.assert_close(torch.log_softmax(logits, -1)[real], torch.log_softmax(scores, -1)[real],
@@ -269,9 +271,114 @@ def test_sampled_summaries_have_finite_logprobs(tiny_bart, documents):
     assert_ids_from_source(out, repeated_ids)
 
     logits = summary_logits(tiny_bart, repeated_ids, repeated_mask, out, SOURCE_ONLY,
-                            allowed_for(tiny_bart, repeated_ids, SOURCE_ONLY))
+                            constraint_for(tiny_bart, input_ids, SOURCE_ONLY).repeat_interleave(k))
     logps = token_logprobs(logits, out.summary_ids)
     real = out.summary_mask.bool()
     # every sampled token had non-zero probability under the teacher-forced constrained distribution
     assert torch.isfinite(logps[real]).all()
     assert (logps[real] <= 0).all()
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# whole words: G copies complete source words and never glues pieces of different words
+
+
+def stand_in_word_starts(v: int = 50) -> torch.Tensor:
+    """Pretend even ids begin a word ('▁x') and odd ids continue one; special ids 0-3 are neither."""
+    return torch.tensor([i >= 4 and i % 2 == 0 for i in range(v)])
+
+
+def test_source_constraint_whole_words_by_hand():
+    # document: word [10, 11] ("ab"), word [12, 13, 15] ("cde"), word [14] ("f"), then EOS
+    input_ids = torch.tensor([[10, 11, 12, 13, 15, 14, EOS]])
+    constraint = SourceConstraint(input_ids, 50, EOS, 0, stand_in_word_starts())
+    previous = torch.tensor([[3, 10, 11, 12, 13, 15, 14]])  # decoder start, then the pieces in turn
+    masks = constraint.masks(previous)
+    allowed = [set(torch.nonzero(m).flatten().tolist()) for m in masks[0]]
+    starts = {10, 12, 14, EOS}  # word-start pieces of the document, and the end
+    assert allowed[0] == starts  # a summary begins with a word
+    assert allowed[1] == {11}  # "a" never ends a word here: only "b" may follow
+    assert allowed[2] == starts  # after "ab" the word is complete
+    assert allowed[3] == {13}  # "c" -> "d"
+    assert allowed[4] == {15}  # "d" -> "e"
+    assert allowed[5] == starts and allowed[6] == starts
+    # samples of a document see the document's constraint
+    assert torch.equal(constraint.repeat_interleave(2).masks(previous.repeat(2, 1))[1], masks[0])
+
+
+def test_whole_words_config_needs_source_only():
+    from seq2seq2seq.config import ConfigError
+
+    with pytest.raises(ConfigError, match="decoding.whole_words"):
+        DecodingConfig(whole_words=True)
+
+
+WHOLE_WORDS = DecodingConfig(max_summary_tokens=8, min_summary_tokens=2, source_only=True, whole_words=True)
+
+
+def word_rules(ids: list[int], starts: torch.Tensor) -> tuple[set, set, set]:
+    """(pieces that start a word, (a, b) pairs adjacent inside a word, pieces that end a word) of a piece sequence."""
+    ids = [i for i in ids if i not in (0, EOS)]
+    first = {i for i in ids if starts[i]}
+    pairs = {(a, b) for a, b in zip(ids, ids[1:]) if not starts[b]}
+    last = {a for a, b in zip(ids, ids[1:] + [None]) if b is None or starts[b]}
+    return first, pairs, last
+
+
+def test_whole_words_generation_only_builds_words_from_source_words(tiny_bart, documents):
+    input_ids, attention_mask = documents
+    starts = stand_in_word_starts()
+    for do_sample in (False, True):
+        torch.manual_seed(0)
+        out = generate_summaries(tiny_bart, input_ids, attention_mask, WHOLE_WORDS, do_sample=do_sample,
+                                 num_samples=3 if do_sample else 1, word_start=starts)
+        k = out.summary_ids.shape[0] // input_ids.shape[0]
+        for row, (ids, mask) in enumerate(zip(out.summary_ids.tolist(), out.summary_mask.tolist())):
+            real = [i for i, m in zip(ids, mask) if m]
+            doc_first, doc_pairs, doc_last = word_rules(input_ids[row // k].tolist(), starts)
+            first, pairs, last = word_rules(real, starts)
+            assert real and starts[real[0]], row  # a summary begins with a word
+            assert first <= doc_first and pairs <= doc_pairs, row  # no glued pieces
+            if EOS in real:  # (a summary cut by the length cap may stop mid-word)
+                assert last <= doc_last, row
+
+
+def test_whole_words_generate_scores_equal_teacher_forced_logits(tiny_bart, documents):
+    from transformers import GenerationConfig, LogitsProcessorList
+
+    from seq2seq2seq.sampling import _blocked_ids
+
+    input_ids, attention_mask = documents
+    starts = stand_in_word_starts()
+    config = tiny_bart.config
+    processor = ConstrainedLogits(WHOLE_WORDS, EOS, constraint_for(tiny_bart, input_ids, WHOLE_WORDS, starts),
+                                  _blocked_ids(tiny_bart))
+    generation = GenerationConfig(max_new_tokens=WHOLE_WORDS.max_summary_tokens, do_sample=False,
+                                  pad_token_id=config.pad_token_id, eos_token_id=EOS,
+                                  decoder_start_token_id=config.decoder_start_token_id)
+    with torch.no_grad():
+        result = tiny_bart.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=generation,
+                                    logits_processor=LogitsProcessorList([processor]), output_scores=True,
+                                    return_dict_in_generate=True)
+        ids = result.sequences[:, 1:]
+        summaries = Summaries(ids, summary_token_mask(ids, EOS))
+        logits = summary_logits(tiny_bart, input_ids, attention_mask, summaries, WHOLE_WORDS,
+                                constraint_for(tiny_bart, input_ids, WHOLE_WORDS, starts))
+    scores = torch.stack(result.scores, dim=1)
+    real = summaries.summary_mask.bool()
+    torch.testing.assert_close(torch.log_softmax(logits, -1)[real], torch.log_softmax(scores, -1)[real],
+                               atol=1e-4, rtol=1e-4)
+
+
+def test_word_start_mask_of_a_sentencepiece_tokenizer(tiny_corpus):
+    from transformers import AutoTokenizer
+
+    from seq2seq2seq.sampling import word_start_mask
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_corpus / "tokenizer"))
+    mask = word_start_mask(tokenizer)
+    pieces = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
+    assert mask.shape == (len(tokenizer),)
+    assert not mask[tokenizer.all_special_ids].any()
+    assert all(mask[i] == p.startswith("\u2581") for i, p in enumerate(pieces) if i not in tokenizer.all_special_ids)
+    assert mask.any() and (~mask).any()

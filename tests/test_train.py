@@ -160,3 +160,22 @@ def test_two_processes_match_one_process_with_double_accumulation(tiny_corpus: P
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads((two / "final" / "results.json").read_text())["world_size"] == 2
     _assert_same_weights(one, two)
+
+
+def test_whole_word_decoding_trains_and_summarizes(tiny_corpus: Path, tmp_path: Path) -> None:
+    from seq2seq2seq.summarize import main as summarize_main
+
+    out = tmp_path / "run"
+    assert run_tiny(tiny_corpus, out, "--decoding.source_only", "true", "--decoding.whole_words", "true") == 0
+    decoding = json.loads((out / "final" / "summarizer" / "seq2seq2seq_decoding.json").read_text())
+    assert decoding["whole_words"] is True and decoding["source_only"] is True
+    documents = ["the central bank raised interest rates on tuesday .", "rain fell across the north ."]
+    (tmp_path / "in.txt").write_text("\n".join(documents) + "\n", encoding="utf-8")
+    assert summarize_main(["--model", str(out / "final" / "summarizer"), "--input", str(tmp_path / "in.txt"),
+                           "--output", str(tmp_path / "out.txt"), "--quiet"]) == 0
+    summaries = (tmp_path / "out.txt").read_text(encoding="utf-8").splitlines()
+    assert len(summaries) == 2
+    for document, summary in zip(documents, summaries):
+        # every summary word is built from the document's words (pieces are never glued across words), so with
+        # a tiny vocabulary (mostly short pieces) each word is at least a substring of some document word
+        assert all(any(word in source for source in document.split()) for word in summary.split()), summary
