@@ -137,6 +137,9 @@ class PretrainConfig:
     deletion_window: float = _help("'deletion' keeps words from the first window*length source words", 2.0)
     swap_ratio: float = _help("'swap': share of source words moved", 0.7)
     train_reconstructor: bool = _help("also pre-train R on rebuilding documents from the pseudo-summaries", True)
+    constrained_loss: bool = _help(
+        "with decoding.source_only: G's pre-training cross-entropy is taken under the same source constraints as its "
+        "decoding, so G learns to choose among the document's pieces rather than the whole vocabulary", True)
 
     def __post_init__(self) -> None:
         _require(self.steps >= 0, "pretrain.steps", "must be >= 0")

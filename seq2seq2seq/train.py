@@ -164,8 +164,21 @@ class Trainer:
             tgt_ids, tgt_mask = tokenize(self.tokenizer, list(targets), self.cfg.decoding.max_summary_tokens)
             tgt_ids, tgt_mask = tgt_ids.to(src.input_ids.device), tgt_mask.to(src.input_ids.device)
             with self._sync(last, self.g, self.r):
-                g_loss = cross_entropy(seq2seq_logits(self.g, src.input_ids, src.attention_mask, tgt_ids, tgt_mask),
-                                       tgt_ids, tgt_mask)
+                if cfg.constrained_loss and self.cfg.decoding.source_only:
+                    # the pseudo-summary's pieces all come from the document, so they are always allowed
+                    constraint = constraint_for(self.accelerator.unwrap_model(self.g), src.input_ids,
+                                                self.cfg.decoding, self.word_start)
+                    g_logits = summary_logits(self.g, src.input_ids, src.attention_mask, Summaries(tgt_ids, tgt_mask),
+                                              self.cfg.decoding, constraint)
+                else:
+                    g_logits = seq2seq_logits(self.g, src.input_ids, src.attention_mask, tgt_ids, tgt_mask)
+                logps = token_logprobs(g_logits, tgt_ids)
+                # a target token the constraints forbid (a word cut by the length cap, an end before the minimum
+                # length) cannot be learned: leave it out rather than let it make the loss infinite
+                reachable = (tgt_mask == 1) & torch.isfinite(logps.detach())
+                g_loss = -masked_mean(logps.masked_fill(~reachable, 0.0), reachable)
+                stats["pretrain/unreachable_tokens"] = stats.get("pretrain/unreachable_tokens", 0.0) + float(
+                    (tgt_mask.sum() - reachable.sum()).item()) / a
                 self.accelerator.backward(g_loss / a)
                 stats["loss/g"] = stats.get("loss/g", 0.0) + g_loss.item() / a
                 if cfg.train_reconstructor:
