@@ -139,7 +139,8 @@ class PretrainConfig:
     train_reconstructor: bool = _help("also pre-train R on rebuilding documents from the pseudo-summaries", True)
     constrained_loss: bool = _help(
         "with decoding.source_only: G's pre-training cross-entropy is taken under the same source constraints as its "
-        "decoding, so G learns to choose among the document's pieces rather than the whole vocabulary", True)
+        "decoding, so G learns to choose among the document's pieces rather than the whole vocabulary (measured: no "
+        "gain by 400 steps of the cpu config, docs/benchmarks.md)", False)
 
     def __post_init__(self) -> None:
         _require(self.steps >= 0, "pretrain.steps", "must be >= 0")

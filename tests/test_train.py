@@ -185,7 +185,8 @@ def test_whole_word_decoding_trains_and_summarizes(tiny_corpus: Path, tmp_path: 
 
 def test_constrained_pretraining_loss_is_finite_and_lower_than_unconstrained(tiny_corpus: Path, tmp_path: Path) -> None:
     overrides = {"decoding": {"source_only": True, "whole_words": True}}
-    constrained = _trainer(tiny_corpus, tmp_path / "a", **overrides).pretrain_step(0)
+    constrained = _trainer(tiny_corpus, tmp_path / "a", **overrides,
+                           pretrain={"constrained_loss": True}).pretrain_step(0)
     free = _trainer(tiny_corpus, tmp_path / "b", **overrides,
                     pretrain={"constrained_loss": False}).pretrain_step(0)
     assert torch.isfinite(torch.tensor(constrained["loss/g"]))
