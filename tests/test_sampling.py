@@ -232,18 +232,21 @@ def test_greedy_source_only_emits_source_pieces_and_matches_teacher_forced_argma
     assert torch.isfinite(token_logprobs(logits, ids)[real]).all()
 
 
-def test_generate_scores_equal_teacher_forced_constrained_logits(tiny_bart, documents):
+@pytest.mark.parametrize("whole_words", [False, True], ids=["source_only", "whole_words"])
+def test_generate_scores_equal_teacher_forced_constrained_logits(tiny_bart, documents, whole_words):
     # stronger than the argmax: the distribution generate samples from (its processed scores) is the one whose
     # log-probs REINFORCE uses
     from transformers import GenerationConfig, LogitsProcessorList
 
     from seq2seq2seq.sampling import _blocked_ids
 
+    cfg = WHOLE_WORDS if whole_words else SOURCE_ONLY
+    starts = stand_in_word_starts() if whole_words else None
     input_ids, attention_mask = documents
     config = tiny_bart.config
-    processor = ConstrainedLogits(SOURCE_ONLY, EOS, constraint_for(tiny_bart, input_ids, SOURCE_ONLY),
+    processor = ConstrainedLogits(cfg, EOS, constraint_for(tiny_bart, input_ids, cfg, starts),
                                   _blocked_ids(tiny_bart))
-    generation = GenerationConfig(max_new_tokens=SOURCE_ONLY.max_summary_tokens, do_sample=False,
+    generation = GenerationConfig(max_new_tokens=cfg.max_summary_tokens, do_sample=False,
                                   pad_token_id=config.pad_token_id, eos_token_id=EOS,
                                   decoder_start_token_id=config.decoder_start_token_id)
     with torch.no_grad():
@@ -252,8 +255,8 @@ def test_generate_scores_equal_teacher_forced_constrained_logits(tiny_bart, docu
                                     return_dict_in_generate=True)
         ids = result.sequences[:, 1:]
         summaries = Summaries(ids, summary_token_mask(ids, EOS))
-        logits = summary_logits(tiny_bart, input_ids, attention_mask, summaries, SOURCE_ONLY,
-                                constraint_for(tiny_bart, input_ids, SOURCE_ONLY))
+        logits = summary_logits(tiny_bart, input_ids, attention_mask, summaries, cfg,
+                                constraint_for(tiny_bart, input_ids, cfg, starts))
     scores = torch.stack(result.scores, dim=1)  # (b, t, V)
     real = summaries.summary_mask.bool()
     torch.testing.assert_close(torch.log_softmax(logits, -1)[real], torch.log_softmax(scores, -1)[real],
@@ -341,33 +344,6 @@ def test_whole_words_generation_only_builds_words_from_source_words(tiny_bart, d
             assert first <= doc_first and pairs <= doc_pairs, row  # no glued pieces
             if EOS in real:  # (a summary cut by the length cap may stop mid-word)
                 assert last <= doc_last, row
-
-
-def test_whole_words_generate_scores_equal_teacher_forced_logits(tiny_bart, documents):
-    from transformers import GenerationConfig, LogitsProcessorList
-
-    from seq2seq2seq.sampling import _blocked_ids
-
-    input_ids, attention_mask = documents
-    starts = stand_in_word_starts()
-    config = tiny_bart.config
-    processor = ConstrainedLogits(WHOLE_WORDS, EOS, constraint_for(tiny_bart, input_ids, WHOLE_WORDS, starts),
-                                  _blocked_ids(tiny_bart))
-    generation = GenerationConfig(max_new_tokens=WHOLE_WORDS.max_summary_tokens, do_sample=False,
-                                  pad_token_id=config.pad_token_id, eos_token_id=EOS,
-                                  decoder_start_token_id=config.decoder_start_token_id)
-    with torch.no_grad():
-        result = tiny_bart.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=generation,
-                                    logits_processor=LogitsProcessorList([processor]), output_scores=True,
-                                    return_dict_in_generate=True)
-        ids = result.sequences[:, 1:]
-        summaries = Summaries(ids, summary_token_mask(ids, EOS))
-        logits = summary_logits(tiny_bart, input_ids, attention_mask, summaries, WHOLE_WORDS,
-                                constraint_for(tiny_bart, input_ids, WHOLE_WORDS, starts))
-    scores = torch.stack(result.scores, dim=1)
-    real = summaries.summary_mask.bool()
-    torch.testing.assert_close(torch.log_softmax(logits, -1)[real], torch.log_softmax(scores, -1)[real],
-                               atol=1e-4, rtol=1e-4)
 
 
 def test_word_start_mask_of_a_sentencepiece_tokenizer(tiny_corpus):
