@@ -177,7 +177,7 @@ class Trainer:
                 # length) cannot be learned: leave it out rather than let it make the loss infinite
                 reachable = (tgt_mask == 1) & torch.isfinite(logps.detach())
                 g_loss = -masked_mean(logps.masked_fill(~reachable, 0.0), reachable)
-                stats["pretrain/unreachable_tokens"] = stats.get("pretrain/unreachable_tokens", 0.0) + float(
+                stats["unreachable_tokens"] = stats.get("unreachable_tokens", 0.0) + float(
                     (tgt_mask.sum() - reachable.sum()).item()) / a
                 self.accelerator.backward(g_loss / a)
                 stats["loss/g"] = stats.get("loss/g", 0.0) + g_loss.item() / a
