@@ -43,6 +43,12 @@ STAGES = ("pretrain", "pretrain_d", "adversarial")
 SEED_STREAMS = {"pretrain": 0, "pretrain_d": 1, "adversarial": 2, "adversarial_d": 3}
 
 
+def _accumulate(stats: dict[str, float], scale: float, **values: float) -> None:
+    """Add each value times ``scale`` into ``stats`` (the mean over a step's micro-batches when scale = 1/a)."""
+    for key, value in values.items():
+        stats[key] = stats.get(key, 0.0) + value * scale
+
+
 def distinct_n(texts: list[str], n: int) -> float:
     """Share of distinct n-grams among all n-grams of a set of summaries (1.0 = no repetition)."""
     grams = [tuple(words[i:i + n]) for words in (t.split() for t in texts) for i in range(len(words) - n + 1)]
@@ -177,16 +183,15 @@ class Trainer:
                 # length) cannot be learned: leave it out rather than let it make the loss infinite
                 reachable = (tgt_mask == 1) & torch.isfinite(logps.detach())
                 g_loss = -masked_mean(logps.masked_fill(~reachable, 0.0), reachable)
-                stats["unreachable_tokens"] = stats.get("unreachable_tokens", 0.0) + float(
-                    (tgt_mask.sum() - reachable.sum()).item()) / a
                 self.accelerator.backward(g_loss / a)
-                stats["loss/g"] = stats.get("loss/g", 0.0) + g_loss.item() / a
+                _accumulate(stats, 1 / a, **{"loss/g": g_loss.item(),
+                                             "unreachable_tokens": float((tgt_mask.sum() - reachable.sum()).item())})
                 if cfg.train_reconstructor:
                     doc = src if cfg.task != "swap" else self._documents(list(texts))
                     r_loss = cross_entropy(seq2seq_logits(self.r, tgt_ids, tgt_mask, doc.input_ids,
                                                           doc.attention_mask), doc.input_ids, doc.attention_mask)
                     self.accelerator.backward(r_loss / a)
-                    stats["loss/r"] = stats.get("loss/r", 0.0) + r_loss.item() / a
+                    _accumulate(stats, 1 / a, **{"loss/r": r_loss.item()})
         stats["grad_norm/g"] = self._update(self.g, self.opt_g)
         if cfg.train_reconstructor:
             stats["grad_norm/r"] = self._update(self.r, self.opt_r)
@@ -204,8 +209,7 @@ class Trainer:
             with self._sync(last, self.d):
                 loss, d_stats = self._d_update_loss(real, fake)
                 self.accelerator.backward(loss / a)
-            for key, value in {"loss/d": loss.item(), **d_stats}.items():
-                stats[key] = stats.get(key, 0.0) + value / a
+            _accumulate(stats, 1 / a, **{"loss/d": loss.item(), **d_stats})
         self._update(self.d, self.opt_d)
         return stats
 
@@ -219,10 +223,6 @@ class Trainer:
                                        cfg.discriminator_reward)]
         stats: dict[str, float] = {}
         fakes: list[Summaries] = []
-
-        def add(key: str, value: float) -> None:
-            stats[key] = stats.get(key, 0.0) + value / a
-
         for last, index in self._micro_batches(step):
             self._seed("adversarial", index)
             texts = [self.corpus.documents[i] for i in self.adv_stream.indices(index)]
@@ -261,11 +261,11 @@ class Trainer:
                 self.accelerator.backward(r_loss / a)
             self.g.train()
             fakes.append(samples)
-            add("loss/g", g_loss.item()), add("loss/r", r_loss.item()), add("entropy", entropy.item())
-            add("reward/total/mean", reward.mean().item()), add("advantage/mean", advantages.mean().item())
-            for name, value in parts.items():
-                add(f"rewards/{name}/mean", value.mean().item())
-            add("summary/tokens", samples.summary_mask.sum(1).float().mean().item())
+            _accumulate(stats, 1 / a, **{
+                "loss/g": g_loss.item(), "loss/r": r_loss.item(), "entropy": entropy.item(),
+                "reward/total/mean": reward.mean().item(), "advantage/mean": advantages.mean().item(),
+                "summary/tokens": samples.summary_mask.sum(1).float().mean().item(),
+                **{f"rewards/{name}/mean": value.mean().item() for name, value in parts.items()}})
         stats["grad_norm/g"] = self._update(self.g, self.opt_g)
         self._update(self.r, self.opt_r)
         # D: d_steps updates per G update, each over all this step's summaries and fresh human sentences
@@ -276,8 +276,7 @@ class Trainer:
                 with self._sync(last, self.d):
                     loss, d_stats = self._d_update_loss(real, fakes[m])
                     self.accelerator.backward(loss / a)
-                for key, value in {"loss/d": loss.item(), **d_stats}.items():
-                    add(key, value / cfg.d_steps)
+                _accumulate(stats, 1 / (a * cfg.d_steps), **{"loss/d": loss.item(), **d_stats})
             self._update(self.d, self.opt_d)
         return stats
 
