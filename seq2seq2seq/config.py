@@ -65,6 +65,8 @@ class ModelConfig:
     ffn_dim: int = _help("feed-forward inner size", 1024)
     dropout: float = _help("dropout probability", 0.1)
     max_document_tokens: int = _help("documents are truncated to this many tokens (G input, R target)", 64)
+    pointer: bool = _help("BART only: G and R mix generating with copying source tokens (a pointer), so copying need "
+                          "not be learned from scratch (seq2seq2seq/pointer.py)", False)
     summarizer_init: str | None = _help("warm-start G from this local folder or hub name instead of random weights", None)
     reconstructor_init: str | None = _help("warm-start R from this local folder or hub name", None)
 
@@ -74,6 +76,8 @@ class ModelConfig:
         _require(self.d_model % self.attention_heads == 0, "model.attention_heads",
                  f"must divide model.d_model={self.d_model}; e.g. set it to 4 or 8")
         _require(0.0 <= self.dropout < 1.0, "model.dropout", "must be in [0, 1)")
+        _require(not (self.pointer and self.arch != "bart"), "model.pointer",
+                 "is implemented for arch: bart only; set model.arch: bart or model.pointer: false")
 
 
 @dataclass
@@ -129,13 +133,19 @@ class PretrainConfig:
     steps: int = _help("optimizer steps (0 skips the stage)", 1000)
     batch_size: int = _help("documents per micro-batch per process", 64)
     lr: float = _help("peak learning rate", 5e-4)
-    task: Literal["deletion", "swap", "lead"] = _help(
-        "pseudo-summary task: 'deletion' = ordered word deletion from the unperturbed source; 'swap' = Wang & Lee's "
-        "run of consecutive words with ~swap_ratio of the source words shuffled; 'lead' = the first words", "deletion")
+    task: Literal["headline", "deletion", "swap", "lead"] = _help(
+        "pseudo-summary task: 'headline' = the first words minus (mostly) those headlines leave out, judged by word "
+        "frequencies in the human sentences vs the documents; 'deletion' = random ordered word deletion from the "
+        "unperturbed source; 'swap' = Wang & Lee's run of consecutive words with ~swap_ratio of the source words "
+        "shuffled; 'lead' = the first words", "deletion")
     summary_words_min: int = _help("shortest pseudo-summary in words", 6)
     summary_words_max: int = _help("longest pseudo-summary in words", 11)
     deletion_window: float = _help("'deletion' keeps words from the first window*length source words", 2.0)
     swap_ratio: float = _help("'swap': share of source words moved", 0.7)
+    headline_threshold: float = _help("'headline': words whose log frequency ratio (headlines/documents) is below "
+                                      "this are mostly deleted", -1.0)
+    headline_temperature: float = _help("'headline': softness of the keep probability around the threshold "
+                                        "(smaller = more deterministic)", 0.5)
     train_reconstructor: bool = _help("also pre-train R on rebuilding documents from the pseudo-summaries", True)
     constrained_loss: bool = _help(
         "with decoding.source_only: G's pre-training cross-entropy is taken under the same source constraints as its "
@@ -150,6 +160,7 @@ class PretrainConfig:
                  f"must be between 1 and pretrain.summary_words_max={self.summary_words_max}")
         _require(self.deletion_window >= 1.0, "pretrain.deletion_window", "must be >= 1.0")
         _require(0.0 <= self.swap_ratio <= 1.0, "pretrain.swap_ratio", "must be in [0, 1]")
+        _require(self.headline_temperature > 0, "pretrain.headline_temperature", "must be positive, e.g. 0.5")
 
 
 @dataclass

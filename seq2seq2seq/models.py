@@ -22,6 +22,7 @@ from transformers import (
 )
 
 from .config import DiscriminatorConfig, ModelConfig
+from .pointer import PointerBartConfig, PointerBartForConditionalGeneration
 
 
 class ModelLoadError(RuntimeError):
@@ -43,7 +44,8 @@ def build_seq2seq(cfg: ModelConfig, tokenizer: PreTrainedTokenizerBase, init: st
         return load_seq2seq(init, vocab_size=len(tokenizer))
     ids = special_ids(tokenizer)
     if cfg.arch == "bart":
-        config = BartConfig(
+        config_class = PointerBartConfig if cfg.pointer else BartConfig
+        config = config_class(
             vocab_size=len(tokenizer), d_model=cfg.d_model,
             encoder_layers=cfg.encoder_layers, decoder_layers=cfg.decoder_layers,
             encoder_attention_heads=cfg.attention_heads, decoder_attention_heads=cfg.attention_heads,
@@ -54,7 +56,8 @@ def build_seq2seq(cfg: ModelConfig, tokenizer: PreTrainedTokenizerBase, init: st
             decoder_start_token_id=ids["bos"], forced_bos_token_id=None, forced_eos_token_id=None,
             scale_embedding=True, tie_word_embeddings=True,
         )
-        return BartForConditionalGeneration(config)
+        model_class = PointerBartForConditionalGeneration if cfg.pointer else BartForConditionalGeneration
+        return model_class(config)
     config = T5Config(
         vocab_size=len(tokenizer), d_model=cfg.d_model, d_kv=cfg.d_model // cfg.attention_heads, d_ff=cfg.ffn_dim,
         num_layers=cfg.encoder_layers, num_decoder_layers=cfg.decoder_layers, num_heads=cfg.attention_heads,

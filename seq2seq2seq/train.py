@@ -30,7 +30,7 @@ from transformers import AutoTokenizer
 
 from . import checkpoint as ckpt
 from .config import ConfigError, TrainConfig, config_to_yaml, load_config, parse_overrides
-from .data import BatchStream, Corpus, CorpusError, load_corpus, pseudo_summary, tokenize
+from .data import BatchStream, Corpus, CorpusError, HeadlineWordStats, load_corpus, pseudo_summary, tokenize
 from .losses import (cross_entropy, discriminator_loss, leave_one_out_advantages, masked_mean, reinforce_loss,
                      self_critical_advantages, token_entropy, token_logprobs)
 from .models import ModelLoadError, build_discriminator, build_seq2seq, seq2seq_logits
@@ -71,6 +71,8 @@ class Trainer:
         self.corpus = corpus
         self.tokenizer = AutoTokenizer.from_pretrained(str(corpus.tokenizer_dir))
         self.word_start = word_start_mask(self.tokenizer) if cfg.decoding.whole_words else None
+        self.word_stats = (HeadlineWordStats(corpus.sentences, corpus.documents)
+                           if cfg.pretrain.task == "headline" and cfg.pretrain.steps else None)
         set_seed(cfg.seed)
         g = build_seq2seq(cfg.model, self.tokenizer, cfg.model.summarizer_init)
         r = build_seq2seq(cfg.model, self.tokenizer, cfg.model.reconstructor_init)
@@ -165,7 +167,7 @@ class Trainer:
         for last, index in self._micro_batches(step):
             rng = self._seed("pretrain", index)
             texts = [self.corpus.documents[i] for i in self.doc_stream.indices(index)]
-            sources, targets = zip(*(pseudo_summary(t, cfg, rng) for t in texts))
+            sources, targets = zip(*(pseudo_summary(t, cfg, rng, self.word_stats) for t in texts))
             src = self._documents(list(sources))
             tgt_ids, tgt_mask = tokenize(self.tokenizer, list(targets), self.cfg.decoding.max_summary_tokens)
             tgt_ids, tgt_mask = tgt_ids.to(src.input_ids.device), tgt_mask.to(src.input_ids.device)

@@ -168,13 +168,12 @@ class StandInTokenizer:
         return 50
 
 
-@pytest.fixture(scope="module")
-def tiny_bart():
+def peaked_tiny_bart(pointer: bool):
     from seq2seq2seq.models import build_seq2seq
 
     torch.manual_seed(0)
     model = build_seq2seq(ModelConfig(d_model=32, encoder_layers=1, decoder_layers=1, attention_heads=2,
-                                      ffn_dim=64, dropout=0.0), StandInTokenizer()).eval()
+                                      ffn_dim=64, dropout=0.0, pointer=pointer), StandInTokenizer()).eval()
     with torch.no_grad():
         # the default init (std 0.02) gives near-uniform logits; larger weights give peaked, document-dependent
         # distributions, and an EOS bias makes some summaries end early so padding positions get exercised
@@ -183,6 +182,16 @@ def tiny_bart():
                 parameter.normal_(0.0, 0.3)
         model.final_logits_bias[0, EOS] = 3.0
     return model
+
+
+@pytest.fixture(scope="module")
+def tiny_bart():
+    return peaked_tiny_bart(pointer=False)
+
+
+@pytest.fixture(scope="module")
+def tiny_pointer_bart():
+    return peaked_tiny_bart(pointer=True)
 
 
 @pytest.fixture(scope="module")
@@ -232,14 +241,17 @@ def test_greedy_source_only_emits_source_pieces_and_matches_teacher_forced_argma
     assert torch.isfinite(token_logprobs(logits, ids)[real]).all()
 
 
+@pytest.mark.parametrize("model_name", ["tiny_bart", "tiny_pointer_bart"])
 @pytest.mark.parametrize("whole_words", [False, True], ids=["source_only", "whole_words"])
-def test_generate_scores_equal_teacher_forced_constrained_logits(tiny_bart, documents, whole_words):
+def test_generate_scores_equal_teacher_forced_constrained_logits(request, documents, whole_words, model_name):
     # stronger than the argmax: the distribution generate samples from (its processed scores) is the one whose
-    # log-probs REINFORCE uses
+    # log-probs REINFORCE uses; for the pointer model this also checks that generate hands the source ids to every
+    # cached decoding step
     from transformers import GenerationConfig, LogitsProcessorList
 
     from seq2seq2seq.sampling import _blocked_ids
 
+    tiny_bart = request.getfixturevalue(model_name)
     cfg = WHOLE_WORDS if whole_words else SOURCE_ONLY
     starts = stand_in_word_starts() if whole_words else None
     input_ids, attention_mask = documents

@@ -1,0 +1,107 @@
+"""A BART encoder-decoder with a copy (pointer) distribution, so that copying is built in rather than learned.
+
+At each decoder position the model mixes two distributions over the vocabulary (See et al., 2017, "Get To The Point";
+Wang & Lee, 2018 used the same idea in G and R):
+
+    p(w) = g * softmax(lm_logits)(w) + (1 - g) * sum_{j : source_j = w} a_j
+
+where ``a`` is a dedicated attention of the decoder state over the encoder states (one head, its own projections)
+and ``g = sigmoid(gate(decoder state))``. A randomly initialised model can copy from the first steps: it only has to
+learn *where* to point, not to map every source word through the embedding and output layers.
+
+``logits`` are returned as log-probabilities (``log p``): ``log_softmax`` of them is ``log p`` again, so every
+consumer that treats them as logits (``generate``, logits processors, cross-entropy) works unchanged.
+
+The model is a registered ``transformers`` architecture: ``AutoModelForSeq2SeqLM.from_pretrained`` loads an export
+once ``seq2seq2seq`` is imported. ``generate`` passes the source ids to every decoding step as
+``decoder_source_ids`` (the ``decoder_`` prefix keeps them out of the encoder call).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from transformers import AutoConfig, AutoModelForSeq2SeqLM, BartConfig, BartForConditionalGeneration
+from transformers.modeling_outputs import Seq2SeqLMOutput
+from transformers.models.bart.modeling_bart import shift_tokens_right
+
+
+class PointerBartConfig(BartConfig):
+    model_type = "seq2seq2seq-pointer-bart"
+
+
+def pointer_mixture(lm_logits: torch.Tensor, copy_scores: torch.Tensor, gate_logits: torch.Tensor,
+                    source_ids: torch.Tensor, source_mask: torch.Tensor) -> torch.Tensor:
+    """Log of the generate/copy mixture. Pure function, computed in float32.
+
+    Args:
+        lm_logits: (b, t, V) vocabulary logits of the decoder.
+        copy_scores: (b, t, s) unnormalised scores of each decoder position for each source position.
+        gate_logits: (b, t, 1) logit of the probability of generating rather than copying.
+        source_ids: (b, s) source token ids; source_mask: (b, s), 1 for real tokens.
+    Returns:
+        (b, t, V) log-probabilities.
+    """
+    lm_probs = lm_logits.float().softmax(-1)
+    scores = copy_scores.float().masked_fill(source_mask[:, None, :] == 0, float("-inf"))
+    attention = scores.softmax(-1)  # (b, t, s)
+    copy_probs = torch.zeros_like(lm_probs).scatter_add_(
+        2, source_ids[:, None, :].expand(-1, attention.shape[1], -1), attention)
+    gate = torch.sigmoid(gate_logits.float())
+    return (gate * lm_probs + (1.0 - gate) * copy_probs).clamp_min(1e-30).log()
+
+
+class PointerBartForConditionalGeneration(BartForConditionalGeneration):
+    """BART plus a pointer over the source (see the module docstring)."""
+
+    config_class = PointerBartConfig
+
+    def __init__(self, config: PointerBartConfig) -> None:
+        super().__init__(config)
+        self.copy_query = nn.Linear(config.d_model, config.d_model, bias=False)
+        self.copy_key = nn.Linear(config.d_model, config.d_model, bias=False)
+        self.copy_gate = nn.Linear(config.d_model, 1)
+        self.post_init()
+
+    def generate(self, inputs: torch.Tensor | None = None, **kwargs):
+        if kwargs.get("decoder_source_ids") is None:
+            source = inputs if inputs is not None else kwargs.get("input_ids")
+            if source is None:
+                raise ValueError("the pointer model needs the source token ids: call generate(input_ids=...)")
+            kwargs["decoder_source_ids"] = source
+        return super().generate(inputs, **kwargs)
+
+    def forward(self, input_ids: torch.LongTensor | None = None, attention_mask: torch.Tensor | None = None,
+                decoder_input_ids: torch.LongTensor | None = None,
+                decoder_attention_mask: torch.LongTensor | None = None, encoder_outputs=None,
+                past_key_values=None, labels: torch.LongTensor | None = None, use_cache: bool | None = None,
+                decoder_source_ids: torch.LongTensor | None = None, **kwargs) -> Seq2SeqLMOutput:
+        """As BART's forward; ``decoder_source_ids`` (b, s) are the tokens to copy from (default: ``input_ids``)."""
+        source_ids = decoder_source_ids if decoder_source_ids is not None else input_ids
+        if source_ids is None:
+            raise ValueError("the pointer model needs the source token ids: pass input_ids or decoder_source_ids")
+        if attention_mask is None:
+            attention_mask = (source_ids != self.config.pad_token_id).long()
+        if labels is not None:
+            use_cache = False
+            if decoder_input_ids is None:
+                decoder_input_ids = shift_tokens_right(labels, self.config.pad_token_id,
+                                                       self.config.decoder_start_token_id)
+        outputs = self.model(input_ids, attention_mask=attention_mask, decoder_input_ids=decoder_input_ids,
+                             encoder_outputs=encoder_outputs, decoder_attention_mask=decoder_attention_mask,
+                             past_key_values=past_key_values, use_cache=use_cache, **kwargs)
+        hidden, memory = outputs.last_hidden_state, outputs.encoder_last_hidden_state  # (b, t, d), (b, s, d)
+        lm_logits = self.lm_head(hidden) + self.final_logits_bias.to(hidden.dtype)
+        copy_scores = self.copy_query(hidden) @ self.copy_key(memory).transpose(1, 2) / math.sqrt(hidden.shape[-1])
+        log_probs = pointer_mixture(lm_logits, copy_scores, self.copy_gate(hidden), source_ids, attention_mask)
+        loss = None
+        if labels is not None:
+            loss = nn.functional.nll_loss(log_probs.flatten(0, 1), labels.flatten(), ignore_index=-100)
+        return Seq2SeqLMOutput(loss=loss, logits=log_probs, past_key_values=outputs.past_key_values,
+                               encoder_last_hidden_state=memory)
+
+
+AutoConfig.register(PointerBartConfig.model_type, PointerBartConfig)
+AutoModelForSeq2SeqLM.register(PointerBartConfig, PointerBartForConditionalGeneration)
