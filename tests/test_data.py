@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
 
@@ -171,3 +172,35 @@ def test_pseudo_summary_is_deterministic_for_a_seed(task):
     assert streams[0] == streams[1]
     # different seeds give different pairs (the lead differs only in length, so look across several seeds)
     assert len({pseudo_summary(DOCUMENT, cfg, random.Random(s)) for s in range(10)}) > 1
+
+
+def word_stats():
+    from seq2seq2seq.data import HeadlineWordStats
+
+    sentences = ["police arrest man in london", "oil prices rise", "police find bomb"]
+    documents = ["the police said on monday that the man was arrested in london",
+                 "the price of oil rose , the ministry said", "a bomb was found by the police"]
+    return HeadlineWordStats(sentences, documents)
+
+
+def test_headline_word_stats_by_hand():
+    stats = word_stats()
+    # "police": 2 of 11 headline words, 2 of 28 document words; add-one smoothing on counts and totals
+    assert stats.score("police") == pytest.approx(math.log((3 / 12) / (3 / 29)))
+    assert stats.score("the") < stats.score("said") < stats.score("london") == stats.score("police")
+
+
+def test_headline_deletion_drops_words_headlines_leave_out_and_keeps_order():
+    from seq2seq2seq.data import headline_deletion
+
+    stats = word_stats()
+    cfg = PretrainConfig(task="headline", headline_threshold=0.0, headline_temperature=1e-3)
+    document = "the police said on monday that the man was arrested in london"
+    out = headline_deletion(document, 4, cfg, stats, random.Random(0))
+    assert out.split() == [w for w in document.split() if stats.score(w) > 0.0][:4]
+    assert "the" not in out.split() and len(out.split()) == 4
+    # nothing survives: fall back to the first words rather than an empty target
+    strict = PretrainConfig(task="headline", headline_threshold=50.0, headline_temperature=1e-3)
+    assert headline_deletion(document, 3, strict, stats, random.Random(0)) == "the police said"
+    with pytest.raises(ValueError, match="HeadlineWordStats"):
+        pseudo_summary(document, cfg, random.Random(0))
