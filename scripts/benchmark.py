@@ -51,6 +51,49 @@ def _samples(documents: list[str], predictions: list[str], references: list[str]
     return {"good": pick(scored[::-1][:k]), "bad": pick(scored[:k])}
 
 
+HEADLINE_BASELINE = "headline-deletion (no model)"
+
+
+def matmul_peak_flops(size: int = 1024, seconds: float = 3.0) -> float:
+    """FLOP/s of a float32 square matrix multiply on this machine with the current threads (GPU when present)."""
+    import torch
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
+    for _ in range(3):
+        a @ b
+    count, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        a @ b
+        count += 1
+        if device == "cuda":
+            torch.cuda.synchronize()
+    return 2 * size**3 * count / (time.perf_counter() - started)
+
+
+def headline_stats(cfg):
+    """Word statistics of the corpus for the no-model baseline (None when the corpus is unreadable)."""
+    from seq2seq2seq.data import CorpusError, HeadlineWordStats, load_corpus
+
+    try:
+        corpus = load_corpus(cfg.data_dir)
+    except CorpusError:
+        return None
+    return HeadlineWordStats(corpus.sentences, corpus.documents)
+
+
+def headline_baseline(document: str, stats, pretrain_cfg, words: int = 10) -> str:
+    """The pre-training task made deterministic: the first ``words`` words scoring above the threshold. It shows how
+    much of a model's score the pseudo-summary rule alone already gives."""
+    import dataclasses
+    import random
+
+    from seq2seq2seq.data import headline_deletion
+
+    sharp = dataclasses.replace(pretrain_cfg, headline_temperature=1e-6)
+    return headline_deletion(document, words, sharp, stats, random.Random(0))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default=str(ROOT / "scripts/configs/quickstart.yaml"))
@@ -92,10 +135,13 @@ def main(argv: list[str] | None = None) -> int:
     from transformers import AutoTokenizer
 
     torch.set_num_threads(cfg.num_threads or torch.get_num_threads())
-    model_dir = train_dir / "best" / "summarizer"
-    if not model_dir.is_dir():
-        model_dir = train_dir / "final" / "summarizer"
-    model, tokenizer = load_seq2seq(model_dir), AutoTokenizer.from_pretrained(str(model_dir))
+    # the dev-selected summarizer is the result; G as pre-training left it and the last G are the ablation rows
+    best_dir = train_dir / "best" / "summarizer"
+    models = {"seq2seq2seq": best_dir if best_dir.is_dir() else train_dir / "final" / "summarizer",
+              "pre-trained G only": train_dir / "pretrained" / "summarizer",
+              "final G (no selection)": train_dir / "final" / "summarizer"}
+    models = {name: path for name, path in models.items() if path.is_dir()}
+    tokenizer = AutoTokenizer.from_pretrained(str(models["seq2seq2seq"]))
     sets = {"dev": _read_pairs(Path(cfg.data_dir) / "dev.jsonl", cfg.eval_size or None),
             "test": _read_pairs(shared_data_dir() / "gigaword" / "test.jsonl", args.test_limit)}
     report: dict = {"config": cfg.to_dict(), "command": " ".join(["python scripts/benchmark.py", "--config", args.config, *rest]),
@@ -108,32 +154,49 @@ def main(argv: list[str] | None = None) -> int:
     if manifest.is_file():
         data = json.loads(manifest.read_text(encoding="utf-8"))
         report["data_manifest"] = {k: data[k] for k in ("counts", "normalisation") if k in data} or data
+    report["models"] = {name: str(path) for name, path in models.items()}
+    report["matmul_peak_flops"] = matmul_peak_flops()
+    for t in results.get("throughput", {}).values():
+        if "flops_per_second" in t:
+            t["fraction_of_matmul_peak"] = t["flops_per_second"] / report["matmul_peak_flops"]
+    stats = headline_stats(cfg)
     tables = []
     for name, (documents, references) in sets.items():
-        started = time.perf_counter()
-        # G reads documents normalised like its training text; Lead baselines and references use the raw file
-        predictions = summarize_texts(model, tokenizer, [normalize(d) for d in documents], cfg.decoding,
-                                      max_document_tokens=cfg.model.max_document_tokens,
-                                      num_beams=args.beams, progress=True)
-        wall[f"summarize_{name}_seconds"] = time.perf_counter() - started
-        (run_dir / f"{name}.predictions.txt").write_text("\n".join(predictions) + "\n", encoding="utf-8")
-        rows = {"seq2seq2seq": score_summaries(predictions, references)}
+        normalised = [normalize(d) for d in documents]  # G reads documents normalised like its training text
+        rows, predictions = {}, {}
+        for label, path in models.items():
+            started = time.perf_counter()
+            predictions[label] = summarize_texts(load_seq2seq(path), tokenizer, normalised, cfg.decoding,
+                                                 max_document_tokens=cfg.model.max_document_tokens,
+                                                 num_beams=args.beams, progress=True)
+            wall[f"summarize_{name}_{label}_seconds"] = time.perf_counter() - started
+            rows[label] = score_summaries(predictions[label], references)
+        (run_dir / f"{name}.predictions.txt").write_text("\n".join(predictions["seq2seq2seq"]) + "\n",
+                                                         encoding="utf-8")
+        # the baselines read the raw file, as evaluation.md's Lead rows do
         for baseline in BASELINES:
             rows[baseline] = score_summaries(lead_baseline(documents, baseline), references)
+        if stats is not None:
+            rows[HEADLINE_BASELINE] = score_summaries(
+                [headline_baseline(d, stats, cfg.pretrain) for d in normalised], references)
         report["scores"][name] = rows
-        report["samples"][name] = _samples(documents, predictions, references)
+        report["samples"][name] = _samples(documents, predictions["seq2seq2seq"], references)
         tables.append(f"### {name} ({len(documents)} examples)\n\n```\n{format_table(rows)}\n```")
 
     # 4. the report
     (run_dir / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
-    throughput = "\n".join(f"| {stage} | {t['examples']} | {t['seconds']:.0f} | {t['examples_per_second']:.1f} |"
-                           for stage, t in results.get("throughput", {}).items())
+    throughput = "\n".join(
+        f"| {stage} | {t['examples']} | {t['seconds']:.0f} | {t['examples_per_second']:.1f} | "
+        f"{t.get('flops_per_second', float('nan')) / 1e9:.1f} | {100 * t.get('fraction_of_matmul_peak', float('nan')):.0f}% |"
+        for stage, t in results.get("throughput", {}).items())
     samples = "\n".join(f"- [{kind}, R-L {s['rougeL']}] {s['document'][:160]}\n  - summary: {s['summary']}\n"
                         f"  - reference: {s['reference']}"
                         for kind in ("good", "bad") for s in report["samples"]["test"][kind])
     markdown = (f"# Benchmark: {Path(args.config).name}\n\nCommand: `{report['command']}`\n\n"
                 f"Hardware: {report['hardware']}\n\nTraining wall-clock: {wall['train_seconds']:.0f} s "
-                f"(0 when reused)\n\n| stage | examples | seconds | examples/s |\n|---|---|---|---|\n{throughput}\n\n"
+                f"(0 when reused)\n\nMatrix-multiply peak measured in this run: {report['matmul_peak_flops'] / 1e9:.1f} GFLOP/s\n\n"
+                f"| stage | examples | seconds | examples/s | model GFLOP/s | of matmul peak |\n"
+                f"|---|---|---|---|---|---|\n{throughput}\n\n"
                 + "\n\n".join(tables) + f"\n\n## Test samples\n\n{samples}\n")
     (run_dir / "report.md").write_text(markdown, encoding="utf-8")
     print("\n".join(tables))

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 from accelerate import Accelerator
 from accelerate.logging import get_logger
 from accelerate.utils import set_seed
@@ -350,7 +351,14 @@ class Trainer:
             window: list[dict[str, float]] = []
             for step in bar:
                 started = time.perf_counter()
-                window.append(step_fns[stage](step))
+                if "flops_per_step" not in timing:
+                    # model FLOPs of one optimizer step (forward, backward, sampling; all processes), counted once
+                    # per stage; the benchmark relates them to a matrix-multiply peak measured on the same machine
+                    with FlopCounterMode(display=False) as counter:
+                        window.append(step_fns[stage](step))
+                    timing["flops_per_step"] = counter.get_total_flops() * self.world
+                else:
+                    window.append(step_fns[stage](step))
                 timing["seconds"] += time.perf_counter() - started
                 timing["examples"] += examples_per_step
                 self.state["step"], self.state["global_step"] = step + 1, self.state["global_step"] + 1
@@ -369,13 +377,17 @@ class Trainer:
                 if (cfg.save_every and done % cfg.save_every == 0) or done == total:
                     ckpt.save_checkpoint(acc, out, self.state, cfg.keep_checkpoints)
             bar.close()
+            if stage == "pretrain" and total and acc.is_main_process:
+                # G as pre-training left it: the "pre-trained G only" row of the benchmark's ablation
+                ckpt.save_summarizer(acc.unwrap_model(self.g), self.tokenizer, cfg.decoding,
+                                     out / "pretrained" / "summarizer", cfg.model.max_document_tokens)
             if stage != STAGES[-1]:
                 self.state["stage"], self.state["step"] = STAGES[STAGES.index(stage) + 1], 0
         results = {
             "final": self.state["history"][-1] if self.state["history"] else {},
             "best": self.state["best"],
             "history": self.state["history"],
-            "throughput": {stage: {**t, "examples_per_second": t["examples"] / max(t["seconds"], 1e-9)}
+            "throughput": {stage: _throughput(t, getattr(cfg, stage).steps)
                            for stage, t in self.state.get("timing", {}).items()},
             "world_size": self.world,
         }
@@ -408,6 +420,15 @@ def _reconstruction_decoding(cfg: TrainConfig):
     from .config import DecodingConfig
 
     return DecodingConfig(max_summary_tokens=cfg.model.max_document_tokens, min_summary_tokens=0)
+
+
+def _throughput(timing: dict, steps: int) -> dict:
+    """examples/s and achieved model FLOP/s of a stage from its accumulated wall-clock seconds."""
+    seconds = max(timing["seconds"], 1e-9)
+    out = {**timing, "examples_per_second": timing["examples"] / seconds}
+    if "flops_per_step" in timing:
+        out["flops_per_second"] = timing["flops_per_step"] * steps / seconds
+    return out
 
 
 def _reduce_mean(accelerator: Accelerator, window: list[dict[str, float]]) -> dict[str, float]:
