@@ -54,6 +54,10 @@ def test_tiny_run_exports_all_models(tiny_run: Path) -> None:
     # every stage ran and its throughput was measured
     assert set(results["throughput"]) == {"pretrain", "pretrain_d", "adversarial"}
     assert all(t["examples_per_second"] > 0 for t in results["throughput"].values())
+    # model FLOPs were counted (once per stage) and turned into an achieved rate
+    assert all(t["flops_per_step"] > 0 and t["flops_per_second"] > 0 for t in results["throughput"].values())
+    # G as pre-training left it, for the benchmark's ablation row
+    assert (tiny_run / "pretrained" / "summarizer" / "model.safetensors").is_file()
     assert results["history"] and "dev/rougeL" in results["history"][-1]
     assert (tiny_run / "best" / "summarizer" / "model.safetensors").is_file()
     model = load_seq2seq(final / "summarizer")
@@ -193,3 +197,24 @@ def test_constrained_pretraining_loss_is_finite_and_lower_than_unconstrained(tin
     # same initial weights (same seed) and batch: choosing among the document's pieces is an easier problem than
     # choosing among the whole vocabulary, so its cross-entropy starts lower
     assert constrained["loss/g"] < free["loss/g"]
+
+
+def test_pointer_model_with_headline_pretraining_trains_exports_and_serves(tiny_corpus: Path, tmp_path: Path) -> None:
+    import transformers
+
+    import seq2seq2seq.pipeline  # noqa: F401  (registers the task)
+    from seq2seq2seq.pointer import PointerBartForConditionalGeneration
+    from seq2seq2seq.summarize import main as summarize_main
+
+    out = tmp_path / "run"
+    assert run_tiny(tiny_corpus, out, "--model.pointer", "true", "--pretrain.task", "headline",
+                    "--decoding.source_only", "true", "--decoding.whole_words", "true") == 0
+    for part in ("final/summarizer", "final/reconstructor", "pretrained/summarizer", "best/summarizer"):
+        assert isinstance(load_seq2seq(out / part), PointerBartForConditionalGeneration), part
+    documents = ["the central bank raised interest rates on tuesday .", "rain fell across the north ."]
+    (tmp_path / "in.txt").write_text("\n".join(documents) + "\n", encoding="utf-8")
+    assert summarize_main(["--model", str(out / "final" / "summarizer"), "--input", str(tmp_path / "in.txt"),
+                           "--output", str(tmp_path / "out.txt"), "--quiet"]) == 0
+    summaries = (tmp_path / "out.txt").read_text(encoding="utf-8").splitlines()
+    pipe = transformers.pipeline("seq2seq2seq-summarization", model=str(out / "final" / "summarizer"))
+    assert [row["summary_text"] for row in pipe(documents)] == summaries
