@@ -94,12 +94,39 @@ def headline_baseline(document: str, stats, pretrain_cfg, words: int = 10) -> st
     return headline_deletion(document, words, sharp, stats, random.Random(0))
 
 
+def readability(summaries: list[str], judge, tokenizer) -> dict[str, float]:
+    """How readable summaries look: the judge discriminator's mean probability that each is human-written, and the
+    share of summaries that repeat no word (a repeated word is the commonest disfluency of an untrained G)."""
+    import torch
+
+    from seq2seq2seq.data import tokenize
+
+    probs = []
+    with torch.no_grad():
+        for i in range(0, len(summaries), 256):
+            ids, mask = tokenize(tokenizer, [s or tokenizer.eos_token for s in summaries[i:i + 256]],
+                                 judge.config.max_tokens)
+            probs += torch.sigmoid(judge(input_ids=ids, attention_mask=mask)["logits"]).tolist()
+    no_repeat = [len(set(s.split())) == len(s.split()) for s in summaries]
+    return {"d_human_prob": 100 * sum(probs) / max(len(probs), 1),
+            "no_repeated_word": 100 * sum(no_repeat) / max(len(no_repeat), 1)}
+
+
+def readability_table(rows: dict[str, dict[str, float]]) -> str:
+    lines = ["| system | D: P(human) % | summaries with no repeated word % |", "|---|---:|---:|"]
+    lines += [f"| {name} | {r['d_human_prob']:.1f} | {r['no_repeated_word']:.1f} |" for name, r in rows.items()]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default=str(ROOT / "scripts/configs/quickstart.yaml"))
     parser.add_argument("--run_dir", default=None, help="default: runs/<config name>")
     parser.add_argument("--test_limit", type=int, default=None, help="summarize only the first N test documents")
     parser.add_argument("--beams", type=int, default=None, help="beam size for dev/test summaries (default: config)")
+    parser.add_argument("--judge", default=None,
+                        help="discriminator folder that scores readability (default: this run's final discriminator; "
+                             "pass the same one to compare runs)")
     args, rest = parser.parse_known_args(argv)
     run_dir = Path(args.run_dir or ROOT / "runs" / Path(args.config).stem)
     try:
@@ -128,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     # 3. summarize dev and test with the dev-selected summarizer
     import torch
 
-    from seq2seq2seq.models import load_seq2seq
+    from seq2seq2seq.models import load_discriminator, load_seq2seq
     from seq2seq2seq.normalize import normalize
     from seq2seq2seq.rouge import format_table, lead_baseline, score_summaries
     from seq2seq2seq.sampling import summarize_texts
@@ -160,28 +187,32 @@ def main(argv: list[str] | None = None) -> int:
         if "flops_per_second" in t:
             t["fraction_of_matmul_peak"] = t["flops_per_second"] / report["matmul_peak_flops"]
     stats = headline_stats(cfg)
+    judge_dir = Path(args.judge) if args.judge else train_dir / "final" / "discriminator"
+    judge = load_discriminator(judge_dir).eval() if judge_dir.is_dir() else None
+    report["readability_judge"] = str(judge_dir) if judge is not None else None
     tables = []
     for name, (documents, references) in sets.items():
         normalised = [normalize(d) for d in documents]  # G reads documents normalised like its training text
-        rows, predictions = {}, {}
+        systems = {}
         for label, path in models.items():
             started = time.perf_counter()
-            predictions[label] = summarize_texts(load_seq2seq(path), tokenizer, normalised, cfg.decoding,
-                                                 max_document_tokens=cfg.model.max_document_tokens,
-                                                 num_beams=args.beams, progress=True)
+            systems[label] = summarize_texts(load_seq2seq(path), tokenizer, normalised, cfg.decoding,
+                                             max_document_tokens=cfg.model.max_document_tokens,
+                                             num_beams=args.beams, progress=True)
             wall[f"summarize_{name}_{label}_seconds"] = time.perf_counter() - started
-            rows[label] = score_summaries(predictions[label], references)
-        (run_dir / f"{name}.predictions.txt").write_text("\n".join(predictions["seq2seq2seq"]) + "\n",
-                                                         encoding="utf-8")
-        # the baselines read the raw file, as evaluation.md's Lead rows do
-        for baseline in BASELINES:
-            rows[baseline] = score_summaries(lead_baseline(documents, baseline), references)
+        (run_dir / f"{name}.predictions.txt").write_text("\n".join(systems["seq2seq2seq"]) + "\n", encoding="utf-8")
+        # the Lead baselines read the raw file, as evaluation.md's Lead rows do
+        systems.update({baseline: lead_baseline(documents, baseline) for baseline in BASELINES})
         if stats is not None:
-            rows[HEADLINE_BASELINE] = score_summaries(
-                [headline_baseline(d, stats, cfg.pretrain) for d in normalised], references)
+            systems[HEADLINE_BASELINE] = [headline_baseline(d, stats, cfg.pretrain) for d in normalised]
+        rows = {label: score_summaries(texts, references) for label, texts in systems.items()}
         report["scores"][name] = rows
-        report["samples"][name] = _samples(documents, predictions["seq2seq2seq"], references)
         tables.append(f"### {name} ({len(documents)} examples)\n\n```\n{format_table(rows)}\n```")
+        if judge is not None:
+            judged = {**systems, "human references": references}
+            report.setdefault("readability", {})[name] = {k: readability(v, judge, tokenizer) for k, v in judged.items()}
+            tables.append(f"Readability ({name}; judge: {judge_dir}):\n\n{readability_table(report['readability'][name])}")
+        report["samples"][name] = _samples(documents, systems["seq2seq2seq"], references)
 
     # 4. the report
     (run_dir / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
