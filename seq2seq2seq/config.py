@@ -193,6 +193,9 @@ class AdversarialConfig:
     reconstruction_weight: float = _help("alpha: weight of R's length-normalised log-likelihood of the document", 1.0)
     discriminator_weight: float = _help("beta: weight of the discriminator reward (0 = no discriminator)", 0.04)
     discriminator_reward: Literal["prob", "logprob"] = _help("D reward: P(human) or log P(human)", "logprob")
+    length_weight: float = _help("weight of the length prior: minus the words beyond target_words (0 = off); "
+                                 "without it the reconstruction reward lengthens summaries", 0.0)
+    target_words: int = _help("summaries up to this many words are not penalised by the length prior", 9)
     d_steps: int = _help("D updates per G update", 1)
     entropy_weight: float = _help("entropy bonus for G's per-token distribution", 0.0)
     normalize_advantages: bool = _help("divide advantages by their batch standard deviation", False)
@@ -210,6 +213,8 @@ class AdversarialConfig:
         _require(self.reconstruction_weight + self.discriminator_weight > 0, "adversarial.reconstruction_weight",
                  "at least one reward weight must be positive")
         _require(self.d_steps >= 0, "adversarial.d_steps", "must be >= 0")
+        _require(self.length_weight >= 0, "adversarial.length_weight", "must be >= 0 (0 switches the prior off)")
+        _require(self.target_words >= 1, "adversarial.target_words", "must be >= 1, e.g. 9")
         _require(self.entropy_weight >= 0, "adversarial.entropy_weight", "must be >= 0")
 
 

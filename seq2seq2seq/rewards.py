@@ -54,6 +54,25 @@ class DiscriminatorReward:
         return torch.nn.functional.logsigmoid(logits) if self.kind == "logprob" else torch.sigmoid(logits)
 
 
+class LengthReward:
+    """Minus the number of words beyond ``target_words`` (a word = a piece that starts one, per ``word_start``).
+
+    R's log-likelihood of the document grows with every word G adds, so the reconstruction reward alone makes G's
+    summaries ever longer (measured on the cpu config: 9.3 to 15.8 words in 200 adversarial steps). This is the
+    length prior that keeps them headline-sized; shorter summaries are not penalised.
+    """
+
+    name = "length"
+
+    def __init__(self, word_start: torch.Tensor, target_words: int, weight: float) -> None:
+        self.word_start, self.target_words, self.weight = word_start, target_words, weight
+
+    def __call__(self, documents: Documents, summaries: Summaries) -> torch.Tensor:
+        starts = self.word_start.to(summaries.summary_ids.device)[summaries.summary_ids]
+        words = (starts & summaries.summary_mask.bool()).sum(1).float()
+        return -(words - self.target_words).clamp(min=0.0)
+
+
 def score(scorers: list, documents: Documents, summaries: Summaries) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Total weighted reward, shape (n,), and each scorer's unweighted reward by name."""
     parts = {s.name: s(documents, summaries) for s in scorers if s.weight > 0}

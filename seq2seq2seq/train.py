@@ -35,7 +35,7 @@ from .data import BatchStream, Corpus, CorpusError, HeadlineWordStats, load_corp
 from .losses import (cross_entropy, discriminator_loss, leave_one_out_advantages, masked_mean, reinforce_loss,
                      self_critical_advantages, token_entropy, token_logprobs)
 from .models import ModelLoadError, build_discriminator, build_seq2seq, seq2seq_logits
-from .rewards import DiscriminatorReward, Documents, ReconstructionReward, score
+from .rewards import DiscriminatorReward, Documents, LengthReward, ReconstructionReward, score
 from .sampling import (Summaries, constraint_for, generate_summaries, summarize_texts, summary_logits,
                        word_start_mask)
 
@@ -71,7 +71,8 @@ class Trainer:
                                        cpu=not torch.cuda.is_available())
         self.corpus = corpus
         self.tokenizer = AutoTokenizer.from_pretrained(str(corpus.tokenizer_dir))
-        self.word_start = word_start_mask(self.tokenizer) if cfg.decoding.whole_words else None
+        self.word_starts = word_start_mask(self.tokenizer)  # (V,) bool: pieces that begin a word
+        self.word_start = self.word_starts if cfg.decoding.whole_words else None
         self.word_stats = (HeadlineWordStats(corpus.sentences, corpus.documents)
                            if cfg.pretrain.task == "headline" and cfg.pretrain.steps else None)
         set_seed(cfg.seed)
@@ -223,7 +224,8 @@ class Trainer:
             self._set_lr(opt, lr, step)
         scorers = [ReconstructionReward(self.accelerator.unwrap_model(self.r), cfg.reconstruction_weight),
                    DiscriminatorReward(self.accelerator.unwrap_model(self.d), cfg.discriminator_weight,
-                                       cfg.discriminator_reward)]
+                                       cfg.discriminator_reward),
+                   LengthReward(self.word_starts, cfg.target_words, cfg.length_weight)]
         stats: dict[str, float] = {}
         fakes: list[Summaries] = []
         for last, index in self._micro_batches(step):
