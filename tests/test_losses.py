@@ -304,3 +304,20 @@ def test_score_is_the_weighted_sum_and_skips_zero_weights():
     assert set(parts) == {"reconstruction", "discriminator"}
     close(parts["discriminator"], [4.0, -2.0])  # unweighted
     assert (a.calls, b.calls, off.calls) == (1, 1, 0)
+
+
+def test_length_reward_counts_words_beyond_the_target_by_hand():
+    from seq2seq2seq.rewards import LengthReward
+    from seq2seq2seq.sampling import Summaries
+
+    # vocabulary of 6: ids 2, 3 start words, 4, 5 continue them; 1 is end-of-sentence
+    word_start = torch.tensor([False, False, True, True, False, False])
+    ids = torch.tensor([[2, 4, 3, 2, 1, 0],    # 3 words
+                        [2, 3, 2, 3, 2, 1],    # 5 words
+                        [3, 5, 5, 1, 0, 0]])   # 1 word
+    mask = torch.tensor([[1, 1, 1, 1, 1, 0], [1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0]])
+    reward = LengthReward(word_start, target_words=3, weight=0.5)(None, Summaries(ids, mask))
+    assert reward.tolist() == [0.0, -2.0, 0.0]
+    # padding after the end does not count, even where the pad id would be a word start
+    padded = Summaries(torch.tensor([[2, 1, 2, 2, 2, 2]]), torch.tensor([[1, 1, 0, 0, 0, 0]]))
+    assert LengthReward(word_start, target_words=0, weight=1.0)(None, padded).tolist() == [-1.0]
