@@ -190,13 +190,14 @@ def main(argv: list[str] | None = None) -> int:
     judge_dir = Path(args.judge) if args.judge else train_dir / "final" / "discriminator"
     judge = load_discriminator(judge_dir).eval() if judge_dir.is_dir() else None
     report["readability_judge"] = str(judge_dir) if judge is not None else None
+    loaded = {label: load_seq2seq(path) for label, path in models.items()}
     tables = []
     for name, (documents, references) in sets.items():
         normalised = [normalize(d) for d in documents]  # G reads documents normalised like its training text
         systems = {}
-        for label, path in models.items():
+        for label, model in loaded.items():
             started = time.perf_counter()
-            systems[label] = summarize_texts(load_seq2seq(path), tokenizer, normalised, cfg.decoding,
+            systems[label] = summarize_texts(model, tokenizer, normalised, cfg.decoding,
                                              max_document_tokens=cfg.model.max_document_tokens,
                                              num_beams=args.beams, progress=True)
             wall[f"summarize_{name}_{label}_seconds"] = time.perf_counter() - started
