@@ -196,6 +196,8 @@ class AdversarialConfig:
     length_weight: float = _help("weight of the length prior: minus the words beyond target_words (0 = off); "
                                  "without it the reconstruction reward lengthens summaries", 0.0)
     target_words: int = _help("summaries up to this many words are not penalised by the length prior", 9)
+    pretrain_weight: float = _help("weight of the pre-training loss (G imitating the pseudo-summaries) kept in G's "
+                                   "loss: an anchor against drifting away from the pre-trained G (0 = off)", 0.0)
     d_steps: int = _help("D updates per G update", 1)
     entropy_weight: float = _help("entropy bonus for G's per-token distribution", 0.0)
     normalize_advantages: bool = _help("divide advantages by their batch standard deviation", False)
@@ -216,6 +218,7 @@ class AdversarialConfig:
         _require(self.length_weight >= 0, "adversarial.length_weight", "must be >= 0 (0 switches the prior off)")
         _require(self.target_words >= 1, "adversarial.target_words", "must be >= 1, e.g. 9")
         _require(self.entropy_weight >= 0, "adversarial.entropy_weight", "must be >= 0")
+        _require(self.pretrain_weight >= 0, "adversarial.pretrain_weight", "must be >= 0 (0 switches the anchor off)")
 
 
 @dataclass

@@ -41,7 +41,7 @@ from .sampling import (Summaries, constraint_for, generate_summaries, summarize_
 
 logger = get_logger("seq2seq2seq.train")  # not __name__: that is "__main__" under `python -m`
 STAGES = ("pretrain", "pretrain_d", "adversarial")
-SEED_STREAMS = {"pretrain": 0, "pretrain_d": 1, "adversarial": 2, "adversarial_d": 3}
+SEED_STREAMS = {"pretrain": 0, "pretrain_d": 1, "adversarial": 2, "adversarial_d": 3, "adversarial_anchor": 4}
 
 
 def _accumulate(stats: dict[str, float], scale: float, **values: float) -> None:
@@ -159,6 +159,30 @@ class Trainer:
                  "d/acc_fake": (fake_logits < 0).float().mean().item()}
         return discriminator_loss(real_logits, fake_logits), stats
 
+    def _pseudo_batch(self, texts: list[str], rng: random.Random) -> tuple[Documents, torch.Tensor, torch.Tensor]:
+        """The pre-training task's (source, pseudo-summary) pairs for ``texts``: the source batch and target ids/mask."""
+        sources, targets = zip(*(pseudo_summary(t, self.cfg.pretrain, rng, self.word_stats) for t in texts))
+        src = self._documents(list(sources))
+        tgt_ids, tgt_mask = tokenize(self.tokenizer, list(targets), self.cfg.decoding.max_summary_tokens)
+        return src, tgt_ids.to(src.input_ids.device), tgt_mask.to(src.input_ids.device)
+
+    def _imitation_loss(self, src: Documents, tgt_ids: torch.Tensor, tgt_mask: torch.Tensor) -> tuple[torch.Tensor, float]:
+        """G's mean token cross-entropy on pseudo-summaries, and the number of target tokens it leaves out."""
+        if self.cfg.pretrain.constrained_loss and self.cfg.decoding.source_only:
+            # the pseudo-summary's pieces all come from the document, so they are always allowed
+            constraint = constraint_for(self.accelerator.unwrap_model(self.g), src.input_ids,
+                                        self.cfg.decoding, self.word_start)
+            g_logits = summary_logits(self.g, src.input_ids, src.attention_mask, Summaries(tgt_ids, tgt_mask),
+                                      self.cfg.decoding, constraint)
+        else:
+            g_logits = seq2seq_logits(self.g, src.input_ids, src.attention_mask, tgt_ids, tgt_mask)
+        logps = token_logprobs(g_logits, tgt_ids)
+        # a target token the constraints forbid (a word cut by the length cap, an end before the minimum
+        # length) cannot be learned: leave it out rather than let it make the loss infinite
+        reachable = (tgt_mask == 1) & torch.isfinite(logps.detach())
+        loss = -masked_mean(logps.masked_fill(~reachable, 0.0), reachable)
+        return loss, float((tgt_mask.sum() - reachable.sum()).item())
+
     # ---- the three stages -----------------------------------------------------------------------------------------
 
     def pretrain_step(self, step: int) -> dict[str, float]:
@@ -169,27 +193,12 @@ class Trainer:
         for last, index in self._micro_batches(step):
             rng = self._seed("pretrain", index)
             texts = [self.corpus.documents[i] for i in self.doc_stream.indices(index)]
-            sources, targets = zip(*(pseudo_summary(t, cfg, rng, self.word_stats) for t in texts))
-            src = self._documents(list(sources))
-            tgt_ids, tgt_mask = tokenize(self.tokenizer, list(targets), self.cfg.decoding.max_summary_tokens)
-            tgt_ids, tgt_mask = tgt_ids.to(src.input_ids.device), tgt_mask.to(src.input_ids.device)
+            src, tgt_ids, tgt_mask = self._pseudo_batch(texts, rng)
             with self._sync(last, self.g, self.r):
-                if cfg.constrained_loss and self.cfg.decoding.source_only:
-                    # the pseudo-summary's pieces all come from the document, so they are always allowed
-                    constraint = constraint_for(self.accelerator.unwrap_model(self.g), src.input_ids,
-                                                self.cfg.decoding, self.word_start)
-                    g_logits = summary_logits(self.g, src.input_ids, src.attention_mask, Summaries(tgt_ids, tgt_mask),
-                                              self.cfg.decoding, constraint)
-                else:
-                    g_logits = seq2seq_logits(self.g, src.input_ids, src.attention_mask, tgt_ids, tgt_mask)
-                logps = token_logprobs(g_logits, tgt_ids)
-                # a target token the constraints forbid (a word cut by the length cap, an end before the minimum
-                # length) cannot be learned: leave it out rather than let it make the loss infinite
-                reachable = (tgt_mask == 1) & torch.isfinite(logps.detach())
-                g_loss = -masked_mean(logps.masked_fill(~reachable, 0.0), reachable)
+                g_loss, unreachable = self._imitation_loss(src, tgt_ids, tgt_mask)
                 self.accelerator.backward(g_loss / a)
                 _accumulate(stats, 1 / a, **{"loss/g": g_loss.item(),
-                                             "unreachable_tokens": float((tgt_mask.sum() - reachable.sum()).item())})
+                                             "unreachable_tokens": unreachable})
                 if cfg.train_reconstructor:
                     doc = src if cfg.task != "swap" else self._documents(list(texts))
                     r_loss = cross_entropy(seq2seq_logits(self.r, tgt_ids, tgt_mask, doc.input_ids,
@@ -250,6 +259,14 @@ class Trainer:
             # update G by REINFORCE and R by teacher forcing on G's summaries; G's log-probs are taken without
             # dropout, i.e. under the distribution the summaries were sampled from
             self.g.eval()
+            anchor = None
+            if cfg.pretrain_weight > 0:
+                # the pre-training loss on the same documents keeps G near what it learned there; its gradient is
+                # accumulated locally and all-reduced with the REINFORCE gradient below (one forward per backward)
+                src, tgt_ids, tgt_mask = self._pseudo_batch(texts, self._seed("adversarial_anchor", index))
+                with self.accelerator.no_sync(self.g):
+                    anchor, _ = self._imitation_loss(src, tgt_ids, tgt_mask)
+                    self.accelerator.backward(cfg.pretrain_weight * anchor / a)
             with self._sync(last, self.g, self.r):
                 constraint = constraint_for(self.accelerator.unwrap_model(self.g), docs.input_ids,
                                             self.cfg.decoding, self.word_start)
@@ -270,6 +287,7 @@ class Trainer:
                 "loss/g": g_loss.item(), "loss/r": r_loss.item(), "entropy": entropy.item(),
                 "reward/total/mean": reward.mean().item(), "advantage/mean": advantages.mean().item(),
                 "summary/tokens": samples.summary_mask.sum(1).float().mean().item(),
+                **({"loss/anchor": anchor.item()} if anchor is not None else {}),
                 **{f"rewards/{name}/mean": value.mean().item() for name, value in parts.items()}})
         stats["grad_norm/g"] = self._update(self.g, self.opt_g)
         self._update(self.r, self.opt_r)

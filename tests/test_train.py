@@ -107,6 +107,23 @@ def test_reinforce_makes_higher_reward_summary_more_likely(tiny_corpus: Path, tm
     assert end[1] < start[1]  # penalised one less likely
 
 
+def test_pretraining_anchor_pulls_g_towards_pseudo_summaries(tiny_corpus: Path, tmp_path: Path) -> None:
+    def imitation_loss_after_step(weight: float) -> float:
+        torch.manual_seed(0)
+        trainer = _trainer(tiny_corpus, tmp_path / str(weight), adversarial={"pretrain_weight": weight})
+        stats = trainer.adversarial_step(0)
+        assert ("loss/anchor" in stats) == (weight > 0)
+        # the pseudo-summaries the anchor saw in step 0 (the first micro-batch, index 0)
+        texts = [trainer.corpus.documents[i] for i in trainer.adv_stream.indices(0)]
+        batch = trainer._pseudo_batch(texts, trainer._seed("adversarial_anchor", 0))
+        trainer.g.eval()
+        with torch.no_grad():
+            return trainer._imitation_loss(*batch)[0].item()
+
+    # the same start and the same REINFORCE samples: only the anchor term differs, and it lowers G's loss on them
+    assert imitation_loss_after_step(10.0) < imitation_loss_after_step(0.0)
+
+
 def test_interrupted_and_resumed_run_matches_uninterrupted(tiny_corpus: Path, tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
@@ -155,13 +172,15 @@ def test_missing_corpus_gives_clear_error(tmp_path: Path, capsys) -> None:
                     reason="torchrun not installed")
 def test_two_processes_match_one_process_with_double_accumulation(tiny_corpus: Path, tmp_path: Path) -> None:
     one, two = tmp_path / "one", tmp_path / "two"
-    assert run_tiny(tiny_corpus, one, "--gradient_accumulation_steps", "2", "--num_threads", "1") == 0
+    # the pre-training anchor is on: its gradient is accumulated locally and all-reduced with REINFORCE's
+    anchor = ["--adversarial.pretrain_weight", "0.5"]
+    assert run_tiny(tiny_corpus, one, "--gradient_accumulation_steps", "2", "--num_threads", "1", *anchor) == 0
     torchrun = shutil.which("torchrun") or str(Path(sys.executable).parent / "torchrun")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
         [torchrun, "--nproc_per_node", "2", "--master_port", "29533", "-m", "seq2seq2seq.train",
          "--config", str(TINY_CONFIG), "--data_dir", str(tiny_corpus), "--output_dir", str(two),
-         "--gradient_accumulation_steps", "1", "--num_threads", "1"],
+         "--gradient_accumulation_steps", "1", "--num_threads", "1", *anchor],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads((two / "final" / "results.json").read_text())["world_size"] == 2
