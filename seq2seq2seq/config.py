@@ -111,6 +111,8 @@ class DecodingConfig:
     source_only: bool = _help("G may only emit pieces found in its source document (sampling and log-probs alike)", False)
     whole_words: bool = _help("with source_only: G copies whole source words and never glues pieces of different "
                               "words into a non-word", False)
+    no_repeat_words: bool = _help("with whole_words: a word-start piece starts at most one word of a summary, so G never "
+                                  "repeats a word (`zone zone zone`); training rollouts and log-probs alike", False)
     num_beams: int = _help("beam size for dev evaluation and export (training samples or decodes greedily)", 1)
     no_repeat_ngram_size: int = _help("block repeated n-grams at evaluation (0 = off)", 0)
 
@@ -123,6 +125,8 @@ class DecodingConfig:
         _require(self.num_beams >= 1, "decoding.num_beams", "must be >= 1 (1 = greedy)")
         _require(self.source_only or not self.whole_words, "decoding.whole_words",
                  "works on source words: set decoding.source_only: true as well")
+        _require(self.whole_words or not self.no_repeat_words, "decoding.no_repeat_words",
+                 "works on whole words: set decoding.source_only: true and decoding.whole_words: true as well")
         _require(self.no_repeat_ngram_size >= 0, "decoding.no_repeat_ngram_size", "must be >= 0 (0 = off)")
 
 

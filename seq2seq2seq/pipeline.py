@@ -188,7 +188,7 @@ def load_summarizer(path: str | Path, *, best: bool = False, device: str | torch
 def decoding_overrides(decoding: DecodingConfig, *, num_beams: int | None = None,
                        no_repeat_ngram_size: int | None = None, max_words: int | None = None,
                        min_words: int | None = None, eos_damping: float | None = None,
-                       eos_damping_tokens: int | None = None) -> DecodingConfig:
+                       eos_damping_tokens: int | None = None, no_repeat_words: bool | None = None) -> DecodingConfig:
     """The export's decoding settings with the given ones replaced (None keeps the export's).
 
     Words to tokens: ``max_words`` W caps decoding at 2W tokens (a word is one to two sentencepiece pieces in
@@ -204,6 +204,11 @@ def decoding_overrides(decoding: DecodingConfig, *, num_beams: int | None = None
     if min_words is not None and max_words is not None and min_words > max_words:
         raise SummarizeError(f"--min-words {min_words} is more than --max-words {max_words}; lower --min-words")
     changes: dict[str, Any] = {}
+    if no_repeat_words is not None:
+        if no_repeat_words and not decoding.whole_words:
+            raise SummarizeError("--no-repeat-words works on whole source words, but this export decodes without "
+                                 "decoding.whole_words; leave the flag off for it")
+        changes["no_repeat_words"] = no_repeat_words
     if num_beams is not None:
         if num_beams < 1:
             raise SummarizeError(f"--beams must be >= 1 (1 = greedy), got {num_beams}")

@@ -90,12 +90,14 @@ class SourceConstraint:
     """
 
     def __init__(self, input_ids: torch.Tensor, vocab_size: int, eos_id: int, pad_id: int,
-                 word_start: torch.Tensor | None = None) -> None:
+                 word_start: torch.Tensor | None = None, no_repeat_words: bool = False) -> None:
         self.allowed = source_allowed_mask(input_ids, vocab_size, [eos_id])  # (b, V)
         self.followers: list[dict[int, list[int]]] | None = None
+        self.no_repeat_words = False
         if word_start is None:
             return
         word_start = word_start.to(input_ids.device)
+        self.no_repeat_words, self.word_start = no_repeat_words, word_start
         self.starts = self.allowed & word_start
         self.starts[:, eos_id] = True
         self.followers, self.inside = [], []  # per document: piece -> continuations; pieces that never end a word
@@ -116,7 +118,7 @@ class SourceConstraint:
     def from_mask(cls, allowed: torch.Tensor) -> "SourceConstraint":
         """A plain per-document restriction given as a bool mask of shape (b, V)."""
         out = object.__new__(cls)
-        out.allowed, out.followers = allowed, None
+        out.allowed, out.followers, out.no_repeat_words = allowed, None, False
         return out
 
     def repeat_interleave(self, k: int) -> "SourceConstraint":
@@ -125,18 +127,47 @@ class SourceConstraint:
             return self
         out = object.__new__(SourceConstraint)
         out.allowed = self.allowed.repeat_interleave(k, 0)
-        out.followers = None
+        out.followers, out.no_repeat_words = None, self.no_repeat_words
         if self.followers is not None:
+            out.word_start = self.word_start
             out.starts = self.starts.repeat_interleave(k, 0)
             out.followers = [f for f in self.followers for _ in range(k)]
             out.inside = [i for i in self.inside for _ in range(k)]
         return out
 
-    def masks(self, previous: torch.Tensor) -> torch.Tensor:
-        """Allowed pieces after each previous token. previous: shape (n, t). Returns bool, shape (n, t, V)."""
+    def repeated_words(self, previous: torch.Tensor, last_only: bool = False) -> torch.Tensor:
+        """With ``no_repeat_words``: the word-start pieces already used up to each position, i.e. forbidden there.
+
+        previous: shape (n, t), the decoder inputs (start token, then the summary so far). Returns bool, shape
+        (n, t, V), or (n, 1, V) for the last position only (``last_only``, one generation step).
+        """
+        v = self.word_start.shape[0]
+        if last_only:
+            seen = torch.zeros(previous.shape[0], 1, v, dtype=torch.bool, device=previous.device)
+            seen.scatter_(2, previous[:, None, :], True)
+        else:
+            onehot = torch.zeros(*previous.shape, v, dtype=torch.uint8, device=previous.device)
+            onehot.scatter_(2, previous[..., None], 1)
+            seen = onehot.cummax(dim=1).values.bool()  # a piece seen at or before each position
+        return seen & self.word_start
+
+    def masks(self, previous: torch.Tensor, prefix: torch.Tensor | None = None) -> torch.Tensor:
+        """Allowed pieces after each previous token. previous: shape (n, t). Returns bool, shape (n, t, V).
+
+        ``no_repeat_words`` looks at everything generated so far: pass the whole decoder input as ``prefix`` when
+        ``previous`` is only its last column (one generation step); otherwise ``previous`` is the whole input.
+        """
         n, t = previous.shape
         if self.followers is None:
             return self.allowed[:, None, :].expand(n, t, self.allowed.shape[1])
+        mask = self._word_masks(previous)
+        if self.no_repeat_words:
+            mask &= ~(self.repeated_words(prefix, last_only=True) if prefix is not None
+                      else self.repeated_words(previous))
+        return mask
+
+    def _word_masks(self, previous: torch.Tensor) -> torch.Tensor:
+        n, t = previous.shape
         mask = self.starts[:, None, :].repeat(1, t, 1)
         for i, row in enumerate(previous.tolist()):
             followers, inside = self.followers[i], self.inside[i]
@@ -164,7 +195,7 @@ class ConstrainedLogits(LogitsProcessor):
         if self.constraint is not None:
             if self.constraint.allowed.shape[0] != scores.shape[0]:  # once per generate call
                 self.constraint = self.constraint.repeat_interleave(scores.shape[0] // self.constraint.allowed.shape[0])
-            allowed = self.constraint.masks(input_ids[:, -1:])
+            allowed = self.constraint.masks(input_ids[:, -1:], prefix=input_ids)
         return constrain_logits(scores[:, None, :], position, self.cfg, self.eos_id, allowed, self.blocked)[:, 0, :]
 
 
@@ -185,7 +216,7 @@ def constraint_for(model: PreTrainedModel, input_ids: torch.Tensor, cfg: Decodin
         raise ValueError("decoding.whole_words needs the tokenizer's word-start mask (sampling.word_start_mask)")
     config = model_config(model)
     return SourceConstraint(input_ids, config.vocab_size, config.eos_token_id, config.pad_token_id,
-                            word_start if cfg.whole_words else None)
+                            word_start if cfg.whole_words else None, cfg.no_repeat_words)
 
 
 @torch.no_grad()

@@ -184,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--beams", type=int, default=None, help="beam size, 1 = greedy (default: the export's)")
     p.add_argument("--no-repeat-ngram", type=int, default=None, help="block repeated n-grams of this size, 0 = off "
                    "(default: the export's)")
+    p.add_argument("--no-repeat-words", action="store_true", default=None,
+                   help="never start the same word twice in a summary (exports with whole-word decoding; default: "
+                        "the export's)")
     p.add_argument("--max-words", type=int, default=None,
                    help="at most this many words: decode up to 2x as many tokens, then cut to this many words "
                         "(default: the export's max_summary_tokens, uncut)")
@@ -223,7 +226,7 @@ def run(args: argparse.Namespace) -> int:
     summarizer = load_summarizer(args.model, best=args.best, device=choose_device(args.device))
     decoding = decoding_overrides(summarizer.decoding, num_beams=args.beams, no_repeat_ngram_size=args.no_repeat_ngram,
                                   max_words=args.max_words, min_words=args.min_words, eos_damping=args.eos_damping,
-                                  eos_damping_tokens=args.eos_damping_tokens)
+                                  eos_damping_tokens=args.eos_damping_tokens, no_repeat_words=args.no_repeat_words)
 
     blank = [i + 1 for i, row in enumerate(rows) if not row.text.strip()]
     emptied = [i + 1 for i, (row, doc) in enumerate(zip(rows, documents)) if row.text.strip() and not doc]

@@ -242,7 +242,7 @@ def test_greedy_source_only_emits_source_pieces_and_matches_teacher_forced_argma
 
 
 @pytest.mark.parametrize("model_name", ["tiny_bart", "tiny_pointer_bart"])
-@pytest.mark.parametrize("whole_words", [False, True], ids=["source_only", "whole_words"])
+@pytest.mark.parametrize("whole_words", [False, True, "no_repeat"], ids=["source_only", "whole_words", "no_repeat"])
 def test_generate_scores_equal_teacher_forced_constrained_logits(request, documents, whole_words, model_name):
     # stronger than the argmax: the distribution generate samples from (its processed scores) is the one whose
     # log-probs REINFORCE uses; for the pointer model this also checks that generate hands the source ids to every
@@ -252,7 +252,7 @@ def test_generate_scores_equal_teacher_forced_constrained_logits(request, docume
     from seq2seq2seq.sampling import _blocked_ids
 
     tiny_bart = request.getfixturevalue(model_name)
-    cfg = WHOLE_WORDS if whole_words else SOURCE_ONLY
+    cfg = {False: SOURCE_ONLY, True: WHOLE_WORDS, "no_repeat": NO_REPEAT_WORDS}[whole_words]
     starts = stand_in_word_starts() if whole_words else None
     input_ids, attention_mask = documents
     config = tiny_bart.config
@@ -321,6 +321,40 @@ def test_source_constraint_whole_words_by_hand():
     assert torch.equal(constraint.repeat_interleave(2).masks(previous.repeat(2, 1))[1], masks[0])
 
 
+def test_no_repeat_words_by_hand():
+    input_ids = torch.tensor([[10, 11, 12, 13, 15, 14, EOS]])  # words "ab", "cde", "f" as above
+    constraint = SourceConstraint(input_ids, 50, EOS, 0, stand_in_word_starts(), no_repeat_words=True)
+    previous = torch.tensor([[3, 10, 11, 12, 13, 15]])  # "ab cde" so far
+    masks = constraint.masks(previous)
+    allowed = [set(torch.nonzero(m).flatten().tolist()) for m in masks[0]]
+    assert allowed[0] == {10, 12, 14, EOS}
+    assert allowed[1] == {11}  # continuing a word is never a repeat
+    assert allowed[2] == {12, 14, EOS}  # "a" has started a word: not again
+    assert allowed[5] == {14, EOS}  # after "ab cde" only "f" or the end
+    # one generation step (last column + the whole prefix) sees the same as teacher forcing at that position
+    step = constraint.masks(previous[:, -1:], prefix=previous)
+    assert torch.equal(step[:, 0], masks[:, -1])
+    assert torch.equal(constraint.repeat_interleave(2).masks(previous.repeat(2, 1))[1], masks[0])
+
+
+def test_no_repeat_words_generation_never_repeats_a_word_start(tiny_bart, documents):
+    input_ids, attention_mask = documents
+    starts = stand_in_word_starts()
+    torch.manual_seed(0)
+    out = generate_summaries(tiny_bart, input_ids, attention_mask, NO_REPEAT_WORDS, do_sample=True, num_samples=4,
+                             word_start=starts)
+    for ids, mask in zip(out.summary_ids.tolist(), out.summary_mask.tolist()):
+        firsts = [i for i, m in zip(ids, mask) if m and starts[i]]
+        assert len(firsts) == len(set(firsts)), ids
+
+
+def test_no_repeat_words_config_needs_whole_words():
+    from seq2seq2seq.config import ConfigError
+
+    with pytest.raises(ConfigError, match="decoding.no_repeat_words"):
+        DecodingConfig(source_only=True, no_repeat_words=True)
+
+
 def test_whole_words_config_needs_source_only():
     from seq2seq2seq.config import ConfigError
 
@@ -329,6 +363,8 @@ def test_whole_words_config_needs_source_only():
 
 
 WHOLE_WORDS = DecodingConfig(max_summary_tokens=8, min_summary_tokens=2, source_only=True, whole_words=True)
+NO_REPEAT_WORDS = DecodingConfig(max_summary_tokens=8, min_summary_tokens=2, source_only=True, whole_words=True,
+                                 no_repeat_words=True)
 
 
 def word_rules(ids: list[int], starts: torch.Tensor) -> tuple[set, set, set]:

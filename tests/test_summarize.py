@@ -301,3 +301,11 @@ def test_usage_errors_exit_2(export, tmp_path, capsys):
     assert code == 2 and "does not exist" in err
     assert run_cli(capsys, "--model", export, "--input", src, "--batch-size", 0)[0] == 2
     assert run_cli(capsys, "--input", src)[0] == 2  # --model is required (argparse)
+
+
+def test_no_repeat_words_override_needs_a_whole_word_export() -> None:
+    whole = DecodingConfig(source_only=True, whole_words=True)
+    assert pipeline.decoding_overrides(whole, no_repeat_words=True).no_repeat_words is True
+    assert pipeline.decoding_overrides(whole).no_repeat_words is False  # None keeps the export's
+    with pytest.raises(pipeline.SummarizeError, match="whole_words"):
+        pipeline.decoding_overrides(DecodingConfig(), no_repeat_words=True)
