@@ -17,6 +17,7 @@ from accelerate import Accelerator
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from .config import DecodingConfig, TrainConfig, config_to_yaml
+from .models import describe_error
 
 DECODING_FILE = "seq2seq2seq_decoding.json"
 STATE_FILE = "training_state.json"
@@ -69,8 +70,7 @@ def load_checkpoint(accelerator: Accelerator, path: Path) -> dict[str, Any]:
         accelerator.load_state(str(path))
     except Exception as err:  # safetensors, torch and accelerate each raise their own kinds
         raise CheckpointError(f"checkpoint {path} is corrupt, incomplete or from another model configuration "
-                              f"({err.__class__.__name__}: "
-                              f"{str(err).splitlines()[0] if str(err) else ''}); delete that folder to resume from the "
+                              f"({describe_error(err)}); delete that folder to resume from the "
                               f"one before it, or start without --resume") from None
     return state
 

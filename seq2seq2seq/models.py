@@ -29,6 +29,12 @@ class ModelLoadError(RuntimeError):
     """A checkpoint that is missing, corrupt or of the wrong kind; the message says what to do."""
 
 
+def describe_error(err: BaseException) -> str:
+    """A library error in one line for our own messages: its class and the first line of its text."""
+    text = str(err)
+    return f"{err.__class__.__name__}: {text.splitlines()[0] if text else ''}"
+
+
 def special_ids(tokenizer: PreTrainedTokenizerBase) -> dict[str, int]:
     """pad/eos/bos ids of the project tokenizer (bos doubles as the decoder start token)."""
     ids = {"pad": tokenizer.pad_token_id, "eos": tokenizer.eos_token_id, "bos": tokenizer.bos_token_id}
@@ -88,8 +94,8 @@ def load_seq2seq(name_or_path: str | Path, vocab_size: int | None = None) -> Pre
     try:
         model = AutoModelForSeq2SeqLM.from_pretrained(str(name_or_path), use_safetensors=True)
     except (OSError, ValueError, json.JSONDecodeError, RuntimeError) as err:
-        raise ModelLoadError(f"cannot load an encoder-decoder from {name_or_path}: {err.__class__.__name__}: "
-                             f"{str(err).splitlines()[0] if str(err) else ''}. If it is a local folder, it may be "
+        raise ModelLoadError(f"cannot load an encoder-decoder from {name_or_path}: {describe_error(err)}. "
+                             f"If it is a local folder, it may be "
                              f"corrupt: re-export it; if it is a hub name, check the name and that the hub is "
                              f"reachable") from None
     if vocab_size is not None and model.config.vocab_size < vocab_size:

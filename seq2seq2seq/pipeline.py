@@ -37,7 +37,7 @@ from transformers.utils import logging as hf_logging
 
 from .checkpoint import DECODING_FILE
 from .config import DecodingConfig
-from .models import ModelLoadError, load_seq2seq
+from .models import ModelLoadError, describe_error, load_seq2seq
 from .normalize import normalize as normalize_text
 from .sampling import generate_summaries, summarize_texts, word_start_mask
 
@@ -171,8 +171,8 @@ def load_summarizer(path: str | Path, *, best: bool = False, device: str | torch
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(folder))
     except Exception as err:  # tokenizers, sentencepiece and transformers each raise their own kinds
-        raise ModelLoadError(f"cannot load the tokenizer in {folder} ({err.__class__.__name__}: "
-                             f"{str(err).splitlines()[0] if str(err) else ''}); copy the run's tokenizer in "
+        raise ModelLoadError(f"cannot load the tokenizer in {folder} ({describe_error(err)}); copy the run's "
+                             f"tokenizer in "
                              f"(RUN/final/tokenizer) or re-export the summarizer") from None
     decoding, limit, notes = export_settings(folder, model.config)
     for note in notes:

@@ -9,7 +9,7 @@ import torch
 from transformers import PreTrainedModel
 
 from .losses import sequence_mean_logprob
-from .models import HumanSentenceDiscriminator, ModelLoadError, seq2seq_logits
+from .models import HumanSentenceDiscriminator, ModelLoadError, describe_error, seq2seq_logits
 from .sampling import Summaries
 
 
@@ -89,8 +89,8 @@ def load_sentence_encoder(name_or_path: str) -> tuple[PreTrainedModel, object]:
     try:
         return AutoModel.from_pretrained(name_or_path).eval(), AutoTokenizer.from_pretrained(name_or_path)
     except (OSError, ValueError) as err:
-        raise ModelLoadError(f"cannot load the sentence-embedding model {name_or_path!r}: {err.__class__.__name__}: "
-                             f"{str(err).splitlines()[0] if str(err) else ''}. Set adversarial.similarity_model to a "
+        raise ModelLoadError(f"cannot load the sentence-embedding model {name_or_path!r}: {describe_error(err)}. "
+                             f"Set adversarial.similarity_model to a "
                              f"folder holding a transformers encoder (config.json, weights, tokenizer)") from None
 
 
