@@ -1,0 +1,159 @@
+"""Does a reward point towards better summaries? Measure it on the dev slice before training on it.
+
+    python scripts/reward_diagnostics.py --config scripts/configs/cpu.yaml \
+        --checkpoint runs/cpu/train/checkpoints/step-00001500 --documents 300 --samples 8
+
+REINFORCE can only raise ROUGE if, among the summaries G samples for one document, those with a higher reward tend
+to have a higher ROUGE against the (never trained on) reference. This script loads a training checkpoint (G, R and
+D as the adversarial stage would start from), samples ``--samples`` summaries per dev document, scores every
+sample with each reward the adversarial stage knows (reconstruction, discriminator, length prior, and the
+sentence-embedding similarity when it is installed) and with ROUGE, and prints per reward:
+
+- ``corr``: the mean over documents of the Pearson correlation, across that document's samples, between the reward
+  and the sample's ROUGE (mean of R-1, R-2 and R-L F1). Positive = the reward points the right way.
+- ``pick``: the ROUGE of the sample the reward ranks first, per document, averaged: what a policy that had fully
+  learned to maximise that reward (within G's current samples) would score. Compare with ``mean sample``,
+  ``greedy`` and ``oracle`` (the best sample by ROUGE itself).
+
+The ``total`` row is the reward of the config's weights (``--adversarial.*`` overrides apply). Nothing is trained.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from seq2seq2seq import checkpoint as ckpt  # noqa: E402
+from seq2seq2seq.config import ConfigError, load_config, parse_overrides  # noqa: E402
+from seq2seq2seq.data import CorpusError, load_corpus  # noqa: E402
+from seq2seq2seq.rewards import (DiscriminatorReward, LengthReward, ReconstructionReward,  # noqa: E402
+                                 SimilarityReward, load_sentence_encoder)
+from seq2seq2seq.rouge import _scorer  # noqa: E402
+from seq2seq2seq.train import Trainer, ensure_corpus  # noqa: E402
+
+
+def pearson(xs: list[float], ys: list[float]) -> float | None:
+    """Pearson correlation of two equally long lists; None when either is constant."""
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    vx = sum((x - mx) ** 2 for x in xs)
+    vy = sum((y - my) ** 2 for y in ys)
+    if vx < 1e-12 or vy < 1e-12:
+        return None
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / math.sqrt(vx * vy)
+
+
+def rouge_mean(reference: str, prediction: str) -> float:
+    scores = _scorer(True).score(reference, prediction)
+    return 100.0 * sum(scores[name].fmeasure for name in ("rouge1", "rouge2", "rougeL")) / 3
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", required=True, help="the training config whose models and rewards to use")
+    parser.add_argument("--checkpoint", required=True, help="a training checkpoint folder (runs/X/checkpoints/step-N)")
+    parser.add_argument("--documents", type=int, default=300, help="dev documents (valid.jsonl from row 0)")
+    parser.add_argument("--samples", type=int, default=8, help="summaries sampled per document")
+    parser.add_argument("--batch", type=int, default=32, help="documents per rollout")
+    parser.add_argument("--json", help="also write the figures to this JSON file")
+    parser.add_argument("--dump", help="write every sample's rewards and ROUGE to this JSONL file (one line per "
+                                       "document), e.g. to try other reward weights offline")
+    args, rest = parser.parse_known_args(argv)
+    if args.samples < 2:
+        parser.error("--samples must be >= 2 (a correlation needs several samples per document)")
+    try:
+        cfg = load_config(args.config, parse_overrides(rest))
+        if cfg.num_threads:
+            torch.set_num_threads(cfg.num_threads)
+        corpus = load_corpus(ensure_corpus(cfg.data_dir), cfg.max_documents)
+        trainer = Trainer(cfg, corpus)
+        ckpt.load_checkpoint(trainer.accelerator, Path(args.checkpoint))
+    except (ConfigError, CorpusError, ckpt.CheckpointError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    a, unwrap = cfg.adversarial, trainer.accelerator.unwrap_model
+    scorers = [ReconstructionReward(unwrap(trainer.r), 1.0),
+               DiscriminatorReward(unwrap(trainer.d), 1.0, a.discriminator_reward),
+               LengthReward(trainer.word_starts, a.target_words, 1.0)]
+    try:
+        encoder, encoder_tokenizer = load_sentence_encoder(a.similarity_model)
+        scorers.append(SimilarityReward(encoder, encoder_tokenizer, trainer.tokenizer, 1.0))
+    except Exception as err:  # optional: the similarity row is left out without the package
+        print(f"(no similarity row: {err})", file=sys.stderr)
+    weights = {"reconstruction": a.reconstruction_weight, "discriminator": a.discriminator_weight,
+               "length": a.length_weight, "similarity": a.similarity_weight}
+    names = [s.name for s in scorers] + ["total"]
+
+    docs_text = corpus.dev_documents[: args.documents]
+    refs = corpus.dev_summaries[: args.documents]
+    k = args.samples
+    corr = {name: [] for name in names}
+    pick = {name: [] for name in names}
+    mean_sample, greedy_scores, oracle, sample_words = [], [], [], []
+    dump = open(args.dump, "w", encoding="utf-8") if args.dump else None
+    trainer.r.eval(), trainer.d.eval()
+    for start in range(0, len(docs_text), args.batch):
+        texts, batch_refs = docs_text[start:start + args.batch], refs[start:start + args.batch]
+        trainer._seed("adversarial", start)
+        docs = trainer._documents(texts)
+        with torch.no_grad():
+            samples = trainer._rollout(docs, do_sample=True, k=k)
+            greedy = trainer._rollout(docs, do_sample=False)
+            parts = {s.name: s(docs.repeat(k), samples).float().view(-1, k) for s in scorers}
+        parts["total"] = sum(weights[name] * value for name, value in parts.items())
+        sample_texts = trainer.tokenizer.batch_decode(samples.summary_ids, skip_special_tokens=True)
+        greedy_texts = trainer.tokenizer.batch_decode(greedy.summary_ids, skip_special_tokens=True)
+        for i, ref in enumerate(batch_refs):
+            rouge = [rouge_mean(ref, sample_texts[i * k + j]) for j in range(k)]
+            sample_words.extend(len(sample_texts[i * k + j].split()) for j in range(k))
+            mean_sample.append(sum(rouge) / k)
+            oracle.append(max(rouge))
+            greedy_scores.append(rouge_mean(ref, greedy_texts[i]))
+            for name in names:
+                values = parts[name][i].tolist()
+                c = pearson(values, rouge)
+                if c is not None:
+                    corr[name].append(c)
+                pick[name].append(rouge[max(range(k), key=values.__getitem__)])
+            if dump:
+                dump.write(json.dumps({"summaries": sample_texts[i * k:(i + 1) * k], "rouge": rouge,
+                                       **{name: parts[name][i].tolist() for name in names}}) + "\n")
+        print(f"{min(start + args.batch, len(docs_text))}/{len(docs_text)} documents", file=sys.stderr)
+
+    if dump:
+        dump.close()
+
+    def avg(xs: list[float]) -> float:
+        return sum(xs) / max(len(xs), 1)
+
+    result = {
+        "documents": len(docs_text), "samples": k, "checkpoint": args.checkpoint,
+        "weights": weights, "sample_words": avg(sample_words),
+        "rouge": {"greedy": avg(greedy_scores), "mean_sample": avg(mean_sample), "oracle": avg(oracle)},
+        "rewards": {name: {"corr": avg(corr[name]), "pick": avg(pick[name]), "documents": len(corr[name])}
+                    for name in names},
+    }
+    print(f"dev documents {len(docs_text)}, {k} samples each ({result['sample_words']:.2f} words on average); "
+          f"ROUGE = mean of R-1/R-2/R-L F1")
+    print(f"greedy {result['rouge']['greedy']:.2f} | mean sample {result['rouge']['mean_sample']:.2f} | "
+          f"oracle (best of {k} by ROUGE) {result['rouge']['oracle']:.2f}")
+    print("| reward | weight | corr with ROUGE | ROUGE of its top sample |")
+    print("|---|---|---|---|")
+    for name in names:
+        r = result["rewards"][name]
+        weight = "" if name == "total" else f"{weights[name]:g}"
+        print(f"| {name} | {weight} | {r['corr']:+.3f} | {r['pick']:.2f} |")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
