@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from seq2seq2seq import checkpoint as ckpt  # noqa: E402
 from seq2seq2seq.config import ConfigError, load_config, parse_overrides  # noqa: E402
 from seq2seq2seq.data import CorpusError, load_corpus  # noqa: E402
+from seq2seq2seq.models import ModelLoadError  # noqa: E402
 from seq2seq2seq.rewards import (DiscriminatorReward, LengthReward, ReconstructionReward,  # noqa: E402
                                  SimilarityReward, load_sentence_encoder)
 from seq2seq2seq.rouge import _scorer  # noqa: E402
@@ -75,18 +76,22 @@ def main(argv: list[str] | None = None) -> int:
         corpus = load_corpus(ensure_corpus(cfg.data_dir), cfg.max_documents)
         trainer = Trainer(cfg, corpus)
         ckpt.load_checkpoint(trainer.accelerator, Path(args.checkpoint))
-    except (ConfigError, CorpusError, ckpt.CheckpointError) as err:
+    except (ConfigError, CorpusError, ModelLoadError, ckpt.CheckpointError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     a, unwrap = cfg.adversarial, trainer.accelerator.unwrap_model
     scorers = [ReconstructionReward(unwrap(trainer.r), 1.0),
                DiscriminatorReward(unwrap(trainer.d), 1.0, a.discriminator_reward),
                LengthReward(trainer.word_starts, a.target_words, 1.0)]
-    try:
-        encoder, encoder_tokenizer = load_sentence_encoder(a.similarity_model)
-        scorers.append(SimilarityReward(encoder, encoder_tokenizer, trainer.tokenizer, 1.0))
-    except Exception as err:  # optional: the similarity row is left out without the package
-        print(f"(no similarity row: {err})", file=sys.stderr)
+    if trainer.similarity is not None:  # loaded by the trainer when the config weights it
+        scorers.append(SimilarityReward(trainer.similarity.encoder, trainer.similarity.encoder_tokenizer,
+                                        trainer.tokenizer, 1.0))
+    else:
+        try:
+            encoder, encoder_tokenizer = load_sentence_encoder(a.similarity_model)
+            scorers.append(SimilarityReward(encoder, encoder_tokenizer, trainer.tokenizer, 1.0))
+        except ModelLoadError as err:  # optional: the similarity row is left out without the package
+            print(f"(no similarity row: {err})", file=sys.stderr)
     weights = {"reconstruction": a.reconstruction_weight, "discriminator": a.discriminator_weight,
                "length": a.length_weight, "similarity": a.similarity_weight}
     names = [s.name for s in scorers] + ["total"]
