@@ -74,8 +74,11 @@ class Trainer:
         self.tokenizer = AutoTokenizer.from_pretrained(str(corpus.tokenizer_dir))
         self.word_starts = word_start_mask(self.tokenizer)  # (V,) bool: pieces that begin a word
         self.word_start = self.word_starts if cfg.decoding.whole_words else None
+        # the headline task's word statistics: for pre-training, and for the anchor that replays it in the
+        # adversarial stage (a run that resumes there, or skips pre-training, needs them too)
+        uses_task = cfg.pretrain.steps > 0 or (cfg.adversarial.pretrain_weight > 0 and cfg.adversarial.steps > 0)
         self.word_stats = (HeadlineWordStats(corpus.sentences, corpus.documents)
-                           if cfg.pretrain.task == "headline" and cfg.pretrain.steps else None)
+                           if cfg.pretrain.task == "headline" and uses_task else None)
         set_seed(cfg.seed)
         g = build_seq2seq(cfg.model, self.tokenizer, cfg.model.summarizer_init)
         r = build_seq2seq(cfg.model, self.tokenizer, cfg.model.reconstructor_init)

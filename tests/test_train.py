@@ -124,6 +124,14 @@ def test_pretraining_anchor_pulls_g_towards_pseudo_summaries(tiny_corpus: Path, 
     assert imitation_loss_after_step(10.0) < imitation_loss_after_step(0.0)
 
 
+def test_anchor_with_headline_task_works_without_a_pretraining_stage(tiny_corpus: Path, tmp_path: Path) -> None:
+    # the anchor replays the headline task, whose word statistics must exist even when pretrain.steps is 0
+    trainer = _trainer(tiny_corpus, tmp_path, pretrain={"task": "headline", "steps": 0},
+                       adversarial={"pretrain_weight": 1.0})
+    stats = trainer.adversarial_step(0)
+    assert stats["loss/anchor"] > 0
+
+
 def test_interrupted_and_resumed_run_matches_uninterrupted(tiny_corpus: Path, tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
