@@ -36,7 +36,7 @@ from seq2seq2seq.data import CorpusError, load_corpus  # noqa: E402
 from seq2seq2seq.models import ModelLoadError  # noqa: E402
 from seq2seq2seq.rewards import (DiscriminatorReward, LengthReward, ReconstructionReward,  # noqa: E402
                                  SimilarityReward, load_sentence_encoder)
-from seq2seq2seq.rouge import _scorer  # noqa: E402
+from seq2seq2seq.rouge import score_summaries  # noqa: E402
 from seq2seq2seq.train import Trainer, ensure_corpus  # noqa: E402
 
 
@@ -52,8 +52,8 @@ def pearson(xs: list[float], ys: list[float]) -> float | None:
 
 
 def rouge_mean(reference: str, prediction: str) -> float:
-    scores = _scorer(True).score(reference, prediction)
-    return 100.0 * sum(scores[name].fmeasure for name in ("rouge1", "rouge2", "rougeL")) / 3
+    scores = score_summaries([prediction], [reference])  # F1 x 100, Porter stemmer: the evaluation protocol
+    return (scores["rouge1"] + scores["rouge2"] + scores["rougeL"]) / 3
 
 
 def main(argv: list[str] | None = None) -> int:
