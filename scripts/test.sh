@@ -6,5 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 . .venv/bin/activate
-export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
+. scripts/env.sh   # tcmalloc (or glibc malloc tunables) and offline settings
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 exec python -m pytest "$@"

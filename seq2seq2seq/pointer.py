@@ -28,6 +28,11 @@ from transformers.modeling_outputs import Seq2SeqLMOutput
 from transformers.models.bart.modeling_bart import shift_tokens_right
 
 
+# the name of the decoding cache in model outputs: "cache" in the transformers releases that deprecate
+# "past_key_values" (passing the old name there warns at every decoding step)
+_CACHE_FIELD = "cache" if "cache" in Seq2SeqLMOutput.__dataclass_fields__ else "past_key_values"
+
+
 class PointerBartConfig(BartConfig):
     model_type = "seq2seq2seq-pointer-bart"
 
@@ -76,9 +81,13 @@ class PointerBartForConditionalGeneration(BartForConditionalGeneration):
     def forward(self, input_ids: torch.LongTensor | None = None, attention_mask: torch.Tensor | None = None,
                 decoder_input_ids: torch.LongTensor | None = None,
                 decoder_attention_mask: torch.LongTensor | None = None, encoder_outputs=None,
-                past_key_values=None, labels: torch.LongTensor | None = None, use_cache: bool | None = None,
+                labels: torch.LongTensor | None = None, use_cache: bool | None = None,
                 decoder_source_ids: torch.LongTensor | None = None, **kwargs) -> Seq2SeqLMOutput:
-        """As BART's forward; ``decoder_source_ids`` (b, s) are the tokens to copy from (default: ``input_ids``)."""
+        """As BART's forward; ``decoder_source_ids`` (b, s) are the tokens to copy from (default: ``input_ids``).
+
+        The decoding cache reaches BART through ``kwargs`` under whatever name this transformers release gives it
+        (``cache``; ``past_key_values`` before), so no deprecated argument is ever passed alongside it.
+        """
         source_ids = decoder_source_ids if decoder_source_ids is not None else input_ids
         if source_ids is None:
             raise ValueError("the pointer model needs the source token ids: pass input_ids or decoder_source_ids")
@@ -91,7 +100,7 @@ class PointerBartForConditionalGeneration(BartForConditionalGeneration):
                                                        self.config.decoder_start_token_id)
         outputs = self.model(input_ids, attention_mask=attention_mask, decoder_input_ids=decoder_input_ids,
                              encoder_outputs=encoder_outputs, decoder_attention_mask=decoder_attention_mask,
-                             past_key_values=past_key_values, use_cache=use_cache, **kwargs)
+                             use_cache=use_cache, **kwargs)
         hidden, memory = outputs.last_hidden_state, outputs.encoder_last_hidden_state  # (b, t, d), (b, s, d)
         lm_logits = self.lm_head(hidden) + self.final_logits_bias.to(hidden.dtype)
         copy_scores = self.copy_query(hidden) @ self.copy_key(memory).transpose(1, 2) / math.sqrt(hidden.shape[-1])
@@ -99,8 +108,8 @@ class PointerBartForConditionalGeneration(BartForConditionalGeneration):
         loss = None
         if labels is not None:
             loss = nn.functional.nll_loss(log_probs.flatten(0, 1), labels.flatten(), ignore_index=-100)
-        return Seq2SeqLMOutput(loss=loss, logits=log_probs, past_key_values=outputs.past_key_values,
-                               encoder_last_hidden_state=memory)
+        return Seq2SeqLMOutput(loss=loss, logits=log_probs, encoder_last_hidden_state=memory,
+                               **{_CACHE_FIELD: getattr(outputs, _CACHE_FIELD)})
 
 
 AutoConfig.register(PointerBartConfig.model_type, PointerBartConfig)

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The environment the project's CPU jobs run in; scripts/run_main.sh and scripts/test.sh source it, and so can you:
+#   . .venv/bin/activate && . scripts/env.sh && python -m seq2seq2seq.train --config ...
+# - memory allocator: glibc's default malloc returns freed tensor memory to the kernel and takes it back with page
+#   faults at every step, which made CPU training 2.6x slower on a fresh machine (docs/benchmarks.md). tcmalloc is
+#   preloaded when installed (scripts/setup.sh installs it where it can); otherwise glibc's malloc is told to keep
+#   freed memory (its mmap threshold fixed high, no trimming).
+# - offline: the hub is never asked at run time (set HF_HUB_OFFLINE=0 to allow it).
+#   bash scripts/env.sh --tcmalloc-path   prints tcmalloc's path and exits 0 if it is installed, else exits 1
+_s2s_tcmalloc() {
+  local f
+  for f in /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 /usr/lib/aarch64-linux-gnu/libtcmalloc_minimal.so.4 \
+           /usr/lib64/libtcmalloc_minimal.so.4 /usr/local/lib/libtcmalloc_minimal.so.4 \
+           /usr/lib/x86_64-linux-gnu/libtcmalloc.so.4 /usr/lib64/libtcmalloc.so.4; do
+    if [ -f "$f" ]; then echo "$f"; return 0; fi
+  done
+  return 1
+}
+if [ "${1:-}" = "--tcmalloc-path" ]; then _s2s_tcmalloc; exit $?; fi
+if [ -z "${LD_PRELOAD:-}" ] && [ "${SEQ2SEQ2SEQ_MALLOC:-auto}" != "system" ] && _s2s_tcmalloc >/dev/null; then
+  export LD_PRELOAD=$(_s2s_tcmalloc)
+elif [ "${SEQ2SEQ2SEQ_MALLOC:-auto}" != "system" ]; then
+  export MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_:-33554432} MALLOC_TRIM_THRESHOLD_=${MALLOC_TRIM_THRESHOLD_:-4294967296} \
+         MALLOC_TOP_PAD_=${MALLOC_TOP_PAD_:-268435456}
+fi
+export TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1} HF_DATASETS_OFFLINE=${HF_DATASETS_OFFLINE:-1}
+unset -f _s2s_tcmalloc
