@@ -17,11 +17,13 @@ _s2s_tcmalloc() {
   return 1
 }
 if [ "${1:-}" = "--tcmalloc-path" ]; then _s2s_tcmalloc; exit $?; fi
-if [ -z "${LD_PRELOAD:-}" ] && [ "${SEQ2SEQ2SEQ_MALLOC:-auto}" != "system" ] && _s2s_tcmalloc >/dev/null; then
+# SEQ2SEQ2SEQ_MALLOC: auto (tcmalloc if installed, else tuned glibc), glibc (tuned glibc), system (leave it alone)
+_s2s_malloc=${SEQ2SEQ2SEQ_MALLOC:-auto}
+if [ -z "${LD_PRELOAD:-}" ] && [ "$_s2s_malloc" = "auto" ] && _s2s_tcmalloc >/dev/null; then
   export LD_PRELOAD=$(_s2s_tcmalloc)
-elif [ "${SEQ2SEQ2SEQ_MALLOC:-auto}" != "system" ]; then
+elif [ "$_s2s_malloc" != "system" ]; then
   export MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_:-33554432} MALLOC_TRIM_THRESHOLD_=${MALLOC_TRIM_THRESHOLD_:-4294967296} \
          MALLOC_TOP_PAD_=${MALLOC_TOP_PAD_:-268435456}
 fi
 export TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1} HF_DATASETS_OFFLINE=${HF_DATASETS_OFFLINE:-1}
-unset -f _s2s_tcmalloc
+unset -f _s2s_tcmalloc; unset _s2s_malloc
