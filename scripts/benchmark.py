@@ -26,6 +26,27 @@ from seq2seq2seq.config import ConfigError, load_config, parse_overrides  # noqa
 from seq2seq2seq.paths import shared_data_dir  # noqa: E402
 
 BASELINES = ("lead-8", "lead-10", "lead-75c")
+# settings that change neither the trained models nor their selection
+NOT_TRAINING = {"output_dir", "num_threads", "log_every", "sample_every", "report_to", "keep_checkpoints",
+                "save_every"}
+
+
+def _flat(tree: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in tree.items():
+        out.update(_flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
+    return out
+
+
+def changed_settings(requested, trained_config: Path) -> list[str]:
+    """Training settings of ``requested`` that differ from those a finished run was trained with."""
+    try:
+        trained = _flat(load_config(trained_config).to_dict())
+    except ConfigError as err:
+        return [f"its {trained_config} is unreadable ({err})"]
+    wanted = _flat(requested.to_dict())
+    return [f"{key}: {trained.get(key)!r} -> {wanted.get(key)!r}" for key in sorted(set(wanted) | set(trained))
+            if key.split(".")[-1] not in NOT_TRAINING and trained.get(key) != wanted.get(key)]
 
 
 def _read_pairs(path: Path, limit: int | None = None) -> tuple[list[str], list[str]]:
@@ -140,7 +161,16 @@ def main(argv: list[str] | None = None) -> int:
     # 1-2. data and training (training builds the default corpus itself when it is missing)
     train_dir = Path(cfg.output_dir)
     started = time.perf_counter()
-    if not (train_dir / "final" / "results.json").is_file():
+    finished = (train_dir / "final" / "results.json").is_file()
+    if finished and (train_dir / "config.yaml").is_file():
+        changed = changed_settings(cfg, train_dir / "config.yaml")
+        if changed:
+            print(f"error: {train_dir} holds a finished run trained with other settings ({'; '.join(changed[:6])}"
+                  f"{'; ...' if len(changed) > 6 else ''}); reusing it would report its results for the new ones. "
+                  f"Choose another --run_dir, delete {train_dir} to retrain, or drop the changed overrides to re-score "
+                  f"it", file=sys.stderr)
+            return 2
+    if not finished:
         command = [sys.executable, "-m", "seq2seq2seq.train", "--config", args.config, *rest,
                    "--output_dir", str(train_dir)]
         if (train_dir / "checkpoints").is_dir() and any((train_dir / "checkpoints").glob("step-*")):
@@ -169,8 +199,9 @@ def main(argv: list[str] | None = None) -> int:
               "final G (no selection)": train_dir / "final" / "summarizer"}
     models = {name: path for name, path in models.items() if path.is_dir()}
     tokenizer = AutoTokenizer.from_pretrained(str(models["seq2seq2seq"]))
-    sets = {"dev": _read_pairs(Path(cfg.data_dir) / "dev.jsonl", cfg.eval_size or None),
-            "test": _read_pairs(shared_data_dir() / "gigaword" / "test.jsonl", args.test_limit)}
+    sets = {"test": _read_pairs(shared_data_dir() / "gigaword" / "test.jsonl", args.test_limit)}
+    if (Path(cfg.data_dir) / "dev.jsonl").is_file():  # a corpus of the user's own text may have none
+        sets = {"dev": _read_pairs(Path(cfg.data_dir) / "dev.jsonl", cfg.eval_size or None), **sets}
     report: dict = {"config": cfg.to_dict(), "command": " ".join(["python scripts/benchmark.py", "--config", args.config, *rest]),
                     "hardware": {"machine": platform.machine(), "processor": platform.processor(),
                                  "cpus": os.cpu_count(), "threads": torch.get_num_threads(),

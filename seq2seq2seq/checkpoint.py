@@ -6,12 +6,16 @@ half-written checkpoint that ``--resume`` would pick up.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import hashlib
 import json
+import logging
+import os
 import shutil
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from accelerate import Accelerator
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -39,6 +43,85 @@ def list_checkpoints(output_dir: str | Path) -> list[Path]:
     return sorted(p for p in root.glob("step-*") if (p / STATE_FILE).is_file())
 
 
+def tokenizer_fingerprint(tokenizer: PreTrainedTokenizerBase) -> str:
+    """sha256 of the tokenizer's piece -> id table and special tokens: two tokenizers with the same vocabulary size
+    but other ids (a rebuilt corpus) get different fingerprints."""
+    table = sorted(tokenizer.get_vocab().items())
+    special = sorted((k, str(v)) for k, v in tokenizer.special_tokens_map.items())
+    return hashlib.sha256(json.dumps([table, special], ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def check_resumable(state: dict[str, Any], cfg: TrainConfig, fingerprint: str, path: Path,
+                    stages: tuple[str, ...]) -> None:
+    """Refuse a resume that would silently train something else than the checkpoint's run."""
+    saved = state.get("tokenizer_sha256")
+    if saved is not None and saved != fingerprint:
+        raise CheckpointError(f"{path} was trained with another tokenizer than {cfg.data_dir}/tokenizer (same "
+                              f"size perhaps, other token ids: the corpus was rebuilt?); resume with the corpus it "
+                              f"was trained on (--data_dir), or start a new run (--output_dir NEW)")
+    current = stages.index(state["stage"])
+    for stage in stages[:current]:
+        ran = state.get("stage_steps", {}).get(stage)
+        if ran is not None and getattr(cfg, stage).steps != ran:
+            raise CheckpointError(f"{path} finished stage {stage} after {ran} steps and is now in {state['stage']}; "
+                                  f"this config asks for {stage}.steps {getattr(cfg, stage).steps}, but a resumed "
+                                  f"run cannot go back to an earlier stage: pass --{stage}.steps {ran} to continue, "
+                                  f"or start a new run (--output_dir NEW)")
+    if getattr(cfg, state["stage"]).steps < state["step"]:
+        raise CheckpointError(f"{path} has already run {state['step']} steps of {state['stage']}; this config asks "
+                              f"for {state['stage']}.steps {getattr(cfg, state['stage']).steps}: pass at least "
+                              f"{state['step']} to continue, or start a new run (--output_dir NEW)")
+
+
+def check_output_dir(output_dir: str | Path, resume: bool, overwrite: bool) -> None:
+    """Refuse to train into a folder whose finished run (exports, results) would be replaced, unless asked to."""
+    out = Path(output_dir)
+    if resume or overwrite or list_checkpoints(out):
+        return  # with checkpoints, train.main asks for --resume itself
+    finished = [name for name in ("final", "best", "results.json") if (out / name).exists()]
+    if finished:
+        raise CheckpointError(f"{out} holds a finished run ({', '.join(finished)}) and no checkpoints to resume: "
+                              f"training would replace its exports. Choose another --output_dir, or pass "
+                              f"--overwrite to replace that run")
+
+
+def remove_stale_temporaries(output_dir: str | Path) -> list[Path]:
+    """Half-written checkpoints (``checkpoints/.tmp-*``) left by a killed run; one run trains in a folder at a time."""
+    root = checkpoint_dir(output_dir)
+    stale = sorted(root.glob(".tmp-*")) if root.is_dir() else []
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+    return stale
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def apply_umask(folder: Path) -> None:
+    """Give the files under ``folder`` the mode a new file gets here: some writers (safetensors via transformers
+    and accelerate) create theirs 0600 whatever the user's umask, so a shared export would be unreadable to others."""
+    mode = 0o666 & ~_umask()
+    for path in folder.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            os.chmod(path, mode)
+
+
+@contextlib.contextmanager
+def _quiet_tied_weights():
+    """accelerate warns "Removed shared tensor ... while saving" for tied embeddings at every checkpoint; loading
+    ties them again (the resume tests check the weights), so the warning is noise to a user."""
+    quiet = logging.getLogger("accelerate.utils.other")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        quiet.setLevel(level)
+
+
 def save_checkpoint(accelerator: Accelerator, output_dir: str | Path, state: dict[str, Any], keep: int) -> Path:
     """Save models, optimizers and the loop state as ``checkpoints/step-NNNNNNNN``; keep the newest ``keep``."""
     root = checkpoint_dir(output_dir)
@@ -47,10 +130,12 @@ def save_checkpoint(accelerator: Accelerator, output_dir: str | Path, state: dic
     if accelerator.is_main_process:
         shutil.rmtree(tmp, ignore_errors=True)
     accelerator.wait_for_everyone()
-    accelerator.save_state(str(tmp), safe_serialization=True)
+    with _quiet_tied_weights():
+        accelerator.save_state(str(tmp), safe_serialization=True)
     accelerator.wait_for_everyone()  # every process has written its part before the folder is renamed
     if accelerator.is_main_process:
         (tmp / STATE_FILE).write_text(json.dumps(state, indent=2), encoding="utf-8")
+        apply_umask(tmp)
         shutil.rmtree(final, ignore_errors=True)
         tmp.rename(final)
         for old in list_checkpoints(output_dir)[:-keep]:
@@ -59,13 +144,17 @@ def save_checkpoint(accelerator: Accelerator, output_dir: str | Path, state: dic
     return final
 
 
-def load_checkpoint(accelerator: Accelerator, path: Path) -> dict[str, Any]:
-    """Restore models and optimizers from a checkpoint folder and return its loop state."""
+def load_checkpoint(accelerator: Accelerator, path: Path,
+                    check: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Restore models and optimizers from a checkpoint folder and return its loop state; ``check`` sees the state
+    first and may refuse it (a tokenizer of another size would otherwise read as a corrupt checkpoint)."""
     try:
         state = json.loads((path / STATE_FILE).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as err:
         raise CheckpointError(f"checkpoint {path} has no readable {STATE_FILE} ({err.__class__.__name__}); delete "
                               f"that folder to resume from the one before it, or start without --resume") from None
+    if check is not None:
+        check(state)
     try:
         accelerator.load_state(str(path))
     except Exception as err:  # safetensors, torch and accelerate each raise their own kinds
@@ -102,6 +191,7 @@ def save_summarizer(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, 
     tokenizer.save_pretrained(folder)
     settings = {**asdict(decoding), "max_document_tokens": max_document_tokens}
     (folder / DECODING_FILE).write_text(json.dumps(settings, indent=2), encoding="utf-8")
+    apply_umask(folder)
 
 
 def export_models(folder: Path, summarizer: PreTrainedModel, reconstructor: PreTrainedModel,
@@ -115,3 +205,4 @@ def export_models(folder: Path, summarizer: PreTrainedModel, reconstructor: PreT
     tokenizer.save_pretrained(folder / "tokenizer")
     (folder / "config.yaml").write_text(config_to_yaml(cfg), encoding="utf-8")
     (folder / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    apply_umask(folder)

@@ -64,13 +64,16 @@ def load_corpus(data_dir: str | Path, max_documents: int = 0) -> Corpus:
     if not (data_dir / "tokenizer" / "tokenizer_config.json").is_file():
         raise CorpusError(f"{data_dir / 'tokenizer'} holds no tokenizer; rebuild the corpus with `python -m data_prep "
                           f"--out {data_dir} --overwrite`")
+    # a corpus of the user's own text may have no dev pairs (data_prep writes dev.jsonl only from --dev-file or the
+    # shared recipe): training then runs without dev ROUGE
+    has_dev = dev_path.is_file()
     return Corpus(
         documents=documents,
         sentences=_read_jsonl_field(data_dir / "sentences.jsonl", "text"),
         # dev documents keep the evaluation file's raw form (e.g. Gigaword's UNK): G sees them normalised like its
         # training text; the references stay as they are
-        dev_documents=[normalize(d) for d in _read_jsonl_field(dev_path, "document")],
-        dev_summaries=_read_jsonl_field(dev_path, "summary"),
+        dev_documents=[normalize(d) for d in _read_jsonl_field(dev_path, "document")] if has_dev else [],
+        dev_summaries=_read_jsonl_field(dev_path, "summary") if has_dev else [],
         tokenizer_dir=data_dir / "tokenizer",
     )
 

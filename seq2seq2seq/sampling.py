@@ -8,6 +8,7 @@ taken under exactly the distribution it was sampled from.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -242,10 +243,33 @@ def generate_summaries(model: PreTrainedModel, input_ids: torch.Tensor, attentio
     )
     processor = ConstrainedLogits(cfg, config.eos_token_id, constraint_for(model, input_ids, cfg, word_start),
                                   _blocked_ids(model))
-    sequences = model.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=generation,
-                               logits_processor=LogitsProcessorList([processor]))
+    with _no_inherited_generation_settings(model):
+        sequences = model.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=generation,
+                                   logits_processor=LogitsProcessorList([processor]))
     summary_ids = sequences[:, 1:]  # drop the decoder start token
     return Summaries(summary_ids, summary_token_mask(summary_ids, config.eos_token_id))
+
+
+def plain_generation_config(model: PreTrainedModel) -> GenerationConfig:
+    """A generation config holding only the model's special token ids.
+
+    ``generate`` fills every field a call leaves at its default from ``model.generation_config``. A warm-started
+    checkpoint's saved defaults (beams, a forced first token, suppressed tokens, n-gram blocking) would then change
+    training rollouts behind the log-probs REINFORCE computes for them; with this config nothing is inherited.
+    """
+    config = model_config(model)
+    return GenerationConfig(**{key: getattr(config, key, None) for key in
+                               ("pad_token_id", "eos_token_id", "bos_token_id", "decoder_start_token_id")})
+
+
+@contextlib.contextmanager
+def _no_inherited_generation_settings(model: PreTrainedModel):
+    saved = model.generation_config
+    model.generation_config = plain_generation_config(model)
+    try:
+        yield
+    finally:
+        model.generation_config = saved
 
 
 def summary_token_mask(summary_ids: torch.Tensor, eos_id: int) -> torch.Tensor:

@@ -37,8 +37,8 @@ from .losses import (cross_entropy, discriminator_loss, leave_one_out_advantages
 from .models import ModelLoadError, build_discriminator, build_seq2seq, seq2seq_logits
 from .rewards import (DiscriminatorReward, Documents, LengthReward, ReconstructionReward, SimilarityReward,
                       load_sentence_encoder, score)
-from .sampling import (Summaries, constraint_for, generate_summaries, summarize_texts, summary_logits,
-                       word_start_mask)
+from .sampling import (Summaries, constraint_for, generate_summaries, plain_generation_config, summarize_texts,
+                       summary_logits, word_start_mask)
 
 logger = get_logger("seq2seq2seq.train")  # not __name__: that is "__main__" under `python -m`
 STAGES = ("pretrain", "pretrain_d", "adversarial")
@@ -82,6 +82,9 @@ class Trainer:
         set_seed(cfg.seed)
         g = build_seq2seq(cfg.model, self.tokenizer, cfg.model.summarizer_init)
         r = build_seq2seq(cfg.model, self.tokenizer, cfg.model.reconstructor_init)
+        for model in (g, r):
+            # a warm start's saved generation defaults (beams, forced tokens) must not shape rollouts or exports
+            model.generation_config = plain_generation_config(model)
         d = build_discriminator(cfg.discriminator, self.tokenizer)
         opts = [torch.optim.AdamW(m.parameters(), lr=1e-4, weight_decay=0.01) for m in (g, r, d)]
         self.g, self.r, self.d, self.opt_g, self.opt_r, self.opt_d = self.accelerator.prepare(g, r, d, *opts)
@@ -98,7 +101,9 @@ class Trainer:
             self.similarity = SimilarityReward(encoder.to(self.accelerator.device), encoder_tokenizer, self.tokenizer,
                                                cfg.adversarial.similarity_weight)
         self.state = {"stage": STAGES[0], "step": 0, "global_step": 0, "best": None, "history": [],
-                      "micro_batches_per_step": n * cfg.gradient_accumulation_steps}
+                      "micro_batches_per_step": n * cfg.gradient_accumulation_steps,
+                      # what --resume checks: the same token ids, and no change to the stages already finished
+                      "tokenizer_sha256": ckpt.tokenizer_fingerprint(self.tokenizer), "stage_steps": {}}
 
     # ---- helpers --------------------------------------------------------------------------------------------------
 
@@ -320,7 +325,7 @@ class Trainer:
         from .rouge import score_summaries
 
         result: dict[str, float] = {}
-        if self.accelerator.is_main_process and self.cfg.eval_size > 0:
+        if self.accelerator.is_main_process and self.cfg.eval_size > 0 and self.corpus.dev_documents:
             docs = self.corpus.dev_documents[: self.cfg.eval_size]
             refs = self.corpus.dev_summaries[: self.cfg.eval_size]
             with self.accelerator.autocast():
@@ -334,7 +339,7 @@ class Trainer:
     def write_samples(self, n: int = 3) -> str:
         """A few document -> summary -> reconstruction triples from the dev set."""
         g, r = self.accelerator.unwrap_model(self.g), self.accelerator.unwrap_model(self.r)
-        docs = self.corpus.dev_documents[:n]
+        docs = self.corpus.dev_documents[:n] or self.corpus.documents[:n]  # a corpus without dev pairs
         with self.accelerator.autocast():
             summaries = summarize_texts(g, self.tokenizer, docs, self.cfg.decoding,
                                         max_document_tokens=self.cfg.model.max_document_tokens)
@@ -359,7 +364,10 @@ class Trainer:
             if not checkpoints:
                 raise ckpt.CheckpointError(f"--resume given but {out}/checkpoints holds no checkpoint; start "
                                            f"without --resume")
-            self.state = ckpt.load_checkpoint(acc, checkpoints[-1])
+            fingerprint = ckpt.tokenizer_fingerprint(self.tokenizer)
+            self.state = ckpt.load_checkpoint(
+                acc, checkpoints[-1], check=lambda state: ckpt.check_resumable(state, cfg, fingerprint,
+                                                                               checkpoints[-1], STAGES))
             layout = self.world * cfg.gradient_accumulation_steps
             if self.state.get("micro_batches_per_step", layout) != layout:
                 raise ckpt.CheckpointError(
@@ -367,6 +375,9 @@ class Trainer:
                     f"(processes x gradient_accumulation_steps) but this run has {layout}; resume with the same "
                     f"product so that every batch is seen once")
             logger.info(f"resumed from {checkpoints[-1]} at {self.state['stage']} step {self.state['step']}")
+        if acc.is_main_process and not (self.corpus.dev_documents and cfg.eval_size > 0):
+            logger.info("no dev set (the corpus has no dev.jsonl, or eval_size is 0): no dev ROUGE and no model "
+                        "selection; the model to use is the last one, final/summarizer (best/ is not written)")
         acc.init_trackers("seq2seq2seq", config=_flat_scalars(cfg.to_dict()))
         step_fns = {"pretrain": self.pretrain_step, "pretrain_d": self.pretrain_d_step,
                     "adversarial": self.adversarial_step}
@@ -375,7 +386,7 @@ class Trainer:
             batch = {"pretrain": cfg.pretrain.batch_size, "pretrain_d": cfg.pretrain_d.batch_size,
                      "adversarial": cfg.adversarial.batch_size}[stage]
             examples_per_step = batch * cfg.gradient_accumulation_steps * self.world
-            timing = self.state.setdefault("timing", {}).setdefault(stage, {"seconds": 0.0, "examples": 0})
+            timing = self.state.setdefault("timing", {}).setdefault(stage, {"seconds": 0.0, "examples": 0, "steps": 0})
             bar = tqdm(range(self.state["step"], total), desc=stage, disable=not acc.is_local_main_process,
                        initial=self.state["step"], total=total, dynamic_ncols=True)
             window: list[dict[str, float]] = []
@@ -391,6 +402,7 @@ class Trainer:
                     window.append(step_fns[stage](step))
                 timing["seconds"] += time.perf_counter() - started
                 timing["examples"] += examples_per_step
+                timing["steps"] = timing.get("steps", 0) + 1
                 self.state["step"], self.state["global_step"] = step + 1, self.state["global_step"] + 1
                 done = step + 1
                 if done % cfg.log_every == 0 or done == total:
@@ -412,13 +424,13 @@ class Trainer:
                 ckpt.save_summarizer(acc.unwrap_model(self.g), self.tokenizer, cfg.decoding,
                                      out / "pretrained" / "summarizer", cfg.model.max_document_tokens)
             if stage != STAGES[-1]:
+                self.state.setdefault("stage_steps", {})[stage] = total
                 self.state["stage"], self.state["step"] = STAGES[STAGES.index(stage) + 1], 0
         results = {
             "final": self.state["history"][-1] if self.state["history"] else {},
             "best": self.state["best"],
             "history": self.state["history"],
-            "throughput": {stage: _throughput(t, getattr(cfg, stage).steps)
-                           for stage, t in self.state.get("timing", {}).items()},
+            "throughput": {stage: _throughput(t) for stage, t in self.state.get("timing", {}).items()},
             "world_size": self.world,
         }
         self.export(out / "final", results)
@@ -452,12 +464,13 @@ def _reconstruction_decoding(cfg: TrainConfig):
     return DecodingConfig(max_summary_tokens=cfg.model.max_document_tokens, min_summary_tokens=0)
 
 
-def _throughput(timing: dict, steps: int) -> dict:
-    """examples/s and achieved model FLOP/s of a stage from its accumulated wall-clock seconds."""
+def _throughput(timing: dict) -> dict:
+    """examples/s and achieved model FLOP/s of a stage from its accumulated wall-clock seconds and the steps it ran
+    (not the configured steps: a resumed run may have run fewer in this stage's timing)."""
     seconds = max(timing["seconds"], 1e-9)
     out = {**timing, "examples_per_second": timing["examples"] / seconds}
-    if "flops_per_step" in timing:
-        out["flops_per_second"] = timing["flops_per_step"] * steps / seconds
+    if "flops_per_step" in timing and "steps" in timing:
+        out["flops_per_second"] = timing["flops_per_step"] * timing["steps"] / seconds
     return out
 
 
@@ -514,12 +527,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", help="YAML config (scripts/configs/*.yaml); defaults apply without one")
     parser.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in output_dir")
     parser.add_argument("--print_config", action="store_true", help="print the resolved config and exit")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="train into an output_dir that holds a finished run without checkpoints, replacing it")
     args, rest = parser.parse_known_args(argv)
     try:
-        cfg = load_config(args.config, parse_overrides(rest))
+        overrides = parse_overrides(rest)
+        cfg = load_config(args.config, overrides)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    run_folder = _run_folder_of(args.config)
+    if run_folder is not None and "output_dir" not in overrides and Path(cfg.output_dir).resolve() != run_folder:
+        # RUN/config.yaml names the folder it was first trained in; a copied or moved run resumes where it is now,
+        # not in (and over) the original
+        print(f"note: {args.config} belongs to the run folder {run_folder}; training there, not in its recorded "
+              f"output_dir {cfg.output_dir} (pass --output_dir to choose)", file=sys.stderr)
+        cfg.output_dir = str(run_folder)
     if args.print_config:
         print(config_to_yaml(cfg), end="")
         return 0
@@ -531,31 +554,63 @@ def main(argv: list[str] | None = None) -> int:
               f"--output_dir", file=sys.stderr)
         return 2
     try:
+        ckpt.check_output_dir(out, args.resume, args.overwrite)
+    except ckpt.CheckpointError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if ckpt.remove_stale_temporaries(out):
+        print(f"note: removed half-written checkpoints left in {out}/checkpoints by an interrupted run", file=sys.stderr)
+    package_logger, handlers = logging.getLogger("seq2seq2seq"), []
+    try:
         corpus = load_corpus(ensure_corpus(cfg.data_dir), cfg.max_documents)
         trainer = Trainer(cfg, corpus)
         if trainer.accelerator.is_main_process:
             out.mkdir(parents=True, exist_ok=True)
             (out / "config.yaml").write_text(config_to_yaml(cfg), encoding="utf-8")
-            package_logger = logging.getLogger("seq2seq2seq")
-            for handler in (logging.FileHandler(out / "train.log", encoding="utf-8"), logging.StreamHandler()):
+            handlers = [logging.FileHandler(out / "train.log", encoding="utf-8"), logging.StreamHandler()]
+            for handler in handlers:
                 handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
                 package_logger.addHandler(handler)
             package_logger.propagate = False  # the handlers above are the log; no duplicate via the root logger
-        logging.getLogger("seq2seq2seq").setLevel(logging.INFO)
+        package_logger.setLevel(logging.INFO)
         results = trainer.run(resume=args.resume)
     except (CorpusError, ModelLoadError, ckpt.CheckpointError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # checkpoints are written atomically, so what is on disk is whole: say how to go on, without a traceback
+        saved = ckpt.list_checkpoints(out)
+        where = f"the newest checkpoint is {saved[-1]}: continue with --resume" if saved else "no checkpoint was saved"
+        print(f"\ninterrupted; {where}", file=sys.stderr)
+        return 130
     except Exception as err:  # data_prep's own error when the corpus is built on first use
         if err.__class__.__name__ != "DataPrepError":
             raise
         print(f"error: {err}", file=sys.stderr)
         return 2
+    finally:
+        # this run's log handlers go with it: a second run in the same process must not write into this run's log
+        for handler in handlers:
+            package_logger.removeHandler(handler)
+            handler.close()
+        package_logger.propagate = True
     if trainer.accelerator.is_main_process:
-        best = results.get("best") or {}
-        print(f"done: exported to {out / 'final'}; best dev {cfg.eval_metric}: "
-              f"{best.get('dev/' + cfg.eval_metric, float('nan')):.2f} at {best.get('stage')} step {best.get('step')}")
+        best = results.get("best")
+        if best:
+            print(f"done: exported to {out / 'final'}; best dev {cfg.eval_metric}: "
+                  f"{best['dev/' + cfg.eval_metric]:.2f} at {best['stage']} step {best['step']}")
+        else:
+            print(f"done: exported to {out / 'final'} (no dev set, so no selection: use final/summarizer)")
     return 0
+
+
+def _run_folder_of(config_path: str | None) -> Path | None:
+    """The run folder a config file sits in (RUN/config.yaml beside RUN/checkpoints or RUN/final), else None."""
+    if not config_path:
+        return None
+    folder = Path(config_path).resolve().parent
+    markers = ("checkpoints", "final", "train.log")
+    return folder if Path(config_path).name == "config.yaml" and any((folder / m).exists() for m in markers) else None
 
 
 if __name__ == "__main__":

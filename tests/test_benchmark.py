@@ -14,7 +14,8 @@ benchmark = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(benchmark)
 
 
-def test_benchmark_writes_the_report_with_ablation_and_readability_rows(tiny_corpus: Path, tmp_path: Path) -> None:
+def test_benchmark_writes_the_report_with_ablation_and_readability_rows(tiny_corpus: Path, tmp_path: Path,
+                                                                       capsys) -> None:
     run = tmp_path / "bench"
     assert benchmark.main(["--config", str(TINY_CONFIG), "--run_dir", str(run), "--test_limit", "6",
                            "--data_dir", str(tiny_corpus), "--eval_size", "4", "--model.pointer", "true",
@@ -33,6 +34,12 @@ def test_benchmark_writes_the_report_with_ablation_and_readability_rows(tiny_cor
     markdown = (run / "report.md").read_text()
     assert "of matmul peak" in markdown and "pre-trained G only" in markdown and "Readability" in markdown
     assert len((run / "test.predictions.txt").read_text().splitlines()) == 6
+    # the finished run is reused for the same settings, and refused for new ones (it would report the old model)
+    args = ["--config", str(TINY_CONFIG), "--run_dir", str(run), "--test_limit", "2", "--data_dir", str(tiny_corpus),
+            "--eval_size", "4", "--model.pointer", "true", "--pretrain.task", "headline"]
+    assert benchmark.main(args + ["--adversarial.steps", "5"]) == 2
+    assert "adversarial.steps: 2 -> 5" in capsys.readouterr().err
+    assert benchmark.main(args) == 0
 
 
 def test_headline_baseline_is_the_deterministic_pretraining_rule() -> None:

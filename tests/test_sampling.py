@@ -406,3 +406,29 @@ def test_word_start_mask_of_a_sentencepiece_tokenizer(tiny_corpus):
     assert not mask[tokenizer.all_special_ids].any()
     assert all(mask[i] == p.startswith("\u2581") for i, p in enumerate(pieces) if i not in tokenizer.all_special_ids)
     assert mask.any() and (~mask).any()
+
+
+def test_rollouts_ignore_generation_defaults_saved_with_a_warm_start(tmp_path, documents):
+    # a pretrained export's generation_config (forced first token, suppressed tokens, beams, n-gram blocking) used
+    # to leak into sampling: every sample began with the forced token, a distribution REINFORCE never scores
+    from seq2seq2seq.models import load_seq2seq
+
+    model = peaked_tiny_bart(pointer=True)
+    model.generation_config.forced_bos_token_id = 7
+    model.generation_config.suppress_tokens = [9]
+    model.generation_config.num_beams = 5
+    model.generation_config.no_repeat_ngram_size = 2
+    model.save_pretrained(tmp_path / "warm")
+    warm = load_seq2seq(tmp_path / "warm").eval()
+    assert warm.generation_config.forced_bos_token_id == 7  # the export really carries the setting
+    input_ids, mask = documents
+    cfg = DecodingConfig(max_summary_tokens=6, min_summary_tokens=0, source_only=False, whole_words=False)
+    torch.manual_seed(0)
+    samples = generate_summaries(warm, input_ids, mask, cfg, do_sample=True, num_samples=4)
+    assert samples.summary_ids.shape[0] == 16
+    assert (samples.summary_ids[:, 0] != 7).any()
+    # and the samples' teacher-forced log-probs are finite: nothing outside the scored distribution was emitted
+    logps = token_logprobs(summary_logits(warm, input_ids.repeat_interleave(4, 0), mask.repeat_interleave(4, 0),
+                                          samples, cfg), samples.summary_ids)
+    assert torch.isfinite(logps[samples.summary_mask.bool()]).all()
+    assert warm.generation_config.forced_bos_token_id == 7  # the model's own defaults are left as they were

@@ -145,8 +145,7 @@ def test_interrupted_and_resumed_run_matches_uninterrupted(tiny_corpus: Path, tm
         return original(self, step)
 
     monkeypatch.setattr(Trainer, "adversarial_step", crash_at_step_1)
-    with pytest.raises(KeyboardInterrupt):
-        run_tiny(tiny_corpus, resumed, "--save_every", "1")
+    assert run_tiny(tiny_corpus, resumed, "--save_every", "1") == 130  # Ctrl-C: a message, not a traceback
     monkeypatch.setattr(Trainer, "adversarial_step", original)
     state = json.loads(sorted((resumed / "checkpoints").glob("step-*"))[-1].joinpath("training_state.json").read_text())
     assert (state["stage"], state["step"]) == ("adversarial", 1)
