@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 from pathlib import Path
 
-from data_prep.corpus import Recipe, build_corpus
+from data_prep.corpus import Recipe, build_corpus, work_folders
 from data_prep.sources import DataPrepError
 from seq2seq2seq.paths import DEFAULT_CORPUS_DIR
 
@@ -24,10 +25,15 @@ sources (all may be combined; each flag may be repeated):
   --sentences-field t.parquet:title   a list of strings gives one text per item
   --exclude eval.jsonl[:FIELD]        evaluation text to keep out of training: every text field of a JSONL or
                                       Parquet file (or just FIELD), or the lines of a plain text file
+  --dev-file pairs.jsonl              one JSONL or Parquet file of (document, summary) pairs for dev ROUGE, kept
+                                      verbatim as dev.jsonl and out of training; replaces the built-in dev slice
+                                      (--dev-fields DOCUMENT,SUMMARY if its fields are named otherwise). Without
+                                      it, --source none writes no dev.jsonl and training runs without dev ROUGE.
 
 examples:
   python -m data_prep                                  # default corpus into runs/corpus
-  python -m data_prep --out /tmp/c --source none --documents-file docs.txt --sentences-file titles.txt
+  python -m data_prep --out /tmp/c --source none --documents-file docs.txt --sentences-file titles.txt \\
+      --dev-file pairs.jsonl
 """
 
 
@@ -58,6 +64,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "(leads of even rows are documents, highlights of odd rows sentences), which halves the CNN documents",
     )
     src.add_argument("--dev-size", type=int, default=d.dev_size, help="first N Gigaword valid rows (default: %(default)s)")
+    src.add_argument("--dev-file", type=Path, default=None, metavar="PATH",
+                     help="JSONL or Parquet of (document, summary) pairs for dev.jsonl (replaces the built-in slice)")
+    src.add_argument("--dev-fields", default=None, metavar="DOCUMENT,SUMMARY",
+                     help="field names of --dev-file (default: document,summary)")
     for kind in ("documents", "sentences"):
         src.add_argument(f"--{kind}-file", action="append", type=Path, default=[], metavar="PATH",
                          help=f"plain text file, one {kind[:-1]} a line")
@@ -85,15 +95,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns 0 on success and 2 (with one ``error: ...`` line on stderr) on bad input."""
+    """Run the CLI; returns 0 on success, 2 (with one ``error: ...`` line on stderr) on bad input, 130 on Ctrl-C."""
     args = parse_args(argv)
     command = ["python", "-m", "data_prep", *(sys.argv[1:] if argv is None else argv)]
     try:
+        if args.dev_fields is not None and args.dev_file is None:
+            raise DataPrepError("--dev-fields names the fields of --dev-file: pass --dev-file PATH too, or drop it")
         recipe = Recipe(
             source=args.source,
             shared_data=args.shared_data,
             with_cnndm_highlights=args.with_cnndm_highlights,
             dev_size=args.dev_size,
+            dev_file=args.dev_file,
+            dev_fields=args.dev_fields.split(",") if args.dev_fields is not None else ["document", "summary"],
             documents_files=args.documents_file,
             sentences_files=args.sentences_file,
             documents_fields=args.documents_field,
@@ -115,6 +129,17 @@ def main(argv: list[str] | None = None) -> int:
     except DataPrepError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as e:  # Ctrl-C: build_corpus has cleaned up; one line, no traceback
+        out = getattr(e, "out", args.out.absolute())
+        if getattr(e, "written", False):
+            message = f"interrupted; the new corpus was already complete in {out}"
+        else:
+            message = f"interrupted; nothing written to {out}"
+        left = [folder.name for folder, _, _ in work_folders(out, os.getpid())]
+        if left:  # a second Ctrl-C cut the clean-up short
+            message += f" (the next run for this --out removes the unfinished {', '.join(left)})"
+        print(message, file=sys.stderr)
+        return 130
     print(f"corpus written to {out} (see {out / 'manifest.json'}); command: {shlex.join(command)}")
     return 0
 

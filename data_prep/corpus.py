@@ -3,23 +3,31 @@
 Output folder (see docs/data.md):
     documents.jsonl   {"text", "source"} per line: what the summarizer summarizes
     sentences.jsonl   {"text", "source"} per line: human sentences the discriminator learns readability from
-    dev.jsonl         {"document", "summary"} per line: the dev slice, verbatim (already in evaluation form)
+    dev.jsonl         {"document", "summary"} per line: the dev slice (or the --dev-file pairs), verbatim; absent
+                      when there is none
     tokenizer/        sentencepiece model exported for transformers.AutoTokenizer
     manifest.json     counts, filters, normaliser, hashes, command line, inputs
 
 The folder is built beside ``out`` under a temporary name and renamed into place at the end, so a failed run
-leaves nothing behind and an existing corpus is only replaced by a complete one.
+leaves nothing behind and an existing corpus is only replaced by a complete one. The temporary name carries the
+process id, so that a later run can remove what a killed run left without touching a running one's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
+import signal
+import socket
 import sys
 import tempfile
+import threading
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +44,7 @@ from data_prep.sources import (
     file_info,
     hub_recipe,
     parse_path_field,
+    read_dev_pairs,
     read_field,
     read_lines,
     read_records,
@@ -46,6 +55,7 @@ from seq2seq2seq import normalize as norm
 from seq2seq2seq.paths import DEFAULT_CORPUS_DIR, shared_data_dir
 
 MANIFEST = "manifest.json"
+DEV_FILE = "dev.jsonl"
 TOOL = "data_prep"
 FORMAT_VERSION = 1
 
@@ -58,6 +68,8 @@ class Recipe:
     shared_data: Path | None = None  # None: seq2seq2seq.paths.shared_data_dir()
     with_cnndm_highlights: bool = False
     dev_size: int = 2000
+    dev_file: Path | None = None  # JSONL or Parquet of (document, summary) pairs: replaces the built-in dev slice
+    dev_fields: list[str] = field(default_factory=lambda: ["document", "summary"])  # its field names
     documents_files: list[Path] = field(default_factory=list)
     sentences_files: list[Path] = field(default_factory=list)
     documents_fields: list[str] = field(default_factory=list)  # "PATH:FIELD" (JSONL or Parquet)
@@ -84,6 +96,11 @@ class Recipe:
                 raise DataPrepError(f"{flags}: need 1 <= min <= max")
         if self.dev_size < 0 or self.vocab_size < 8 or self.tokenizer_max_lines < 1:
             raise DataPrepError("need --dev-size >= 0, --vocab-size >= 8 and --tokenizer-max-lines >= 1")
+        if len(self.dev_fields) != 2 or not all(name.strip() for name in self.dev_fields):
+            raise DataPrepError(
+                f"--dev-fields {','.join(self.dev_fields)}: give the two field names as DOCUMENT,SUMMARY "
+                "(e.g. --dev-fields article,headline)"
+            )
 
 
 # --- collecting sources ----------------------------------------------------------------------------------------
@@ -221,17 +238,123 @@ def _check_out(out: Path, overwrite: bool) -> None:
         raise DataPrepError(f"{out}: a corpus is already there; pass --overwrite to replace it")
 
 
-def _move_into_place(tmp: Path, out: Path, overwrite: bool) -> None:
+def _input_paths(recipe: Recipe) -> list[tuple[str, Path]]:
+    """Every input file or folder of ``recipe``, with the flag that names it."""
+    paths = [("--documents-file", Path(p)) for p in recipe.documents_files]
+    paths += [("--sentences-file", Path(p)) for p in recipe.sentences_files]
+    for flag, specs in (
+        ("--documents-field", recipe.documents_fields),
+        ("--sentences-field", recipe.sentences_fields),
+        ("--exclude", recipe.exclude),
+    ):
+        paths += [(flag, parse_path_field(spec, flag)[0]) for spec in specs]
+    if recipe.dev_file is not None:
+        paths.append(("--dev-file", Path(recipe.dev_file)))
+    if recipe.source == "shared":
+        paths.append(("--shared-data", Path(recipe.shared_data or shared_data_dir())))
+    return paths
+
+
+def _check_inputs_outside(recipe: Recipe, out: Path) -> None:
+    """Refuse to replace a corpus folder that holds one of our own inputs: replacing it would delete the input."""
+    folders = {out.absolute(), out.resolve()}
+    for flag, path in _input_paths(recipe):
+        # the path as written (a link inside ``out`` goes with it) and the file it leads to
+        for candidate in {Path(os.path.abspath(path)), path.resolve()}:
+            if any(candidate.is_relative_to(folder) for folder in folders):
+                raise DataPrepError(
+                    f"{flag} {path}: this input is inside the output folder {out}, which the new corpus replaces "
+                    "(the input would be deleted); move it out of that folder or choose another --out"
+                )
+
+
+# Work folders beside ``out``: .OUT.tmp-PID-HOST-xxxx (the corpus being built) and .OUT.old-PID-HOST-xxxx (the
+# corpus being replaced). The owner's process id and a tag of its host tell a later run which ones a dead run left.
+_HOST_TAG = hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
+
+
+def _work_prefix(out: Path, kind: str) -> str:
+    return f".{out.name}.{kind}-{os.getpid()}-{_HOST_TAG}-"
+
+
+def work_folders(out: Path, pid: int | None = None) -> list[tuple[Path, str, int]]:
+    """(folder, "tmp" or "old", owner pid) of the work folders beside ``out`` made on this host (by ``pid`` only)."""
+    pattern = re.compile(rf"\.{re.escape(out.name)}\.(tmp|old)-(\d+)-{_HOST_TAG}-[^/]+")
+    found = []
+    if out.parent.is_dir():
+        for folder in sorted(out.parent.iterdir()):
+            match = pattern.fullmatch(folder.name)
+            if match and folder.is_dir() and (pid is None or int(match.group(2)) == pid):
+                found.append((folder, match.group(1), int(match.group(2))))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. PermissionError: it exists, under another user
+        return True
+    return True
+
+
+def _remove_stale_work_folders(out: Path) -> None:
+    """Remove what earlier runs for ``out`` left when killed (kill -9, a second Ctrl-C); running ones are kept."""
+    removed, restored = [], None
+    for folder, kind, pid in work_folders(out):
+        if pid <= 0 or _alive(pid):
+            continue
+        if kind == "old" and not out.exists() and is_corpus_dir(folder / "corpus"):
+            # killed between moving the old corpus aside and moving the new one in: put the old one back
+            os.replace(folder / "corpus", out)
+            restored = folder
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder.name)
+    if removed:
+        note = f"; restored the previous corpus from {restored.name}" if restored else ""
+        print(
+            f"removed {len(removed)} unfinished folder(s) left beside {out} by interrupted runs: "
+            f"{', '.join(removed)}{note}",
+            file=sys.stderr,
+        )
+
+
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[list[int]]:
+    """Hold Ctrl-C until the block ends (the list is non-empty if one came), so a rename pair is never cut in half."""
+    received: list[int] = []
+    previous = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
+    if previous is None:  # not the main thread, or a handler set outside Python: leave signals alone
+        yield received
+        return
+    signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _move_into_place(tmp: Path, out: Path, overwrite: bool) -> Path | None:
+    """Rename ``tmp`` to ``out``; returns the folder holding the replaced corpus (for the caller to delete)."""
     _check_out(out, overwrite)
     if out.exists() and any(out.iterdir()):
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        old = Path(tempfile.mkdtemp(prefix=_work_prefix(out, "old"), dir=out.parent))
         os.replace(out, old / "corpus")
         os.replace(tmp, out)
-        shutil.rmtree(old)
-    else:
-        if out.exists():
-            out.rmdir()
-        os.replace(tmp, out)
+        return old
+    if out.exists():
+        out.rmdir()
+    os.replace(tmp, out)
+    return None
+
+
+class BuildInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`build_corpus`, raised after its clean-up; ``written``: the new corpus was in place."""
+
+    def __init__(self, out: Path, written: bool) -> None:
+        super().__init__(f"interrupted while building {out}")
+        self.out, self.written = out, written
 
 
 # --- the build ---------------------------------------------------------------------------------------------------
@@ -256,6 +379,13 @@ def _collect(recipe: Recipe) -> tuple[list[Source], EvalSet, list[dict[str, Any]
     user, user_inputs = _user_sources(recipe)
     excluded, excluded_inputs = _exclusions(recipe.exclude)
     evalset.texts.extend(excluded)
+    if recipe.dev_file is not None:
+        # Replaces the built-in dev slice; those rows stay held out all the same (the recipe does not move).
+        dev_file = Path(recipe.dev_file)
+        evalset.dev_rows = read_dev_pairs(dev_file, *recipe.dev_fields)
+        evalset.dev_source = str(dev_file.resolve())
+        evalset.texts.extend(t for row in evalset.dev_rows for t in row.values())
+        excluded_inputs.append({"name": f"dev:{dev_file}", **file_info(dev_file)})
     return sources + user, evalset, inputs + user_inputs + excluded_inputs
 
 
@@ -280,8 +410,9 @@ def _build_into(tmp: Path, recipe: Recipe, command: list[str]) -> dict[str, Any]
 
     for s in sets.values():
         _write_jsonl(tmp / f"{s.kind}.jsonl", [{"text": t, "source": name} for t, name in s.kept.items()])
-    if evalset.dev_rows is not None:
-        _write_jsonl(tmp / "dev.jsonl", evalset.dev_rows)
+    dev_rows = evalset.dev_rows or None  # no pairs (--dev-size 0): no dev.jsonl rather than an empty one
+    if dev_rows is not None:
+        _write_jsonl(tmp / DEV_FILE, dev_rows)
     texts = [t for s in sets.values() for t in s.kept]
     print(f"training the tokenizer on {len(texts)} texts ...", file=sys.stderr)
     train_tokenizer(texts, tmp / "tokenizer", recipe.vocab_size, recipe.seed, recipe.tokenizer_max_lines)
@@ -295,6 +426,14 @@ def _build_into(tmp: Path, recipe: Recipe, command: list[str]) -> dict[str, Any]
     kept_per_source = {kind: Counter(s.kept.values()) for kind, s in sets.items()}
     recipe_dict = {k: ([str(x) for x in v] if isinstance(v, list) else v) for k, v in asdict(recipe).items()}
     recipe_dict["shared_data"] = str(recipe.shared_data or shared_data_dir()) if recipe.source == "shared" else None
+    recipe_dict["dev_file"] = str(recipe.dev_file) if recipe.dev_file is not None else None
+    dev: dict[str, Any] | None = None
+    if dev_rows is not None:
+        dev = {"file": DEV_FILE, "rows": len(dev_rows), "source": evalset.dev_source}
+        if recipe.dev_file is not None:
+            dev["fields"] = dict(zip(("document", "summary"), recipe.dev_fields, strict=True))
+            info = next(i for i in inputs if i["name"] == f"dev:{recipe.dev_file}")
+            dev.update(sha256=info["sha256"], bytes=info["bytes"])
     manifest = {
         "tool": TOOL,
         "format_version": FORMAT_VERSION,
@@ -305,10 +444,11 @@ def _build_into(tmp: Path, recipe: Recipe, command: list[str]) -> dict[str, Any]
             "description": norm.NORMALIZER_DESCRIPTION,
         },
         "recipe": recipe_dict,
+        "dev": dev,
         "counts": {
             DOCUMENTS: len(sets[DOCUMENTS].kept),
             SENTENCES: len(sets[SENTENCES].kept),
-            "dev": len(evalset.dev_rows) if evalset.dev_rows is not None else None,
+            "dev": len(dev_rows) if dev_rows is not None else None,
             "held_out_texts": len(held_out),
             "tokenizer_vocab": tokenizer_vocab_size(tmp / "tokenizer"),
         },
@@ -333,7 +473,8 @@ FILTER_DESCRIPTIONS = {
     "empty_or_boilerplate": "empty after normalisation: a byline, time stamp, editor's note or other boilerplate",
     "too_short": "fewer words than the set's minimum (after normalisation)",
     "too_long": "more words than the set's maximum",
-    "evaluation_overlap": "equal (after normalisation) to a Gigaword test or dev-slice text, or an --exclude text",
+    "evaluation_overlap": "equal (after normalisation) to a Gigaword test or dev-slice text, a --dev-file text, or an "
+    "--exclude text",
     "duplicate": "equal to an earlier text of the same set",
     "also_a_document": "a sentence equal to a kept document",
     "pair_of_a_document": "a title whose own article, or whose text, is the article or title of a kept document",
@@ -345,27 +486,42 @@ _FILTERS = {DOCUMENTS: _COMMON, SENTENCES: _COMMON + ["also_a_document", "pair_o
 def build_corpus(recipe: Recipe, out: Path, overwrite: bool = False, command: list[str] | None = None) -> Path:
     """Build the corpus described by ``recipe`` into ``out`` (atomically) and return ``out``.
 
-    Raises :class:`DataPrepError` for bad input or an output folder that must not be replaced; nothing is left
-    behind then. ``overwrite`` allows replacing an earlier data_prep output (never any other folder).
+    Raises :class:`DataPrepError` for bad input, an output folder that must not be replaced, or an input inside
+    the corpus folder it would replace; nothing is left behind then. ``overwrite`` allows replacing an earlier
+    data_prep output (never any other folder). Ctrl-C raises :class:`BuildInterrupted` after the same clean-up.
+    Unfinished folders that killed runs left beside ``out`` are removed first.
     """
     out = Path(out).absolute()
+    _remove_stale_work_folders(out)
+    if is_corpus_dir(out):
+        _check_inputs_outside(recipe, out)
     _check_out(out, overwrite)
     created = [p for p in [out.parent, *out.parent.parents] if not p.exists()]
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=_work_prefix(out, "tmp"), dir=out.parent))
+    moved = False
     try:
         umask = os.umask(0)
         os.umask(umask)
         tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the corpus should get ordinary permissions
         _build_into(tmp, recipe, command if command is not None else ["data_prep.build_corpus"])
-        _move_into_place(tmp, out, overwrite)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        for parent in created:  # deepest first: only the folders this call made, and only if still empty
-            try:
-                parent.rmdir()
-            except OSError:
-                break
+        with _sigint_deferred() as interrupted:
+            old = _move_into_place(tmp, out, overwrite)
+        moved = True
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)  # the new corpus is in place; a leftover goes on the next run
+        if interrupted:
+            raise KeyboardInterrupt
+    except BaseException as e:
+        if not moved:
+            shutil.rmtree(tmp, ignore_errors=True)
+            for parent in created:  # deepest first: only the folders this call made, and only if still empty
+                try:
+                    parent.rmdir()
+                except OSError:
+                    break
+        if isinstance(e, KeyboardInterrupt) and not isinstance(e, BuildInterrupted):
+            raise BuildInterrupted(out, written=moved) from None
         raise
     return out
 

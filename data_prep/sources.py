@@ -47,6 +47,7 @@ class EvalSet:
 
     texts: list[str] = field(default_factory=list)
     dev_rows: list[dict[str, str]] | None = None
+    dev_source: str | None = None  # where the dev rows come from, for the manifest
 
 
 def file_info(path: Path) -> dict[str, Any]:
@@ -74,33 +75,49 @@ def _as_texts(value: Any, where: str, name: str) -> tuple[str, ...]:
     raise DataPrepError(f"{where}: field '{name}' is {type(value).__name__}, expected text or a list of texts")
 
 
-def _decode_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """Lines of a UTF-8 file with their 1-based numbers; invalid UTF-8 stops with the file and line."""
+def _decode_lines(path: Path, lone_cr: bool = False) -> Iterator[tuple[int, str]]:
+    """Lines of a UTF-8 file with their 1-based numbers; invalid UTF-8 stops with the file and line.
+
+    Lines end at LF or CR LF; with ``lone_cr`` a lone CR (old Mac text) ends a line too. Splitting the bytes is
+    safe: CR and LF never occur inside a multi-byte UTF-8 character.
+    """
+    number = 0
     with open(path, "rb") as f:
-        for number, raw in enumerate(f, start=1):
-            try:
-                yield number, raw.decode("utf-8").rstrip("\r\n")
-            except UnicodeDecodeError as e:
-                raise DataPrepError(
-                    f"{path}, line {number}: not valid UTF-8 ({e.reason} at byte {e.start}); "
-                    "re-encode the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)"
-                ) from None
+        for raw in f:
+            raw = raw[:-1] if raw.endswith(b"\n") else raw
+            raw = raw[:-1] if raw.endswith(b"\r") else raw
+            for piece in raw.split(b"\r") if lone_cr else [raw]:
+                number += 1
+                try:
+                    yield number, piece.decode("utf-8").rstrip("\r")
+                except UnicodeDecodeError as e:
+                    raise DataPrepError(
+                        f"{path}, line {number}: not valid UTF-8 ({e.reason} at byte {e.start}); "
+                        "re-encode the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)"
+                    ) from None
 
 
 def read_lines(path: Path) -> list[str]:
-    """Non-empty lines of a plain text file (one document or one sentence a line)."""
+    """Non-empty lines of a plain text file (one text a line, ending with LF, CR LF or CR)."""
     _check_exists(path, "plain text, one text a line")
-    return [line for _, line in _decode_lines(path) if line.strip()]
+    return [line for _, line in _decode_lines(path, lone_cr=True) if line.strip()]
 
 
 def read_records(path: Path, fields: list[str] | None = None) -> list[dict[str, Any]]:
     """Rows of a JSONL or Parquet file as dicts; ``fields`` are required and, for Parquet, the only columns read."""
+    return [record for _, record in _numbered_records(path, fields)]
+
+
+def _numbered_records(
+    path: Path, fields: list[str] | None, fix: str = "pass the right field name"
+) -> list[tuple[str, dict[str, Any]]]:
+    """:func:`read_records` with where each row is ("PATH, line N" or "PATH, row N") for error messages."""
     _check_exists(path, "JSONL or Parquet")
     kind = TABLE_SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise DataPrepError(f"{path}: unknown table format; name it *.jsonl or *.parquet (or use a plain text flag)")
     if kind == "parquet":
-        return _read_parquet(path, fields)
+        return [(f"{path}, row {i}", r) for i, r in enumerate(_read_parquet(path, fields, fix), start=1)]
     records = []
     for number, line in _decode_lines(path):
         if not line.strip():
@@ -114,15 +131,13 @@ def read_records(path: Path, fields: list[str] | None = None) -> list[dict[str, 
             raise DataPrepError(f"{where}: a JSON {type(record).__name__}, expected an object with named fields")
         for name in fields or ():
             if name not in record:
-                raise DataPrepError(
-                    f"{where}: no field '{name}' (fields: {', '.join(sorted(record)) or 'none'}); "
-                    "pass the right field name"
-                )
-        records.append(record)
+                names = ", ".join(sorted(record)) or "none"
+                raise DataPrepError(f"{where}: no field '{name}' (fields: {names}); {fix}")
+        records.append((where, record))
     return records
 
 
-def _read_parquet(path: Path, fields: list[str] | None) -> list[dict[str, Any]]:
+def _read_parquet(path: Path, fields: list[str] | None, fix: str) -> list[dict[str, Any]]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -130,9 +145,7 @@ def _read_parquet(path: Path, fields: list[str] | None) -> list[dict[str, Any]]:
         schema = pq.read_schema(path)
         missing = [name for name in fields or () if name not in schema.names]
         if missing:
-            raise DataPrepError(
-                f"{path}: no column '{missing[0]}' (columns: {', '.join(schema.names)}); pass the right field name"
-            )
+            raise DataPrepError(f"{path}: no column '{missing[0]}' (columns: {', '.join(schema.names)}); {fix}")
         return pq.read_table(path, columns=fields).to_pylist()
     except (pa.ArrowException, OSError) as e:
         raise DataPrepError(
@@ -155,6 +168,34 @@ def parse_path_field(spec: str, flag: str) -> tuple[Path, str | None]:
     if not name:
         raise DataPrepError(f"{flag} {spec}: empty field name; write PATH:FIELD, e.g. news.jsonl:text")
     return Path(path), name
+
+
+def read_dev_pairs(path: Path, document_field: str, summary_field: str) -> list[dict[str, str]]:
+    """The user's (document, summary) pairs for ``dev.jsonl``, verbatim, as ``{"document", "summary"}`` rows."""
+    _check_exists(path, "--dev-file: JSONL or Parquet of (document, summary) pairs")
+    if path.suffix.lower() not in TABLE_SUFFIXES:
+        raise DataPrepError(
+            f"--dev-file {path}: not a JSONL or Parquet file (by its extension); write the pairs as JSONL, one "
+            '{"document": ..., "summary": ...} object a line, in a file named *.jsonl (or *.parquet)'
+        )
+    fields = [document_field, summary_field]
+    fix = "pass --dev-fields DOCUMENT,SUMMARY with the file's field names"
+    pairs = []
+    for where, record in _numbered_records(path, fields, fix):
+        for name in fields:
+            value = record[name]
+            if not isinstance(value, str) or not value.strip():
+                got = "empty text" if isinstance(value, str) else type(value).__name__
+                raise DataPrepError(
+                    f"{where}: field '{name}' is {got}; each dev pair needs a non-empty document and summary "
+                    "(one reference summary as text); fix or remove the row"
+                )
+        pairs.append({"document": record[document_field], "summary": record[summary_field]})
+    if not pairs:
+        raise DataPrepError(
+            f"--dev-file {path}: no (document, summary) pairs in it; give a file with pairs or drop --dev-file"
+        )
+    return pairs
 
 
 # --- built-in recipes ------------------------------------------------------------------------------------------
@@ -238,6 +279,7 @@ def shared_recipe(
         records = read_records(path, ["lead", "highlights"])
         cnndm[split] = [(r["lead"] or "", _as_texts(r["highlights"], str(path), "highlights")) for r in records]
     sources, evalset = _recipe(gigaword, cnndm, dev_size, with_highlights)
+    evalset.dev_source = f"{files['valid'].resolve()}[:{dev_size}]"
     return sources, evalset, [{"name": k, **file_info(p)} for k, p in files.items()]
 
 
@@ -288,4 +330,5 @@ def hub_recipe(
             for a, hl in zip(ds["article"], ds["highlights"], strict=True)
         ]
     sources, evalset = _recipe(gigaword, cnndm, dev_size, with_highlights)
+    evalset.dev_source = f"hub:{gigaword_name}:validation[:{dev_size}]"
     return sources, evalset, inputs
