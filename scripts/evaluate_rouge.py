@@ -5,7 +5,9 @@
 
 References: a JSONL file (``--reference-field``, default ``summary``; a list value means several references per
 example) or plain text, one reference per line. Predictions: plain text, one per line, or JSONL
-(``--prediction-field``). Files ending in ``.jsonl``/``.json`` are read as JSONL, anything else as text.
+(``--prediction-field``); JSONL predictions with an ``id`` field (as ``seq2seq2seq.summarize`` writes them) are
+aligned to the references by id, in any order. Files ending in ``.jsonl``/``.json``/``.ndjson`` are read as JSONL,
+anything else as text. ``--json`` may not name one of the input files.
 Baseline documents come from the references' JSONL (``--document-field``) or ``--documents FILE``.
 Prints a table (R-1, R-2, R-L x100, average words); ``--json`` writes the full-precision scores.
 Bad input ends with ``error: ...`` on stderr and exit code 2.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -25,9 +28,12 @@ from seq2seq2seq.rouge import (  # noqa: E402
     MEASURES,
     PerlRougeUnavailable,
     RougeInputError,
+    align_by_id,
+    example_ids,
     format_table,
     is_jsonl,
     lead_baseline,
+    prediction_ids,
     read_texts,
     score_summaries,
     score_summaries_perl,
@@ -65,6 +71,24 @@ def _limit(items: list, limit: int | None) -> list:
     return items if limit is None else items[:limit]
 
 
+def _check_json_output(args: argparse.Namespace) -> None:
+    """Refuse a --json file that is one of the inputs (also through a link or another path): it would be replaced."""
+    if not args.json or not Path(args.json).exists():
+        return
+    inputs = [("references", args.references), ("documents", args.documents)]
+    inputs += [("predictions", path) for path in args.predictions]
+    for role, path in inputs:
+        try:
+            same = path is not None and os.path.samefile(path, args.json)
+        except OSError:  # a missing input is reported when it is read
+            same = False
+        if same:
+            raise RougeInputError(
+                f"--json {args.json} is the {role} file {path}: writing the scores would overwrite it; "
+                "give another --json file"
+            )
+
+
 def run(args: argparse.Namespace) -> tuple[dict[str, dict[str, float]], int]:
     """Read the inputs and score every system: ``({system: scores} in the order asked for, number of examples)``."""
     if not args.predictions and not args.baseline:
@@ -73,6 +97,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, dict[str, float]], int]:
         raise RougeInputError(f"{len(args.names)} --names for {len(args.predictions)} --predictions: give one each")
     if args.limit is not None and args.limit <= 0:
         raise RougeInputError(f"--limit must be positive, got {args.limit}")
+    _check_json_output(args)
     references = read_texts(args.references, args.reference_field, allow_lists=True, flag="--reference-field")
     references = _limit(references, args.limit)
 
@@ -95,8 +120,15 @@ def run(args: argparse.Namespace) -> tuple[dict[str, dict[str, float]], int]:
             systems[name] = lead_baseline(documents, name)
 
     names = args.names or [Path(p).stem for p in args.predictions]
+    reference_ids = None
     for name, path in zip(names, args.predictions, strict=True):
-        predictions = _limit(read_texts(path, args.prediction_field, flag="--prediction-field"), args.limit)
+        predictions = read_texts(path, args.prediction_field, flag="--prediction-field")
+        ids = prediction_ids(path)
+        if ids is not None:  # summarize's JSONL output: align by id, whatever the order of the lines
+            if reference_ids is None:
+                reference_ids = example_ids(args.references)
+            predictions = align_by_id(predictions, ids, reference_ids, name=path, count=len(references))
+        predictions = _limit(predictions, args.limit)
         if len(predictions) != len(references):
             raise RougeInputError(
                 f"{path} has {len(predictions)} predictions but {args.references} has {len(references)} references: "

@@ -5,12 +5,18 @@ All three share the project tokenizer's vocabulary, so G's summary ids feed R an
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import torch
+from safetensors import SafetensorError, safe_open
 from torch import nn
 from transformers import (
+    CONFIG_MAPPING,
+    MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING,
     AutoModelForSeq2SeqLM,
     BartConfig,
     BartForConditionalGeneration,
@@ -20,6 +26,7 @@ from transformers import (
     T5Config,
     T5ForConditionalGeneration,
 )
+from transformers.utils import logging as hf_logging
 
 from .config import DiscriminatorConfig, ModelConfig
 from .pointer import PointerBartConfig, PointerBartForConditionalGeneration
@@ -73,6 +80,10 @@ def build_seq2seq(cfg: ModelConfig, tokenizer: PreTrainedTokenizerBase, init: st
     return T5ForConditionalGeneration(config)
 
 
+# what from_pretrained raises for a folder it cannot use (json.JSONDecodeError is a ValueError)
+_LOAD_ERRORS = (OSError, ValueError, TypeError, KeyError, RuntimeError, SafetensorError)
+
+
 def _check_folder(path: Path, what: str) -> None:
     if not path.is_dir():
         raise ModelLoadError(f"{what} folder {path} does not exist; pass the folder written by training "
@@ -80,24 +91,106 @@ def _check_folder(path: Path, what: str) -> None:
     if not (path / "config.json").is_file():
         raise ModelLoadError(f"{path} has no config.json, so it is not a saved {what}; pass a folder written by "
                              f"save_pretrained (e.g. RUN/final/summarizer)")
-    if not any(path.glob("*.safetensors")):
+    weights = sorted(path.glob("*.safetensors"))
+    if not weights:
         raise ModelLoadError(f"{path} holds no .safetensors weights; checkpoints load with safetensors only: "
                              f"re-export the model with save_pretrained(safe_serialization=True)")
+    for file in weights:
+        _check_safetensors(file, what)
+
+
+def _check_safetensors(file: Path, what: str) -> None:
+    """Open the file's header: a truncated, empty or foreign file fails here, named, instead of deep in loading."""
+    if file.stat().st_size == 0:
+        raise ModelLoadError(f"{file} is empty (0 bytes), e.g. from an interrupted copy; re-export the {what} from "
+                             f"its training run or copy the file again")
+    try:
+        with safe_open(str(file), framework="pt"):
+            pass
+    except (SafetensorError, OSError) as err:
+        raise ModelLoadError(f"{file} is truncated or corrupt ({describe_error(err)}); re-export the {what} from its "
+                             f"training run or copy the file again") from None
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    file = path / "config.json"
+    try:
+        config = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ModelLoadError(f"{file} is unreadable ({describe_error(err)}); re-export the model") from None
+    if not isinstance(config, dict):
+        raise ModelLoadError(f"{file} does not hold a JSON object; re-export the model")
+    return config
+
+
+def _check_seq2seq_config(path: Path) -> None:
+    """The folder's config.json names an encoder-decoder type transformers knows (bart, t5, our pointer-bart, ...)."""
+    model_type = _read_config(path).get("model_type")
+    if not isinstance(model_type, str) or model_type not in CONFIG_MAPPING:
+        raise ModelLoadError(f"{path / 'config.json'} has model_type {model_type!r}, which transformers does not "
+                             f"know: {path} is not a seq2seq2seq summarizer export; pass the folder written by "
+                             f"training (RUN/final/summarizer) or re-export it")
+    if CONFIG_MAPPING[model_type] not in MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING:
+        raise ModelLoadError(f"{path} holds a '{model_type}' model, not an encoder-decoder: it is not a seq2seq2seq "
+                             f"summarizer export; pass the folder written by training (RUN/final/summarizer)")
+
+
+def _few(names: list[str], limit: int = 3) -> str:
+    return ", ".join(names[:limit]) + (", ..." if len(names) > limit else "")
+
+
+def _check_loading_info(source: str | Path, info: dict[str, Any], what: str) -> None:
+    """Refuse weights that do not cover the model: from_pretrained would fill the gaps with random values.
+
+    Tied weights (lm_head, embed_tokens) absent from a good export are not reported by transformers, so any
+    missing key is a real gap.
+    """
+    for key, problem in (("missing_keys", "lack {n} of the model's tensors"),
+                         ("unexpected_keys", "hold {n} tensor(s) the model does not use"),
+                         ("mismatched_keys", "hold {n} tensor(s) of the wrong shape")):
+        names = sorted(str(k[0] if isinstance(k, tuple) else k) for k in info.get(key) or ())
+        if names:
+            raise ModelLoadError(f"the weights in {source} {problem.format(n=len(names))} ({_few(names)}): they do "
+                                 f"not match its config.json (an incomplete or edited file); re-export the {what} "
+                                 f"from its training run")
+
+
+@contextlib.contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """No load report from transformers: a bad load is reported once, by our own ModelLoadError."""
+    before = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(before)
 
 
 def load_seq2seq(name_or_path: str | Path, vocab_size: int | None = None) -> PreTrainedModel:
-    """Load an encoder-decoder from a local folder (safetensors only) or, where the hub is reachable, a hub name."""
+    """Load an encoder-decoder from a local folder (safetensors only) or, where the hub is reachable, a hub name.
+
+    A local folder must hold a known encoder-decoder config and complete, readable safetensors weights; anything
+    else is a ModelLoadError that names the problem, never a model with random weights.
+    """
     path = Path(name_or_path)
     local = path.exists() or str(name_or_path).startswith((".", "/", "~"))
+    what = "summarizer/reconstructor"
     if local:
-        _check_folder(path, "summarizer/reconstructor")
+        _check_folder(path, what)
+        _check_seq2seq_config(path)
     try:
-        model = AutoModelForSeq2SeqLM.from_pretrained(str(name_or_path), use_safetensors=True)
-    except (OSError, ValueError, json.JSONDecodeError, RuntimeError) as err:
+        with _quiet_transformers():
+            model, info = AutoModelForSeq2SeqLM.from_pretrained(str(name_or_path), use_safetensors=True,
+                                                                output_loading_info=True)
+    except SafetensorError as err:
+        raise ModelLoadError(f"the weights in {name_or_path} are truncated or corrupt ({describe_error(err)}); "
+                             f"re-export the {what} from its training run") from None
+    except _LOAD_ERRORS as err:
         raise ModelLoadError(f"cannot load an encoder-decoder from {name_or_path}: {describe_error(err)}. "
                              f"If it is a local folder, it may be "
                              f"corrupt: re-export it; if it is a hub name, check the name and that the hub is "
                              f"reachable") from None
+    _check_loading_info(name_or_path, info, what)
     if vocab_size is not None and model.config.vocab_size < vocab_size:
         raise ModelLoadError(f"{name_or_path} has a vocabulary of {model.config.vocab_size} but the tokenizer has "
                              f"{vocab_size}; warm-start only from models trained with the same tokenizer")
@@ -179,11 +272,19 @@ def build_discriminator(cfg: DiscriminatorConfig, tokenizer: PreTrainedTokenizer
 def load_discriminator(path: str | Path) -> HumanSentenceDiscriminator:
     path = Path(path)
     _check_folder(path, "discriminator")
+    model_type = _read_config(path).get("model_type")
+    if model_type != HumanSentenceDiscriminatorConfig.model_type:
+        raise ModelLoadError(f"{path} holds a {model_type!r} model, not a seq2seq2seq discriminator; pass "
+                             f"RUN/final/discriminator")
     try:
-        return HumanSentenceDiscriminator.from_pretrained(str(path), use_safetensors=True)
-    except (OSError, ValueError, json.JSONDecodeError, RuntimeError) as err:
+        with _quiet_transformers():
+            model, info = HumanSentenceDiscriminator.from_pretrained(str(path), use_safetensors=True,
+                                                                     output_loading_info=True)
+    except _LOAD_ERRORS as err:
         raise ModelLoadError(f"cannot load the discriminator from {path}: {err.__class__.__name__}; the folder may be "
                              f"corrupt: re-export it from a training run") from None
+    _check_loading_info(path, info, "discriminator")
+    return model
 
 
 def model_config(model: torch.nn.Module):

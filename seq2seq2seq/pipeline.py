@@ -6,6 +6,7 @@
     summarizer = transformers.pipeline("seq2seq2seq-summarization", model="runs/cpu/final/summarizer")
     summarizer("The 2 cats sat on the mat.")                  # [{"summary_text": "..."}]
     summarizer(["first article", "second article"], batch_size=32, num_beams=5, max_words=10)
+    summarizer(texts, max_new_tokens=20, min_new_tokens=4)   # the usual generate arguments work too
 
 In Python without the pipeline: ``load_summarizer(DIR)`` then ``summarize_documents(...)``, the core of the summarize
 CLI (:mod:`seq2seq2seq.summarize`). transformers 5 removed the stock "summarization" and "text2text-generation"
@@ -13,6 +14,12 @@ pipelines, so this module also provides a pipeline task for our exports, built o
 through :mod:`seq2seq2seq.sampling` with the export's ``seq2seq2seq_decoding.json`` constraints (minimum length,
 end-of-sentence damping, source-only pieces), normalises raw text like the training data, and truncates documents
 to the model's limit: it gives the same summaries as ``python -m seq2seq2seq.summarize`` with the same settings.
+
+A model path goes through the CLI's checks before transformers sees it (a run folder resolves to
+RUN/final/summarizer; a missing, foreign, pickle-only, truncated or incomplete export is a ModelLoadError that says
+what to pass instead): importing this module puts a thin front on ``transformers.pipeline`` for this task only,
+because transformers reads config.json, and retries a failed load with other classes, before any code of the task
+runs. :func:`summarization_pipeline` is the same entry point without going through transformers.pipeline.
 
 On transformers < 5 the stock ``transformers.pipeline("summarization", model=DIR)`` also loads an export (it is a
 standard model folder with its tokenizer and generation defaults), but it applies only what ``generate`` knows
@@ -23,20 +30,26 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
+import math
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+import transformers
+import transformers.pipelines
 import yaml
+from torch import nn
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, Pipeline, PreTrainedModel, PreTrainedTokenizerBase
 from transformers.pipelines import PIPELINE_REGISTRY
 from transformers.utils import logging as hf_logging
 
 from .checkpoint import DECODING_FILE
-from .config import DecodingConfig
+from .config import ConfigError, DecodingConfig
 from .models import ModelLoadError, describe_error, load_seq2seq
 from .normalize import normalize as normalize_text
 from .sampling import generate_summaries, summarize_texts, word_start_mask
@@ -74,8 +87,8 @@ def resolve_export(path: str | Path, best: bool = False) -> Path:
         raise ModelLoadError(f"model folder {path} does not exist; pass a summarizer export (RUN/final/summarizer) "
                              f"or a training run folder (RUN)")
     if not path.is_dir():
-        raise ModelLoadError(f"--model {path} is a file; pass the summarizer folder (RUN/final/summarizer) or the run "
-                             f"folder (RUN)")
+        raise ModelLoadError(f"model path {path} is a file; pass the summarizer folder (RUN/final/summarizer) or the "
+                             f"run folder (RUN)")
     if best:
         for candidate in (path / "best" / "summarizer", path / "summarizer"):
             if (candidate / "config.json").is_file():
@@ -156,8 +169,11 @@ def _quiet_loading():
             hf_logging.enable_progress_bar()
 
 
-def load_summarizer(path: str | Path, *, best: bool = False, device: str | torch.device = "cpu") -> Summarizer:
-    """Load a summarizer export (or a run folder's) onto ``device``; raises ModelLoadError with a fix-it message."""
+def load_export(path: str | Path, *, best: bool = False) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, Path]:
+    """The model and tokenizer of a summarizer export (or a run folder's) and its folder, on the CPU.
+
+    Raises ModelLoadError with a fix-it message for anything that is not a complete seq2seq2seq export.
+    """
     folder = resolve_export(path, best)
     config = _read_json(folder / "config.json")
     if not config.get("is_encoder_decoder", False):
@@ -174,11 +190,30 @@ def load_summarizer(path: str | Path, *, best: bool = False, device: str | torch
         raise ModelLoadError(f"cannot load the tokenizer in {folder} ({describe_error(err)}); copy the run's "
                              f"tokenizer in "
                              f"(RUN/final/tokenizer) or re-export the summarizer") from None
+    return model, tokenizer, folder
+
+
+def load_summarizer(path: str | Path, *, best: bool = False, device: str | torch.device = "cpu") -> Summarizer:
+    """Load a summarizer export (or a run folder's) onto ``device``; raises ModelLoadError with a fix-it message."""
+    model, tokenizer, folder = load_export(path, best=best)
     decoding, limit, notes = export_settings(folder, model.config)
     for note in notes:
         print(f"warning: {note}", file=sys.stderr)
     model.to(device).eval()
     return Summarizer(model, tokenizer, decoding, limit, folder)
+
+
+def decoder_positions(model: PreTrainedModel) -> int | None:
+    """How many summary tokens the decoder can take, or None without a learned position table (T5).
+
+    BART-style decoders (bart, our pointer-bart) look positions up in a table of max_position_embeddings rows (plus
+    BART's offset of 2); a longer summary is an IndexError in the middle of generate.
+    """
+    get_decoder = getattr(model, "get_decoder", None)
+    table = getattr(get_decoder(), "embed_positions", None) if callable(get_decoder) else None
+    if not isinstance(table, nn.Embedding):
+        return None
+    return table.num_embeddings - int(getattr(table, "offset", 0))
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -188,19 +223,32 @@ def load_summarizer(path: str | Path, *, best: bool = False, device: str | torch
 def decoding_overrides(decoding: DecodingConfig, *, num_beams: int | None = None,
                        no_repeat_ngram_size: int | None = None, max_words: int | None = None,
                        min_words: int | None = None, eos_damping: float | None = None,
-                       eos_damping_tokens: int | None = None, no_repeat_words: bool | None = None) -> DecodingConfig:
+                       eos_damping_tokens: int | None = None, no_repeat_words: bool | None = None,
+                       max_new_tokens: int | None = None, min_new_tokens: int | None = None,
+                       decoder_positions: int | None = None) -> DecodingConfig:
     """The export's decoding settings with the given ones replaced (None keeps the export's).
 
     Words to tokens: ``max_words`` W caps decoding at 2W tokens (a word is one to two sentencepiece pieces in
     normalised news text); the decoded text is then cut to W words by :func:`trim_words`. ``min_words`` M forbids
     end-of-sentence before M tokens: a word is at least one token, so this never forces more than M words, though a
     summary whose words split into pieces may end with fewer than M words. When only W is given and the export's
-    minimum does not fit under the new cap, the minimum is lowered to fit.
+    minimum does not fit under the new cap, the minimum is lowered to fit. ``max_new_tokens``/``min_new_tokens`` set
+    the token cap and minimum directly (generate's meaning; the cap counts the end-of-sentence token), instead of
+    ``max_words``/``min_words``. ``decoder_positions`` (:func:`decoder_positions`) refuses a cap the decoder cannot
+    reach.
     """
+    if max_words is not None and max_new_tokens is not None:
+        raise SummarizeError("give max_words or max_new_tokens, not both: both set the summary length cap")
+    if min_words is not None and min_new_tokens is not None:
+        raise SummarizeError("give min_words or min_new_tokens, not both: both set the summary's minimum length")
     if max_words is not None and max_words < 1:
         raise SummarizeError(f"--max-words must be >= 1, got {max_words}")
+    if max_new_tokens is not None and max_new_tokens < 1:
+        raise SummarizeError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
     if min_words is not None and min_words < 0:
         raise SummarizeError(f"--min-words must be >= 0, got {min_words}")
+    if min_new_tokens is not None and min_new_tokens < 0:
+        raise SummarizeError(f"min_new_tokens must be >= 0, got {min_new_tokens}")
     if min_words is not None and max_words is not None and min_words > max_words:
         raise SummarizeError(f"--min-words {min_words} is more than --max-words {max_words}; lower --min-words")
     changes: dict[str, Any] = {}
@@ -218,24 +266,49 @@ def decoding_overrides(decoding: DecodingConfig, *, num_beams: int | None = None
             raise SummarizeError(f"--no-repeat-ngram must be >= 0 (0 = off), got {no_repeat_ngram_size}")
         changes["no_repeat_ngram_size"] = no_repeat_ngram_size
     if eos_damping is not None:
-        if eos_damping < 0:
-            raise SummarizeError(f"--eos-damping must be >= 0 (it is subtracted from the end-of-sentence logit), "
-                                 f"got {eos_damping}")
+        # nan passes every comparison and inf turns the logit into nan: both are refused here, not deep in decoding
+        if not (math.isfinite(eos_damping) and eos_damping >= 0):
+            raise SummarizeError(f"--eos-damping must be >= 0 and finite (it is subtracted from the end-of-sentence "
+                                 f"logit), got {eos_damping}")
         changes["eos_damping"] = eos_damping
     if eos_damping_tokens is not None:
         if eos_damping_tokens < 0:
             raise SummarizeError(f"--eos-damping-tokens must be >= 0, got {eos_damping_tokens}")
         changes["eos_damping_tokens"] = eos_damping_tokens
-    max_tokens = 2 * max_words if max_words is not None else decoding.max_summary_tokens
+    if max_words is not None:
+        max_tokens = 2 * max_words
+    elif max_new_tokens is not None:
+        max_tokens = max_new_tokens
+    else:
+        max_tokens = decoding.max_summary_tokens
+    if decoder_positions is not None and max_tokens > decoder_positions:
+        if max_words is not None:
+            raise SummarizeError(f"--max-words {max_words} needs up to {max_tokens} summary tokens but this model's "
+                                 f"decoder has positions for {decoder_positions}; use --max-words <= "
+                                 f"{decoder_positions // 2}")
+        if max_new_tokens is not None:
+            raise SummarizeError(f"max_new_tokens={max_new_tokens} is more than this model's decoder has positions "
+                                 f"for ({decoder_positions}); use max_new_tokens <= {decoder_positions}")
+        raise SummarizeError(f"this export's max_summary_tokens ({max_tokens}) is more than its decoder has "
+                             f"positions for ({decoder_positions}); pass --max-words <= {decoder_positions // 2}")
     changes["max_summary_tokens"] = max_tokens
     if min_words is not None:
         if min_words >= max_tokens:
             raise SummarizeError(f"--min-words {min_words} does not fit under the summary cap of {max_tokens} tokens; "
                                  f"raise --max-words (the cap is 2 tokens per word) or lower --min-words")
         changes["min_summary_tokens"] = min_words
+    elif min_new_tokens is not None:
+        if min_new_tokens >= max_tokens:
+            raise SummarizeError(f"min_new_tokens={min_new_tokens} does not fit under the summary cap of {max_tokens} "
+                                 f"tokens (the cap counts the end-of-sentence token); raise max_new_tokens above "
+                                 f"{min_new_tokens} or lower min_new_tokens")
+        changes["min_summary_tokens"] = min_new_tokens
     else:
         changes["min_summary_tokens"] = min(decoding.min_summary_tokens, max_tokens - 1)
-    return dataclasses.replace(decoding, **changes)
+    try:
+        return dataclasses.replace(decoding, **changes)
+    except ConfigError as err:  # DecodingConfig's own checks, as a usage error rather than a traceback
+        raise SummarizeError(f"invalid decoding settings: {err}") from None
 
 
 def trim_words(text: str, max_words: int | None) -> str:
@@ -277,10 +350,39 @@ def count_truncated(tokenizer: PreTrainedTokenizerBase, documents: list[str], ma
 # the transformers pipeline
 
 
-# keyword arguments accepted at construction or per call, and the stage of the pipeline that uses each
-_PREPROCESS_KEYS = ("normalize", "max_document_tokens")
-_FORWARD_KEYS = ("num_beams", "no_repeat_ngram_size", "max_words", "min_words", "eos_damping", "eos_damping_tokens")
-_POSTPROCESS_KEYS = ("max_words",)
+# keyword arguments accepted at construction or per call, by kind
+_PREPROCESS_KEYS = ("normalize", "max_document_tokens", "truncation")
+_DECODING_KEYS = ("num_beams", "no_repeat_ngram_size", "eos_damping", "eos_damping_tokens", "no_repeat_words")
+_MAX_KEYS = ("max_words", "max_new_tokens", "max_length")  # each sets the length cap: one at a time
+_MIN_KEYS = ("min_words", "min_new_tokens", "min_length")  # each sets the minimum length: one at a time
+# generate arguments accepted where they match what this pipeline does (checked in _decoding_for)
+_GENERATE_KEYS = ("do_sample", "early_stopping", "length_penalty")
+ACCEPTED_ARGUMENTS = _PREPROCESS_KEYS + _DECODING_KEYS + _MAX_KEYS + _MIN_KEYS + _GENERATE_KEYS
+_SAMPLING_KEYS = {"temperature", "top_k", "top_p", "typical_p", "min_p", "num_return_sequences", "epsilon_cutoff",
+                  "eta_cutoff"}
+_INT_KEYS = {"max_document_tokens", "num_beams", "no_repeat_ngram_size", "eos_damping_tokens", *_MAX_KEYS, *_MIN_KEYS}
+_FLOAT_KEYS = {"eos_damping", "length_penalty"}
+_BOOL_KEYS = {"normalize", "truncation", "no_repeat_words", "do_sample"}
+
+
+def _check_types(kwargs: dict[str, Any]) -> None:
+    for key, value in kwargs.items():
+        if key in _INT_KEYS and (isinstance(value, bool) or not isinstance(value, int)):
+            raise TypeError(f"{TASK} pipeline: {key} must be an integer, got {value!r}")
+        if key in _FLOAT_KEYS and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise TypeError(f"{TASK} pipeline: {key} must be a number, got {value!r}")
+        if key in _BOOL_KEYS and not isinstance(value, bool):
+            raise TypeError(f"{TASK} pipeline: {key} must be True or False, got {value!r}")
+        if key == "early_stopping" and value not in (True, False, "never"):
+            raise TypeError(f"{TASK} pipeline: early_stopping must be True, False or 'never', got {value!r}")
+
+
+def _one_of(kwargs: dict[str, Any], keys: tuple[str, ...]) -> tuple[str, int] | None:
+    given = [key for key in keys if key in kwargs]
+    if len(given) > 1:
+        raise ValueError(f"{TASK} pipeline: {' and '.join(given)} set the same length; give only one of "
+                         f"{', '.join(keys)}")
+    return (given[0], kwargs[given[0]]) if given else None
 
 
 class Seq2Seq2SeqSummarizationPipeline(Pipeline):
@@ -288,10 +390,14 @@ class Seq2Seq2SeqSummarizationPipeline(Pipeline):
 
     Call arguments (each also accepted by ``transformers.pipeline(...)`` as a default for every call):
     ``normalize`` (default True; False for already-normalised text), ``max_document_tokens`` (default: the
-    export's limit), ``num_beams``, ``no_repeat_ngram_size``, ``max_words``, ``min_words``, ``eos_damping``,
-    ``eos_damping_tokens`` (defaults: the export's; words map to tokens as in
-    :func:`seq2seq2seq.summarize.decoding_overrides`). ``decoding=DecodingConfig(...)`` at construction replaces
-    the export's decoding settings altogether.
+    export's limit), ``num_beams``, ``no_repeat_ngram_size``, ``eos_damping``, ``eos_damping_tokens``,
+    ``no_repeat_words`` (defaults: the export's), and the summary length: ``max_words`` or ``max_new_tokens`` or
+    ``max_length`` (= max_new_tokens + 1: for an encoder-decoder, generate counts the decoder start token), and
+    ``min_words`` or ``min_new_tokens`` or ``min_length`` (= min_new_tokens + 1); words map to tokens as in
+    :func:`decoding_overrides`. Accepted where they describe what this pipeline does: ``do_sample=False``,
+    ``early_stopping=True`` and ``length_penalty=1.0`` (any value with greedy decoding, where they do nothing),
+    ``truncation=True`` (documents are always truncated to the model's limit). ``decoding=DecodingConfig(...)`` at
+    construction replaces the export's decoding settings altogether.
     """
 
     _load_tokenizer = True
@@ -302,19 +408,86 @@ class Seq2Seq2SeqSummarizationPipeline(Pipeline):
     # generate is called by seq2seq2seq.sampling with our own logits processor, not by the base class
     _pipeline_calls_generate = False
 
-    def __init__(self, *args: Any, decoding: DecodingConfig | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        stored, self.max_document_tokens, _ = export_settings(Path(str(self.model.name_or_path)), self.model.config)
+    def __init__(self, model: PreTrainedModel, *args: Any, decoding: DecodingConfig | None = None,
+                 **kwargs: Any) -> None:
+        if not isinstance(model, PreTrainedModel) or not getattr(model.config, "is_encoder_decoder", False):
+            raise ModelLoadError(f"{TASK} pipeline: model must be a seq2seq2seq summarizer (an encoder-decoder), got "
+                                 f"{type(model).__name__}; pass model=RUN/final/summarizer")
+        # set before the base class checks the construction-time arguments against them (_sanitize_parameters)
+        stored, self.max_document_tokens, _ = export_settings(Path(str(model.name_or_path)), model.config)
         self.decoding = decoding or stored
+        self._positions = decoder_positions(model)
+        super().__init__(model, *args, **kwargs)
+        if self.tokenizer is None:
+            raise ModelLoadError(f"{TASK} pipeline: no tokenizer; pass the export folder as model= (it holds the "
+                                 f"tokenizer) or tokenizer=...")
         self.model.eval()
 
     def _sanitize_parameters(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-        unknown = set(kwargs) - set(_PREPROCESS_KEYS + _FORWARD_KEYS)
+        kwargs = {k: v for k, v in kwargs.items() if v is not None}  # None keeps the default, as in generate
+        unknown = set(kwargs) - set(ACCEPTED_ARGUMENTS)
         if unknown:
-            raise TypeError(f"{TASK} pipeline: unknown argument(s) {', '.join(sorted(unknown))}; accepted: "
-                            f"{', '.join(_PREPROCESS_KEYS + _FORWARD_KEYS)}")
-        pick = lambda keys: {k: kwargs[k] for k in keys if kwargs.get(k) is not None}  # noqa: E731
-        return pick(_PREPROCESS_KEYS), pick(_FORWARD_KEYS), pick(_POSTPROCESS_KEYS)
+            hint = (" (sampling arguments do not apply: this pipeline decodes greedily or with beam search)"
+                    if unknown & _SAMPLING_KEYS else "")
+            raise TypeError(f"{TASK} pipeline: unknown argument(s) {', '.join(sorted(unknown))}{hint}; accepted: "
+                            f"{', '.join(ACCEPTED_ARGUMENTS)}")
+        _check_types(kwargs)
+        if kwargs.get("do_sample"):
+            raise ValueError(f"{TASK} pipeline: do_sample=True: sampling is not supported by this pipeline, which "
+                             f"decodes greedily (or with beam search given num_beams); drop do_sample")
+        if kwargs.get("truncation") is False:
+            raise ValueError(f"{TASK} pipeline: truncation=False: documents are always truncated to the model's "
+                             f"limit ({self.max_document_tokens} tokens), since it cannot read more; drop truncation")
+        preprocess = {k: kwargs[k] for k in ("normalize", "max_document_tokens") if k in kwargs}
+        forward = {k: kwargs[k] for k in _DECODING_KEYS + ("early_stopping", "length_penalty") if k in kwargs}
+        postprocess: dict[str, Any] = {}
+        cap = _one_of(kwargs, _MAX_KEYS)
+        if cap is not None:
+            forward["summary_cap"] = cap
+            # a token cap given per call also replaces a max_words given at construction, whose cut would remain
+            postprocess["max_words"] = cap[1] if cap[0] == "max_words" else None
+        minimum = _one_of(kwargs, _MIN_KEYS)
+        if minimum is not None:
+            forward["summary_min"] = minimum
+        # check the settings as they will be used (merged with the construction-time ones): a bad one fails here,
+        # before any document is decoded
+        self._decoding_for({**getattr(self, "_forward_params", {}), **forward})
+        return preprocess, forward, postprocess
+
+    def _decoding_for(self, params: dict[str, Any]) -> DecodingConfig:
+        """The decoding settings for the merged forward arguments; ValueError for those that cannot apply."""
+        lengths: dict[str, int] = {}
+        for given in (params.get("summary_cap"), params.get("summary_min")):
+            if given is None:
+                continue
+            name, value = given
+            if name == "max_length":  # an encoder-decoder's max_length counts the decoder start token
+                if value < 2:
+                    raise ValueError(f"{TASK} pipeline: max_length must be >= 2 (it counts the decoder start token: "
+                                     f"max_length = max_new_tokens + 1), got {value}")
+                if self._positions is not None and value - 1 > self._positions:
+                    raise ValueError(f"{TASK} pipeline: max_length={value} allows {value - 1} summary tokens but "
+                                     f"this model's decoder has positions for {self._positions}; use max_length <= "
+                                     f"{self._positions + 1}")
+                name, value = "max_new_tokens", value - 1
+            elif name == "min_length":
+                name, value = "min_new_tokens", max(value - 1, 0)
+            lengths[name] = value
+        cfg = decoding_overrides(self.decoding, decoder_positions=self._positions, **lengths,
+                                 **{k: params[k] for k in _DECODING_KEYS if k in params})
+        early_stopping = params.get("early_stopping")
+        if early_stopping is not None and early_stopping is not True and cfg.num_beams > 1:
+            raise ValueError(f"{TASK} pipeline: early_stopping={early_stopping!r}: this pipeline's beam search always "
+                             f"stops once num_beams summaries are finished (early_stopping=True); drop the argument")
+        length_penalty = params.get("length_penalty")
+        if length_penalty is not None:
+            if not math.isfinite(length_penalty):
+                raise ValueError(f"{TASK} pipeline: length_penalty must be finite, got {length_penalty}")
+            if length_penalty != 1.0 and cfg.num_beams > 1:
+                raise ValueError(f"{TASK} pipeline: length_penalty={length_penalty}: this pipeline's beam search ranks "
+                                 f"summaries by mean log-probability per token (length_penalty=1.0) only; drop it, "
+                                 f"and steer the length with max_new_tokens/min_new_tokens or max_words/min_words")
+        return cfg
 
     def __call__(self, inputs: str | list[str], *args: Any, **kwargs: Any) -> Any:
         result = super().__call__(inputs, *args, **kwargs)
@@ -333,8 +506,8 @@ class Seq2Seq2SeqSummarizationPipeline(Pipeline):
         return {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"],
                 "empty": not document}
 
-    def _forward(self, model_inputs: dict[str, Any], **overrides: Any) -> dict[str, Any]:
-        cfg = decoding_overrides(self.decoding, **overrides)
+    def _forward(self, model_inputs: dict[str, Any], **params: Any) -> dict[str, Any]:
+        cfg = self._decoding_for(params)
         out = generate_summaries(self.model, model_inputs["input_ids"], model_inputs["attention_mask"], cfg,
                                  num_beams=cfg.num_beams, no_repeat_ngram_size=cfg.no_repeat_ngram_size,
                                  word_start=word_start_mask(self.tokenizer) if cfg.whole_words else None)
@@ -350,8 +523,49 @@ class Seq2Seq2SeqSummarizationPipeline(Pipeline):
         return [{"summary_text": text}]
 
 
+def summarization_pipeline(model: str | os.PathLike, *, best: bool = False,
+                           **kwargs: Any) -> Seq2Seq2SeqSummarizationPipeline:
+    """The ``seq2seq2seq-summarization`` pipeline for an export or a run folder, checked like the summarize CLI's.
+
+    ``model``: RUN/final/summarizer, RUN/final or RUN (``best``: RUN/best/summarizer). Other keyword arguments are
+    those of ``transformers.pipeline`` (``device``, ``batch_size``, ``dtype``, ...) and the pipeline's own
+    (:class:`Seq2Seq2SeqSummarizationPipeline`). Raises ModelLoadError, with the fix, for a path that is not a
+    complete safetensors export.
+    """
+    dtype = kwargs.pop("dtype", None) or kwargs.pop("torch_dtype", None)
+    if isinstance(dtype, str) and dtype != "auto":
+        if not isinstance(getattr(torch, dtype, None), torch.dtype):
+            raise ValueError(f"{TASK} pipeline: dtype={dtype!r} is not a torch dtype; use e.g. 'float32' or "
+                             f"'bfloat16'")
+        dtype = getattr(torch, dtype)
+    loaded, tokenizer, _ = load_export(model, best=best)
+    if isinstance(dtype, torch.dtype):  # transformers.pipeline does not convert a model it is given loaded
+        loaded.to(dtype)
+    kwargs.setdefault("tokenizer", tokenizer)
+    return _TRANSFORMERS_PIPELINE(TASK, model=loaded, **kwargs)
+
+
+# transformers.pipeline as it was before this module wrapped it (also when the module is reloaded)
+_TRANSFORMERS_PIPELINE = getattr(transformers.pipelines.pipeline, "_seq2seq2seq_original",
+                                 transformers.pipelines.pipeline)
+
+
+@functools.wraps(_TRANSFORMERS_PIPELINE)
+def _pipeline(task: str | None = None, model: Any = None, *args: Any, **kwargs: Any) -> Any:
+    """transformers.pipeline, with the model path of this task checked and loaded by :func:`summarization_pipeline`."""
+    if task == TASK and isinstance(model, (str, os.PathLike)) and not args:
+        return summarization_pipeline(model, **kwargs)
+    return _TRANSFORMERS_PIPELINE(task, model, *args, **kwargs)
+
+
+_pipeline._seq2seq2seq_original = _TRANSFORMERS_PIPELINE  # type: ignore[attr-defined]
+
+
 def register() -> None:
-    """Register the ``seq2seq2seq-summarization`` task with transformers (idempotent)."""
+    """Register the ``seq2seq2seq-summarization`` task with transformers (idempotent), and put the model path
+    check in front of ``transformers.pipeline`` for it."""
+    transformers.pipelines.pipeline = _pipeline
+    transformers.pipeline = _pipeline
     if PIPELINE_REGISTRY.supported_tasks.get(TASK, {}).get("impl") is Seq2Seq2SeqSummarizationPipeline:
         return
     PIPELINE_REGISTRY.register_pipeline(TASK, pipeline_class=Seq2Seq2SeqSummarizationPipeline,

@@ -247,22 +247,29 @@ def read_lines(path: str | Path) -> list[str]:
     return lines
 
 
+def read_jsonl_records(path: str | Path) -> list[tuple[int, Any]]:
+    """``(line number, parsed value)`` for every non-blank line of a JSONL file (line numbers from 1)."""
+    records = []
+    for number, line in enumerate(read_lines(path), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append((number, json.loads(line)))
+        except json.JSONDecodeError as err:
+            raise RougeInputError(
+                f"{path}, line {number}: not valid JSON ({err.msg}); a .jsonl file needs one JSON object per line "
+                "(give plain text a .txt name)"
+            ) from None
+    return records
+
+
 def read_jsonl_field(path: str | Path, field: str, *, flag: str = "") -> list[Any]:
     """The value of ``field`` on every line of a JSONL file (blank lines are skipped).
 
     ``flag`` names the command-line option that picks the field, for the error message.
     """
     values = []
-    for number, line in enumerate(read_lines(path), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise RougeInputError(
-                f"{path}, line {number}: not valid JSON ({err.msg}); a .jsonl file needs one JSON object per line "
-                "(give plain text a .txt name)"
-            ) from None
+    for number, record in read_jsonl_records(path):
         if not isinstance(record, dict) or field not in record:
             found = ", ".join(sorted(record)) if isinstance(record, dict) else type(record).__name__
             fix = f"choose the field with {flag}" if flag else "choose another field"
@@ -271,9 +278,91 @@ def read_jsonl_field(path: str | Path, field: str, *, flag: str = "") -> list[An
     return values
 
 
+def example_ids(path: str | Path) -> list[Any]:
+    """The id of every example, as ``seq2seq2seq.summarize`` writes it: a JSONL record's ``"id"`` field, else its
+    0-based line number (every line of a text file)."""
+    if not is_jsonl(path):
+        return list(range(len(read_lines(path))))
+    return [
+        record.get("id", number - 1) if isinstance(record, dict) else number - 1
+        for number, record in read_jsonl_records(path)
+    ]
+
+
+def prediction_ids(path: str | Path) -> list[Any] | None:
+    """The ``"id"`` of every record of a JSONL predictions file, or None when no record has one (align by order)."""
+    if not is_jsonl(path):
+        return None
+    records = read_jsonl_records(path)
+    with_id = [isinstance(record, dict) and "id" in record for _, record in records]
+    if not any(with_id):
+        return None
+    if not all(with_id):
+        number = records[with_id.index(False)][0]
+        raise RougeInputError(
+            f"{path}, line {number}: no \"id\" field, but other predictions have one; give every prediction its id "
+            "(as seq2seq2seq.summarize writes them) or none, to align by line order"
+        )
+    return [record["id"] for _, record in records]
+
+
+def _id_key(value: Any) -> str:
+    # JSON text as the key: ids may be any JSON value, and 1 and "1" stay different ids
+    return json.dumps(value, sort_keys=True)
+
+
+def _some(ids: list[Any], limit: int = 3) -> str:
+    shown = ", ".join(json.dumps(i) for i in ids[:limit])
+    return shown + (f", ... ({len(ids) - limit} more)" if len(ids) > limit else "")
+
+
+def align_by_id(
+    predictions: list[str], ids: list[Any], reference_ids: list[Any], *, name: str, count: int | None = None
+) -> list[str]:
+    """Predictions put in the references' order by their ids; the first ``count`` references (all for None).
+
+    Every prediction id must name one reference (see :func:`example_ids`), no id may repeat, and each of the
+    first ``count`` references needs a prediction; predictions for later references are left out.
+    """
+    position: dict[str, int] = {}
+    for i, rid in enumerate(reference_ids):
+        if _id_key(rid) in position:
+            raise RougeInputError(
+                f"the references have the id {json.dumps(rid)} more than once: ids must be unique to align "
+                f"{name} by id; fix the references' \"id\" fields"
+            )
+        position[_id_key(rid)] = i
+    by_position: dict[int, str] = {}
+    unknown, repeated = [], []
+    for pid, text in zip(ids, predictions, strict=True):
+        i = position.get(_id_key(pid))
+        if i is None:
+            unknown.append(pid)
+        elif i in by_position:
+            repeated.append(pid)
+        else:
+            by_position[i] = text
+    if unknown:
+        raise RougeInputError(
+            f"{name}: {len(unknown)} prediction id(s) name no reference ({_some(unknown)}); ids must be the "
+            "references' \"id\" fields, or their 0-based line numbers when they have none"
+        )
+    if repeated:
+        raise RougeInputError(f"{name}: id(s) {_some(repeated)} appear more than once; give one prediction per id")
+    wanted = range(len(reference_ids) if count is None else min(count, len(reference_ids)))
+    missing = [reference_ids[i] for i in wanted if i not in by_position]
+    if missing:
+        raise RougeInputError(
+            f"{name}: {len(missing)} reference(s) have no prediction (id {_some(missing)}); summarize all of them, "
+            "or score the first N with --limit N"
+        )
+    return [by_position[i] for i in wanted]
+
+
 def is_jsonl(path: str | Path) -> bool:
-    """JSONL is chosen by the file name (``.jsonl``/``.json``): a summary line could itself look like JSON."""
-    return Path(path).suffix.lower() in (".jsonl", ".json")
+    """JSONL is chosen by the file name (``.jsonl``/``.json``/``.ndjson``): a summary line could itself look like
+    JSON."""
+    return Path(path).suffix.lower() in (".jsonl", ".json", ".ndjson")
 
 
 def read_texts(

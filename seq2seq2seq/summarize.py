@@ -17,6 +17,8 @@ import argparse
 import contextlib
 import json
 import os
+import re
+import stat
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -25,9 +27,21 @@ from typing import Any
 
 import torch
 
+from .config import ConfigError
 from .models import ModelLoadError
 from .normalize import normalize
-from .pipeline import SummarizeError, count_truncated, decoding_overrides, load_summarizer, summarize_documents
+from .pipeline import (
+    SummarizeError,
+    count_truncated,
+    decoder_positions,
+    decoding_overrides,
+    load_summarizer,
+    summarize_documents,
+)
+
+JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
+# a line ends at \r\n, \n or a lone \r (old Mac files); neither byte occurs inside a multi-byte UTF-8 character
+_LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -57,20 +71,21 @@ def read_bytes(source: str | None) -> tuple[bytes, str]:
 
 
 def split_lines(data: bytes, name: str) -> list[str]:
-    """Lines of UTF-8 input (``\\n`` or ``\\r\\n`` endings, an optional BOM); the first invalid line is an error.
+    """Lines of UTF-8 input (``\\n``, ``\\r\\n`` or lone ``\\r`` endings, an optional BOM); the first invalid line is
+    an error.
 
-    Splitting the bytes on newlines only keeps line numbers equal to ``wc -l``'s (str.splitlines would also split
-    on form feeds and Unicode separators).
+    Splitting the bytes on these three line ends only keeps line numbers equal to an editor's (str.splitlines would
+    also split on form feeds and Unicode separators, which can occur inside a document).
     """
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    chunks = data.split(b"\n")
+    chunks = _LINE_END.split(data)
     if chunks and chunks[-1] == b"":
-        chunks.pop()  # the final newline ends the last line; it does not start a new one
+        chunks.pop()  # the final line end ends the last line; it does not start a new one
     lines = []
     for number, chunk in enumerate(chunks, start=1):
         try:
-            lines.append(chunk.decode("utf-8").removesuffix("\r"))
+            lines.append(chunk.decode("utf-8"))
         except UnicodeDecodeError:
             raise SummarizeError(f"{name} line {number} is not valid UTF-8; re-encode the file as UTF-8 "
                                  f"(e.g. iconv -f latin1 -t utf-8)") from None
@@ -103,6 +118,17 @@ def parse_rows(lines: list[str], fmt: str, field: str, name: str) -> list[Row]:
     return rows
 
 
+def looks_like_jsonl(lines: list[str]) -> bool:
+    """Whether text input is really JSONL: its first non-blank line is a JSON object (no news article is)."""
+    first = next((line.strip() for line in lines if line.strip()), "")
+    if not first.startswith("{"):
+        return False
+    try:
+        return isinstance(json.loads(first), dict)
+    except json.JSONDecodeError:
+        return False
+
+
 def prepare_documents(texts: list[str], normalise: bool) -> list[str]:
     """What the model reads: the training normaliser's form of each text (or the text as given, stripped)."""
     return [normalize(t) if normalise else " ".join(t.split()) for t in texts]
@@ -116,10 +142,50 @@ def format_output(rows: list[Row], summaries: list[str], fmt: str) -> str:
     return "".join(line + "\n" for line in lines)
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it; it is put back at once
+    os.umask(mask)
+    return mask
+
+
+def check_output(output: Path, source: str | None) -> None:
+    """Refuse an output that writing would damage or bypass: the input itself, a link, a device, a read-only file."""
+    if source not in (None, "-"):
+        with contextlib.suppress(OSError):  # a missing input is reported when it is read
+            if output.exists() and os.path.samefile(source, output):  # also through a link or another path
+                raise SummarizeError(f"--output {output} is the input file {source}: its documents would be replaced "
+                                     f"by their summaries; write to another file")
+    if output.is_symlink():
+        raise SummarizeError(f"--output {output} is a symbolic link (to {os.readlink(output)}): the output is renamed "
+                             f"into place, which would replace the link by a file; give the path it points to, or "
+                             f"another name (or leave --output out to write to stdout)")
+    if output.is_dir():
+        raise SummarizeError(f"--output {output} is a folder; give a file name")
+    if not output.exists():
+        return
+    info = output.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise SummarizeError(f"--output {output} is not a regular file (a device, pipe or socket); give a file name, "
+                             f"or leave --output out (or pass -) to write to stdout and redirect that")
+    # os.access alone lets root overwrite anything: a file with no write permission bit was made read-only on purpose
+    if not os.access(output, os.W_OK) or not info.st_mode & 0o222:
+        raise SummarizeError(f"--output {output} is read-only; make it writable (chmod u+w {output}) or choose "
+                             f"another file")
+
+
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path`` and rename it into place."""
+    """Write ``text`` to a temporary file beside ``path`` and rename it into place.
+
+    The file gets the permissions of the file it replaces, or those of a newly created file (0666 minus the
+    umask), not mkstemp's private 0600.
+    """
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
             out.write(text)
             out.flush()
@@ -134,7 +200,7 @@ def write_atomic(path: Path, text: str) -> None:
 def _format_of(flag: str, path: str | None) -> str:
     if flag != "auto":
         return flag
-    return "jsonl" if path not in (None, "-") and Path(path).suffix.lower() in (".jsonl", ".json") else "text"
+    return "jsonl" if path not in (None, "-") and Path(path).suffix.lower() in JSONL_SUFFIXES else "text"
 
 
 def _line_list(numbers: list[int], limit: int = 5) -> str:
@@ -172,10 +238,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", default=None, help="output file (written atomically); stdout if omitted or -")
     p.add_argument("--field", default="document", help="JSONL input: the field holding the document")
     p.add_argument("--input-format", choices=("auto", "text", "jsonl"), default="auto",
-                   help="auto: JSONL for .jsonl/.json files, else text")
+                   help="auto: JSONL for .jsonl/.json/.ndjson files and for input whose first line is a JSON object, "
+                        "else text")
     p.add_argument("--output-format", choices=("auto", "text", "jsonl"), default="auto",
-                   help="auto: JSONL ({\"id\", \"summary\"}) when --output ends in .jsonl/.json, else one summary "
-                        "a line")
+                   help="auto: JSONL ({\"id\", \"summary\"}) when --output ends in .jsonl/.json/.ndjson, else one "
+                        "summary a line")
     p.add_argument("--format", choices=("text", "jsonl"), default=None,
                    help="shorthand for both --input-format and --output-format")
     p.add_argument("--no-normalize", action="store_true",
@@ -213,12 +280,18 @@ def run(args: argparse.Namespace) -> int:
     output = None if args.output in (None, "-") else Path(args.output)
     if output is not None and not output.parent.is_dir():
         raise SummarizeError(f"output folder {output.parent} does not exist; create it first")
-    if output is not None and output.is_dir():
-        raise SummarizeError(f"--output {output} is a folder; give a file name")
+    if output is not None:
+        check_output(output, args.input)
 
     # read and check everything before the model runs: a bad line 10,000 should not cost a decoding pass
     data, name = read_bytes(args.input)
-    rows = parse_rows(split_lines(data, name), _format_of(input_format, args.input), args.field, name)
+    lines = split_lines(data, name)
+    fmt = _format_of(input_format, args.input)
+    if input_format == "auto" and fmt == "text" and looks_like_jsonl(lines):
+        fmt = "jsonl"
+        print(f"note: input looks like JSONL: reading field '{args.field}'; pass --input-format text to summarize "
+              f"the raw lines", file=sys.stderr)
+    rows = parse_rows(lines, fmt, args.field, name)
     documents = prepare_documents([row.text for row in rows], normalise=not args.no_normalize)
 
     if args.threads:
@@ -226,7 +299,8 @@ def run(args: argparse.Namespace) -> int:
     summarizer = load_summarizer(args.model, best=args.best, device=choose_device(args.device))
     decoding = decoding_overrides(summarizer.decoding, num_beams=args.beams, no_repeat_ngram_size=args.no_repeat_ngram,
                                   max_words=args.max_words, min_words=args.min_words, eos_damping=args.eos_damping,
-                                  eos_damping_tokens=args.eos_damping_tokens, no_repeat_words=args.no_repeat_words)
+                                  eos_damping_tokens=args.eos_damping_tokens, no_repeat_words=args.no_repeat_words,
+                                  decoder_positions=decoder_positions(summarizer.model))
 
     blank = [i + 1 for i, row in enumerate(rows) if not row.text.strip()]
     emptied = [i + 1 for i, (row, doc) in enumerate(zip(rows, documents)) if row.text.strip() and not doc]
@@ -261,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(exit_.code or 0)
     try:
         return run(args)
-    except (SummarizeError, ModelLoadError) as err:
+    except (SummarizeError, ModelLoadError, ConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except OSError as err:  # e.g. the output folder is not writable

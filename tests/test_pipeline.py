@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ import transformers
 
 import seq2seq2seq.pipeline as s2s_pipeline
 from seq2seq2seq import summarize
+from seq2seq2seq.models import ModelLoadError
 
 # the tiny export builder lives in test_summarize.py; loaded by path so this works under any pytest import mode
 # (the shared fixtures belong to tests/conftest.py, which another part of the project owns)
@@ -74,3 +77,135 @@ def test_register_is_idempotent(monkeypatch):
     monkeypatch.delitem(registry.supported_tasks, s2s_pipeline.TASK)
     s2s_pipeline.register()
     assert len(calls) == 1
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# generate's arguments, bad model paths, run folders
+
+
+def spy_decoding(monkeypatch: pytest.MonkeyPatch) -> list:
+    """Record the decoding settings each batch is decoded with."""
+    seen = []
+    real = s2s_pipeline.generate_summaries
+
+    def spy(model, input_ids, attention_mask, cfg, **kwargs):
+        seen.append(cfg)
+        return real(model, input_ids, attention_mask, cfg, **kwargs)
+
+    monkeypatch.setattr(s2s_pipeline, "generate_summaries", spy)
+    return seen
+
+
+def test_pipeline_accepts_generate_length_and_beam_arguments(export, tmp_path, monkeypatch):
+    pipe = transformers.pipeline("seq2seq2seq-summarization", model=str(export), device="cpu")
+    seen = spy_decoding(monkeypatch)
+    # max_length counts the decoder start token of an encoder-decoder: max_length = max_new_tokens + 1
+    by_tokens = pipe(DOCUMENTS[:3], max_new_tokens=5, min_new_tokens=3)
+    by_length = pipe(DOCUMENTS[:3], max_length=6, min_length=4)
+    assert by_tokens == by_length
+    assert {(c.max_summary_tokens, c.min_summary_tokens) for c in seen} == {(5, 3)}
+    seen.clear()
+    pipe(DOCUMENTS[0], max_new_tokens=4)  # alone, the export's minimum (2) is kept, as it fits
+    assert (seen[-1].max_summary_tokens, seen[-1].min_summary_tokens) == (4, 2)
+    # what every transformers user passes, accepted where it is what this pipeline does
+    beams = pipe(DOCUMENTS[:3], num_beams=3, no_repeat_ngram_size=2, do_sample=False, early_stopping=True,
+                 length_penalty=1.0, truncation=True)
+    assert beams == [{"summary_text": s} for s in cli_summaries(export, tmp_path, "--beams", "3",
+                                                                 "--no-repeat-ngram", "2")[:3]]
+    assert (seen[-1].num_beams, seen[-1].no_repeat_ngram_size) == (3, 2)
+    pipe(DOCUMENTS[0], length_penalty=2.0, early_stopping=False)  # greedy: they change nothing, like generate
+    # set at construction, a token cap given per call replaces max_words (no word cut left over)
+    pipe = transformers.pipeline("seq2seq2seq-summarization", model=str(export), device="cpu", max_words=1)
+    assert len(pipe(DOCUMENTS[0])[0]["summary_text"].split()) == 1
+    seen.clear()
+    out = pipe(DOCUMENTS[0], max_new_tokens=8, min_new_tokens=6)
+    assert seen[-1].max_summary_tokens == 8 and len(out[0]["summary_text"].split()) > 1
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"do_sample": True}, ValueError, "sampling is not supported by this pipeline"),
+    ({"num_beams": 3, "length_penalty": 2.0}, ValueError, "length_penalty=2.0"),
+    ({"num_beams": 3, "early_stopping": "never"}, ValueError, "early_stopping='never'"),
+    ({"min_new_tokens": 5, "max_new_tokens": 5}, ValueError, "min_new_tokens=5 does not fit under the summary cap"),
+    ({"min_length": 9, "max_length": 6}, ValueError, "min_new_tokens=8 does not fit under the summary cap of 5"),
+    ({"max_words": 3, "max_new_tokens": 6}, ValueError, "max_words and max_new_tokens set the same length"),
+    ({"max_length": 1}, ValueError, "max_length must be >= 2"),
+    ({"max_new_tokens": 67}, ValueError, "decoder has positions for (66); use max_new_tokens <= 66"),
+    ({"max_length": 68}, ValueError, "use max_length <= 67"),
+    ({"num_beams": 2.5}, TypeError, "num_beams must be an integer"),
+    ({"truncation": False}, ValueError, "documents are always truncated"),
+    ({"top_k": 5}, TypeError, "unknown argument(s) top_k (sampling arguments do not apply"),
+])
+def test_pipeline_rejects_generate_arguments_that_cannot_apply(export, kwargs, error, message):
+    pipe = transformers.pipeline("seq2seq2seq-summarization", model=str(export), device="cpu")
+    with pytest.raises(error) as info:
+        pipe(DOCUMENTS[0], **kwargs)
+    assert message in str(info.value)
+    if error is TypeError and "unknown" in message:
+        assert "accepted: " in str(info.value) and "max_new_tokens" in str(info.value)
+    # the same settings given at construction fail there, before any decoding
+    with pytest.raises(error, match=re.escape(message)):
+        transformers.pipeline("seq2seq2seq-summarization", model=str(export), device="cpu", **kwargs)
+
+
+@pytest.mark.parametrize("case", ["missing", "file", "no_config", "not_seq2seq_config", *sorted(
+    _helpers.BROKEN_EXPORT_MESSAGES)])
+def test_pipeline_bad_model_path_is_a_clear_error(export, tmp_path, case):
+    model = tmp_path / case
+    if case == "file":
+        model.write_text("not a model")
+    elif case == "no_config":
+        model.mkdir()
+        (model / "model.safetensors").write_bytes(b"")
+    elif case == "not_seq2seq_config":
+        model.mkdir()
+        (model / "config.json").write_text(json.dumps({"model_type": "bert", "architectures": ["BertModel"]}))
+    elif case != "missing":
+        _helpers.make_broken_export(export, model, case)
+    expected = {"missing": "does not exist", "file": "is a file", "no_config": "is not a summarizer export",
+                "not_seq2seq_config": "holds a 'bert' model, not an encoder-decoder",
+                **_helpers.BROKEN_EXPORT_MESSAGES}[case]
+    with pytest.raises(ModelLoadError, match=re.escape(expected)):
+        transformers.pipeline("seq2seq2seq-summarization", model=str(model))
+    with pytest.raises(ModelLoadError, match=re.escape(expected)):  # a Path, and the helper, say the same
+        s2s_pipeline.summarization_pipeline(model)
+
+
+def test_pipeline_accepts_a_run_folder_like_the_cli(export, tmp_path):
+    shutil.copytree(export, tmp_path / "run" / "final" / "summarizer")
+    shutil.copytree(export, tmp_path / "run" / "best" / "summarizer")
+    expected = transformers.pipeline("seq2seq2seq-summarization", model=str(export), device="cpu")(DOCUMENTS[:3])
+    for model in ("run", "run/final", "run/final/summarizer"):
+        pipe = transformers.pipeline("seq2seq2seq-summarization", model=str(tmp_path / model), device="cpu")
+        assert Path(pipe.model.name_or_path) == tmp_path / "run" / "final" / "summarizer"
+        assert pipe(DOCUMENTS[:3]) == expected
+    best = s2s_pipeline.summarization_pipeline(tmp_path / "run", best=True, device="cpu")
+    assert Path(best.model.name_or_path) == tmp_path / "run" / "best" / "summarizer"
+    assert best.decoding.max_summary_tokens == 8  # the export's settings, read from the resolved folder
+
+
+def test_pipeline_class_refuses_a_model_that_is_not_a_summarizer():
+    from seq2seq2seq.models import HumanSentenceDiscriminator, HumanSentenceDiscriminatorConfig
+
+    model = HumanSentenceDiscriminator(HumanSentenceDiscriminatorConfig(vocab_size=20, d_model=8, layers=1,
+                                                                         attention_heads=2, ffn_dim=8))
+    with pytest.raises(ModelLoadError, match="must be a seq2seq2seq summarizer"):
+        s2s_pipeline.Seq2Seq2SeqSummarizationPipeline(model=model)
+
+
+def test_load_discriminator_refuses_incomplete_or_foreign_weights(export, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    from seq2seq2seq.models import HumanSentenceDiscriminator, HumanSentenceDiscriminatorConfig, load_discriminator
+
+    model = HumanSentenceDiscriminator(HumanSentenceDiscriminatorConfig(vocab_size=20, d_model=8, layers=1,
+                                                                         attention_heads=2, ffn_dim=8))
+    model.save_pretrained(tmp_path / "d", safe_serialization=True)
+    assert isinstance(load_discriminator(tmp_path / "d"), HumanSentenceDiscriminator)
+    tensors = load_file(str(tmp_path / "d" / "model.safetensors"))
+    del tensors["head.weight"]
+    save_file(tensors, str(tmp_path / "d" / "model.safetensors"), metadata={"format": "pt"})
+    with pytest.raises(ModelLoadError, match=re.escape("lack 1 of the model's tensors (head.weight)")):
+        load_discriminator(tmp_path / "d")
+    with pytest.raises(ModelLoadError, match="not a seq2seq2seq discriminator"):
+        load_discriminator(export)

@@ -251,3 +251,81 @@ def test_perl_backend_agrees_on_lead8() -> None:
     perl = rouge.score_summaries_perl(predictions, references)
     python = score_summaries(predictions, references)
     assert perl == pytest.approx(python, abs=0.1)
+
+
+@pytest.mark.parametrize("how", ["predictions", "references", "symlink", "hard_link", "dot_relative"])
+def test_cli_refuses_json_output_that_is_an_input(
+    how: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refs = tmp_path / "refs.jsonl"
+    refs.write_text('{"summary": "a b"}\n{"summary": "c d"}\n', encoding="utf-8")
+    preds = tmp_path / "preds.txt"
+    preds.write_text("a b\nc d\n", encoding="utf-8")
+    before = {refs: refs.read_bytes(), preds: preds.read_bytes()}
+    monkeypatch.chdir(tmp_path)
+    out, role = {
+        "predictions": (str(preds), "predictions"),
+        "references": (str(refs), "references"),
+        "symlink": ("scores.json", "predictions"),
+        "hard_link": ("scores.json", "references"),
+        "dot_relative": ("./preds.txt", "predictions"),
+    }[how]
+    if how == "symlink":
+        Path(out).symlink_to(preds)
+    elif how == "hard_link":
+        Path(out).hardlink_to(refs)
+    argv = ["--references", str(refs), "--predictions", "preds.txt", "--json", out]
+    assert load_cli().main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --json {out} is the {role} file") and "would overwrite it" in err
+    assert {path: path.read_bytes() for path in before} == before
+
+
+def _summarize_style(ids: list, summaries: list[str]) -> str:
+    return "".join(json.dumps({"id": i, "summary": s}) + "\n" for i, s in zip(ids, summaries))
+
+
+def test_cli_aligns_jsonl_predictions_by_id(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    references = [REF, "dogs bark", "police kill gunman", "stocks rise in tokyo"]
+    predictions = [PRED, "dogs bark loudly", "gunman killed", "tokyo stocks"]
+    plain = tmp_path / "refs.jsonl"
+    plain.write_text("".join(json.dumps({"summary": r}) + "\n" for r in references), encoding="utf-8")
+    with_ids = tmp_path / "refs_ids.jsonl"
+    ref_ids = ["a7", "b2", "c9", "d1"]
+    with_ids.write_text("".join(json.dumps({"id": i, "summary": r}) + "\n" for i, r in zip(ref_ids, references)))
+    expected = score_summaries(predictions, references)
+    order = [2, 0, 3, 1]
+
+    def score(refs: Path, lines: str, *extra: str) -> tuple[int, str, dict]:
+        preds = tmp_path / "preds.jsonl"
+        preds.write_text(lines, encoding="utf-8")
+        out = tmp_path / "scores.json"
+        code = load_cli().main(["--references", str(refs), "--predictions", str(preds), "--json", str(out), *extra])
+        err = capsys.readouterr().err
+        return code, err, json.loads(out.read_text()) if code == 0 else {}
+
+    # summarize's ids for inputs without ids are 0-based line numbers; reordered lines score the same
+    for ids, refs in ((list(range(4)), plain), (ref_ids, with_ids)):
+        code, err, results = score(refs, _summarize_style([ids[i] for i in order], [predictions[i] for i in order]))
+        assert code == 0, err
+        assert results["preds"] == pytest.approx(expected)
+    # with --limit, the first N references are scored, whatever the order of the predictions
+    code, err, results = score(plain, _summarize_style(order, [predictions[i] for i in order]), "--limit", "2")
+    assert code == 0, err
+    assert results["preds"] == pytest.approx(score_summaries(predictions[:2], references[:2]))
+
+    bad = {
+        "unknown": (_summarize_style([0, 1, 2, 9], predictions), "1 prediction id(s) name no reference (9)"),
+        "repeated": (_summarize_style([0, 1, 1, 3], predictions), "id(s) 1 appear more than once"),
+        "missing": (_summarize_style([0, 1, 3], predictions[:3]), "1 reference(s) have no prediction (id 2)"),
+        "partial": (_summarize_style([0, 1], predictions[:2]) + json.dumps({"summary": "x"}) + "\n",
+                    'line 3: no "id" field, but other predictions have one'),
+        "string_vs_int": (_summarize_style(["0", "1", "2", "3"], predictions), "name no reference"),
+    }
+    for case, (lines, message) in bad.items():
+        code, err, _ = score(plain, lines)
+        assert code == 2 and err.startswith("error: ") and message in err, (case, err)
+    duplicated = tmp_path / "refs_dup.jsonl"
+    duplicated.write_text("".join(json.dumps({"id": i, "summary": r}) + "\n" for i, r in zip("aabc", references)))
+    code, err, _ = score(duplicated, _summarize_style(list("abc"), predictions[:3]))
+    assert code == 2 and 'the references have the id "a" more than once' in err

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import random
 import shutil
+import stat
 import sys
 from pathlib import Path
 
@@ -309,3 +311,197 @@ def test_no_repeat_words_override_needs_a_whole_word_export() -> None:
     assert pipeline.decoding_overrides(whole).no_repeat_words is False  # None keeps the export's
     with pytest.raises(pipeline.SummarizeError, match="whole_words"):
         pipeline.decoding_overrides(DecodingConfig(), no_repeat_words=True)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# broken exports, decoder limits, flag values, output files, input formats
+
+
+def make_broken_export(export: Path, folder: Path, case: str) -> Path:
+    """A copy of ``export`` damaged in one way (also used by test_pipeline.py)."""
+    from safetensors.torch import load_file, save_file
+
+    shutil.copytree(export, folder)
+    weights = folder / "model.safetensors"
+    config = json.loads((folder / "config.json").read_text())
+    if case == "truncated":
+        data = weights.read_bytes()
+        weights.write_bytes(data[: len(data) // 2])
+    elif case == "empty_weights":
+        weights.write_bytes(b"")
+    elif case == "pickle_only":
+        torch.save(load_file(str(weights)), folder / "pytorch_model.bin")
+        weights.unlink()
+    elif case == "missing_tensors":
+        tensors = load_file(str(weights))
+        for name in ("model.encoder.layers.0.fc1.weight", "model.decoder.layers.0.fc1.weight",
+                     "model.decoder.layers.0.fc2.bias"):
+            del tensors[name]
+        save_file(tensors, str(weights), metadata={"format": "pt"})
+    elif case in ("bert", "unknown_type"):
+        # an encoder-decoder flag, so that only the model type tells it apart from an export
+        config["model_type"] = "bert" if case == "bert" else "not-a-model-xyz"
+        (folder / "config.json").write_text(json.dumps(config))
+    else:
+        raise ValueError(case)
+    return folder
+
+
+BROKEN_EXPORT_MESSAGES = {
+    "truncated": "model.safetensors is truncated or corrupt",
+    "empty_weights": "model.safetensors is empty (0 bytes)",
+    "pickle_only": "holds no .safetensors weights",
+    "missing_tensors": "lack 3 of the model's tensors (model.decoder.layers.0.fc1.weight, ",
+    "bert": "holds a 'bert' model, not an encoder-decoder: it is not a seq2seq2seq summarizer export",
+    "unknown_type": "'not-a-model-xyz', which transformers does not know",
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN_EXPORT_MESSAGES))
+def test_corrupt_foreign_or_incomplete_export_is_a_clear_error(export, tmp_path, capsys, case):
+    model = make_broken_export(export, tmp_path / case, case)
+    src = write_lines(tmp_path / "in.txt", DOCUMENTS[:1])
+    code, out, err = run_cli(capsys, "--model", model, "--input", src)
+    assert code == 2 and out == "", err
+    assert err.startswith("error: ") and BROKEN_EXPORT_MESSAGES[case] in err, err
+    assert "re-export" in err or "pass the folder" in err
+
+
+def test_max_words_beyond_the_decoder_positions_is_refused(export, tmp_path, capsys):
+    # the export's decoder has 66 positions (max_position_embeddings): 33 words = 66 tokens is the most it can decode
+    src = write_lines(tmp_path / "in.txt", DOCUMENTS[:2])
+    code, _, err = run_cli(capsys, "--model", export, "--input", src, "--max-words", 40)
+    assert code == 2
+    assert ("error: --max-words 40 needs up to 80 summary tokens but this model's decoder has positions for 66; "
+            "use --max-words <= 33") in err
+    # at the limit, with end-of-sentence damped so that the summaries really are 66 tokens long
+    code, out, err = run_cli(capsys, "--model", export, "--input", src, "--max-words", 33, "--eos-damping", 1000,
+                             "--eos-damping-tokens", 100)
+    assert code == 0, err
+    assert len(out.splitlines()) == 2
+    loaded = pipeline.load_summarizer(export)
+    assert pipeline.decoder_positions(loaded.model) == loaded.model.config.max_position_embeddings == 66
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN"])
+def test_non_finite_eos_damping_is_a_usage_error(export, tmp_path, capsys, value):
+    src = write_lines(tmp_path / "in.txt", DOCUMENTS[:1])
+    code, out, err = run_cli(capsys, "--model", export, "--input", src, f"--eos-damping={value}")
+    assert code == 2 and out == ""
+    assert "error: --eos-damping must be >= 0 and finite" in err
+
+
+def test_config_error_from_decoding_settings_exits_2(export, tmp_path, capsys, monkeypatch):
+    from seq2seq2seq.config import ConfigError
+
+    def bad(*args, **kwargs):
+        raise ConfigError("decoding.eos_damping: must be >= 0")
+
+    monkeypatch.setattr(summarize, "decoding_overrides", bad)
+    src = write_lines(tmp_path / "in.txt", DOCUMENTS[:1])
+    code, _, err = run_cli(capsys, "--model", export, "--input", src)
+    assert code == 2 and "error: decoding.eos_damping: must be >= 0" in err
+
+
+@pytest.mark.parametrize("how", ["same_path", "dot_relative", "symlink", "hard_link"])
+def test_output_that_is_the_input_is_refused(export, tmp_path, capsys, monkeypatch, how):
+    src = write_lines(tmp_path / "articles.txt", DOCUMENTS[:2])
+    before = src.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    if how == "same_path":
+        output = str(src)
+    elif how == "dot_relative":
+        output = "./articles.txt"
+        src = Path("articles.txt")
+    elif how == "symlink":
+        (tmp_path / "out.txt").symlink_to(src)
+        output = "out.txt"
+    else:
+        (tmp_path / "out.txt").hardlink_to(src)
+        output = "out.txt"
+    code, _, err = run_cli(capsys, "--model", export, "--input", src, "--output", output)
+    assert code == 2
+    assert f"error: --output {Path(output)} is the input file" in err and "another file" in err
+    assert (tmp_path / "articles.txt").read_bytes() == before
+
+
+@pytest.mark.parametrize("case", ["symlink", "fifo", "read_only"])
+def test_output_that_is_a_link_a_device_or_read_only_is_refused(export, tmp_path, capsys, case):
+    src = write_lines(tmp_path / "in.txt", DOCUMENTS[:1])
+    target = write_lines(tmp_path / "target.txt", ["keep me"])
+    output = tmp_path / "out.txt"
+    if case == "symlink":
+        output.symlink_to(target)
+    elif case == "fifo":
+        os.mkfifo(output)
+    else:
+        output = target
+        output.chmod(0o444)
+    code, _, err = run_cli(capsys, "--model", export, "--input", src, "--output", output)
+    assert code == 2
+    expected = {"symlink": "is a symbolic link", "fifo": "is not a regular file", "read_only": "is read-only"}[case]
+    assert f"error: --output {output} {expected}" in err
+    assert target.read_text() == "keep me\n"
+    assert output.is_symlink() if case == "symlink" else True
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_output_mode_follows_the_umask_or_the_replaced_file(export, tmp_path, capsys):
+    src = write_lines(tmp_path / "in.txt", DOCUMENTS[:1])
+    before = os.umask(0o027)
+    try:
+        assert run_cli(capsys, "--model", export, "--input", src, "--output", tmp_path / "new.txt")[0] == 0
+        os.umask(0o022)
+        assert run_cli(capsys, "--model", export, "--input", src, "--output", tmp_path / "new2.txt")[0] == 0
+        old = write_lines(tmp_path / "old.txt", ["old"])
+        old.chmod(0o604)
+        assert run_cli(capsys, "--model", export, "--input", src, "--output", old)[0] == 0
+    finally:
+        os.umask(before)
+    assert stat.S_IMODE((tmp_path / "new.txt").stat().st_mode) == 0o640  # not mkstemp's 0600
+    assert stat.S_IMODE((tmp_path / "new2.txt").stat().st_mode) == 0o644
+    assert stat.S_IMODE(old.stat().st_mode) == 0o604  # a replaced file keeps its permissions
+    assert old.read_text() != "old\n"
+
+
+def test_jsonl_is_detected_on_stdin_and_in_ndjson_files(export, tmp_path, capsys, monkeypatch):
+    records = [{"id": f"r{i}", "document": d, "summary": "reference"} for i, d in enumerate(DOCUMENTS[:3])]
+    jsonl = "".join(json.dumps(r) + "\n" for r in records)
+    write_lines(tmp_path / "in.txt", DOCUMENTS[:3])
+    assert run_cli(capsys, "--model", export, "--input", tmp_path / "in.txt", "--output", tmp_path / "o.txt")[0] == 0
+    expected = read_summaries(tmp_path / "o.txt")
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(jsonl.encode("utf-8"))))
+    code, out, err = run_cli(capsys, "--model", export)
+    assert code == 0, err
+    assert ("input looks like JSONL: reading field 'document'; pass --input-format text to summarize the raw lines"
+            in err)
+    assert out.splitlines() == expected  # the documents were summarized, not the raw JSON lines
+
+    # .ndjson is JSONL in and out, by its name
+    (tmp_path / "in.ndjson").write_text(jsonl, encoding="utf-8")
+    code, _, err = run_cli(capsys, "--model", export, "--input", tmp_path / "in.ndjson",
+                           "--output", tmp_path / "out.ndjson")
+    assert code == 0 and "looks like JSONL" not in err, err
+    rows = [json.loads(line) for line in read_summaries(tmp_path / "out.ndjson")]
+    assert rows == [{"id": r["id"], "summary": s} for r, s in zip(records, expected)]
+
+    # --input-format text keeps the raw lines, without the note
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(jsonl.encode("utf-8"))))
+    code, out, err = run_cli(capsys, "--model", export, "--input-format", "text")
+    assert code == 0 and "looks like JSONL" not in err and len(out.splitlines()) == 3
+
+
+def test_cr_only_line_endings_are_line_ends(export, tmp_path, capsys):
+    assert summarize.split_lines(b"a\rb\r\nc\n\rd", "x") == ["a", "b", "c", "", "d"]
+    assert summarize.split_lines(b"a\r", "x") == ["a"]
+    with pytest.raises(pipeline.SummarizeError, match="x line 3 is not valid UTF-8"):
+        summarize.split_lines(b"one\rtwo\rcaf\xe9\rfour\r", "x")
+    write_lines(tmp_path / "unix.txt", DOCUMENTS[:3])
+    (tmp_path / "mac.txt").write_bytes("\r".join(DOCUMENTS[:3]).encode("utf-8") + b"\r")
+    outputs = []
+    for name in ("unix.txt", "mac.txt"):
+        code, out, err = run_cli(capsys, "--model", export, "--input", tmp_path / name)
+        assert code == 0, err
+        outputs.append(out.splitlines())
+    assert len(outputs[1]) == 3 and outputs[0] == outputs[1]
