@@ -131,8 +131,11 @@ class SimilarityReward:
         return (self._document_embeddings(documents) * self.embed(texts)).sum(-1)
 
 
-def score(scorers: list, documents: Documents, summaries: Summaries) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Total weighted reward, shape (n,), and each scorer's unweighted reward by name."""
-    parts = {s.name: s(documents, summaries) for s in scorers if s.weight > 0}
+def score(scorers: list, documents: Documents, summaries: Summaries,
+          known: dict[str, torch.Tensor] | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Total weighted reward, shape (n,), and each scorer's unweighted reward by name; ``known`` holds rewards
+    already computed elsewhere (R's, from its training forward), used instead of calling their scorers."""
+    known = known or {}
+    parts = {s.name: known[s.name] if s.name in known else s(documents, summaries) for s in scorers if s.weight > 0}
     total = sum(s.weight * parts[s.name] for s in scorers if s.weight > 0)
     return total, parts

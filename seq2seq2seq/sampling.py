@@ -83,43 +83,40 @@ class SourceConstraint:
     """What G may emit for each document of a batch.
 
     ``source_only``: pieces of the document, plus end-of-sentence. With ``whole_words`` (needs the tokenizer's
-    word-start mask) G builds words from the document's words: a word-continuing piece may only follow a piece it
-    follows inside a word of the document, a word may only end on a piece that ends a word there, and new words start
-    with a word-start piece of the document. So G never glues the start of one word to the end of an unrelated one
-    ("consum" + "ered"). The rule looks at adjacent pieces only: when a piece ends some word, a shorter form can be
-    produced ("consumer" from "consumers" if "er" ends another word of the document).
+    word-start mask) every word G writes is one of the document's words: a piece may only extend the current word
+    to a prefix of a document word, and a new word (or the end) may only follow a complete one. So G never glues the
+    start of one word to the end of another ("developers" + the "bc" of "hsbc"), not even through a piece that the two
+    words share.
+
+    The state of a summary is the set of document positions where its current partial word could be: ``match``, bool
+    of shape (n, s), true at j when the pieces of the partial word equal the document's pieces ending at j and starting
+    a word. A word-start piece x resets it to the positions of x; a continuation piece x keeps the matches that x
+    extends. All of it is tensor operations over the batch (one step per summary position).
     """
 
     def __init__(self, input_ids: torch.Tensor, vocab_size: int, eos_id: int, pad_id: int,
                  word_start: torch.Tensor | None = None, no_repeat_words: bool = False) -> None:
         self.allowed = source_allowed_mask(input_ids, vocab_size, [eos_id])  # (b, V)
-        self.followers: list[dict[int, list[int]]] | None = None
+        self.whole_words = word_start is not None
         self.no_repeat_words = False
         if word_start is None:
             return
         word_start = word_start.to(input_ids.device)
-        self.no_repeat_words, self.word_start = no_repeat_words, word_start
-        self.starts = self.allowed & word_start
+        self.no_repeat_words, self.word_start, self.eos_id = no_repeat_words, word_start, eos_id
+        self.starts = self.allowed & word_start  # (b, V): pieces that may begin a word, and the end
         self.starts[:, eos_id] = True
-        self.followers, self.inside = [], []  # per document: piece -> continuations; pieces that never end a word
-        starts = word_start.tolist()
-        for row in input_ids.tolist():
-            row = [i for i in row if i not in (pad_id, eos_id)]
-            followers: dict[int, set[int]] = {}
-            ends: set[int] = set()
-            for a, b in zip(row, row[1:] + [None]):
-                if b is None or starts[b]:
-                    ends.add(a)
-                else:
-                    followers.setdefault(a, set()).add(b)
-            self.followers.append({a: sorted(bs) for a, bs in followers.items()})
-            self.inside.append(set(followers) - ends)
+        self.doc = input_ids  # (b, s)
+        real = (input_ids != pad_id) & (input_ids != eos_id)
+        self.continues = real & ~word_start[input_ids]  # (b, s): the piece at j continues a word
+        # (b, s): a document word ends at j (the next piece starts a word, or there is no next real piece)
+        after = torch.nn.functional.pad(real & ~self.continues, (0, 1), value=True)[:, 1:]
+        self.ends = real & (after | ~torch.nn.functional.pad(real, (0, 1), value=False)[:, 1:])
 
     @classmethod
     def from_mask(cls, allowed: torch.Tensor) -> "SourceConstraint":
         """A plain per-document restriction given as a bool mask of shape (b, V)."""
         out = object.__new__(cls)
-        out.allowed, out.followers, out.no_repeat_words = allowed, None, False
+        out.allowed, out.whole_words, out.no_repeat_words = allowed, False, False
         return out
 
     def repeat_interleave(self, k: int) -> "SourceConstraint":
@@ -127,13 +124,10 @@ class SourceConstraint:
         if k == 1:
             return self
         out = object.__new__(SourceConstraint)
-        out.allowed = self.allowed.repeat_interleave(k, 0)
-        out.followers, out.no_repeat_words = None, self.no_repeat_words
-        if self.followers is not None:
-            out.word_start = self.word_start
-            out.starts = self.starts.repeat_interleave(k, 0)
-            out.followers = [f for f in self.followers for _ in range(k)]
-            out.inside = [i for i in self.inside for _ in range(k)]
+        out.__dict__.update(self.__dict__)
+        for name in ("allowed", "starts", "doc", "continues", "ends"):
+            if name in self.__dict__:
+                setattr(out, name, getattr(self, name).repeat_interleave(k, 0))
         return out
 
     def repeated_words(self, previous: torch.Tensor, last_only: bool = False) -> torch.Tensor:
@@ -155,30 +149,43 @@ class SourceConstraint:
     def masks(self, previous: torch.Tensor, prefix: torch.Tensor | None = None) -> torch.Tensor:
         """Allowed pieces after each previous token. previous: shape (n, t). Returns bool, shape (n, t, V).
 
-        ``no_repeat_words`` looks at everything generated so far: pass the whole decoder input as ``prefix`` when
-        ``previous`` is only its last column (one generation step); otherwise ``previous`` is the whole input.
+        Whole words and ``no_repeat_words`` look at everything generated so far: pass the whole decoder input as
+        ``prefix`` when ``previous`` is only its last columns (a generation step); otherwise ``previous`` is the
+        whole input.
         """
         n, t = previous.shape
-        if self.followers is None:
+        if not self.whole_words:
             return self.allowed[:, None, :].expand(n, t, self.allowed.shape[1])
-        mask = self._word_masks(previous)
+        history = prefix if prefix is not None else previous
+        mask = self._word_masks(history)[:, -t:]
         if self.no_repeat_words:
             mask &= ~(self.repeated_words(prefix, last_only=True) if prefix is not None
                       else self.repeated_words(previous))
         return mask
 
-    def _word_masks(self, previous: torch.Tensor) -> torch.Tensor:
-        n, t = previous.shape
-        mask = self.starts[:, None, :].repeat(1, t, 1)
-        for i, row in enumerate(previous.tolist()):
-            followers, inside = self.followers[i], self.inside[i]
-            for j, a in enumerate(row):
-                if a in inside:  # mid-word: the word must be finished first
-                    mask[i, j] = False
-                nxt = followers.get(a)
-                if nxt:
-                    mask[i, j, nxt] = True
+    def _advance(self, match: torch.Tensor, token: torch.Tensor) -> torch.Tensor:
+        """The partial-word matches after ``token`` (shape (n,)); special and foreign tokens leave no partial word."""
+        rows = torch.arange(token.shape[0], device=token.device)
+        here = (self.doc == token[:, None]) & (self.allowed[rows, token] & (token != self.eos_id))[:, None]
+        extended = torch.nn.functional.pad(match[:, :-1], (1, 0), value=False) & here
+        return torch.where(self.word_start[token][:, None], here, extended)
+
+    def _allowed_after(self, match: torch.Tensor) -> torch.Tensor:
+        """(n, V) pieces allowed next: continuations of the partial word, and word starts once it is complete."""
+        complete = ~match.any(1) | (match & self.ends).any(1)  # no partial word, or one that is a document word
+        mask = self.starts & complete[:, None]
+        following = torch.nn.functional.pad(match[:, :-1], (1, 0), value=False) & self.continues
+        rows, positions = following.nonzero(as_tuple=True)
+        mask[rows, self.doc[rows, positions]] = True
         return mask
+
+    def _word_masks(self, previous: torch.Tensor) -> torch.Tensor:
+        match = torch.zeros_like(self.doc, dtype=torch.bool)
+        steps = []
+        for j in range(previous.shape[1]):
+            match = self._advance(match, previous[:, j])
+            steps.append(self._allowed_after(match))
+        return torch.stack(steps, 1)
 
 
 class ConstrainedLogits(LogitsProcessor):
@@ -224,10 +231,12 @@ def constraint_for(model: PreTrainedModel, input_ids: torch.Tensor, cfg: Decodin
 def generate_summaries(model: PreTrainedModel, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                        cfg: DecodingConfig, *, do_sample: bool = False, num_samples: int = 1,
                        num_beams: int = 1, no_repeat_ngram_size: int = 0,
-                       max_new_tokens: int | None = None, word_start: torch.Tensor | None = None) -> Summaries:
+                       max_new_tokens: int | None = None, word_start: torch.Tensor | None = None,
+                       constraint: SourceConstraint | None = None) -> Summaries:
     """Decode summaries for a batch of documents (input_ids, attention_mask: shape (b, s)).
 
-    ``word_start`` (from :func:`word_start_mask`) is needed when ``cfg.whole_words`` is on.
+    ``word_start`` (from :func:`word_start_mask`) is needed when ``cfg.whole_words`` is on. ``constraint``: the
+    documents' :func:`constraint_for`, when the caller has built it already.
     Returns ``Summaries`` with n = b * num_samples rows, each document's samples adjacent.
     """
     config = model.config
@@ -241,8 +250,9 @@ def generate_summaries(model: PreTrainedModel, input_ids: torch.Tensor, attentio
         pad_token_id=config.pad_token_id, eos_token_id=config.eos_token_id,
         decoder_start_token_id=config.decoder_start_token_id, bos_token_id=config.bos_token_id,
     )
-    processor = ConstrainedLogits(cfg, config.eos_token_id, constraint_for(model, input_ids, cfg, word_start),
-                                  _blocked_ids(model))
+    if constraint is None:
+        constraint = constraint_for(model, input_ids, cfg, word_start)
+    processor = ConstrainedLogits(cfg, config.eos_token_id, constraint, _blocked_ids(model))
     with _no_inherited_generation_settings(model):
         sequences = model.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=generation,
                                    logits_processor=LogitsProcessorList([processor]))

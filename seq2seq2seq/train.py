@@ -16,9 +16,11 @@ import argparse
 import contextlib
 import json
 import logging
+import math
 import random
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -33,12 +35,12 @@ from . import checkpoint as ckpt
 from .config import ConfigError, TrainConfig, config_to_yaml, load_config, parse_overrides
 from .data import BatchStream, Corpus, CorpusError, HeadlineWordStats, load_corpus, pseudo_summary, tokenize
 from .losses import (cross_entropy, discriminator_loss, leave_one_out_advantages, masked_mean, reinforce_loss,
-                     self_critical_advantages, token_entropy, token_logprobs)
+                     self_critical_advantages, sequence_mean_logprob, token_entropy, token_logprobs)
 from .models import ModelLoadError, build_discriminator, build_seq2seq, seq2seq_logits
 from .rewards import (DiscriminatorReward, Documents, LengthReward, ReconstructionReward, SimilarityReward,
                       load_sentence_encoder, score)
-from .sampling import (Summaries, constraint_for, generate_summaries, plain_generation_config, summarize_texts,
-                       summary_logits, word_start_mask)
+from .sampling import (SourceConstraint, Summaries, constraint_for, generate_summaries, plain_generation_config,
+                       summarize_texts, summary_logits, word_start_mask)
 
 logger = get_logger("seq2seq2seq.train")  # not __name__: that is "__main__" under `python -m`
 STAGES = ("pretrain", "pretrain_d", "adversarial")
@@ -55,6 +57,20 @@ def distinct_n(texts: list[str], n: int) -> float:
     """Share of distinct n-grams among all n-grams of a set of summaries (1.0 = no repetition)."""
     grams = [tuple(words[i:i + n]) for words in (t.split() for t in texts) for i in range(len(words) - n + 1)]
     return len(set(grams)) / max(len(grams), 1)
+
+
+@dataclass
+class Rollout:
+    """One micro-batch of the adversarial stage as collected (see Trainer.collect); rows are documents repeated k
+    times in a row, one row per sample."""
+
+    texts: list[str]  # the b documents
+    documents: Documents  # (b*k, s)
+    samples: Summaries  # (b*k, t)
+    constraint: SourceConstraint | None  # what G may emit, for the b*k rows
+    advantages: torch.Tensor  # (b*k,)
+    r_loss: torch.Tensor  # R's teacher-forced loss on the samples (with its graph)
+    stats: dict[str, float]
 
 
 class Trainer:
@@ -100,6 +116,12 @@ class Trainer:
             encoder, encoder_tokenizer = load_sentence_encoder(cfg.adversarial.similarity_model)
             self.similarity = SimilarityReward(encoder.to(self.accelerator.device), encoder_tokenizer, self.tokenizer,
                                                cfg.adversarial.similarity_weight)
+        adv = cfg.adversarial
+        self.scorers = [ReconstructionReward(self.accelerator.unwrap_model(self.r), adv.reconstruction_weight),
+                        DiscriminatorReward(self.accelerator.unwrap_model(self.d), adv.discriminator_weight,
+                                            adv.discriminator_reward),
+                        LengthReward(self.word_starts, adv.target_words, adv.length_weight),
+                        *([self.similarity] if self.similarity is not None else [])]
         self.state = {"stage": STAGES[0], "step": 0, "global_step": 0, "best": None, "history": [],
                       "micro_batches_per_step": n * cfg.gradient_accumulation_steps,
                       # what --resume checks: the same token ids, and no change to the stages already finished
@@ -134,9 +156,19 @@ class Trainer:
             group["lr"] = peak * min(1.0, (step + 1) / warmup) if warmup else peak
 
     def _update(self, model, optimizer) -> float:
-        norm = 0.0
-        if self.cfg.max_grad_norm > 0:
-            norm = float(self.accelerator.clip_grad_norm_(model.parameters(), self.cfg.max_grad_norm))
+        """Clip and step; a step whose gradients are not finite is skipped (and logged), so that one bad batch (a
+        -inf log-prob) cannot turn the model into NaN for good. Returns the gradient norm before clipping."""
+        # max_norm inf clips nothing; the norm is still needed to see non-finite gradients (identical on every
+        # process after the all-reduce, so all of them skip together)
+        norm = float(self.accelerator.clip_grad_norm_(model.parameters(), self.cfg.max_grad_norm or float("inf")))
+        if not math.isfinite(norm):
+            optimizer.zero_grad(set_to_none=True)
+            name = {id(self.opt_g): "g", id(self.opt_r): "r", id(self.opt_d): "d"}[id(optimizer)]
+            self.state.setdefault("skipped_steps", {}).setdefault(name, 0)
+            self.state["skipped_steps"][name] += 1
+            logger.warning(f"skipped an update of {name.upper()}: its gradient norm is {norm} (non-finite loss); "
+                           f"{self.state['skipped_steps'][name]} skipped so far")
+            return norm
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         return norm
@@ -146,12 +178,13 @@ class Trainer:
         device = self.accelerator.device
         return Documents(ids.to(device), mask.to(device))
 
-    def _rollout(self, docs: Documents, do_sample: bool, k: int = 1) -> Summaries:
+    def _rollout(self, docs: Documents, do_sample: bool, k: int = 1, constraint=None) -> Summaries:
         g = self.accelerator.unwrap_model(self.g)
         g.eval()
         with self.accelerator.autocast():
             out = generate_summaries(g, docs.input_ids, docs.attention_mask, self.cfg.decoding,
-                                     do_sample=do_sample, num_samples=k, word_start=self.word_start)
+                                     do_sample=do_sample, num_samples=k, word_start=self.word_start,
+                                     constraint=constraint)
         g.train()
         return out
 
@@ -241,81 +274,107 @@ class Trainer:
         return stats
 
     def adversarial_step(self, step: int) -> dict[str, float]:
+        """G by REINFORCE and R by teacher forcing on G's samples (one update each), then ``d_steps`` D updates."""
         cfg, a = self.cfg.adversarial, self.cfg.gradient_accumulation_steps
-        k = cfg.num_samples
         for opt, lr in ((self.opt_g, cfg.lr_g), (self.opt_r, cfg.lr_r), (self.opt_d, cfg.lr_d)):
             self._set_lr(opt, lr, step)
-        scorers = [ReconstructionReward(self.accelerator.unwrap_model(self.r), cfg.reconstruction_weight),
-                   DiscriminatorReward(self.accelerator.unwrap_model(self.d), cfg.discriminator_weight,
-                                       cfg.discriminator_reward),
-                   LengthReward(self.word_starts, cfg.target_words, cfg.length_weight),
-                   *([self.similarity] if self.similarity is not None else [])]
         stats: dict[str, float] = {}
-        fakes: list[Summaries] = []
+        rollouts: list[Rollout] = []
         for last, index in self._micro_batches(step):
-            self._seed("adversarial", index)
-            texts = [self.corpus.documents[i] for i in self.adv_stream.indices(index)]
-            docs = self._documents(texts)
-            # rollout: k samples per document, plus the greedy summary as the self-critical baseline
-            samples = self._rollout(docs, do_sample=True, k=k)
-            docs_k = docs.repeat(k)
-            self.r.eval(), self.d.eval()
-            with torch.no_grad(), self.accelerator.autocast():
-                reward, parts = score(scorers, docs_k, samples)
-                if cfg.baseline == "greedy":
-                    greedy_reward, _ = score(scorers, docs, self._rollout(docs, do_sample=False))
-                    advantages = self_critical_advantages(reward.view(-1, k), greedy_reward)
-                else:
-                    advantages = leave_one_out_advantages(reward.view(-1, k))
-            self.r.train(), self.d.train()
-            advantages = advantages.flatten().float()
-            if cfg.normalize_advantages:
-                advantages = advantages / (advantages.std(unbiased=False) + 1e-6)
-            # update G by REINFORCE and R by teacher forcing on G's summaries; G's log-probs are taken without
-            # dropout, i.e. under the distribution the summaries were sampled from
-            self.g.eval()
-            anchor = None
-            if cfg.pretrain_weight > 0:
-                # the pre-training loss on the same documents keeps G near what it learned there; its gradient is
-                # accumulated locally and all-reduced with the REINFORCE gradient below (one forward per backward)
-                src, tgt_ids, tgt_mask = self._pseudo_batch(texts, self._seed("adversarial_anchor", index))
-                with self.accelerator.no_sync(self.g):
-                    anchor, _ = self._imitation_loss(src, tgt_ids, tgt_mask)
-                    self.accelerator.backward(cfg.pretrain_weight * anchor / a)
+            # DDP decides at forward time whether a backward all-reduces: R's forward happens while collecting
             with self._sync(last, self.g, self.r):
-                constraint = constraint_for(self.accelerator.unwrap_model(self.g), docs.input_ids,
-                                            self.cfg.decoding, self.word_start)
-                logits = summary_logits(self.g, docs_k.input_ids, docs_k.attention_mask, samples,
-                                        self.cfg.decoding, constraint.repeat_interleave(k) if constraint else None)
-                logps = token_logprobs(logits, samples.summary_ids)
-                with torch.set_grad_enabled(cfg.entropy_weight > 0):  # only logged when it has no weight
-                    entropy = masked_mean(token_entropy(logits), samples.summary_mask)
-                g_loss = reinforce_loss(logps, samples.summary_mask, advantages) - cfg.entropy_weight * entropy
-                self.accelerator.backward(g_loss / a)
-                r_loss = cross_entropy(seq2seq_logits(self.r, samples.summary_ids, samples.summary_mask,
-                                                      docs_k.input_ids, docs_k.attention_mask),
-                                       docs_k.input_ids, docs_k.attention_mask)
-                self.accelerator.backward(r_loss / a)
-            self.g.train()
-            fakes.append(samples)
-            _accumulate(stats, 1 / a, **{
-                "loss/g": g_loss.item(), "loss/r": r_loss.item(), "entropy": entropy.item(),
-                "reward/total/mean": reward.mean().item(), "advantage/mean": advantages.mean().item(),
-                "summary/tokens": samples.summary_mask.sum(1).float().mean().item(),
-                **({"loss/anchor": anchor.item()} if anchor is not None else {}),
-                **{f"rewards/{name}/mean": value.mean().item() for name, value in parts.items()}})
+                rollout = self.collect(index)
+                _accumulate(stats, 1 / a, **rollout.stats, **self.update_g(rollout, index), **self.update_r(rollout))
+            rollouts.append(rollout)
         stats["grad_norm/g"] = self._update(self.g, self.opt_g)
         self._update(self.r, self.opt_r)
-        # D: d_steps updates per G update, each over all this step's summaries and fresh human sentences
-        for j in range(cfg.d_steps):
-            for m, (last, index) in enumerate(self._micro_batches(step * cfg.d_steps + j)):
-                self._seed("adversarial_d", index)
-                real = [self.corpus.sentences[i] for i in self.adv_sentence_stream.indices(index)]
-                with self._sync(last, self.d):
-                    loss, d_stats = self._d_update_loss(real, fakes[m])
-                    self.accelerator.backward(loss / a)
-                _accumulate(stats, 1 / (a * cfg.d_steps), **{"loss/d": loss.item(), **d_stats})
-            self._update(self.d, self.opt_d)
+        for j in range(cfg.d_steps):  # each D update sees all this step's summaries and fresh human sentences
+            _accumulate(stats, 1 / cfg.d_steps, **self.update_d(step * cfg.d_steps + j, rollouts))
+        return stats
+
+    def collect(self, index: int) -> Rollout:
+        """Micro-batch ``index``'s trajectory: k samples per document, the baseline, rewards and advantages.
+
+        Everything is computed without gradients except R's teacher-forced pass over the samples, which is at
+        once the reconstruction reward (detached) and R's training loss: one forward instead of two. R runs it in
+        eval mode (no dropout), like the greedy baseline's reward, so both rewards come from the same R.
+        """
+        cfg, k = self.cfg.adversarial, self.cfg.adversarial.num_samples
+        self._seed("adversarial", index)
+        texts = [self.corpus.documents[i] for i in self.adv_stream.indices(index)]
+        docs = self._documents(texts)
+        constraint = constraint_for(self.accelerator.unwrap_model(self.g), docs.input_ids, self.cfg.decoding,
+                                    self.word_start)  # built once: sampling, baseline and log-probs share it
+        samples = self._rollout(docs, do_sample=True, k=k, constraint=constraint)
+        docs_k = docs.repeat(k)
+        self.r.eval()
+        r_logits = seq2seq_logits(self.r, samples.summary_ids, samples.summary_mask, docs_k.input_ids,
+                                  docs_k.attention_mask)
+        r_loss = cross_entropy(r_logits, docs_k.input_ids, docs_k.attention_mask)
+        known = {"reconstruction": sequence_mean_logprob(r_logits.detach().float(), docs_k.input_ids,
+                                                         docs_k.attention_mask)}
+        self.d.eval()
+        with torch.no_grad(), self.accelerator.autocast():
+            reward, parts = score(self.scorers, docs_k, samples, known)
+            if cfg.baseline == "greedy":
+                greedy = self._rollout(docs, do_sample=False, constraint=constraint)
+                greedy_reward, _ = score(self.scorers, docs, greedy)
+                advantages = self_critical_advantages(reward.view(-1, k), greedy_reward)
+            else:
+                advantages = leave_one_out_advantages(reward.view(-1, k))
+        self.r.train(), self.d.train()
+        advantages = advantages.flatten().float()
+        if cfg.normalize_advantages:
+            advantages = advantages / (advantages.std(unbiased=False) + 1e-6)
+        stats = {"reward/total/mean": reward.mean().item(), "advantage/mean": advantages.mean().item(),
+                 "summary/tokens": samples.summary_mask.sum(1).float().mean().item(),
+                 **{f"rewards/{name}/mean": value.mean().item() for name, value in parts.items()}}
+        return Rollout(texts, docs_k, samples, constraint.repeat_interleave(k) if constraint else None,
+                       advantages, r_loss, stats)
+
+    def update_g(self, rollout: Rollout, index: int) -> dict[str, float]:
+        """REINFORCE on the rollout's samples (plus the pre-training anchor); gradients accumulate until _update."""
+        cfg, a = self.cfg.adversarial, self.cfg.gradient_accumulation_steps
+        # G's log-probs are taken without dropout, i.e. under the distribution the summaries were sampled from
+        self.g.eval()
+        anchor = None
+        if cfg.pretrain_weight > 0:
+            # the pre-training loss on the same documents keeps G near what it learned there; its gradient is
+            # accumulated locally and all-reduced with the REINFORCE gradient below (one forward per backward)
+            src, tgt_ids, tgt_mask = self._pseudo_batch(rollout.texts, self._seed("adversarial_anchor", index))
+            with self.accelerator.no_sync(self.g):
+                anchor, _ = self._imitation_loss(src, tgt_ids, tgt_mask)
+                self.accelerator.backward(cfg.pretrain_weight * anchor / a)
+        docs, samples = rollout.documents, rollout.samples
+        logits = summary_logits(self.g, docs.input_ids, docs.attention_mask, samples, self.cfg.decoding,
+                                rollout.constraint)
+        logps = token_logprobs(logits, samples.summary_ids)
+        with torch.set_grad_enabled(cfg.entropy_weight > 0):  # only logged when it has no weight
+            entropy = masked_mean(token_entropy(logits), samples.summary_mask)
+        g_loss = reinforce_loss(logps, samples.summary_mask, rollout.advantages) - cfg.entropy_weight * entropy
+        # a non-finite loss is still backpropagated, so that every process takes part in the all-reduce; _update
+        # then sees non-finite gradients and skips the step
+        self.accelerator.backward(g_loss / a)
+        self.g.train()
+        return {"loss/g": g_loss.item(), "entropy": entropy.item(),
+                **({"loss/anchor": anchor.item()} if anchor is not None else {})}
+
+    def update_r(self, rollout: Rollout) -> dict[str, float]:
+        """R learns to rebuild the documents from G's samples (its forward ran in collect)."""
+        self.accelerator.backward(rollout.r_loss / self.cfg.gradient_accumulation_steps)
+        return {"loss/r": rollout.r_loss.item()}
+
+    def update_d(self, update: int, rollouts: list[Rollout]) -> dict[str, float]:
+        """One D update: human sentences (real) against each micro-batch's samples (fake)."""
+        a, stats = self.cfg.gradient_accumulation_steps, {}
+        for rollout, (last, index) in zip(rollouts, self._micro_batches(update)):
+            self._seed("adversarial_d", index)
+            real = [self.corpus.sentences[i] for i in self.adv_sentence_stream.indices(index)]
+            with self._sync(last, self.d):
+                loss, d_stats = self._d_update_loss(real, rollout.samples)
+                self.accelerator.backward(loss / a)
+            _accumulate(stats, 1 / a, **{"loss/d": loss.item(), **d_stats})
+        self._update(self.d, self.opt_d)
         return stats
 
     # ---- evaluation, samples, export ------------------------------------------------------------------------------

@@ -321,6 +321,22 @@ def test_source_constraint_whole_words_by_hand():
     assert torch.equal(constraint.repeat_interleave(2).masks(previous.repeat(2, 1))[1], masks[0])
 
 
+def test_whole_words_never_glue_words_through_a_shared_piece():
+    # words "ab" = [10, 11] and "cbd" = [12, 11, 13]: "b" ends the first word and is followed by "d" in the second;
+    # the adjacent-pieces rule allowed "a b d" ("developers" + the "bc" of "hsbc"); only document words are allowed
+    input_ids = torch.tensor([[10, 11, 12, 11, 13, EOS]])
+    constraint = SourceConstraint(input_ids, 50, EOS, 0, stand_in_word_starts())
+    allowed = [set(torch.nonzero(m).flatten().tolist()) for m in constraint.masks(torch.tensor([[3, 10, 11]]))[0]]
+    assert allowed[2] == {10, 12, EOS}  # after "ab": the word is complete; no "d"
+    allowed = [set(torch.nonzero(m).flatten().tolist()) for m in constraint.masks(torch.tensor([[3, 12, 11]]))[0]]
+    assert allowed[2] == {13}  # after "cb": only "d" completes a document word
+    # one generation step sees the same as the teacher-forced pass
+    previous = torch.tensor([[3, 12, 11, 13, 10]])
+    full = constraint.masks(previous)
+    for j in range(1, previous.shape[1] + 1):
+        assert torch.equal(constraint.masks(previous[:, j - 1:j], prefix=previous[:, :j])[:, 0], full[:, j - 1])
+
+
 def test_no_repeat_words_by_hand():
     input_ids = torch.tensor([[10, 11, 12, 13, 15, 14, EOS]])  # words "ab", "cde", "f" as above
     constraint = SourceConstraint(input_ids, 50, EOS, 0, stand_in_word_starts(), no_repeat_words=True)
@@ -367,6 +383,18 @@ NO_REPEAT_WORDS = DecodingConfig(max_summary_tokens=8, min_summary_tokens=2, sou
                                  no_repeat_words=True)
 
 
+def words_of(ids: list[int], starts: torch.Tensor) -> set[tuple[int, ...]]:
+    """The words of a piece sequence, each as the tuple of its pieces."""
+    words: list[list[int]] = []
+    for i in ids:
+        if i in (0, EOS):
+            continue
+        if starts[i] or not words:
+            words.append([])
+        words[-1].append(i)
+    return {tuple(w) for w in words}
+
+
 def word_rules(ids: list[int], starts: torch.Tensor) -> tuple[set, set, set]:
     """(pieces that start a word, (a, b) pairs adjacent inside a word, pieces that end a word) of a piece sequence."""
     ids = [i for i in ids if i not in (0, EOS)]
@@ -392,6 +420,8 @@ def test_whole_words_generation_only_builds_words_from_source_words(tiny_bart, d
             assert first <= doc_first and pairs <= doc_pairs, row  # no glued pieces
             if EOS in real:  # (a summary cut by the length cap may stop mid-word)
                 assert last <= doc_last, row
+                # exactly: every word of the summary is a word of the document
+                assert words_of(real, starts) <= words_of(input_ids[row // k].tolist(), starts), row
 
 
 def test_word_start_mask_of_a_sentencepiece_tokenizer(tiny_corpus):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -244,3 +245,54 @@ def test_pointer_model_with_headline_pretraining_trains_exports_and_serves(tiny_
     summaries = (tmp_path / "out.txt").read_text(encoding="utf-8").splitlines()
     pipe = transformers.pipeline("seq2seq2seq-summarization", model=str(out / "final" / "summarizer"))
     assert [row["summary_text"] for row in pipe(documents)] == summaries
+
+
+def test_a_non_finite_g_loss_skips_the_update_and_is_logged(tiny_corpus: Path, tmp_path: Path, monkeypatch,
+                                                             caplog) -> None:
+    # one -inf log-prob used to make G's loss and then all of G's weights NaN for good
+    import logging
+
+    import seq2seq2seq.train as train_module
+
+    trainer = _trainer(tiny_corpus, tmp_path)
+    before = {n: p.detach().clone() for n, p in trainer.g.named_parameters()}
+    real = train_module.token_logprobs
+
+    def poisoned(logits, labels):
+        out = real(logits, labels)
+        return torch.cat([out[:1] * float("inf") * -1, out[1:]]) if logits.requires_grad else out
+
+    monkeypatch.setattr(train_module, "token_logprobs", poisoned)
+    with caplog.at_level(logging.WARNING, logger="seq2seq2seq"):
+        stats = trainer.adversarial_step(0)
+    assert not math.isfinite(stats["loss/g"])
+    assert all(torch.equal(p.detach(), before[n]) for n, p in trainer.g.named_parameters())  # G untouched
+    assert trainer.state["skipped_steps"] == {"g": 1}
+    assert any("skipped an update of G" in r.getMessage() for r in caplog.records)
+    monkeypatch.setattr(train_module, "token_logprobs", real)
+    trainer.adversarial_step(1)  # and training goes on with finite weights
+    assert all(torch.isfinite(p).all() for p in trainer.g.parameters())
+    assert any(not torch.equal(p.detach(), before[n]) for n, p in trainer.g.named_parameters())
+
+
+def test_collect_then_updates_one_r_forward_gives_reward_and_loss(tiny_corpus: Path, tmp_path: Path) -> None:
+    # the reconstruction reward of each sample is R's length-normalised log-likelihood from the very forward pass
+    # whose loss R is trained on
+    from seq2seq2seq.losses import sequence_mean_logprob
+    from seq2seq2seq.models import seq2seq_logits
+
+    trainer = _trainer(tiny_corpus, tmp_path)
+    rollout = trainer.collect(0)
+    k = trainer.cfg.adversarial.num_samples
+    assert rollout.samples.summary_ids.shape[0] == rollout.advantages.shape[0] == len(rollout.texts) * k
+    assert rollout.r_loss.requires_grad
+    r = trainer.accelerator.unwrap_model(trainer.r).eval()
+    with torch.no_grad():
+        logits = seq2seq_logits(r, rollout.samples.summary_ids, rollout.samples.summary_mask,
+                                rollout.documents.input_ids, rollout.documents.attention_mask)
+        reward = sequence_mean_logprob(logits, rollout.documents.input_ids, rollout.documents.attention_mask)
+    assert rollout.stats["rewards/reconstruction/mean"] == pytest.approx(reward.mean().item(), abs=1e-5)
+    before = [p.detach().clone() for p in trainer.r.parameters()]
+    trainer.update_r(rollout)
+    trainer._update(trainer.r, trainer.opt_r)
+    assert any(not torch.equal(p.detach(), b) for p, b in zip(trainer.r.parameters(), before))
