@@ -65,7 +65,10 @@ fi
 if [ "${WITH_TCMALLOC:-1}" = "1" ] && ! bash scripts/env.sh --tcmalloc-path >/dev/null; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
     echo "set-up: tcmalloc (Debian's libtcmalloc-minimal4)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libtcmalloc-minimal4 >>"$LOG" 2>&1 \
+    # a machine whose package lists are missing or stale needs one `apt-get update` first
+    { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libtcmalloc-minimal4 >>"$LOG" 2>&1 \
+      || { apt-get update -qq >>"$LOG" 2>&1 && DEBIAN_FRONTEND=noninteractive \
+           apt-get install -y -qq libtcmalloc-minimal4 >>"$LOG" 2>&1; }; } \
       || echo "note: tcmalloc not installed (apt-get failed, see $LOG); glibc malloc tunables are used instead"
   else
     echo "note: tcmalloc is not installed and this user cannot install it (sudo apt-get install" \

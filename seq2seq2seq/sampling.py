@@ -125,6 +125,7 @@ class SourceConstraint:
             return self
         out = object.__new__(SourceConstraint)
         out.__dict__.update(self.__dict__)
+        out._cache = None
         for name in ("allowed", "starts", "doc", "continues", "ends"):
             if name in self.__dict__:
                 setattr(out, name, getattr(self, name).repeat_interleave(k, 0))
@@ -156,8 +157,10 @@ class SourceConstraint:
         n, t = previous.shape
         if not self.whole_words:
             return self.allowed[:, None, :].expand(n, t, self.allowed.shape[1])
-        history = prefix if prefix is not None else previous
-        mask = self._word_masks(history)[:, -t:]
+        if prefix is not None and t == 1:  # a generation step: only the last position's mask
+            mask = self._allowed_after(self._match_after(prefix))[:, None, :]
+        else:
+            mask = self._word_masks(prefix if prefix is not None else previous)[:, -t:]
         if self.no_repeat_words:
             mask &= ~(self.repeated_words(prefix, last_only=True) if prefix is not None
                       else self.repeated_words(previous))
@@ -178,6 +181,21 @@ class SourceConstraint:
         rows, positions = following.nonzero(as_tuple=True)
         mask[rows, self.doc[rows, positions]] = True
         return mask
+
+    def _match_after(self, prefix: torch.Tensor) -> torch.Tensor:
+        """The matches after a whole decoder prefix (n, t). Generation asks once per step with the prefix one token
+        longer: the state of the previous call is then advanced by one token instead of rebuilt (a beam search that
+        reorders its rows fails the equality check and rebuilds it)."""
+        cached = getattr(self, "_cache", None)
+        if (cached is not None and cached[0].shape[0] == prefix.shape[0]
+                and cached[0].shape[1] == prefix.shape[1] - 1 and torch.equal(cached[0], prefix[:, :-1])):
+            match = self._advance(cached[1], prefix[:, -1])
+        else:
+            match = torch.zeros_like(self.doc, dtype=torch.bool)
+            for j in range(prefix.shape[1]):
+                match = self._advance(match, prefix[:, j])
+        self._cache = (prefix.clone(), match)
+        return match
 
     def _word_masks(self, previous: torch.Tensor) -> torch.Tensor:
         match = torch.zeros_like(self.doc, dtype=torch.bool)

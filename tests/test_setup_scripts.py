@@ -84,7 +84,7 @@ def test_setup_failure_shows_pip_errors_and_the_log(tmp_path):
 
 def _environment(**env: str) -> dict[str, str]:
     script = f'. "{ROOT / "scripts" / "env.sh"}" && env'
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "LD_PRELOAD"))}
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("GLIBC_TUNABLES", "LD_PRELOAD"))}
     out = subprocess.run(["bash", "-c", script], env={**base, **env}, capture_output=True, text=True, check=True)
     return dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
 
@@ -92,7 +92,8 @@ def _environment(**env: str) -> dict[str, str]:
 def test_env_tunes_glibc_malloc_when_tcmalloc_is_not_used():
     env = _environment(SEQ2SEQ2SEQ_MALLOC="glibc")
     assert "LD_PRELOAD" not in env
-    assert int(env["MALLOC_MMAP_THRESHOLD_"]) >= 32 * 2**20 and int(env["MALLOC_TRIM_THRESHOLD_"]) >= 2**30
+    tunables = dict(item.split("=") for item in env["GLIBC_TUNABLES"].split(":"))
+    assert int(tunables["glibc.malloc.mmap_threshold"]) >= 32 * 2**20 and tunables["glibc.malloc.hugetlb"] == "1"
     assert env["HF_HUB_OFFLINE"] == "1"
 
 
@@ -103,6 +104,6 @@ def test_env_preloads_tcmalloc_when_installed():
     if found.returncode == 0:
         assert env["LD_PRELOAD"] == found.stdout.strip() and Path(env["LD_PRELOAD"]).is_file()
     else:
-        assert "LD_PRELOAD" not in env and "MALLOC_MMAP_THRESHOLD_" in env
+        assert "LD_PRELOAD" not in env and "glibc.malloc" in env["GLIBC_TUNABLES"]
     system = _environment(SEQ2SEQ2SEQ_MALLOC="system")
-    assert "LD_PRELOAD" not in system and "MALLOC_MMAP_THRESHOLD_" not in system
+    assert "LD_PRELOAD" not in system and "GLIBC_TUNABLES" not in system
