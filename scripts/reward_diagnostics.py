@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from seq2seq2seq import checkpoint as ckpt  # noqa: E402
 from seq2seq2seq.config import ConfigError, load_config, parse_overrides  # noqa: E402
-from seq2seq2seq.data import CorpusError, load_corpus  # noqa: E402
+from seq2seq2seq.data import CorpusError, load_corpus, token_idf  # noqa: E402
 from seq2seq2seq.models import ModelLoadError  # noqa: E402
 from seq2seq2seq.rewards import (DiscriminatorReward, LengthReward, ReconstructionReward,  # noqa: E402
                                  SimilarityReward, load_sentence_encoder)
@@ -80,7 +80,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     a, unwrap = cfg.adversarial, trainer.accelerator.unwrap_model
-    scorers = [ReconstructionReward(unwrap(trainer.r), 1.0),
+    idf_reconstruction = ReconstructionReward(unwrap(trainer.r), 1.0,
+                                              token_idf(trainer.tokenizer, corpus.documents,
+                                                        max_tokens=cfg.model.max_document_tokens))
+    idf_reconstruction.name = "reconstruction_idf"  # R's log-likelihood with each document token weighted by idf
+    scorers = [ReconstructionReward(unwrap(trainer.r), 1.0), idf_reconstruction,
                DiscriminatorReward(unwrap(trainer.d), 1.0, a.discriminator_reward),
                LengthReward(trainer.word_starts, a.target_words, 1.0)]
     if trainer.similarity is not None:  # loaded by the trainer when the config weights it
@@ -92,7 +96,10 @@ def main(argv: list[str] | None = None) -> int:
             scorers.append(SimilarityReward(encoder, encoder_tokenizer, trainer.tokenizer, 1.0))
         except ModelLoadError as err:  # optional: the similarity row is left out without the package
             print(f"(no similarity row: {err})", file=sys.stderr)
-    weights = {"reconstruction": a.reconstruction_weight, "discriminator": a.discriminator_weight,
+    uses_idf = a.reconstruction_tokens == "idf"
+    weights = {"reconstruction": 0.0 if uses_idf else a.reconstruction_weight,
+               "reconstruction_idf": a.reconstruction_weight if uses_idf else 0.0,
+               "discriminator": a.discriminator_weight,
                "length": a.length_weight, "similarity": a.similarity_weight}
     names = [s.name for s in scorers] + ["total"]
 

@@ -195,6 +195,10 @@ class AdversarialConfig:
         "'greedy' = self-critical (reward of G's greedy summary); 'loo' = leave-one-out mean of the other samples "
         "(needs num_samples >= 2)", "greedy")
     reconstruction_weight: float = _help("alpha: weight of R's length-normalised log-likelihood of the document", 1.0)
+    reconstruction_tokens: Literal["all", "idf"] = _help(
+        "which document tokens R's reward averages over: 'all' equally, or 'idf' = each weighted by its inverse "
+        "document frequency in the corpus, so rebuilding names and content words counts more than 'the' and ','",
+        "all")
     discriminator_weight: float = _help("beta: weight of the discriminator reward (0 = no discriminator)", 0.04)
     discriminator_reward: Literal["prob", "logprob"] = _help("D reward: P(human) or log P(human)", "logprob")
     length_weight: float = _help("weight of the length prior: minus the words beyond target_words (0 = off); "

@@ -117,6 +117,21 @@ class HeadlineWordStats:
                 - math.log(self.document_counts[word] + self.smoothing) + self._log_totals[1])
 
 
+def token_idf(tokenizer: PreTrainedTokenizerBase, documents: list[str], max_documents: int = 20000,
+              max_tokens: int = 128) -> torch.Tensor:
+    """Inverse document frequency of each token id over (the first ``max_documents`` of) the documents, shape (V,):
+    log((N + 1) / (df + 1)). Special tokens get 0, so end-of-sentence and padding carry no weight."""
+    sample = documents[:max_documents]
+    df = torch.zeros(len(tokenizer))
+    for start in range(0, len(sample), 1000):
+        ids = tokenizer(sample[start:start + 1000], max_length=max_tokens, truncation=True)["input_ids"]
+        for row in ids:
+            df[torch.tensor(sorted(set(row)), dtype=torch.long)] += 1
+    idf = torch.log((len(sample) + 1) / (df + 1))
+    idf[tokenizer.all_special_ids] = 0.0
+    return idf
+
+
 def headline_deletion(document: str, length: int, cfg: PretrainConfig, stats: HeadlineWordStats,
                       rng: random.Random) -> str:
     """The first ``length`` words of the document that survive deletion, in order: word w is kept with probability

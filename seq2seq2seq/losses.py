@@ -39,6 +39,15 @@ def sequence_mean_logprob(logits: torch.Tensor, labels: torch.Tensor, mask: torc
     return masked_mean(token_logprobs(logits, labels).masked_fill(mask == 0, 0.0), mask, dim=1)
 
 
+def weighted_mean_logprob(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Weighted mean log-likelihood of each sequence: sum_i w_i log p(labels_i) / sum_i w_i.
+
+    logits: (b, t, V); labels, weights: (b, t), weights 0 on padding. Returns shape (b,).
+    """
+    logps = token_logprobs(logits, labels).masked_fill(weights == 0, 0.0)
+    return (weights * logps).sum(1) / weights.sum(1).clamp(min=1e-9)
+
+
 def cross_entropy(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Teacher-forced cross-entropy averaged over real tokens. logits: (b, t, V); labels, mask: (b, t). Scalar."""
     return -masked_mean(token_logprobs(logits, labels).masked_fill(mask == 0, 0.0), mask)

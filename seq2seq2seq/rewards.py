@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from transformers import PreTrainedModel
 
-from .losses import sequence_mean_logprob
+from .losses import sequence_mean_logprob, weighted_mean_logprob
 from .models import HumanSentenceDiscriminator, ModelLoadError, describe_error, seq2seq_logits
 from .sampling import Summaries
 
@@ -28,17 +28,29 @@ class Documents:
 
 
 class ReconstructionReward:
-    """R's length-normalised log-likelihood of the document given only the summary: mean log p(x_i | y, x_<i)."""
+    """R's length-normalised log-likelihood of the document given only the summary: mean log p(x_i | y, x_<i).
+
+    With ``token_weights`` (shape (V,), e.g. :func:`seq2seq2seq.data.token_idf`) the mean over document tokens is
+    weighted: sum_i w(x_i) log p(x_i | y, x_<i) / sum_i w(x_i).
+    """
 
     name = "reconstruction"
 
-    def __init__(self, reconstructor: PreTrainedModel, weight: float) -> None:
-        self.reconstructor, self.weight = reconstructor, weight
+    def __init__(self, reconstructor: PreTrainedModel, weight: float,
+                 token_weights: torch.Tensor | None = None) -> None:
+        self.reconstructor, self.weight, self.token_weights = reconstructor, weight, token_weights
 
     def __call__(self, documents: Documents, summaries: Summaries) -> torch.Tensor:
         logits = seq2seq_logits(self.reconstructor, summaries.summary_ids, summaries.summary_mask,
                                 documents.input_ids, documents.attention_mask)
-        return sequence_mean_logprob(logits, documents.input_ids, documents.attention_mask)
+        return self.from_logits(logits, documents)
+
+    def from_logits(self, logits: torch.Tensor, documents: Documents) -> torch.Tensor:
+        """The reward from R's teacher-forced logits of the documents, shape (n, s, V) -> (n,)."""
+        ids, mask = documents.input_ids, documents.attention_mask
+        if self.token_weights is None:
+            return sequence_mean_logprob(logits, ids, mask)
+        return weighted_mean_logprob(logits, ids, self.token_weights.to(ids.device)[ids] * mask)
 
 
 class DiscriminatorReward:

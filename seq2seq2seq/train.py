@@ -33,9 +33,10 @@ from transformers import AutoTokenizer
 
 from . import checkpoint as ckpt
 from .config import ConfigError, TrainConfig, config_to_yaml, load_config, parse_overrides
-from .data import BatchStream, Corpus, CorpusError, HeadlineWordStats, load_corpus, pseudo_summary, tokenize
+from .data import (BatchStream, Corpus, CorpusError, HeadlineWordStats, load_corpus, pseudo_summary, token_idf,
+                   tokenize)
 from .losses import (cross_entropy, discriminator_loss, leave_one_out_advantages, masked_mean, reinforce_loss,
-                     self_critical_advantages, sequence_mean_logprob, token_entropy, token_logprobs)
+                     self_critical_advantages, token_entropy, token_logprobs)
 from .models import ModelLoadError, build_discriminator, build_seq2seq, seq2seq_logits
 from .rewards import (DiscriminatorReward, Documents, LengthReward, ReconstructionReward, SimilarityReward,
                       load_sentence_encoder, score)
@@ -117,7 +118,9 @@ class Trainer:
             self.similarity = SimilarityReward(encoder.to(self.accelerator.device), encoder_tokenizer, self.tokenizer,
                                                cfg.adversarial.similarity_weight)
         adv = cfg.adversarial
-        self.scorers = [ReconstructionReward(self.accelerator.unwrap_model(self.r), adv.reconstruction_weight),
+        idf = (token_idf(self.tokenizer, corpus.documents, max_tokens=cfg.model.max_document_tokens)
+               if adv.reconstruction_tokens == "idf" and adv.steps > 0 else None)
+        self.scorers = [ReconstructionReward(self.accelerator.unwrap_model(self.r), adv.reconstruction_weight, idf),
                         DiscriminatorReward(self.accelerator.unwrap_model(self.d), adv.discriminator_weight,
                                             adv.discriminator_reward),
                         LengthReward(self.word_starts, adv.target_words, adv.length_weight),
@@ -311,8 +314,7 @@ class Trainer:
         r_logits = seq2seq_logits(self.r, samples.summary_ids, samples.summary_mask, docs_k.input_ids,
                                   docs_k.attention_mask)
         r_loss = cross_entropy(r_logits, docs_k.input_ids, docs_k.attention_mask)
-        known = {"reconstruction": sequence_mean_logprob(r_logits.detach().float(), docs_k.input_ids,
-                                                         docs_k.attention_mask)}
+        known = {"reconstruction": self.scorers[0].from_logits(r_logits.detach().float(), docs_k)}
         self.d.eval()
         with torch.no_grad(), self.accelerator.autocast():
             reward, parts = score(self.scorers, docs_k, samples, known)

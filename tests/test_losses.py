@@ -321,3 +321,18 @@ def test_length_reward_counts_words_beyond_the_target_by_hand():
     # padding after the end does not count, even where the pad id would be a word start
     padded = Summaries(torch.tensor([[2, 1, 2, 2, 2, 2]]), torch.tensor([[1, 1, 0, 0, 0, 0]]))
     assert LengthReward(word_start, target_words=0, weight=1.0)(None, padded).tolist() == [-1.0]
+
+
+def test_weighted_mean_logprob_by_hand():
+    from seq2seq2seq.losses import weighted_mean_logprob
+
+    # V = 2, uniform logits: every token has log-prob log(1/2); a second row puts log-probs log(0.8), log(0.2)
+    logits = torch.zeros(2, 3, 2)
+    logits[1, :, 0] = math.log(4.0)  # softmax([log 4, 0]) = [0.8, 0.2]
+    labels = torch.tensor([[0, 1, 0], [0, 1, 1]])
+    weights = torch.tensor([[1.0, 3.0, 0.0], [2.0, 1.0, 1.0]])
+    out = weighted_mean_logprob(logits, labels, weights)
+    # row 0: (1 + 3) * log 0.5 / 4 = log 0.5 (the zero-weight token does not count)
+    # row 1: (2 log 0.8 + log 0.2 + log 0.2) / 4
+    expected = torch.tensor([math.log(0.5), (2 * math.log(0.8) + 2 * math.log(0.2)) / 4])
+    torch.testing.assert_close(out, expected)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
@@ -75,3 +76,32 @@ def test_adversarial_step_uses_the_similarity_reward(encoder_dir: Path, tiny_cor
                                                            "similarity_model": str(encoder_dir)}}))
     stats = Trainer(cfg, load_corpus(cfg.data_dir)).adversarial_step(0)
     assert -1.0 <= stats["rewards/similarity/mean"] <= 1.0
+
+
+def test_token_idf_and_the_idf_weighted_reconstruction_reward(tiny_corpus):
+    from seq2seq2seq.data import load_corpus, token_idf
+    from seq2seq2seq.losses import sequence_mean_logprob
+    from seq2seq2seq.rewards import ReconstructionReward
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_corpus / "tokenizer"))
+    docs = ["the cat sat .", "the dog ran .", "a cat ran ."]
+    idf = token_idf(tokenizer, docs)
+    # idf = log((N + 1) / (df + 1)), df counted by hand from the same tokenization; special tokens weigh 0
+    rows = [set(r) for r in tokenizer(docs)["input_ids"]]
+    for token in set().union(*rows) - set(tokenizer.all_special_ids):
+        df = sum(token in r for r in rows)
+        assert idf[token].item() == pytest.approx(math.log(4 / (df + 1)), abs=1e-6), token
+    assert idf[tokenizer.eos_token_id] == 0.0 and idf[tokenizer.pad_token_id] == 0.0
+    assert idf.max().item() == pytest.approx(math.log(4.0), abs=1e-6)  # pieces in no document
+    the, cat = tokenizer(["the cat"], add_special_tokens=False)["input_ids"][0][:2]
+    # the reward: with uniform weights it is the plain mean; with idf the weighted one
+    ids = torch.tensor([[the, cat, tokenizer.eos_token_id]])
+    documents = Documents(ids, torch.ones_like(ids))
+    logits = torch.randn(1, 3, len(tokenizer))
+    plain = ReconstructionReward(None, 1.0).from_logits(logits, documents)
+    torch.testing.assert_close(plain, sequence_mean_logprob(logits, ids, documents.attention_mask))
+    weighted = ReconstructionReward(None, 1.0, idf).from_logits(logits, documents)
+    logps = torch.log_softmax(logits, -1)[0, torch.arange(3), ids[0]]
+    w = idf[ids[0]]
+    assert w[2] == 0.0 and w[0] > 0 and w[1] > 0  # eos carries no weight
+    torch.testing.assert_close(weighted, ((w[0] * logps[0] + w[1] * logps[1]) / (w[0] + w[1])).reshape(1))

@@ -296,3 +296,10 @@ def test_collect_then_updates_one_r_forward_gives_reward_and_loss(tiny_corpus: P
     trainer.update_r(rollout)
     trainer._update(trainer.r, trainer.opt_r)
     assert any(not torch.equal(p.detach(), b) for p, b in zip(trainer.r.parameters(), before))
+
+
+def test_idf_weighted_reconstruction_reward_trains(tiny_corpus: Path, tmp_path: Path) -> None:
+    trainer = _trainer(tiny_corpus, tmp_path, adversarial={"reconstruction_tokens": "idf"})
+    assert trainer.scorers[0].token_weights is not None
+    stats = trainer.adversarial_step(0)
+    assert math.isfinite(stats["rewards/reconstruction/mean"]) and stats["rewards/reconstruction/mean"] < 0
