@@ -107,3 +107,19 @@ def test_env_preloads_tcmalloc_when_installed():
         assert "LD_PRELOAD" not in env and "glibc.malloc" in env["GLIBC_TUNABLES"]
     system = _environment(SEQ2SEQ2SEQ_MALLOC="system")
     assert "LD_PRELOAD" not in system and "GLIBC_TUNABLES" not in system
+
+
+def test_pyproject_license_is_an_spdx_string_and_transformers_is_bounded():
+    # a license table made setuptools print a deprecation warning block at every install; an unbounded transformers
+    # would take releases that remove the APIs the tests cover
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+    import transformers
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert isinstance(project["license"], str)
+    requirement = next(Requirement(r) for r in project["dependencies"] if r.startswith("transformers"))
+    assert any(spec.operator == "<" for spec in requirement.specifier)
+    assert Version(transformers.__version__) in requirement.specifier
