@@ -21,6 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(1, str(ROOT / "scripts"))  # plot_training, also when this file is imported by path
 
 from seq2seq2seq.config import ConfigError, load_config, parse_overrides  # noqa: E402
 from seq2seq2seq.paths import shared_data_dir  # noqa: E402
@@ -59,6 +60,23 @@ def _read_pairs(path: Path, limit: int | None = None) -> tuple[list[str], list[s
             if limit and len(documents) >= limit:
                 break
     return documents, summaries
+
+
+def add_seed_results(path: Path, seed: int, test_scores: dict) -> None:
+    """Put one run's test scores into ``{"seeds": [{"seed", "final", "pretrained", "rule"}, ...]}`` (ROUGE x100 and
+    words), replacing an earlier entry of the same seed; the entries stay sorted by seed."""
+    rows = {"final": "seq2seq2seq", "pretrained": "pre-trained G only", "rule": HEADLINE_BASELINE}
+    entry = {"seed": seed}
+    for key, system in rows.items():
+        if system in test_scores:
+            s = test_scores[system]
+            entry[key] = {"rouge1": round(s["rouge1"], 2), "rouge2": round(s["rouge2"], 2),
+                          "rougeL": round(s["rougeL"], 2), "words": round(s["avg_words"], 2)}
+    data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"seeds": []}
+    seeds = [s for s in data.get("seeds", []) if s.get("seed") != seed] + [entry]
+    data["seeds"] = sorted(seeds, key=lambda s: s["seed"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
 def _samples(documents: list[str], predictions: list[str], references: list[str], k: int = 5) -> dict:
@@ -145,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run_dir", default=None, help="default: runs/<config name>")
     parser.add_argument("--test_limit", type=int, default=None, help="summarize only the first N test documents")
     parser.add_argument("--beams", type=int, default=None, help="beam size for dev/test summaries (default: config)")
+    parser.add_argument("--results_json", default=None,
+                        help="add this run's test scores (final, pre-trained G, the rule) under its seed to a JSON "
+                             "file shared by runs, e.g. docs/results/cpu.json")
     parser.add_argument("--judge", default=None,
                         help="discriminator folder that scores readability (default: this run's final discriminator; "
                              "pass the same one to compare runs)")
@@ -246,8 +267,20 @@ def main(argv: list[str] | None = None) -> int:
             tables.append(f"Readability ({name}; judge: {judge_dir}):\n\n{readability_table(report['readability'][name])}")
         report["samples"][name] = _samples(documents, systems["seq2seq2seq"], references)
 
-    # 4. the report
+    # 4. the report, the training curves, the shared results file
     (run_dir / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    curves = ""
+    try:
+        from plot_training import plot_training
+
+        plot_training(train_dir, run_dir / "training_curves.png")
+        curves = "\n\n## Training curves\n\n![dev ROUGE, rewards and losses over training](training_curves.png)\n"
+    except ImportError:
+        print("note: no training_curves.png (needs matplotlib: pip install -e '.[plot]')", file=sys.stderr)
+    except ValueError as err:
+        print(f"note: no training_curves.png ({err})", file=sys.stderr)
+    if args.results_json:
+        add_seed_results(Path(args.results_json), cfg.seed, report["scores"]["test"])
     throughput = "\n".join(
         f"| {stage} | {t['examples']} | {t['seconds']:.0f} | {t['examples_per_second']:.1f} | "
         f"{t.get('flops_per_second', float('nan')) / 1e9:.1f} | {100 * t.get('fraction_of_matmul_peak', float('nan')):.0f}% |"
@@ -260,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"(0 when reused)\n\nMatrix-multiply peak measured in this run: {report['matmul_peak_flops'] / 1e9:.1f} GFLOP/s\n\n"
                 f"| stage | examples | seconds | examples/s | model GFLOP/s | of matmul peak |\n"
                 f"|---|---|---|---|---|---|\n{throughput}\n\n"
-                + "\n\n".join(tables) + f"\n\n## Test samples\n\n{samples}\n")
+                + "\n\n".join(tables) + curves + f"\n\n## Test samples\n\n{samples}\n")
     (run_dir / "report.md").write_text(markdown, encoding="utf-8")
     print("\n".join(tables))
     print(f"\nsamples:\n{samples}\n\nreport: {run_dir / 'report.md'}")

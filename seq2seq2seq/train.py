@@ -45,6 +45,7 @@ from .sampling import (SourceConstraint, Summaries, constraint_for, generate_sum
 
 logger = get_logger("seq2seq2seq.train")  # not __name__: that is "__main__" under `python -m`
 STAGES = ("pretrain", "pretrain_d", "adversarial")
+METRICS_FILE = "metrics.jsonl"
 SEED_STREAMS = {"pretrain": 0, "pretrain_d": 1, "adversarial": 2, "adversarial_d": 3, "adversarial_anchor": 4}
 
 
@@ -471,6 +472,8 @@ class Trainer:
                     logs["examples_per_second"] = timing["examples"] / max(timing["seconds"], 1e-9)
                     window = []
                     acc.log({f"{stage}/{k}": v for k, v in logs.items()}, step=self.state["global_step"])
+                    self._append_metrics({"stage": stage, "step": done, "global_step": self.state["global_step"],
+                                          **logs})
                     shown = [k for k in logs if k.startswith(("loss/", "reward/total", "d/acc"))]
                     bar.set_postfix({k: f"{logs[k]:.3g}" for k in shown})
                 if cfg.sample_every and done % cfg.sample_every == 0 and acc.is_main_process:
@@ -499,6 +502,12 @@ class Trainer:
             (out / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
         acc.end_training()
         return results
+
+    def _append_metrics(self, row: dict) -> None:
+        """One line of RUN/metrics.jsonl per logging window: what the benchmark's training-curve plot reads."""
+        if self.accelerator.is_main_process:
+            with (Path(self.cfg.output_dir) / METRICS_FILE).open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(row) + "\n")
 
     def _evaluate_and_keep_best(self, stage: str, step: int) -> None:
         metrics = self.evaluate()
@@ -628,6 +637,8 @@ def main(argv: list[str] | None = None) -> int:
         if trainer.accelerator.is_main_process:
             out.mkdir(parents=True, exist_ok=True)
             (out / "config.yaml").write_text(config_to_yaml(cfg), encoding="utf-8")
+            if not args.resume:  # a new run (or --overwrite) starts its curves afresh
+                (out / METRICS_FILE).unlink(missing_ok=True)
             handlers = [logging.FileHandler(out / "train.log", encoding="utf-8"), logging.StreamHandler()]
             for handler in handlers:
                 handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))

@@ -17,9 +17,10 @@ _spec.loader.exec_module(benchmark)
 def test_benchmark_writes_the_report_with_ablation_and_readability_rows(tiny_corpus: Path, tmp_path: Path,
                                                                        capsys) -> None:
     run = tmp_path / "bench"
+    results = tmp_path / "results" / "tiny.json"
     assert benchmark.main(["--config", str(TINY_CONFIG), "--run_dir", str(run), "--test_limit", "6",
                            "--data_dir", str(tiny_corpus), "--eval_size", "4", "--model.pointer", "true",
-                           "--pretrain.task", "headline"]) == 0
+                           "--pretrain.task", "headline", "--results_json", str(results)]) == 0
     report = json.loads((run / "report.json").read_text())
     test_rows = report["scores"]["test"]
     for row in ("seq2seq2seq", "pre-trained G only", "final G (no selection)", "lead-8", "lead-10",
@@ -34,6 +35,16 @@ def test_benchmark_writes_the_report_with_ablation_and_readability_rows(tiny_cor
     markdown = (run / "report.md").read_text()
     assert "of matmul peak" in markdown and "pre-trained G only" in markdown and "Readability" in markdown
     assert len((run / "test.predictions.txt").read_text().splitlines()) == 6
+    # the training curves beside the report, and the shared results file with this seed's test rows
+    png = run / "training_curves.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    assert "![dev ROUGE, rewards and losses over training](training_curves.png)" in markdown
+    seeds = json.loads(results.read_text())["seeds"]
+    assert [s["seed"] for s in seeds] == [0]
+    for key, system in (("final", "seq2seq2seq"), ("pretrained", "pre-trained G only"),
+                        ("rule", benchmark.HEADLINE_BASELINE)):
+        assert seeds[0][key]["rouge1"] == round(test_rows[system]["rouge1"], 2)
+        assert set(seeds[0][key]) == {"rouge1", "rouge2", "rougeL", "words"}
     # the finished run is reused for the same settings, and refused for new ones (it would report the old model)
     args = ["--config", str(TINY_CONFIG), "--run_dir", str(run), "--test_limit", "2", "--data_dir", str(tiny_corpus),
             "--eval_size", "4", "--model.pointer", "true", "--pretrain.task", "headline"]
@@ -50,3 +61,23 @@ def test_headline_baseline_is_the_deterministic_pretraining_rule() -> None:
     document = "the police said the man was arrested"
     out = benchmark.headline_baseline(document, stats, PretrainConfig(headline_threshold=0.0), words=2)
     assert out == " ".join([w for w in document.split() if stats.score(w) > 0.0][:2]) == "police man"
+
+
+def test_seed_results_are_added_and_replaced_by_seed(tmp_path: Path) -> None:
+    path = tmp_path / "cpu.json"
+    row = {"rouge1": 26.0, "rouge2": 7.0, "rougeL": 22.5, "avg_words": 8.1}
+    scores = {"seq2seq2seq": row, "pre-trained G only": {**row, "rouge1": 25.5}, benchmark.HEADLINE_BASELINE: row}
+    benchmark.add_seed_results(path, 2, scores)
+    benchmark.add_seed_results(path, 0, scores)
+    benchmark.add_seed_results(path, 2, {**scores, "seq2seq2seq": {**row, "rouge1": 27.0}})
+    seeds = json.loads(path.read_text())["seeds"]
+    assert [s["seed"] for s in seeds] == [0, 2]
+    assert seeds[1]["final"] == {"rouge1": 27.0, "rouge2": 7.0, "rougeL": 22.5, "words": 8.1}
+    assert seeds[0]["pretrained"]["rouge1"] == 25.5
+
+
+def test_plot_training_needs_a_run_that_logged_something(tmp_path: Path, capsys) -> None:
+    import plot_training
+
+    assert plot_training.main([str(tmp_path)]) == 2
+    assert "no metrics.jsonl" in capsys.readouterr().err
