@@ -112,15 +112,19 @@ def _check_safetensors(file: Path, what: str) -> None:
                              f"training run or copy the file again") from None
 
 
-def _read_config(path: Path) -> dict[str, Any]:
-    file = path / "config.json"
+def read_json_object(file: Path, fix: str = "re-export the model") -> dict[str, Any]:
+    """A JSON file holding an object (a config.json, our decoding settings); ModelLoadError naming ``fix`` if not."""
     try:
-        config = json.loads(file.read_text(encoding="utf-8"))
+        data = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ModelLoadError(f"{file} is unreadable ({describe_error(err)}); re-export the model") from None
-    if not isinstance(config, dict):
-        raise ModelLoadError(f"{file} does not hold a JSON object; re-export the model")
-    return config
+        raise ModelLoadError(f"{file} is unreadable ({describe_error(err)}); {fix}") from None
+    if not isinstance(data, dict):
+        raise ModelLoadError(f"{file} does not hold a JSON object; {fix}")
+    return data
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    return read_json_object(path / "config.json")
 
 
 def _check_seq2seq_config(path: Path) -> None:

@@ -50,7 +50,7 @@ from transformers.utils import logging as hf_logging
 
 from .checkpoint import DECODING_FILE
 from .config import ConfigError, DecodingConfig
-from .models import ModelLoadError, describe_error, load_seq2seq
+from .models import ModelLoadError, describe_error, load_seq2seq, read_json_object
 from .normalize import normalize as normalize_text
 from .sampling import generate_summaries, summarize_texts, word_start_mask
 
@@ -104,13 +104,7 @@ def resolve_export(path: str | Path, best: bool = False) -> Path:
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ModelLoadError(f"{path} is unreadable ({err.__class__.__name__}); re-export the summarizer") from None
-    if not isinstance(data, dict):
-        raise ModelLoadError(f"{path} does not hold a JSON object; re-export the summarizer")
-    return data
+    return read_json_object(path, "re-export the summarizer")
 
 
 def _run_config_document_limit(folder: Path) -> int | None:
