@@ -79,7 +79,7 @@ def test_adversarial_step_uses_the_similarity_reward(encoder_dir: Path, tiny_cor
 
 
 def test_token_idf_and_the_idf_weighted_reconstruction_reward(tiny_corpus):
-    from seq2seq2seq.data import load_corpus, token_idf
+    from seq2seq2seq.data import token_idf
     from seq2seq2seq.losses import sequence_mean_logprob
     from seq2seq2seq.rewards import ReconstructionReward
 

@@ -8,9 +8,8 @@ import os
 import shutil
 from pathlib import Path
 
-import pytest
 
-from conftest import TINY_CONFIG, run_tiny, write_tiny_corpus
+from conftest import run_tiny, write_tiny_corpus
 from seq2seq2seq.train import Trainer, _throughput, main
 
 
