@@ -63,9 +63,12 @@ def _read_pairs(path: Path, limit: int | None = None) -> tuple[list[str], list[s
 
 
 def add_seed_results(path: Path, seed: int, test_scores: dict) -> None:
-    """Put one run's test scores into ``{"seeds": [{"seed", "final", "pretrained", "rule"}, ...]}`` (ROUGE x100 and
-    words), replacing an earlier entry of the same seed; the entries stay sorted by seed."""
-    rows = {"final": "seq2seq2seq", "pretrained": "pre-trained G only", "rule": HEADLINE_BASELINE}
+    """Put one run's test scores into ``{"seeds": [{"seed", "final", "pretrained", "rule", "last"}, ...]}`` (ROUGE
+    x100 and words), replacing an earlier entry of the same seed; the entries stay sorted by seed. ``final`` is the
+    dev-selected model (the pre-trained G itself when no adversarial step beat it on dev), ``last`` the G at the end
+    of the adversarial stage."""
+    rows = {"final": "seq2seq2seq", "pretrained": "pre-trained G only", "rule": HEADLINE_BASELINE,
+            "last": "final G (no selection)"}
     entry = {"seed": seed}
     for key, system in rows.items():
         if system in test_scores:
