@@ -170,6 +170,20 @@ def _quiet_transformers() -> Iterator[None]:
         hf_logging.set_verbosity(before)
 
 
+def _load_complete(model_class: Any, source: str | Path, what: str, fix: str) -> PreTrainedModel:
+    """``model_class.from_pretrained(source)`` from safetensors, refusing weights that do not cover the model."""
+    try:
+        with _quiet_transformers():
+            model, info = model_class.from_pretrained(str(source), use_safetensors=True, output_loading_info=True)
+    except SafetensorError as err:
+        raise ModelLoadError(f"the weights in {source} are truncated or corrupt ({describe_error(err)}); "
+                             f"re-export the {what} from its training run") from None
+    except _LOAD_ERRORS as err:
+        raise ModelLoadError(f"cannot load the {what} from {source}: {describe_error(err)}; {fix}") from None
+    _check_loading_info(source, info, what)
+    return model
+
+
 def load_seq2seq(name_or_path: str | Path, vocab_size: int | None = None) -> PreTrainedModel:
     """Load an encoder-decoder from a local folder (safetensors only) or, where the hub is reachable, a hub name.
 
@@ -182,19 +196,9 @@ def load_seq2seq(name_or_path: str | Path, vocab_size: int | None = None) -> Pre
     if local:
         _check_folder(path, what)
         _check_seq2seq_config(path)
-    try:
-        with _quiet_transformers():
-            model, info = AutoModelForSeq2SeqLM.from_pretrained(str(name_or_path), use_safetensors=True,
-                                                                output_loading_info=True)
-    except SafetensorError as err:
-        raise ModelLoadError(f"the weights in {name_or_path} are truncated or corrupt ({describe_error(err)}); "
-                             f"re-export the {what} from its training run") from None
-    except _LOAD_ERRORS as err:
-        raise ModelLoadError(f"cannot load an encoder-decoder from {name_or_path}: {describe_error(err)}. "
-                             f"If it is a local folder, it may be "
-                             f"corrupt: re-export it; if it is a hub name, check the name and that the hub is "
-                             f"reachable") from None
-    _check_loading_info(name_or_path, info, what)
+    model = _load_complete(AutoModelForSeq2SeqLM, name_or_path, what,
+                           "if it is a local folder, it may be corrupt: re-export it; if it is a hub name, check the "
+                           "name and that the hub is reachable")
     if vocab_size is not None and model.config.vocab_size < vocab_size:
         raise ModelLoadError(f"{name_or_path} has a vocabulary of {model.config.vocab_size} but the tokenizer has "
                              f"{vocab_size}; warm-start only from models trained with the same tokenizer")
@@ -280,15 +284,8 @@ def load_discriminator(path: str | Path) -> HumanSentenceDiscriminator:
     if model_type != HumanSentenceDiscriminatorConfig.model_type:
         raise ModelLoadError(f"{path} holds a {model_type!r} model, not a seq2seq2seq discriminator; pass "
                              f"RUN/final/discriminator")
-    try:
-        with _quiet_transformers():
-            model, info = HumanSentenceDiscriminator.from_pretrained(str(path), use_safetensors=True,
-                                                                     output_loading_info=True)
-    except _LOAD_ERRORS as err:
-        raise ModelLoadError(f"cannot load the discriminator from {path}: {err.__class__.__name__}; the folder may be "
-                             f"corrupt: re-export it from a training run") from None
-    _check_loading_info(path, info, "discriminator")
-    return model
+    return _load_complete(HumanSentenceDiscriminator, path, "discriminator",
+                          "the folder may be corrupt: re-export it from a training run")
 
 
 def model_config(model: torch.nn.Module):
