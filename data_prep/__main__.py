@@ -73,6 +73,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                          help=f"plain text file, one {kind[:-1]} a line")
         src.add_argument(f"--{kind}-field", action="append", default=[], metavar="PATH:FIELD",
                          help=f"JSONL or Parquet file and the field holding the {kind}")
+    src.add_argument("--gigaword-train-rows", type=int, default=None, metavar="N",
+                     help="--source shared: use only the first N rows of gigaword/train10k.jsonl (default: all; 0 "
+                          "keeps them all out, e.g. as pairs for the semi-supervised mode, docs/semi.md)")
     src.add_argument("--exclude", action="append", default=[], metavar="PATH[:FIELD]",
                      help="evaluation text to keep out of training")
     hub = p.add_argument_group("hub (--source hub)")
@@ -124,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             hub_cnndm=args.hub_cnndm,
             hub_cnndm_config=args.hub_cnndm_config,
             hub_gigaword_train_rows=args.hub_gigaword_train_rows,
+            gigaword_train_rows=args.gigaword_train_rows,
         )
         out = build_corpus(recipe, args.out, overwrite=args.overwrite, command=command)
     except DataPrepError as e:

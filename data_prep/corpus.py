@@ -56,6 +56,7 @@ from seq2seq2seq.paths import DEFAULT_CORPUS_DIR, shared_data_dir
 
 MANIFEST = "manifest.json"
 DEV_FILE = "dev.jsonl"
+HELD_OUT_FILE = "held_out.sha256"  # one sha256 of a normalised held-out text a line (see seq2seq2seq.supervised)
 TOOL = "data_prep"
 FORMAT_VERSION = 1
 
@@ -86,6 +87,7 @@ class Recipe:
     hub_cnndm: str = "cnn_dailymail"
     hub_cnndm_config: str = "3.0.0"
     hub_gigaword_train_rows: int = 10000
+    gigaword_train_rows: int | None = None  # shared source: the first N rows of train10k.jsonl (None = all, 0 = none)
 
     def __post_init__(self) -> None:
         if self.source not in ("shared", "hub", "none"):
@@ -94,6 +96,8 @@ class Recipe:
             if getattr(self, low) < 1 or getattr(self, low) > getattr(self, high):
                 flags = f"--{low.replace('_', '-')} {getattr(self, low)}, --{high.replace('_', '-')} {getattr(self, high)}"
                 raise DataPrepError(f"{flags}: need 1 <= min <= max")
+        if self.gigaword_train_rows is not None and self.gigaword_train_rows < 0:
+            raise DataPrepError(f"--gigaword-train-rows {self.gigaword_train_rows}: need a number >= 0 (0 = none)")
         if self.dev_size < 0 or self.vocab_size < 8 or self.tokenizer_max_lines < 1:
             raise DataPrepError("need --dev-size >= 0, --vocab-size >= 8 and --tokenizer-max-lines >= 1")
         if len(self.dev_fields) != 2 or not all(name.strip() for name in self.dev_fields):
@@ -363,7 +367,8 @@ class BuildInterrupted(KeyboardInterrupt):
 def _collect(recipe: Recipe) -> tuple[list[Source], EvalSet, list[dict[str, Any]]]:
     if recipe.source == "shared":
         sources, evalset, inputs = shared_recipe(
-            recipe.shared_data or shared_data_dir(), recipe.dev_size, recipe.with_cnndm_highlights
+            recipe.shared_data or shared_data_dir(), recipe.dev_size, recipe.with_cnndm_highlights,
+            recipe.gigaword_train_rows,
         )
     elif recipe.source == "hub":
         sources, evalset, inputs = hub_recipe(
@@ -413,6 +418,8 @@ def _build_into(tmp: Path, recipe: Recipe, command: list[str]) -> dict[str, Any]
     dev_rows = evalset.dev_rows or None  # no pairs (--dev-size 0): no dev.jsonl rather than an empty one
     if dev_rows is not None:
         _write_jsonl(tmp / DEV_FILE, dev_rows)
+    # what never entered training, as digests: the semi-supervised mode refuses pairs that are among them
+    (tmp / HELD_OUT_FILE).write_text("".join(f"{norm.text_digest(t)}\n" for t in sorted(held_out)), encoding="utf-8")
     texts = [t for s in sets.values() for t in s.kept]
     print(f"training the tokenizer on {len(texts)} texts ...", file=sys.stderr)
     train_tokenizer(texts, tmp / "tokenizer", recipe.vocab_size, recipe.seed, recipe.tokenizer_max_lines)

@@ -105,10 +105,10 @@ def read_lines(path: Path) -> list[str]:
 
 def read_records(path: Path, fields: list[str] | None = None) -> list[dict[str, Any]]:
     """Rows of a JSONL or Parquet file as dicts; ``fields`` are required and, for Parquet, the only columns read."""
-    return [record for _, record in _numbered_records(path, fields)]
+    return [record for _, record in numbered_records(path, fields)]
 
 
-def _numbered_records(
+def numbered_records(
     path: Path, fields: list[str] | None, fix: str = "pass the right field name"
 ) -> list[tuple[str, dict[str, Any]]]:
     """:func:`read_records` with where each row is ("PATH, line N" or "PATH, row N") for error messages."""
@@ -181,7 +181,7 @@ def read_dev_pairs(path: Path, document_field: str, summary_field: str) -> list[
     fields = [document_field, summary_field]
     fix = "pass --dev-fields DOCUMENT,SUMMARY with the file's field names"
     pairs = []
-    for where, record in _numbered_records(path, fields, fix):
+    for where, record in numbered_records(path, fields, fix):
         for name in fields:
             value = record[name]
             if not isinstance(value, str) or not value.strip():
@@ -254,9 +254,12 @@ def _recipe(
 
 
 def shared_recipe(
-    data_dir: Path, dev_size: int, with_highlights: bool
+    data_dir: Path, dev_size: int, with_highlights: bool, train_rows: int | None = None
 ) -> tuple[list[Source], EvalSet, list[dict[str, Any]]]:
-    """The default recipe from the shared data folder; also returns the input files' info for the manifest."""
+    """The default recipe from the shared data folder; also returns the input files' info for the manifest.
+
+    ``train_rows`` keeps only the first N rows of train10k.jsonl (None = all; 0 = none, e.g. to keep its pairs for
+    the semi-supervised mode out of the unpaired corpus)."""
     if not data_dir.is_dir():
         raise DataPrepError(
             f"{data_dir}: shared data folder not found; pass --shared-data DIR, set SEQ2SEQ2SEQ_DATA, "
@@ -268,6 +271,8 @@ def shared_recipe(
         "train10k": data_dir / "gigaword" / "train10k.jsonl",
     }
     gigaword = {split: read_records(path, ["document", "summary"]) for split, path in files.items()}
+    if train_rows is not None:
+        gigaword["train10k"] = gigaword["train10k"][:train_rows]
     for split, rows in gigaword.items():
         for number, r in enumerate(rows, start=1):
             if not (isinstance(r["document"], str) and isinstance(r["summary"], str)):

@@ -236,6 +236,42 @@ class AdversarialConfig:
 
 
 @dataclass
+class SupervisedConfig:
+    """Semi-supervised mode (off while ``pairs`` is empty): a few (document, summary) pairs join the unpaired corpus
+    in every stage (docs/semi.md). ``pretrain_share: 1`` with no pretrain_d/adversarial steps is the supervised-only
+    baseline: G learns from the pairs alone."""
+
+    pairs: str = _help("JSONL or Parquet file of (document, summary) pairs; empty = the unsupervised mode", "")
+    fields: str = _help("the file's field names as DOCUMENT,SUMMARY", "document,summary")
+    max_pairs: int = _help("use only the first N pairs of the file (0 = all)", 0)
+    pretrain_share: float = _help("share of each pre-training batch taken from the pairs (G learns their real "
+                                  "summaries beside the pseudo-summaries; 1 = the pairs alone)", 0.25)
+    adversarial_weight: float = _help("weight of G's teacher-forced loss on a batch of pairs added to each "
+                                      "adversarial update (0 = none)", 1.0)
+    batch_size: int = _help("pairs per adversarial micro-batch (capped at the number of pairs)", 32)
+    discriminator: bool = _help("D also takes the pairs' summaries as human-written sentences", True)
+
+    def __post_init__(self) -> None:
+        _require(self.max_pairs >= 0, "supervised.max_pairs", "must be >= 0 (0 = all pairs)")
+        _require(0.0 <= self.pretrain_share <= 1.0, "supervised.pretrain_share", "must be in [0, 1], e.g. 0.25")
+        _require(self.adversarial_weight >= 0, "supervised.adversarial_weight", "must be >= 0 (0 = off)")
+        _require(self.batch_size > 0, "supervised.batch_size", "must be positive")
+        names = self.fields.split(",")
+        _require(len(names) == 2 and all(n.strip() for n in names), "supervised.fields",
+                 f"got {self.fields!r}; give the two field names as DOCUMENT,SUMMARY, e.g. article,headline")
+        _require(bool(self.pairs) or self.pretrain_share < 1.0, "supervised.pretrain_share",
+                 "1 trains G on the pairs alone: set supervised.pairs to a file of pairs as well")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.pairs)
+
+    def field_names(self) -> tuple[str, str]:
+        document, summary = (n.strip() for n in self.fields.split(","))
+        return document, summary
+
+
+@dataclass
 class TrainConfig:
     """Everything a training run needs. YAML top-level keys are these fields."""
 
@@ -264,6 +300,7 @@ class TrainConfig:
     pretrain: PretrainConfig = _help("stage 1", factory=PretrainConfig)
     pretrain_d: DiscriminatorPretrainConfig = _help("stage 2", factory=DiscriminatorPretrainConfig)
     adversarial: AdversarialConfig = _help("stage 3", factory=AdversarialConfig)
+    supervised: SupervisedConfig = _help("semi-supervised mode (off by default)", factory=SupervisedConfig)
 
     def __post_init__(self) -> None:
         _require(self.gradient_accumulation_steps >= 1, "gradient_accumulation_steps", "must be >= 1")
@@ -273,6 +310,10 @@ class TrainConfig:
             _require(getattr(self, key) >= 0, key, "must be >= 0")
         _require(self.keep_checkpoints >= 1, "keep_checkpoints", "must be >= 1")
         _require(self.log_every > 0, "log_every", "must be >= 1")
+        share = self.supervised.pretrain_share
+        _require(not self.supervised.enabled or share == 0 or round(share * self.pretrain.batch_size) >= 1,
+                 "supervised.pretrain_share", f"{share} of pretrain.batch_size={self.pretrain.batch_size} is less "
+                 f"than one pair per batch; raise it (or set it to 0 to keep the pairs out of pre-training)")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

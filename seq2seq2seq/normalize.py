@@ -19,6 +19,7 @@ Choices worth knowing (see docs/data.md):
 from __future__ import annotations
 
 import html
+import hashlib
 import re
 import unicodedata
 
@@ -237,6 +238,12 @@ def normalize(text: str) -> str:
     'the u.s. economy grew #.# % in #### , officials said .'
     """
     return strip_boilerplate(tokenize(text))
+
+
+def text_digest(text: str) -> str:
+    """sha256 of an already normalised text: how a corpus records its held-out (evaluation) texts without
+    storing them, and how the semi-supervised pairs are checked against them."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def is_boilerplate(text: str) -> bool:

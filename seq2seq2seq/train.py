@@ -40,6 +40,7 @@ from .losses import (cross_entropy, discriminator_loss, leave_one_out_advantages
 from .models import ModelLoadError, build_discriminator, build_seq2seq, seq2seq_logits
 from .rewards import (DiscriminatorReward, Documents, LengthReward, ReconstructionReward, SimilarityReward,
                       load_sentence_encoder, score)
+from .supervised import Pairs, load_pairs
 from .sampling import (SourceConstraint, Summaries, constraint_for, generate_summaries, plain_generation_config,
                        summarize_texts, summary_logits, word_start_mask)
 
@@ -92,9 +93,17 @@ class Trainer:
         self.tokenizer = AutoTokenizer.from_pretrained(str(corpus.tokenizer_dir))
         self.word_starts = word_start_mask(self.tokenizer)  # (V,) bool: pieces that begin a word
         self.word_start = self.word_starts if cfg.decoding.whole_words else None
+        # the semi-supervised mode's pairs (None in the unsupervised mode); their summaries may join D's human
+        # sentences, and so the headline word statistics as well
+        self.pairs: Pairs | None = None
+        if cfg.supervised.enabled:
+            self.pairs = load_pairs(cfg.supervised, Path(cfg.data_dir), corpus.dev_documents + corpus.dev_summaries)
+            if cfg.supervised.discriminator:
+                corpus.sentences = corpus.sentences + self.pairs.summaries
         # the headline task's word statistics: for pre-training, and for the anchor that replays it in the
         # adversarial stage (a run that resumes there, or skips pre-training, needs them too)
-        uses_task = cfg.pretrain.steps > 0 or (cfg.adversarial.pretrain_weight > 0 and cfg.adversarial.steps > 0)
+        pseudo = cfg.pretrain.steps > 0 and not (self.pairs is not None and cfg.supervised.pretrain_share == 1.0)
+        uses_task = pseudo or (cfg.adversarial.pretrain_weight > 0 and cfg.adversarial.steps > 0)
         self.word_stats = (HeadlineWordStats(corpus.sentences, corpus.documents)
                            if cfg.pretrain.task == "headline" and uses_task else None)
         set_seed(cfg.seed)
@@ -107,7 +116,17 @@ class Trainer:
         opts = [torch.optim.AdamW(m.parameters(), lr=1e-4, weight_decay=0.01) for m in (g, r, d)]
         self.g, self.r, self.d, self.opt_g, self.opt_r, self.opt_d = self.accelerator.prepare(g, r, d, *opts)
         n = self.accelerator.num_processes
-        self.doc_stream = BatchStream(len(corpus.documents), max(cfg.pretrain.batch_size, 1), cfg.seed)
+        # a pre-training batch: pseudo-summaries of documents, and (semi-supervised) pairs_per_batch real pairs
+        self.pairs_per_batch = 0
+        if self.pairs is not None:
+            share = round(cfg.supervised.pretrain_share * cfg.pretrain.batch_size)
+            self.pairs_per_batch = min(share, len(self.pairs))
+            self.pair_stream = BatchStream(len(self.pairs), max(self.pairs_per_batch, 1), cfg.seed + 5)
+            self.adv_pair_stream = BatchStream(len(self.pairs), min(cfg.supervised.batch_size, len(self.pairs)),
+                                               cfg.seed + 6)
+        pseudo_per_batch = cfg.pretrain.batch_size - self.pairs_per_batch
+        self.doc_stream = (BatchStream(len(corpus.documents), pseudo_per_batch, cfg.seed)
+                           if pseudo_per_batch > 0 else None)
         self.adv_stream = BatchStream(len(corpus.documents), cfg.adversarial.batch_size, cfg.seed + 1)
         self.d_doc_stream = BatchStream(len(corpus.documents), cfg.pretrain_d.batch_size, cfg.seed + 2)
         self.sentence_stream = BatchStream(len(corpus.sentences), cfg.pretrain_d.batch_size, cfg.seed + 3)
@@ -129,7 +148,8 @@ class Trainer:
         self.state = {"stage": STAGES[0], "step": 0, "global_step": 0, "best": None, "history": [],
                       "micro_batches_per_step": n * cfg.gradient_accumulation_steps,
                       # what --resume checks: the same token ids, and no change to the stages already finished
-                      "tokenizer_sha256": ckpt.tokenizer_fingerprint(self.tokenizer), "stage_steps": {}}
+                      "tokenizer_sha256": ckpt.tokenizer_fingerprint(self.tokenizer), "stage_steps": {},
+                      "pairs_sha256": self.pairs.sha256 if self.pairs is not None else None}
 
     # ---- helpers --------------------------------------------------------------------------------------------------
 
@@ -210,12 +230,22 @@ class Trainer:
                  "d/acc_fake": (fake_logits < 0).float().mean().item()}
         return discriminator_loss(real_logits, fake_logits), stats
 
-    def _pseudo_batch(self, texts: list[str], rng: random.Random) -> tuple[Documents, torch.Tensor, torch.Tensor]:
-        """The pre-training task's (source, pseudo-summary) pairs for ``texts``: the source batch and target ids/mask."""
-        sources, targets = zip(*(pseudo_summary(t, self.cfg.pretrain, rng, self.word_stats) for t in texts))
-        src = self._documents(list(sources))
-        tgt_ids, tgt_mask = tokenize(self.tokenizer, list(targets), self.cfg.decoding.max_summary_tokens)
+    def _pseudo_batch(self, texts: list[str], rng: random.Random,
+                      pairs: list[tuple[str, str]] = ()) -> tuple[Documents, torch.Tensor, torch.Tensor]:
+        """The pre-training task's (source, pseudo-summary) pairs for ``texts``, then the real ``pairs`` (document,
+        summary) of the semi-supervised mode: the source batch and target ids/mask."""
+        made = [pseudo_summary(t, self.cfg.pretrain, rng, self.word_stats) for t in texts]
+        sources, targets = zip(*(made + list(pairs)))
+        return self._teacher_batch(list(sources), list(targets))
+
+    def _teacher_batch(self, sources: list[str], targets: list[str]) -> tuple[Documents, torch.Tensor, torch.Tensor]:
+        src = self._documents(sources)
+        tgt_ids, tgt_mask = tokenize(self.tokenizer, targets, self.cfg.decoding.max_summary_tokens)
         return src, tgt_ids.to(src.input_ids.device), tgt_mask.to(src.input_ids.device)
+
+    def _pairs_at(self, stream: BatchStream, index: int) -> list[tuple[str, str]]:
+        """Batch ``index`` of the semi-supervised pairs, as (document, summary)."""
+        return [(self.pairs.documents[i], self.pairs.summaries[i]) for i in stream.indices(index)]
 
     def _imitation_loss(self, src: Documents, tgt_ids: torch.Tensor, tgt_mask: torch.Tensor) -> tuple[torch.Tensor, float]:
         """G's mean token cross-entropy on pseudo-summaries, and the number of target tokens it leaves out."""
@@ -243,15 +273,16 @@ class Trainer:
         stats: dict[str, float] = {}
         for last, index in self._micro_batches(step):
             rng = self._seed("pretrain", index)
-            texts = [self.corpus.documents[i] for i in self.doc_stream.indices(index)]
-            src, tgt_ids, tgt_mask = self._pseudo_batch(texts, rng)
+            texts = [self.corpus.documents[i] for i in self.doc_stream.indices(index)] if self.doc_stream else []
+            pairs = self._pairs_at(self.pair_stream, index) if self.pairs_per_batch else []
+            src, tgt_ids, tgt_mask = self._pseudo_batch(texts, rng, pairs)
             with self._sync(last, self.g, self.r):
                 g_loss, unreachable = self._imitation_loss(src, tgt_ids, tgt_mask)
                 self.accelerator.backward(g_loss / a)
                 _accumulate(stats, 1 / a, **{"loss/g": g_loss.item(),
                                              "unreachable_tokens": unreachable})
                 if cfg.train_reconstructor:
-                    doc = src if cfg.task != "swap" else self._documents(list(texts))
+                    doc = src if cfg.task != "swap" else self._documents(texts + [d for d, _ in pairs])
                     r_loss = cross_entropy(seq2seq_logits(self.r, tgt_ids, tgt_mask, doc.input_ids,
                                                           doc.attention_mask), doc.input_ids, doc.attention_mask)
                     self.accelerator.backward(r_loss / a)
@@ -344,10 +375,14 @@ class Trainer:
         if cfg.pretrain_weight > 0:
             # the pre-training loss on the same documents keeps G near what it learned there; its gradient is
             # accumulated locally and all-reduced with the REINFORCE gradient below (one forward per backward)
-            src, tgt_ids, tgt_mask = self._pseudo_batch(rollout.texts, self._seed("adversarial_anchor", index))
-            with self.accelerator.no_sync(self.g):
-                anchor, _ = self._imitation_loss(src, tgt_ids, tgt_mask)
-                self.accelerator.backward(cfg.pretrain_weight * anchor / a)
+            batch = self._pseudo_batch(rollout.texts, self._seed("adversarial_anchor", index))
+            anchor = self._side_loss(cfg.pretrain_weight, *batch)
+        supervised = None
+        if self.pairs is not None and self.cfg.supervised.adversarial_weight > 0:
+            # semi-supervised: G's teacher-forced loss on a batch of real pairs, interleaved with every update
+            pairs = self._pairs_at(self.adv_pair_stream, index)
+            batch = self._teacher_batch([d for d, _ in pairs], [t for _, t in pairs])
+            supervised = self._side_loss(self.cfg.supervised.adversarial_weight, *batch)
         docs, samples = rollout.documents, rollout.samples
         logits = summary_logits(self.g, docs.input_ids, docs.attention_mask, samples, self.cfg.decoding,
                                 rollout.constraint)
@@ -360,7 +395,16 @@ class Trainer:
         self.accelerator.backward(g_loss / a)
         self.g.train()
         return {"loss/g": g_loss.item(), "entropy": entropy.item(),
-                **({"loss/anchor": anchor.item()} if anchor is not None else {})}
+                **({"loss/anchor": anchor.item()} if anchor is not None else {}),
+                **({"loss/supervised": supervised.item()} if supervised is not None else {})}
+
+    def _side_loss(self, weight: float, src: Documents, tgt_ids: torch.Tensor, tgt_mask: torch.Tensor) -> torch.Tensor:
+        """A teacher-forced loss added to G's REINFORCE gradient (the anchor, the pairs): its gradient accumulates
+        locally and is all-reduced with the REINFORCE backward that follows (one forward per backward)."""
+        with self.accelerator.no_sync(self.g):
+            loss, _ = self._imitation_loss(src, tgt_ids, tgt_mask)
+            self.accelerator.backward(weight * loss / self.cfg.gradient_accumulation_steps)
+        return loss
 
     def update_r(self, rollout: Rollout) -> dict[str, float]:
         """R learns to rebuild the documents from G's samples (its forward ran in collect)."""
@@ -436,10 +480,28 @@ class Trainer:
                     f"{checkpoints[-1]} was written with {self.state['micro_batches_per_step']} micro-batches per step "
                     f"(processes x gradient_accumulation_steps) but this run has {layout}; resume with the same "
                     f"product so that every batch is seen once")
+            pairs_sha256 = self.pairs.sha256 if self.pairs is not None else None
+            if self.state.get("pairs_sha256") != pairs_sha256:
+                raise ckpt.CheckpointError(
+                    f"{checkpoints[-1]} was trained with other supervised.pairs (sha256 "
+                    f"{self.state.get('pairs_sha256')}, now {pairs_sha256}); resume with the same pairs file, or "
+                    f"start a new run in another --output_dir")
             logger.info(f"resumed from {checkpoints[-1]} at {self.state['stage']} step {self.state['step']}")
         if acc.is_main_process and not (self.corpus.dev_documents and cfg.eval_size > 0):
             logger.info("no dev set (the corpus has no dev.jsonl, or eval_size is 0): no dev ROUGE and no model "
                         "selection; the model to use is the last one, final/summarizer (best/ is not written)")
+        if self.pairs is not None and acc.is_main_process:
+            share = f"{self.pairs_per_batch} of each {cfg.pretrain.batch_size}-document pre-training batch"
+            uses = [share]
+            if cfg.adversarial.steps and cfg.supervised.adversarial_weight:
+                uses.append(f"a teacher-forced batch at weight {cfg.supervised.adversarial_weight} in each "
+                            f"adversarial update")
+            if cfg.supervised.discriminator and (cfg.pretrain_d.steps or cfg.adversarial.steps):
+                uses.append("summaries among D's human sentences")
+            logger.info(f"semi-supervised: {len(self.pairs)} pairs from {self.pairs.path} (sha256 "
+                        f"{self.pairs.sha256[:12]}...): {'; '.join(uses)}")
+            for note in self.pairs.notes:
+                logger.warning(note)
         acc.init_trackers("seq2seq2seq", config=_flat_scalars(cfg.to_dict()))
         step_fns = {"pretrain": self.pretrain_step, "pretrain_d": self.pretrain_d_step,
                     "adversarial": self.adversarial_step}
@@ -496,6 +558,7 @@ class Trainer:
             "history": self.state["history"],
             "throughput": {stage: _throughput(t) for stage, t in self.state.get("timing", {}).items()},
             "world_size": self.world,
+            "supervised": self.pairs.record() if self.pairs is not None else None,
         }
         self.export(out / "final", results)
         if acc.is_main_process:

@@ -201,6 +201,28 @@ def test_default_recipe_keeps_rows_apart(tmp_path: Path, fake_shared: Path) -> N
     assert {i["name"] for i in m["inputs"]} >= {"test", "valid", "train10k", "cnndm/train", "cnndm/validation"}
 
 
+def test_held_out_digests_and_gigaword_train_rows(tmp_path: Path, fake_shared: Path) -> None:
+    """The corpus records its held-out texts as digests; --gigaword-train-rows 0 keeps train10k out entirely."""
+    from seq2seq2seq.normalize import text_digest
+
+    out = tmp_path / "corpus"
+    assert run(out, "--shared-data", fake_shared, "--dev-size", "4", "--gigaword-train-rows", "0") == 0
+    digests = set((out / "held_out.sha256").read_text().split())
+    test = [json.loads(x) for x in (fake_shared / "gigaword" / "test.jsonl").read_text().splitlines()]
+    valid = [json.loads(x) for x in (fake_shared / "gigaword" / "valid.jsonl").read_text().splitlines()]
+    for text in [t for r in test + valid[:4] for t in r.values()]:
+        assert text_digest(normalize(text)) in digests
+    assert text_digest(normalize(valid[4]["document"])) not in digests  # a training document is not held out
+    assert len(digests) == manifest(out)["counts"]["held_out_texts"]
+    assert "held_out.sha256" in manifest(out)["files"]
+    docs, sents = set(read_texts(out / "documents.jsonl")), set(read_texts(out / "sentences.jsonl"))
+    train = [json.loads(x) for x in (fake_shared / "gigaword" / "train10k.jsonl").read_text().splitlines()]
+    assert not {t for r in train for t in r.values()} & (docs | sents)
+    assert manifest(out)["sources"]["gigaword/train10k:document:even"]["read"] == 0
+    assert manifest(out)["recipe"]["gigaword_train_rows"] == 0
+    assert run(tmp_path / "bad", "--shared-data", fake_shared, "--gigaword-train-rows", "-1") == 2
+
+
 def test_with_cnndm_highlights_splits_cnndm_rows(tmp_path: Path, fake_shared: Path) -> None:
     out = tmp_path / "corpus"
     assert run(out, "--shared-data", fake_shared, "--dev-size", "4", "--with-cnndm-highlights") == 0
