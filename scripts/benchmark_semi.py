@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from seq2seq2seq.paths import shared_data_dir  # noqa: E402
+from seq2seq2seq.paths import shared_data_dir
 
 SCORES = ("rouge1", "rouge2", "rougeL")
 LINES = {"lead-8": "Lead-8", "headline-deletion (no model)": "headline-deletion rule"}

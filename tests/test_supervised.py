@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import run_tiny
+
 from seq2seq2seq.config import ConfigError, SupervisedConfig, load_config
 from seq2seq2seq.normalize import normalize, text_digest
 from seq2seq2seq.paths import shared_data_dir
