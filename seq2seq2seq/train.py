@@ -24,61 +24,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 from accelerate import Accelerator
 from accelerate.logging import get_logger
 from accelerate.utils import set_seed
-from torch.utils.flop_counter import FlopCounterMode
 from tqdm.auto import tqdm
 from transformers import AutoTokenizer
 
 from . import checkpoint as ckpt
-from .config import (
-    ConfigError,
-    TrainConfig,
-    config_to_yaml,
-    load_config,
-    parse_overrides,
-)
-from .data import (
-    BatchStream,
-    Corpus,
-    CorpusError,
-    HeadlineWordStats,
-    load_corpus,
-    pseudo_summary,
-    token_idf,
-    tokenize,
-)
-from .losses import (
-    cross_entropy,
-    discriminator_loss,
-    leave_one_out_advantages,
-    masked_mean,
-    reinforce_loss,
-    self_critical_advantages,
-    token_entropy,
-    token_logprobs,
-)
+from .config import ConfigError, TrainConfig, config_to_yaml, load_config, parse_overrides
+from .data import (BatchStream, Corpus, CorpusError, HeadlineWordStats, load_corpus, pseudo_summary, token_idf,
+                   tokenize)
+from .losses import (cross_entropy, discriminator_loss, leave_one_out_advantages, masked_mean, reinforce_loss,
+                     self_critical_advantages, token_entropy, token_logprobs)
 from .models import ModelLoadError, build_discriminator, build_seq2seq, seq2seq_logits
-from .rewards import (
-    DiscriminatorReward,
-    Documents,
-    LengthReward,
-    ReconstructionReward,
-    SimilarityReward,
-    load_sentence_encoder,
-    score,
-)
-from .sampling import (
-    SourceConstraint,
-    Summaries,
-    constraint_for,
-    generate_summaries,
-    plain_generation_config,
-    summarize_texts,
-    summary_logits,
-    word_start_mask,
-)
+from .rewards import (DiscriminatorReward, Documents, LengthReward, ReconstructionReward, SimilarityReward,
+                      load_sentence_encoder, score)
+from .sampling import (SourceConstraint, Summaries, constraint_for, generate_summaries, plain_generation_config,
+                       summarize_texts, summary_logits, word_start_mask)
 from .supervised import Pairs, load_pairs
 
 logger = get_logger("seq2seq2seq.train")  # not __name__: that is "__main__" under `python -m`
@@ -665,7 +628,7 @@ def _flat_scalars(tree: dict, prefix: str = "") -> dict:
 
 def _has_tensorboard() -> bool:
     try:
-        import tensorboard
+        import tensorboard  # noqa: F401
     except ImportError:
         return False
     return True
