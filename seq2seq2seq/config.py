@@ -250,6 +250,9 @@ class SupervisedConfig:
                                       "adversarial update (0 = none)", 1.0)
     batch_size: int = _help("pairs per adversarial micro-batch (capped at the number of pairs)", 32)
     discriminator: bool = _help("D also takes the pairs' summaries as human-written sentences", True)
+    targets: Literal["as_written", "source_words"] = _help(
+        "what G learns from a pair: the summary 'as_written', or only its 'source_words' (the words of the summary "
+        "that occur in its document, in order), which is all a G with decoding.source_only can write", "as_written")
 
     def __post_init__(self) -> None:
         _require(self.max_pairs >= 0, "supervised.max_pairs", "must be >= 0 (0 = all pairs)")

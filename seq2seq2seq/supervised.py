@@ -45,6 +45,14 @@ class Pairs:
         return {"file": self.path, "sha256": self.sha256, "rows_read": self.rows_read, "pairs_used": len(self)}
 
 
+def source_words(summary: str, document: str) -> str:
+    """The words of ``summary`` that occur in ``document``, in the summary's order (the summary itself when none
+    does): the part of a human summary that a G restricted to its document's words can write."""
+    present = set(document.split())
+    kept = [w for w in summary.split() if w in present]
+    return " ".join(kept) if kept else summary
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:

@@ -42,7 +42,7 @@ from .rewards import (DiscriminatorReward, Documents, LengthReward, Reconstructi
                       load_sentence_encoder, score)
 from .sampling import (SourceConstraint, Summaries, constraint_for, generate_summaries, plain_generation_config,
                        summarize_texts, summary_logits, word_start_mask)
-from .supervised import Pairs, load_pairs
+from .supervised import Pairs, load_pairs, source_words
 
 logger = get_logger("seq2seq2seq.train")  # not __name__: that is "__main__" under `python -m`
 STAGES = ("pretrain", "pretrain_d", "adversarial")
@@ -98,8 +98,10 @@ class Trainer:
         self.pairs: Pairs | None = None
         if cfg.supervised.enabled:
             self.pairs = load_pairs(cfg.supervised, Path(cfg.data_dir), corpus.dev_documents + corpus.dev_summaries)
-            if cfg.supervised.discriminator:
+            if cfg.supervised.discriminator:  # the summaries as written: human sentences
                 corpus.sentences = corpus.sentences + self.pairs.summaries
+            if cfg.supervised.targets == "source_words":  # what G learns from them
+                self.pairs.summaries = [source_words(t, d) for d, t in zip(self.pairs.documents, self.pairs.summaries)]
         # the headline task's word statistics: for pre-training, and for the anchor that replays it in the
         # adversarial stage (a run that resumes there, or skips pre-training, needs them too)
         pseudo = cfg.pretrain.steps > 0 and not (self.pairs is not None and cfg.supervised.pretrain_share == 1.0)

@@ -221,3 +221,28 @@ def test_curve_overrides_and_plot(tmp_path: Path) -> None:
                "1000": {"semi": {"rouge1": 27.0}, "supervised": {"rouge1": 22.0}}}
     plot_curve(results, {"Lead-8": 21.3, "headline-deletion rule": 27.86}, tmp_path / "curve.png")
     assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_source_words_keeps_what_a_source_only_g_can_write() -> None:
+    from seq2seq2seq.supervised import source_words
+
+    document = "the council voted on monday to close the old bridge ."
+    assert source_words("council votes to close bridge", document) == "council to close bridge"
+    assert source_words("mayor resigns", document) == "mayor resigns"  # nothing in the document: kept as written
+
+
+def test_source_words_targets_reach_g_but_d_sees_the_summaries_as_written(tiny_corpus: Path, tmp_path: Path) -> None:
+    from seq2seq2seq.data import load_corpus
+    from seq2seq2seq.supervised import source_words
+    from seq2seq2seq.train import Trainer
+
+    rows = pair_rows(12)
+    pairs = write_pairs(tmp_path / "pairs.jsonl", rows)
+    config = load_config(Path(__file__).resolve().parent.parent / "scripts/configs/tiny.yaml", {
+        "data_dir": str(tiny_corpus), "output_dir": str(tmp_path / "probe"),
+        "supervised": {"pairs": str(pairs), "targets": "source_words"}})
+    trainer = Trainer(config, load_corpus(tiny_corpus))
+    written = [normalize(r["summary"]) for r in rows]
+    assert trainer.corpus.sentences[-12:] == written
+    assert trainer.pairs.summaries == [source_words(t, normalize(r["document"])) for t, r in zip(written, rows)]
+    assert trainer.pairs.summaries != written  # Gigaword titles use words their articles do not
