@@ -10,6 +10,7 @@ from pathlib import Path
 
 from data_prep.corpus import Recipe, build_corpus, work_folders
 from data_prep.sources import DataPrepError
+from seq2seq2seq.language import LANGUAGES
 from seq2seq2seq.paths import DEFAULT_CORPUS_DIR
 
 EPILOG = """\
@@ -30,10 +31,21 @@ sources (all may be combined; each flag may be repeated):
                                       (--dev-fields DOCUMENT,SUMMARY if its fields are named otherwise). Without
                                       it, --source none writes no dev.jsonl and training runs without dev ROUGE.
 
+language (--language; recorded in manifest.json, read from there by training and the summarizer exports):
+  en                English, the default: PTB tokens, lowercase, digits as #
+  whitespace        any language written with spaces (French, German, ...): lowercase, punctuation split off,
+                    Unicode letters, accents and digits kept
+  zh, ja            Chinese, Japanese: as whitespace, and CJK text segmented into words (zh: jieba when installed,
+                    pip install jieba; otherwise, and for ja, one character a word)
+  Word counts (--min-document-words ...) count these words. The built-in recipes are English: another language
+  needs --source none.
+
 examples:
   python -m data_prep                                  # default corpus into runs/corpus
   python -m data_prep --out /tmp/c --source none --documents-file docs.txt --sentences-file titles.txt \\
       --dev-file pairs.jsonl
+  python -m data_prep --out runs/zh --source none --language zh --documents-file zh_news.txt \\
+      --sentences-file zh_titles.txt --dev-file zh_pairs.jsonl --min-document-words 20
 """
 
 
@@ -54,6 +66,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     src = p.add_argument_group("sources")
     src.add_argument("--source", choices=["shared", "hub", "none"], default=d.source, help="built-in recipe")
+    p.add_argument("--language", choices=list(LANGUAGES), default=d.language,
+                   help="how text is split into words (default: %(default)s; see below)")
     src.add_argument(
         "--shared-data", type=Path, default=None, help="shared data folder (default: $SEQ2SEQ2SEQ_DATA or ../shared/data)"
     )
@@ -106,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             raise DataPrepError("--dev-fields names the fields of --dev-file: pass --dev-file PATH too, or drop it")
         recipe = Recipe(
             source=args.source,
+            language=args.language,
             shared_data=args.shared_data,
             with_cnndm_highlights=args.with_cnndm_highlights,
             dev_size=args.dev_size,

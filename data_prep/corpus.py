@@ -51,6 +51,7 @@ from data_prep.sources import (
     shared_recipe,
 )
 from data_prep.tokenizer import tokenizer_vocab_size, train_tokenizer
+from seq2seq2seq import language as lang
 from seq2seq2seq import normalize as norm
 from seq2seq2seq.paths import DEFAULT_CORPUS_DIR, shared_data_dir
 
@@ -66,6 +67,7 @@ class Recipe:
     """Everything that decides the corpus. Defaults are the project's default corpus from the shared data."""
 
     source: str = "shared"  # "shared", "hub" or "none" (only the files below)
+    language: str = "en"  # how text is split into words: seq2seq2seq.language.LANGUAGES
     shared_data: Path | None = None  # None: seq2seq2seq.paths.shared_data_dir()
     with_cnndm_highlights: bool = False
     dev_size: int = 2000
@@ -92,6 +94,17 @@ class Recipe:
     def __post_init__(self) -> None:
         if self.source not in ("shared", "hub", "none"):
             raise DataPrepError(f"source {self.source!r}: choose shared, hub or none")
+        try:
+            lang.check_language(self.language, "--language")
+        except lang.LanguageError as e:
+            raise DataPrepError(str(e)) from None
+        if self.language != "en" and self.source != "none":
+            # the built-in recipes are English Gigaword and CNN/DailyMail, scored against English references
+            raise DataPrepError(
+                f"--language {self.language} with --source {self.source}: the built-in recipe is English news "
+                f"(Gigaword, CNN/DailyMail), which needs --language en; for your own {self.language} text pass "
+                "--source none with --documents-file/--sentences-file (and --dev-file)"
+            )
         for low, high in (("min_document_words", "max_document_words"), ("min_sentence_words", "max_sentence_words")):
             if getattr(self, low) < 1 or getattr(self, low) > getattr(self, high):
                 flags = f"--{low.replace('_', '-')} {getattr(self, low)}, --{high.replace('_', '-')} {getattr(self, high)}"
@@ -156,19 +169,27 @@ class _Set:
     kind: str
     min_words: int
     max_words: int
+    language: str = "en"
     kept: dict[str, str] = field(default_factory=dict)  # text -> source name
     partners: dict[str, list[str]] = field(default_factory=dict)  # text -> normalised texts of its row's pair
     removed: Counter[str] = field(default_factory=Counter)
     read: Counter[str] = field(default_factory=Counter)
+    # texts that are mostly Chinese/Japanese (en, whitespace) or hold any such character (zh, ja): see _language_check
+    cjk_texts: int = 0
+
+    def count_script(self, raw: str) -> None:
+        share = lang.cjk_share(raw)
+        self.cjk_texts += int(share > 0.0) if self.language in lang.CJK_LANGUAGES else int(share >= 0.5)
 
 
 def _add_source(target: _Set, source: Source, held_out: set[str]) -> None:
     """Normalise, filter and deduplicate one source's rows into ``target``."""
     for row in tqdm(source.rows, desc=f"{source.kind}: {source.name}", unit="row", leave=False, disable=None):
-        partners = [p for p in (norm.normalize(t) for t in row.partners) if p]
+        partners = [p for p in (norm.normalize(t, target.language) for t in row.partners) if p]
         for raw in row.texts:
             target.read[source.name] += 1
-            text = norm.normalize(raw)
+            target.count_script(raw)
+            text = norm.normalize(raw, target.language)
             n_words = len(text.split())
             if not text:
                 reason = "empty_or_boilerplate"
@@ -188,6 +209,11 @@ def _add_source(target: _Set, source: Source, held_out: set[str]) -> None:
                     target.partners[text] = partners
                 continue
             target.removed[reason] += 1
+
+
+def _language_check(s: _Set) -> str | None:
+    """A warning when the set's text does not fit the language setting (Chinese under en), else None."""
+    return lang.mismatch_warning(s.language, s.kind, sum(s.read.values()), s.cjk_texts, s.removed["too_short"])
 
 
 def _separate(documents: _Set, sentences: _Set) -> None:
@@ -397,21 +423,27 @@ def _collect(recipe: Recipe) -> tuple[list[Source], EvalSet, list[dict[str, Any]
 def _build_into(tmp: Path, recipe: Recipe, command: list[str]) -> dict[str, Any]:
     """Write the whole corpus into ``tmp`` and return its manifest."""
     sources, evalset, inputs = _collect(recipe)
-    held_out = {t for t in (norm.normalize(x) for x in evalset.texts) if t}
+    held_out = {t for t in (norm.normalize(x, recipe.language) for x in evalset.texts) if t}
     sets = {
-        DOCUMENTS: _Set(DOCUMENTS, recipe.min_document_words, recipe.max_document_words),
-        SENTENCES: _Set(SENTENCES, recipe.min_sentence_words, recipe.max_sentence_words),
+        DOCUMENTS: _Set(DOCUMENTS, recipe.min_document_words, recipe.max_document_words, recipe.language),
+        SENTENCES: _Set(SENTENCES, recipe.min_sentence_words, recipe.max_sentence_words, recipe.language),
     }
     for source in sources:
         _add_source(sets[source.kind], source, held_out)
     _separate(sets[DOCUMENTS], sets[SENTENCES])
     for s in sets.values():
         if not s.kept:
+            # text under the wrong language setting (Chinese under en) is the likelier cause: say that instead
+            fix = _language_check(s) or (f"add {s.kind} sources (--{s.kind}-file, --{s.kind}-field, or --source "
+                                         f"shared) or relax --min-/--max-{s.kind[:-1]}-words")
             raise DataPrepError(
                 f"no {s.kind} left after filtering (rows read: {sum(s.read.values())}, removed: "
-                f"{dict(s.removed) or 'none'}); add {s.kind} sources (--{s.kind}-file, --{s.kind}-field, "
-                f"or --source shared) or relax --min-/--max-{s.kind[:-1]}-words"
+                f"{dict(s.removed) or 'none'}); {fix}"
             )
+    # text that does not fit the language setting (Chinese under en): said here and kept in the manifest
+    warnings = [w for w in (_language_check(s) for s in sets.values()) if w]
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
 
     for s in sets.values():
         _write_jsonl(tmp / f"{s.kind}.jsonl", [{"text": t, "source": name} for t, name in s.kept.items()])
@@ -445,11 +477,8 @@ def _build_into(tmp: Path, recipe: Recipe, command: list[str]) -> dict[str, Any]
         "tool": TOOL,
         "format_version": FORMAT_VERSION,
         "command": command,
-        "normalizer": {
-            "name": norm.NORMALIZER_NAME,
-            "version": norm.NORMALIZER_VERSION,
-            "description": norm.NORMALIZER_DESCRIPTION,
-        },
+        "language": recipe.language,
+        "normalizer": norm.normalizer_info(recipe.language),
         "recipe": recipe_dict,
         "dev": dev,
         "counts": {
@@ -471,6 +500,7 @@ def _build_into(tmp: Path, recipe: Recipe, command: list[str]) -> dict[str, Any]
         },
         "inputs": inputs,
         "files": files,
+        "warnings": warnings,
     }
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return manifest

@@ -11,6 +11,12 @@ anything else as text. ``--json`` may not name one of the input files.
 Baseline documents come from the references' JSONL (``--document-field``) or ``--documents FILE``.
 Prints a table (R-1, R-2, R-L x100, average words); ``--json`` writes the full-precision scores.
 Bad input ends with ``error: ...`` on stderr and exit code 2.
+
+``--language`` picks how words are counted (docs/evaluation.md): ``en`` (default) is rouge_score's tokenizer
+(``[a-z0-9]`` only, Porter stemming); ``whitespace`` keeps Unicode letters (``café``, ``straße``); ``zh``/``ja``
+score characters (``--cjk-unit char``, the usual choice on LCSTS) or segmented words (``--cjk-unit word``).
+
+    python scripts/evaluate_rouge.py --language zh --references zh_pairs.jsonl --predictions zh_summaries.jsonl
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from pathlib import Path
 # Lets `python scripts/evaluate_rouge.py` run from a checkout without `pip install -e .`.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from seq2seq2seq.language import CJK_LANGUAGES, LANGUAGES, ROUGE_UNITS  # noqa: E402
 from seq2seq2seq.rouge import (  # noqa: E402
     MEASURES,
     PerlRougeUnavailable,
@@ -61,6 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--truncate-bytes", type=int, metavar="N", help="cut predictions to N bytes (DUC: 75)")
     parser.add_argument("--no-stemmer", dest="use_stemmer", action="store_false", help="turn Porter stemming off")
     parser.add_argument(
+        "--language", choices=LANGUAGES, default="en",
+        help="en: rouge_score's [a-z0-9] words, stemmed; whitespace: Unicode words, not stemmed; zh, ja: see --cjk-unit",
+    )
+    parser.add_argument(
+        "--cjk-unit", choices=ROUGE_UNITS, default=None,
+        help="zh/ja: score characters (default; the usual choice on LCSTS) or segmented words (jieba for zh when "
+        "installed, else characters)",
+    )
+    parser.add_argument(
         "--backend", choices=("python", "perl"), default="python", help="rouge_score, or the official ROUGE-1.5.5.pl"
     )
     parser.add_argument("--json", metavar="OUT", help="write {system: {rouge1, rouge2, rougeL, avg_words}} here")
@@ -97,6 +113,12 @@ def run(args: argparse.Namespace) -> tuple[dict[str, dict[str, float]], int]:
         raise RougeInputError(f"{len(args.names)} --names for {len(args.predictions)} --predictions: give one each")
     if args.limit is not None and args.limit <= 0:
         raise RougeInputError(f"--limit must be positive, got {args.limit}")
+    if args.cjk_unit is not None and args.language not in CJK_LANGUAGES:
+        raise RougeInputError(f"--cjk-unit is for --language zh or ja, not {args.language}: drop it, or pass the "
+                              f"language of the summaries")
+    if args.backend == "perl" and args.language != "en":
+        raise RougeInputError(f"--backend perl scores ASCII words only (ROUGE-1.5.5 drops every other character); "
+                              f"use --backend python for --language {args.language}")
     _check_json_output(args)
     references = read_texts(args.references, args.reference_field, allow_lists=True, flag="--reference-field")
     references = _limit(references, args.limit)
@@ -117,7 +139,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, dict[str, float]], int]:
                 f"{source} has {len(documents)} documents but {args.references} has {len(references)} references"
             )
         for name in args.baseline:
-            systems[name] = lead_baseline(documents, name)
+            systems[name] = lead_baseline(documents, name, args.language)
 
     names = args.names or [Path(p).stem for p in args.predictions]
     reference_ids = None
@@ -138,7 +160,12 @@ def run(args: argparse.Namespace) -> tuple[dict[str, dict[str, float]], int]:
             name = f"{name} ({path})"  # two files with the same stem must not overwrite each other
         systems[name] = predictions
 
-    score = score_summaries_perl if args.backend == "perl" else score_summaries
+    if args.backend == "perl":
+        score = score_summaries_perl
+        language = {}
+    else:
+        score = score_summaries
+        language = {"language": args.language, "cjk_unit": args.cjk_unit or "char"}
     results = {
         name: score(
             predictions,
@@ -146,6 +173,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, dict[str, float]], int]:
             measure=args.measure,
             truncate_bytes=args.truncate_bytes,
             use_stemmer=args.use_stemmer,
+            **language,
         )
         for name, predictions in systems.items()
     }
@@ -169,8 +197,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # The settings go above the table: a ROUGE number means little without them.
     cut = f", predictions cut to {args.truncate_bytes} bytes" if args.truncate_bytes else ""
-    stem = "on" if args.use_stemmer else "off"
-    print(f"{n_examples} examples, {args.measure}, stemming {stem}{cut}, {args.backend} backend")
+    stem = "on" if args.use_stemmer and args.language == "en" else "off"
+    if args.language in CJK_LANGUAGES:
+        unit = "characters" if (args.cjk_unit or "char") == "char" else "segmented words"
+        language = f", language {args.language} (ROUGE over {unit}; avg words counts them)"
+    else:  # en prints as it always has
+        language = f", language {args.language}" if args.language != "en" else ""
+    print(f"{n_examples} examples, {args.measure}, stemming {stem}{cut}, {args.backend} backend{language}")
     print(format_table(results))
     return 0
 

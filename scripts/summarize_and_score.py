@@ -4,8 +4,9 @@
 
 Runs the summarize CLI in-process (``seq2seq2seq.summarize.main``) on ``runs/corpus/dev.jsonl`` (or ``--dev-file``)
 or on the Gigaword test set, writes the summaries and the scores under ``--out-dir`` (default ``MODEL_DIR/eval``),
-then scores them with scripts/evaluate_rouge.py. Options this script does not know (``--beams 5``, length
-settings...) go to the summarize CLI unchanged.
+then scores them with scripts/evaluate_rouge.py, in the language setting the export records (``--language zh``
+for a Chinese model). Options this script does not know (``--beams 5``, length settings...) go to the summarize CLI
+unchanged.
 """
 
 from __future__ import annotations
@@ -86,8 +87,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         return code
 
+    from seq2seq2seq.pipeline import export_language, resolve_export
+
+    # the summarize CLI has loaded this export already, so it resolves; ROUGE counts words as its language does
+    language, _ = export_language(resolve_export(model_dir, best="--best" in decoding_args))
     scores = out_dir / f"{tag}.rouge.json"
-    rouge_argv = ["--references", str(data_file), "--predictions", str(predictions), "--names", model_dir.name]
+    rouge_argv = ["--references", str(data_file), "--predictions", str(predictions), "--names", model_dir.name,
+                  "--language", language]
     if args.limit is not None:
         rouge_argv += ["--limit", str(args.limit)]
     if args.baseline:

@@ -21,7 +21,9 @@ from accelerate import Accelerator
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from .config import DecodingConfig, TrainConfig, config_to_yaml
+from .language import DEFAULT_LANGUAGE
 from .models import describe_error
+from .normalize import normalizer_info
 
 DECODING_FILE = "seq2seq2seq_decoding.json"
 STATE_FILE = "training_state.json"
@@ -165,12 +167,14 @@ def load_checkpoint(accelerator: Accelerator, path: Path,
 
 
 def save_summarizer(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, decoding: DecodingConfig,
-                    folder: Path, max_document_tokens: int | None = None) -> None:
+                    folder: Path, max_document_tokens: int | None = None,
+                    language: str = DEFAULT_LANGUAGE) -> None:
     """A standard transformers model folder that ``pipeline("summarization", model=folder)`` loads.
 
     The tokenizer goes in too (the pipeline needs it), generation defaults mirror the training decoding settings,
     and the constraints ``generate`` cannot express (source-only pieces, end-of-sentence damping) are kept in
-    ``seq2seq2seq_decoding.json`` for the summarize CLI, with the document length the model was trained on.
+    ``seq2seq2seq_decoding.json`` for the summarize CLI, with the document length the model was trained on and the
+    corpus's ``language`` setting (with its normaliser), which the CLI and the pipeline normalise input with.
     With transformers 5 (which removed the stock summarization pipeline) ``import seq2seq2seq.pipeline`` and use
     ``pipeline("seq2seq2seq-summarization", model=folder)``; with transformers 4, ``pipeline("summarization")``.
     """
@@ -189,16 +193,19 @@ def save_summarizer(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, 
     finally:
         model.generation_config = live
     tokenizer.save_pretrained(folder)
-    settings = {**asdict(decoding), "max_document_tokens": max_document_tokens}
+    settings = {**asdict(decoding), "max_document_tokens": max_document_tokens, "language": language,
+                "normalizer": normalizer_info(language)}
     (folder / DECODING_FILE).write_text(json.dumps(settings, indent=2), encoding="utf-8")
     apply_umask(folder)
 
 
 def export_models(folder: Path, summarizer: PreTrainedModel, reconstructor: PreTrainedModel,
                   discriminator: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, cfg: TrainConfig,
-                  results: dict[str, Any]) -> None:
-    """``folder/{summarizer,reconstructor,discriminator,tokenizer}`` plus the resolved config and results JSON."""
-    save_summarizer(summarizer, tokenizer, cfg.decoding, folder / "summarizer", cfg.model.max_document_tokens)
+                  results: dict[str, Any], language: str = DEFAULT_LANGUAGE) -> None:
+    """``folder/{summarizer,reconstructor,discriminator,tokenizer}`` plus the resolved config and results JSON;
+    ``language``: the corpus's language setting, recorded in the summarizer export."""
+    save_summarizer(summarizer, tokenizer, cfg.decoding, folder / "summarizer", cfg.model.max_document_tokens,
+                    language)
     reconstructor.save_pretrained(folder / "reconstructor", safe_serialization=True)
     tokenizer.save_pretrained(folder / "reconstructor")
     discriminator.save_pretrained(folder / "discriminator", safe_serialization=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ import torch
 from transformers import PreTrainedTokenizerBase
 
 from .config import PretrainConfig
+from .language import DEFAULT_LANGUAGE, LanguageError, check_language, segmenter_note
 from .normalize import normalize
 
 
@@ -32,6 +34,7 @@ class Corpus:
     dev_documents: list[str]
     dev_summaries: list[str]
     tokenizer_dir: Path
+    language: str = DEFAULT_LANGUAGE  # the corpus's language setting (seq2seq2seq.language), from its manifest
 
 
 def _read_jsonl_field(path: Path, field: str) -> list[str]:
@@ -51,6 +54,26 @@ def _read_jsonl_field(path: Path, field: str) -> list[str]:
     return values
 
 
+def corpus_language(data_dir: str | Path) -> tuple[str, dict | None]:
+    """The language setting a corpus was built with and its manifest's normaliser record (``"en"`` and None for a
+    corpus without a manifest, or one built before the setting existed)."""
+    path = Path(data_dir) / "manifest.json"
+    if not path.is_file():
+        return DEFAULT_LANGUAGE, None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        recipe = manifest.get("recipe") or {}
+        language = manifest.get("language") or recipe.get("language") or DEFAULT_LANGUAGE
+        normalizer = manifest.get("normalizer")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        raise CorpusError(f"{path} is not a readable JSON manifest; rebuild the corpus with `python -m data_prep "
+                          f"--out {path.parent} --overwrite`") from None
+    try:
+        return check_language(str(language), f"{path}: language"), normalizer if isinstance(normalizer, dict) else None
+    except LanguageError as err:
+        raise CorpusError(f"{err}; rebuild the corpus with this version's data_prep") from None
+
+
 def load_corpus(data_dir: str | Path, max_documents: int = 0) -> Corpus:
     """Read documents, human sentences, the dev slice and the tokenizer location from a corpus folder."""
     data_dir = Path(data_dir)
@@ -67,14 +90,19 @@ def load_corpus(data_dir: str | Path, max_documents: int = 0) -> Corpus:
     # a corpus of the user's own text may have no dev pairs (data_prep writes dev.jsonl only from --dev-file or the
     # shared recipe): training then runs without dev ROUGE
     has_dev = dev_path.is_file()
+    language, normalizer = corpus_language(data_dir)
+    note = segmenter_note(normalizer, language, f"the corpus {data_dir}")
+    if note:
+        print(f"warning: {note}", file=sys.stderr)
     return Corpus(
         documents=documents,
         sentences=_read_jsonl_field(data_dir / "sentences.jsonl", "text"),
         # dev documents keep the evaluation file's raw form (e.g. Gigaword's UNK): G sees them normalised like its
         # training text; the references stay as they are
-        dev_documents=[normalize(d) for d in _read_jsonl_field(dev_path, "document")] if has_dev else [],
+        dev_documents=[normalize(d, language) for d in _read_jsonl_field(dev_path, "document")] if has_dev else [],
         dev_summaries=_read_jsonl_field(dev_path, "summary") if has_dev else [],
         tokenizer_dir=data_dir / "tokenizer",
+        language=language,
     )
 
 

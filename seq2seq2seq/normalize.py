@@ -14,6 +14,9 @@ Choices worth knowing (see docs/data.md):
 - CNN/DailyMail datelines (``london , england -lrb- cnn -rrb- --``), bylines (``by . daily mail reporter .``),
   time stamps (``published : . ##:## est , ...``) are stripped; rows that are only boilerplate (bylines,
   ``editor 's note : ...``, ``click here ...``) normalise to ``""``.
+
+All of that is the ``en`` language setting, the default. ``normalize(text, language)`` with another setting
+(``whitespace``, ``zh``, ``ja``) hands the text to :func:`seq2seq2seq.language.normalize_text` instead.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ import re
 import unicodedata
 
 from nltk.tokenize.treebank import TreebankWordTokenizer
+
+from . import language as lang
 
 NORMALIZER_NAME = "seq2seq2seq.normalize"
 # Bump when the output of normalize() changes for any input: the corpus manifest records it.
@@ -231,13 +236,26 @@ def strip_boilerplate(text: str) -> str:
     return text
 
 
-def normalize(text: str) -> str:
+def normalize(text: str, language: str = lang.DEFAULT_LANGUAGE) -> str:
     """Raw or tokenized text to evaluation form; ``""`` for text that is only boilerplate.
+
+    ``language`` (:data:`seq2seq2seq.language.LANGUAGES`): ``en``, the default, is the English form below; the
+    others are :func:`seq2seq2seq.language.normalize_text` (Unicode letters kept, CJK segmented into words).
 
     >>> normalize("The U.S. economy grew 3.5% in 2023, officials said.")
     'the u.s. economy grew #.# % in #### , officials said .'
     """
+    if language != "en":
+        return lang.normalize_text(text, language)
     return strip_boilerplate(tokenize(text))
+
+
+def normalizer_info(language: str = lang.DEFAULT_LANGUAGE) -> dict[str, str]:
+    """Name, version, language and description of the normaliser of ``language``, as the manifest records it."""
+    if lang.check_language(language) != "en":
+        return lang.normalizer_info(language)
+    return {"name": NORMALIZER_NAME, "version": NORMALIZER_VERSION, "language": "en",
+            "description": NORMALIZER_DESCRIPTION}
 
 
 def text_digest(text: str) -> str:

@@ -12,8 +12,10 @@ In Python without the pipeline: ``load_summarizer(DIR)`` then ``summarize_docume
 CLI (:mod:`seq2seq2seq.summarize`). transformers 5 removed the stock "summarization" and "text2text-generation"
 pipelines, so this module also provides a pipeline task for our exports, built on the same pieces. It decodes
 through :mod:`seq2seq2seq.sampling` with the export's ``seq2seq2seq_decoding.json`` constraints (minimum length,
-end-of-sentence damping, source-only pieces), normalises raw text like the training data, and truncates documents
-to the model's limit: it gives the same summaries as ``python -m seq2seq2seq.summarize`` with the same settings.
+end-of-sentence damping, source-only pieces), normalises raw text like the training data (with the language setting
+the export records: ``en`` for exports that record none), truncates documents to the model's limit, and shows
+Chinese and Japanese summaries without the spaces between words: it gives the same summaries as
+``python -m seq2seq2seq.summarize`` with the same settings.
 
 A model path goes through the CLI's checks before transformers sees it (a run folder resolves to
 RUN/final/summarizer; a missing, foreign, pickle-only, truncated or incomplete export is a ModelLoadError that says
@@ -49,6 +51,7 @@ from transformers.utils import logging as hf_logging
 
 from .checkpoint import DECODING_FILE
 from .config import ConfigError, DecodingConfig
+from .language import DEFAULT_LANGUAGE, LanguageError, check_language, detokenize, segmenter_note
 from .models import ModelLoadError, describe_error, load_seq2seq, read_json_object
 from .normalize import normalize as normalize_text
 from .sampling import generate_summaries, summarize_texts, word_start_mask
@@ -76,6 +79,7 @@ class Summarizer:
     decoding: DecodingConfig
     max_document_tokens: int
     folder: Path
+    language: str = DEFAULT_LANGUAGE  # how documents are normalised and summaries shown (seq2seq2seq.language)
 
 
 def resolve_export(path: str | Path, best: bool = False) -> Path:
@@ -150,6 +154,19 @@ def export_settings(folder: str | Path, model_config: Any) -> tuple[DecodingConf
     return decoding, int(limit), notes
 
 
+def export_language(folder: str | Path) -> tuple[str, list[str]]:
+    """The language setting an export records (``en`` when it records none: exports from before the setting), and
+    warnings about it (its Chinese text was segmented otherwise than this machine would)."""
+    path = Path(folder) / DECODING_FILE
+    stored = _read_json(path) if path.is_file() else {}
+    try:
+        language = check_language(str(stored.get("language", DEFAULT_LANGUAGE)), f"{path}: language")
+    except LanguageError as err:
+        raise ModelLoadError(f"{err}; re-export the summarizer with this version") from None
+    note = segmenter_note(stored.get("normalizer"), language, f"the export {folder}")
+    return language, [note] if note else []
+
+
 @contextlib.contextmanager
 def _quiet_loading():
     """No "Loading weights" bar from transformers: the CLI's stderr is for our progress bar and warnings."""
@@ -190,10 +207,11 @@ def load_summarizer(path: str | Path, *, best: bool = False, device: str | torch
     """Load a summarizer export (or a run folder's) onto ``device``; raises ModelLoadError with a fix-it message."""
     model, tokenizer, folder = load_export(path, best=best)
     decoding, limit, notes = export_settings(folder, model.config)
-    for note in notes:
+    language, language_notes = export_language(folder)
+    for note in notes + language_notes:
         print(f"warning: {note}", file=sys.stderr)
     model.to(device).eval()
-    return Summarizer(model, tokenizer, decoding, limit, folder)
+    return Summarizer(model, tokenizer, decoding, limit, folder, language)
 
 
 def decoder_positions(model: PreTrainedModel) -> int | None:
@@ -310,10 +328,17 @@ def trim_words(text: str, max_words: int | None) -> str:
     return " ".join(words if max_words is None else words[:max_words])
 
 
+def present(text: str, max_words: int | None, language: str) -> str:
+    """A decoded summary as shown: at most ``max_words`` words (segmented words for zh/ja, counted before their
+    spaces go), then :func:`seq2seq2seq.language.detokenize`."""
+    return detokenize(trim_words(text, max_words), language)
+
+
 def summarize_documents(summarizer: Summarizer, documents: list[str], decoding: DecodingConfig, *,
                         max_words: int | None = None, batch_size: int = 64, bf16: bool = False,
                         progress: bool = False) -> list[str]:
-    """Summaries of normalised documents, in input order; an empty document gets an empty summary.
+    """Summaries of normalised documents, in input order, as shown (:func:`present`); an empty document gets an
+    empty summary.
 
     Deterministic: greedy and beam search involve no randomness, and batches are formed by length
     (``sampling.summarize_texts``), so the output does not depend on the input order or the batch size.
@@ -327,7 +352,7 @@ def summarize_documents(summarizer: Summarizer, documents: list[str], decoding: 
                                 progress=progress)
     summaries = [""] * len(documents)
     for i, text in zip(keep, texts):
-        summaries[i] = trim_words(text, max_words)
+        summaries[i] = present(text, max_words, summarizer.language)
     return summaries
 
 
@@ -407,7 +432,11 @@ class Seq2Seq2SeqSummarizationPipeline(Pipeline):
             raise ModelLoadError(f"{TASK} pipeline: model must be a seq2seq2seq summarizer (an encoder-decoder), got "
                                  f"{type(model).__name__}; pass model=RUN/final/summarizer")
         # set before the base class checks the construction-time arguments against them (_sanitize_parameters)
-        stored, self.max_document_tokens, _ = export_settings(Path(str(model.name_or_path)), model.config)
+        folder = Path(str(model.name_or_path))
+        stored, self.max_document_tokens, _ = export_settings(folder, model.config)
+        self.language, notes = export_language(folder)
+        for note in notes:
+            print(f"warning: {note}", file=sys.stderr)
         self.decoding = decoding or stored
         self._positions = decoder_positions(model)
         super().__init__(model, *args, **kwargs)
@@ -493,7 +522,7 @@ class Seq2Seq2SeqSummarizationPipeline(Pipeline):
                    max_document_tokens: int | None = None) -> dict[str, Any]:
         if not isinstance(text, str):
             raise TypeError(f"{TASK} pipeline: expected a string or a list of strings, got {type(text).__name__}")
-        document = normalize_text(text) if normalize else " ".join(text.split())
+        document = normalize_text(text, self.language) if normalize else " ".join(text.split())
         encoded = self.tokenizer(document, max_length=max_document_tokens or self.max_document_tokens,
                                  truncation=True, return_tensors="pt")
         return {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"],
@@ -512,7 +541,8 @@ class Seq2Seq2SeqSummarizationPipeline(Pipeline):
         empty = model_outputs["empty"]
         empty = empty[0] if isinstance(empty, list) else empty
         ids = model_outputs["summary_ids"]
-        text = "" if empty else trim_words(self.tokenizer.decode(ids[0], skip_special_tokens=True), max_words)
+        text = "" if empty else present(self.tokenizer.decode(ids[0], skip_special_tokens=True), max_words,
+                                        self.language)
         return [{"summary_text": text}]
 
 

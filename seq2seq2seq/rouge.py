@@ -8,6 +8,11 @@ dictionary: :func:`score_summaries` (pure Python, the default, fast enough for d
 Texts are scored as they are given. Gigaword references are lowercased with digits as ``#``; the tokenizer of both
 backends drops every non-alphanumeric character, so ``#`` vanishes on both sides, which is what the published
 numbers use.
+
+That is ``language="en"``, the default. rouge_score's tokenizer keeps only ``[a-z0-9]``, which empties Chinese text
+and cuts accented words apart (``café`` -> ``caf``), so the other language settings score through
+:class:`seq2seq2seq.language.RougeTokenizer`: Unicode letters and digits kept, no stemming, and for ``zh``/``ja``
+one unit per character (``cjk_unit="char"``, the usual choice on LCSTS) or per segmented word (``"word"``).
 """
 
 from __future__ import annotations
@@ -20,6 +25,18 @@ import subprocess
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from .language import (
+    CJK_LANGUAGES,
+    DEFAULT_LANGUAGE,
+    LanguageError,
+    RougeTokenizer,
+    check_language,
+    check_rouge_unit,
+    detokenize,
+    normalize_text,
+    rouge_tokens,
+)
 
 if TYPE_CHECKING:  # evaluate is slow to import and only needed by load_rouge_metric
     import evaluate
@@ -75,16 +92,29 @@ def _prepare(predictions: list[str], measure: str, truncate_bytes: int | None) -
     return predictions
 
 
-def _average_words(predictions: list[str]) -> float:
+def _average_words(predictions: list[str], language: str = DEFAULT_LANGUAGE, cjk_unit: str = "char") -> float:
+    """Mean length of the predictions: whitespace words, or for zh/ja the ROUGE units (characters or words)."""
+    if language in CJK_LANGUAGES:
+        return sum(len(rouge_tokens(p, language, cjk_unit)) for p in predictions) / max(len(predictions), 1)
     return sum(len(p.split()) for p in predictions) / max(len(predictions), 1)
 
 
-@functools.lru_cache(maxsize=2)
-def _scorer(use_stemmer: bool) -> Any:
+def _check_language(language: str, cjk_unit: str) -> None:
+    try:
+        check_language(language)
+        check_rouge_unit(cjk_unit)
+    except LanguageError as err:
+        raise RougeInputError(str(err)) from None
+
+
+@functools.lru_cache(maxsize=8)
+def _scorer(use_stemmer: bool, language: str = DEFAULT_LANGUAGE, cjk_unit: str = "char") -> Any:
     # Built once: creating a RougeScorer (and its stemmer) per call would dominate dev ROUGE during training.
     from rouge_score import rouge_scorer
 
-    return rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=use_stemmer)
+    if language == "en":
+        return rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=use_stemmer)
+    return rouge_scorer.RougeScorer(list(ROUGE_TYPES), tokenizer=RougeTokenizer(language, cjk_unit))
 
 
 def score_summaries(
@@ -94,6 +124,8 @@ def score_summaries(
     measure: str = "f1",
     truncate_bytes: int | None = None,
     use_stemmer: bool = True,
+    language: str = DEFAULT_LANGUAGE,
+    cjk_unit: str = "char",
 ) -> dict[str, float]:
     """ROUGE of ``predictions`` against ``references``, averaged over examples, ×100.
 
@@ -104,15 +136,19 @@ def score_summaries(
             DUC setups; perl ROUGE-1.5.5 pools the references instead, see docs/evaluation.md).
         measure: ``"f1"`` or ``"recall"``.
         truncate_bytes: cut every prediction to this many UTF-8 bytes before scoring (DUC: 75, with recall).
-        use_stemmer: Porter stemming of words longer than 3 characters, as the protocol requires.
+        use_stemmer: Porter stemming of words longer than 3 characters, as the protocol requires (``en`` only).
+        language: the language setting (:data:`seq2seq2seq.language.LANGUAGES`); ``en`` is rouge_score's own
+            tokenizer, the others keep Unicode letters and do not stem.
+        cjk_unit: for ``zh``/``ja``: ``"char"`` (ROUGE over characters) or ``"word"`` (over segmented words).
 
     Returns:
         ``{"rouge1", "rouge2", "rougeL", "avg_words"}``; ``avg_words`` is the mean whitespace word count of the
-        predictions as scored (after truncation).
+        predictions as scored (after truncation); for ``zh``/``ja`` their mean length in ``cjk_unit``.
     """
+    _check_language(language, cjk_unit)
     predictions = _prepare(predictions, measure, truncate_bytes)
     ref_lists = _reference_lists(references, len(predictions))
-    scorer = _scorer(use_stemmer)
+    scorer = _scorer(use_stemmer, language, cjk_unit)
     field = "fmeasure" if measure == "f1" else "recall"
     totals = dict.fromkeys(ROUGE_TYPES, 0.0)
     for prediction, refs in zip(predictions, ref_lists, strict=True):
@@ -125,7 +161,7 @@ def score_summaries(
             totals[name] += best[name]
     n = max(len(predictions), 1)
     result = {name: 100.0 * total / n for name, total in totals.items()}
-    result["avg_words"] = _average_words(predictions)
+    result["avg_words"] = _average_words(predictions, language, cjk_unit)
     return result
 
 
@@ -193,12 +229,13 @@ def score_summaries_perl(
     return result
 
 
-def lead_baseline(documents: list[str], name: str) -> list[str]:
+def lead_baseline(documents: list[str], name: str, language: str = DEFAULT_LANGUAGE) -> list[str]:
     """The Lead baseline ``name`` for every document.
 
-    ``lead-N`` is the first N whitespace-separated words joined by single spaces; ``lead-Nc`` is the first N
-    characters of the document string cut as is, even mid-word: that rule reproduces the published Lead-75
-    characters row (cutting back to a word boundary instead gives R-1 24.25, not 23.69).
+    ``lead-N`` is the first N whitespace-separated words joined by single spaces (for ``zh``/``ja``: the first N
+    segmented words of the normalised document, shown as summaries are); ``lead-Nc`` is the first N characters of the document string cut
+    as is, even mid-word: that rule reproduces the published Lead-75 characters row (cutting back to a word
+    boundary instead gives R-1 24.25, not 23.69).
     """
     match = _LEAD_RE.match(name)
     if match is None or int(match.group(1)) == 0:
@@ -206,6 +243,8 @@ def lead_baseline(documents: list[str], name: str) -> list[str]:
     n = int(match.group(1))
     if match.group(2):
         return [doc[:n] for doc in documents]
+    if language in CJK_LANGUAGES:
+        return [detokenize(" ".join(normalize_text(doc, language).split()[:n]), language) for doc in documents]
     return [" ".join(doc.split()[:n]) for doc in documents]
 
 

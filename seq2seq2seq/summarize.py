@@ -7,6 +7,9 @@
 Input is read and checked completely before the model runs, and output is written at the end through a temporary
 file, so an error never leaves a half-written output. Exit codes: 0 ok, 2 usage or input error. See docs/summarize.md.
 
+Documents are normalised with the language setting the export records (the corpus's ``--language``; ``en`` for
+older exports); Chinese and Japanese summaries are written without the spaces between words.
+
 Loading the export, the words-to-tokens rule and batched decoding live in :mod:`seq2seq2seq.pipeline`, shared with
 the ``seq2seq2seq-summarization`` transformers pipeline, so both give the same summaries.
 """
@@ -28,6 +31,7 @@ from typing import Any
 import torch
 
 from .config import ConfigError
+from .language import DEFAULT_LANGUAGE
 from .models import ModelLoadError
 from .normalize import normalize
 from .pipeline import (
@@ -129,9 +133,10 @@ def looks_like_jsonl(lines: list[str]) -> bool:
         return False
 
 
-def prepare_documents(texts: list[str], normalise: bool) -> list[str]:
-    """What the model reads: the training normaliser's form of each text (or the text as given, stripped)."""
-    return [normalize(t) if normalise else " ".join(t.split()) for t in texts]
+def prepare_documents(texts: list[str], normalise: bool, language: str = DEFAULT_LANGUAGE) -> list[str]:
+    """What the model reads: the training normaliser's form of each text for the export's ``language`` (or the text
+    as given, stripped)."""
+    return [normalize(t, language) if normalise else " ".join(t.split()) for t in texts]
 
 
 def format_output(rows: list[Row], summaries: list[str], fmt: str) -> str:
@@ -246,7 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "jsonl"), default=None,
                    help="shorthand for both --input-format and --output-format")
     p.add_argument("--no-normalize", action="store_true",
-                   help="input is already normalised (lowercase, PTB-tokenized, digits as #): use it as is")
+                   help="input is already normalised as the export's language setting does it (en: lowercase, "
+                        "PTB-tokenized, digits as #; zh, ja: words separated by spaces): use it as is")
     p.add_argument("--batch-size", type=int, default=64, help="documents per batch")
     p.add_argument("--beams", type=int, default=None, help="beam size, 1 = greedy (default: the export's)")
     p.add_argument("--no-repeat-ngram", type=int, default=None, help="block repeated n-grams of this size, 0 = off "
@@ -255,8 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="never start the same word twice in a summary (exports with whole-word decoding; default: "
                         "the export's)")
     p.add_argument("--max-words", type=int, default=None,
-                   help="at most this many words: decode up to 2x as many tokens, then cut to this many words "
-                        "(default: the export's max_summary_tokens, uncut)")
+                   help="at most this many words (zh, ja: segmented words): decode up to 2x as many tokens, then cut "
+                        "to this many words (default: the export's max_summary_tokens, uncut)")
     p.add_argument("--min-words", type=int, default=None,
                    help="forbid end-of-sentence before this many tokens (default: the export's min_summary_tokens)")
     p.add_argument("--eos-damping", type=float, default=None,
@@ -292,11 +298,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: input looks like JSONL: reading field '{args.field}'; pass --input-format text to summarize "
               f"the raw lines", file=sys.stderr)
     rows = parse_rows(lines, fmt, args.field, name)
-    documents = prepare_documents([row.text for row in rows], normalise=not args.no_normalize)
 
     if args.threads:
         torch.set_num_threads(args.threads)
     summarizer = load_summarizer(args.model, best=args.best, device=choose_device(args.device))
+    # normalised as the export's corpus was: its language setting is known once the export is read
+    documents = prepare_documents([row.text for row in rows], normalise=not args.no_normalize,
+                                  language=summarizer.language)
     decoding = decoding_overrides(summarizer.decoding, num_beams=args.beams, no_repeat_ngram_size=args.no_repeat_ngram,
                                   max_words=args.max_words, min_words=args.min_words, eos_damping=args.eos_damping,
                                   eos_damping_tokens=args.eos_damping_tokens, no_repeat_words=args.no_repeat_words,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .config import SupervisedConfig
 from .data import CorpusError
+from .language import DEFAULT_LANGUAGE
 from .normalize import normalize, text_digest
 
 HELD_OUT_FILE = "held_out.sha256"  # written by data_prep (data_prep/corpus.py)
@@ -85,8 +86,10 @@ def held_out_digests(data_dir: Path) -> set[str] | None:
     return {line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
 
 
-def load_pairs(cfg: SupervisedConfig, data_dir: Path, dev_texts: list[str] = ()) -> Pairs:
-    """Read, normalise and check ``cfg.pairs`` (the first ``cfg.max_pairs`` rows when it is set).
+def load_pairs(cfg: SupervisedConfig, data_dir: Path, dev_texts: list[str] = (),
+               language: str = DEFAULT_LANGUAGE) -> Pairs:
+    """Read, normalise (with the corpus's ``language`` setting) and check ``cfg.pairs`` (the first ``cfg.max_pairs``
+    rows when it is set).
 
     Raises PairsError naming the offending rows: missing fields, empty texts, a summary longer than its document,
     or a document or summary that is one of the corpus's held-out texts (or of ``dev_texts``).
@@ -104,7 +107,7 @@ def load_pairs(cfg: SupervisedConfig, data_dir: Path, dev_texts: list[str] = ())
         values = []
         for name in (doc_field, summary_field):
             value = record[name]
-            values.append(normalize(value) if isinstance(value, str) else None)
+            values.append(normalize(value, language) if isinstance(value, str) else None)
             if not isinstance(value, str):
                 bad.append(f"{where}: field '{name}' is {type(value).__name__}, not text")
             elif not values[-1]:
@@ -127,7 +130,7 @@ def load_pairs(cfg: SupervisedConfig, data_dir: Path, dev_texts: list[str] = ())
         notes.append(f"the corpus {data_dir} records no held-out texts ({HELD_OUT_FILE}, written by data_prep): the "
                      f"pairs are checked against its dev set only; rebuild it with `python -m data_prep` to check "
                      f"them against the test set too")
-    held_out |= {text_digest(normalize(t)) for t in dev_texts}
+    held_out |= {text_digest(normalize(t, language)) for t in dev_texts}
     overlap = [f"{where} ({name})" for (where, _), doc, summary in zip(records, documents, summaries)
                for name, text in (("document", doc), ("summary", summary)) if text_digest(text) in held_out]
     if overlap:

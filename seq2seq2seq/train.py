@@ -97,7 +97,8 @@ class Trainer:
         # sentences, and so the headline word statistics as well
         self.pairs: Pairs | None = None
         if cfg.supervised.enabled:
-            self.pairs = load_pairs(cfg.supervised, Path(cfg.data_dir), corpus.dev_documents + corpus.dev_summaries)
+            self.pairs = load_pairs(cfg.supervised, Path(cfg.data_dir), corpus.dev_documents + corpus.dev_summaries,
+                                    corpus.language)
             if cfg.supervised.discriminator:  # the summaries as written: human sentences
                 corpus.sentences = corpus.sentences + self.pairs.summaries
             if cfg.supervised.targets == "source_words":  # what G learns from them
@@ -439,7 +440,8 @@ class Trainer:
             with self.accelerator.autocast():
                 preds = summarize_texts(self.accelerator.unwrap_model(self.g), self.tokenizer, docs,
                                         self.cfg.decoding, max_document_tokens=self.cfg.model.max_document_tokens)
-            result = {f"dev/{k}": v for k, v in score_summaries(preds, refs).items()}
+            # ROUGE as the corpus's language counts it (CJK: characters; others: Unicode letters kept)
+            result = {f"dev/{k}": v for k, v in score_summaries(preds, refs, language=self.corpus.language).items()}
             result["dev/distinct_2"] = distinct_n(preds, 2)
         self.accelerator.wait_for_everyone()
         return result
@@ -460,7 +462,7 @@ class Trainer:
         if self.accelerator.is_main_process:
             unwrap = self.accelerator.unwrap_model
             ckpt.export_models(folder, unwrap(self.g), unwrap(self.r), unwrap(self.d), self.tokenizer, self.cfg,
-                               results)
+                               results, self.corpus.language)
         self.accelerator.wait_for_everyone()
 
     # ---- the loop -------------------------------------------------------------------------------------------------
@@ -550,7 +552,8 @@ class Trainer:
             if stage == "pretrain" and total and acc.is_main_process:
                 # G as pre-training left it: the "pre-trained G only" row of the benchmark's ablation
                 ckpt.save_summarizer(acc.unwrap_model(self.g), self.tokenizer, cfg.decoding,
-                                     out / "pretrained" / "summarizer", cfg.model.max_document_tokens)
+                                     out / "pretrained" / "summarizer", cfg.model.max_document_tokens,
+                                     self.corpus.language)
             if stage != STAGES[-1]:
                 self.state.setdefault("stage_steps", {})[stage] = total
                 self.state["stage"], self.state["step"] = STAGES[STAGES.index(stage) + 1], 0
@@ -590,7 +593,7 @@ class Trainer:
             if self.accelerator.is_main_process:
                 ckpt.save_summarizer(self.accelerator.unwrap_model(self.g), self.tokenizer, self.cfg.decoding,
                                      Path(self.cfg.output_dir) / "best" / "summarizer",
-                                     self.cfg.model.max_document_tokens)
+                                     self.cfg.model.max_document_tokens, self.corpus.language)
 
 
 def _reconstruction_decoding(cfg: TrainConfig):

@@ -29,7 +29,9 @@ _KWARGS_DESCRIPTION = (
     "    references: list of references, one string or a list of strings per example.\n"
     "    measure: 'f1' (default) or 'recall'.\n"
     "    truncate_bytes: cut predictions to this many UTF-8 bytes first (None: no cut).\n"
-    "    use_stemmer: Porter stemming (default True).\n"
+    "    use_stemmer: Porter stemming (default True; English only).\n"
+    "    language: 'en' (default), 'whitespace', 'zh' or 'ja' (Unicode letters kept; zh/ja by character).\n"
+    "    cjk_unit: zh/ja: 'char' (default) or 'word' (segmented words).\n"
     "Returns:\n"
     "    rouge1, rouge2, rougeL (x100) and avg_words.\n"
     "Example:\n"
@@ -70,6 +72,8 @@ class Rouge(evaluate.Metric):
         measure: str = "f1",
         truncate_bytes: int | None = None,
         use_stemmer: bool = True,
+        language: str = "en",
+        cjk_unit: str = "char",
     ) -> dict[str, float]:
         scores = score_summaries(
             list(predictions),
@@ -77,5 +81,7 @@ class Rouge(evaluate.Metric):
             measure=measure,
             truncate_bytes=truncate_bytes,
             use_stemmer=use_stemmer,
+            language=language,
+            cjk_unit=cjk_unit,
         )
         return {name: scores[name] for name in (*ROUGE_TYPES, "avg_words")}
