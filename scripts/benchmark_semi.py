@@ -115,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--supervised_steps", type=int, default=1000,
                         help="pre-training steps of the supervised-only runs (size them to the semi runs' wall-clock)")
     parser.add_argument("--results_json", default=None, help="e.g. docs/results/semi.json")
+    parser.add_argument("--report_only", action="store_true",
+                        help="only collect the finished runs' reports into the table, the plot and the JSON")
     parser.add_argument("--reference", action="append", default=[], metavar="NAME=R1",
                         help="an extra horizontal line on the plot, e.g. 'unsupervised cpu model=26.69'")
     args, rest = parser.parse_known_args(argv)
@@ -143,21 +145,28 @@ def main(argv: list[str] | None = None) -> int:
             command = [sys.executable, str(ROOT / "scripts" / "benchmark.py"), "--config", args.config,
                        "--run_dir", str(folder), "--data_dir", str(data_dir),
                        *run_overrides(mode, used, pairs, args.supervised_steps), *rest]
-            print("+", " ".join(command), flush=True)
-            if subprocess.call(command, cwd=ROOT) != 0:
-                print(f"error: the {mode} run with N = {n} failed; see above", file=sys.stderr)
-                return 1
+            if args.report_only:
+                if not (folder / "report.json").is_file():
+                    print(f"note: no {folder / 'report.json'} yet: N = {n} {mode} left out", file=sys.stderr)
+                    continue
+            else:
+                print("+", " ".join(command), flush=True)
+                if subprocess.call(command, cwd=ROOT) != 0:
+                    print(f"error: the {mode} run with N = {n} failed; see above", file=sys.stderr)
+                    return 1
             report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
             test = report["scores"]["test"]
+            # the stages' own seconds (a re-scored run's wall-clock would be 0)
+            seconds = sum(t["seconds"] for t in report["training"]["throughput"].values())
             results.setdefault(str(n), {})[mode] = {**_row(test["seq2seq2seq"]), "pairs": used,
-                                                     "train_seconds": round(report["wall"]["train_seconds"])}
+                                                     "train_seconds": round(seconds)}
             lines.update({label: test[name]["rouge1"] for name, label in LINES.items() if name in test})
     for spec in args.reference:
         name, _, value = spec.rpartition("=")
         lines[name] = float(value)
-    table = ["| N pairs | mode | R-1 | R-2 | R-L | words | train s |", "|---:|---|---:|---:|---:|---:|---:|"]
-    table += [f"| {n} | {mode} | {r['rouge1']:.2f} | {r['rouge2']:.2f} | {r['rougeL']:.2f} | {r['words']:.2f} | "
-              f"{r['train_seconds']} |" for n, modes in results.items() for mode, r in modes.items()]
+    table = ["| N pairs | mode | R-1 | R-2 | R-L | words | training s |", "|---:|---|---:|---:|---:|---:|---:|"]
+    table += [f"| {r['pairs']} | {mode} | {r['rouge1']:.2f} | {r['rouge2']:.2f} | {r['rougeL']:.2f} | "
+              f"{r['words']:.2f} | {r['train_seconds']} |" for modes in results.values() for mode, r in modes.items()]
     markdown = (f"# Label efficiency: {Path(args.config).name}\n\nPairs: {json.dumps(pairs_info)}\n\n"
                 + "\n".join(table) + "\n\nBaselines (test R-1): "
                 + ", ".join(f"{k} {v:.2f}" for k, v in lines.items()) + "\n")
