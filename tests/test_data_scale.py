@@ -1,8 +1,9 @@
 """Corpora that do not fit in a Python list: streamed readers, the Arrow corpus, memory-mapped texts, stored word
-counts, parallel normalisation and the tokenizer's sample."""
+counts, parallel normalisation, the tokenizer's sample, and the scale benchmark's input."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import random
@@ -26,6 +27,9 @@ from seq2seq2seq.data import HeadlineWordStats, headline_word_stats, load_corpus
 from seq2seq2seq.normalize import normalize
 
 ROOT = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location("benchmark_data", ROOT / "scripts" / "benchmark_data.py")
+benchmark_data = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(benchmark_data)
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +178,8 @@ def test_two_processes_build_the_same_corpus_as_one(tmp_path: Path, monkeypatch:
 
 
 SLOW_PARALLEL_DATA_PREP = """
-import sys, time
+import signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C as in a terminal, whatever the test runner ignores
 from data_prep import filtering
 from data_prep.__main__ import main
 filtering.MIN_ROWS_PER_PROCESS = 10
@@ -200,7 +205,7 @@ def test_ctrl_c_while_workers_normalise_prints_one_line_and_leaves_nothing(tmp_p
         [sys.executable, "-c", SLOW_PARALLEL_DATA_PREP, "--out", str(out), *map(str, files_args(docs, sents)),
          "--num-proc", "2"],
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        text=True, start_new_session=True)  # its own process group, as a terminal's job
     deadline = time.monotonic() + 60
     while len(psutil.Process(proc.pid).children(recursive=True)) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -281,3 +286,18 @@ def test_two_processes_on_the_memory_mapped_corpus_match_one(tiny_corpus: Path, 
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads((two / "final" / "results.json").read_text())["world_size"] == 2
     _assert_same_weights(one, two)
+
+
+# --- the benchmark's input -------------------------------------------------------------------------------------
+
+
+def test_benchmark_input_rows_stay_distinct_after_normalisation(arrow_corpus: Path, tmp_path: Path) -> None:
+    words = [benchmark_data.row_word(n) for n in range(30_000)]
+    assert len(set(words)) == len(words) and all(normalize(w) == w and w.isalpha() for w in words[::997])
+    docs, sents = benchmark_data.write_scaled_input(arrow_corpus, 500, 40, tmp_path)
+    rows = docs.read_text(encoding="utf-8").splitlines() + sents.read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 540 and len({normalize(r) for r in rows}) == 540
+    table = benchmark_data.table([{"corpus": "c", "documents": 5, "sentences": 1, "seconds": 1.0, "peak_rss_mib": 9,
+                                   "peak_rss_sum_mib": 12, "startup_seconds": 2.0, "startup_VmRSS_mib": 300,
+                                   "startup_RssAnon_mib": 200, "startup_RssFile_mib": 100}])
+    assert "| c | 5 | 1 | 1.0 | 9 / 12 | 2.0 | 300 (200 + 100) |" in table
