@@ -8,7 +8,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from data_prep.corpus import Recipe, build_corpus, work_folders
+from data_prep.corpus import Recipe, build_corpus, default_num_proc, work_folders
 from data_prep.sources import DataPrepError
 from seq2seq2seq.language import LANGUAGES
 from seq2seq2seq.paths import DEFAULT_CORPUS_DIR
@@ -52,8 +52,8 @@ examples:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python -m data_prep",
-        description="Build the training corpus (documents.jsonl, sentences.jsonl, dev.jsonl, tokenizer/, "
-        "manifest.json) from the shared data, the hub, or your own files.",
+        description="Build the training corpus (documents.arrow, sentences.arrow, word_counts.arrow, dev.jsonl, "
+        "tokenizer/, manifest.json) from the shared data, the hub, or your own files.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -108,6 +108,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     tok.add_argument("--tokenizer-max-lines", type=int, default=d.tokenizer_max_lines,
                      help="sample at most N texts to train on (default: %(default)s)")
     tok.add_argument("--seed", type=int, default=d.seed, help="seed for sampling and training (default: %(default)s)")
+    p.add_argument("--num-proc", type=int, default=None, metavar="N",
+                   help=f"processes that normalise the text (default: one per CPU, here {default_num_proc()}; "
+                        "inputs under 40,000 rows use one); the corpus is the same for any N")
     return p.parse_args(argv)
 
 
@@ -116,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     command = ["python", "-m", "data_prep", *(sys.argv[1:] if argv is None else argv)]
     try:
+        if args.num_proc is not None and args.num_proc < 1:
+            raise DataPrepError(f"--num-proc {args.num_proc}: need at least 1 process")
         if args.dev_fields is not None and args.dev_file is None:
             raise DataPrepError("--dev-fields names the fields of --dev-file: pass --dev-file PATH too, or drop it")
         recipe = Recipe(
@@ -144,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             hub_gigaword_train_rows=args.hub_gigaword_train_rows,
             gigaword_train_rows=args.gigaword_train_rows,
         )
-        out = build_corpus(recipe, args.out, overwrite=args.overwrite, command=command)
+        out = build_corpus(recipe, args.out, overwrite=args.overwrite, command=command, num_proc=args.num_proc)
     except DataPrepError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

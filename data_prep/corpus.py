@@ -1,12 +1,17 @@
 """Build a training corpus: documents and human sentences as disjoint, normalised, filtered, deduplicated sets.
 
 Output folder (see docs/data.md):
-    documents.jsonl   {"text", "source"} per line: what the summarizer summarizes
-    sentences.jsonl   {"text", "source"} per line: human sentences the discriminator learns readability from
+    documents.arrow   columns text, source (Arrow IPC stream): what the summarizer summarizes
+    sentences.arrow   columns text, source: human sentences the discriminator learns readability from
+    word_counts.arrow columns word, documents, sentences: the headline word statistics' counts
     dev.jsonl         {"document", "summary"} per line: the dev slice (or the --dev-file pairs), verbatim; absent
                       when there is none
+    held_out.sha256   digests of the texts kept out of training
     tokenizer/        sentencepiece model exported for transformers.AutoTokenizer
     manifest.json     counts, filters, normaliser, hashes, command line, inputs
+
+Inputs are streamed and the texts normalised in parallel (data_prep.filtering), so a corpus of millions of
+documents builds in bounded memory.
 
 The folder is built beside ``out`` under a temporary name and renamed into place at the end, so a failed run
 leaves nothing behind and an existing corpus is only replaced by a complete one. The temporary name carries the
@@ -26,14 +31,12 @@ import socket
 import sys
 import tempfile
 import threading
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
-
+from data_prep.filtering import SetStats, choose, normalize_rows, text_key, write_raw, write_sets
 from data_prep.sources import (
     DOCUMENTS,
     SENTENCES,
@@ -43,14 +46,16 @@ from data_prep.sources import (
     Source,
     file_info,
     hub_recipe,
+    iter_field,
+    iter_lines,
     parse_path_field,
     read_dev_pairs,
-    read_field,
     read_lines,
     read_records,
     shared_recipe,
 )
 from data_prep.tokenizer import tokenizer_vocab_size, train_tokenizer
+from seq2seq2seq import corpus_files as files
 from seq2seq2seq import language as lang
 from seq2seq2seq import normalize as norm
 from seq2seq2seq.paths import DEFAULT_CORPUS_DIR, shared_data_dir
@@ -59,7 +64,7 @@ MANIFEST = "manifest.json"
 DEV_FILE = "dev.jsonl"
 HELD_OUT_FILE = "held_out.sha256"  # one sha256 of a normalised held-out text a line (see seq2seq2seq.supervised)
 TOOL = "data_prep"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: documents and sentences as Arrow files, word counts stored (1: JSONL files)
 
 
 @dataclass
@@ -131,14 +136,13 @@ def _user_sources(recipe: Recipe) -> tuple[list[Source], list[dict[str, Any]]]:
         (SENTENCES, recipe.sentences_files, recipe.sentences_fields, "--sentences-field"),
     ):
         for path in plain:
-            rows = [Row((line,)) for line in read_lines(Path(path))]
-            sources.append(Source(f"{path}", kind, rows))
+            sources.append(Source(f"{path}", kind, (Row((line,)) for line in iter_lines(Path(path)))))
             inputs.append({"name": f"{kind}:{path}", **file_info(Path(path))})
         for spec in tables:
             path, name = parse_path_field(spec, flag)
             if name is None:
                 raise DataPrepError(f"{flag} {spec}: name the field to read, as PATH:FIELD (e.g. news.jsonl:text)")
-            sources.append(Source(f"{path}:{name}", kind, [Row(t) for t in read_field(path, name)]))
+            sources.append(Source(f"{path}:{name}", kind, (Row(t) for t in iter_field(path, name))))
             inputs.append({"name": f"{kind}:{path}:{name}", **file_info(path)})
     return sources, inputs
 
@@ -159,79 +163,12 @@ def _exclusions(specs: list[str]) -> tuple[list[str], list[dict[str, Any]]]:
     return texts, inputs
 
 
-# --- filtering ---------------------------------------------------------------------------------------------------
+# --- filtering (data_prep.filtering does the work) --------------------------------------------------------------
 
 
-@dataclass
-class _Set:
-    """One output set while it is being built: kept texts (first occurrence order) and removal counts."""
-
-    kind: str
-    min_words: int
-    max_words: int
-    language: str = "en"
-    kept: dict[str, str] = field(default_factory=dict)  # text -> source name
-    partners: dict[str, list[str]] = field(default_factory=dict)  # text -> normalised texts of its row's pair
-    removed: Counter[str] = field(default_factory=Counter)
-    read: Counter[str] = field(default_factory=Counter)
-    # texts that are mostly Chinese/Japanese (en, whitespace) or hold any such character (zh, ja): see _language_check
-    cjk_texts: int = 0
-
-    def count_script(self, raw: str) -> None:
-        share = lang.cjk_share(raw)
-        self.cjk_texts += int(share > 0.0) if self.language in lang.CJK_LANGUAGES else int(share >= 0.5)
-
-
-def _add_source(target: _Set, source: Source, held_out: set[str]) -> None:
-    """Normalise, filter and deduplicate one source's rows into ``target``."""
-    for row in tqdm(source.rows, desc=f"{source.kind}: {source.name}", unit="row", leave=False, disable=None):
-        partners = [p for p in (norm.normalize(t, target.language) for t in row.partners) if p]
-        for raw in row.texts:
-            target.read[source.name] += 1
-            target.count_script(raw)
-            text = norm.normalize(raw, target.language)
-            n_words = len(text.split())
-            if not text:
-                reason = "empty_or_boilerplate"
-            elif n_words < target.min_words:
-                reason = "too_short"
-            elif n_words > target.max_words:
-                reason = "too_long"
-            elif text in held_out:
-                reason = "evaluation_overlap"
-            elif text in target.kept:
-                reason = "duplicate"
-                if partners:  # a repeated article brings its own titles: all of them are "its summary"
-                    target.partners.setdefault(text, []).extend(partners)
-            else:
-                target.kept[text] = source.name
-                if partners:
-                    target.partners[text] = partners
-                continue
-            target.removed[reason] += 1
-
-
-def _language_check(s: _Set) -> str | None:
+def _language_check(s: SetStats) -> str | None:
     """A warning when the set's text does not fit the language setting (Chinese under en), else None."""
     return lang.mismatch_warning(s.language, s.kind, sum(s.read.values()), s.cjk_texts, s.removed["too_short"])
-
-
-def _separate(documents: _Set, sentences: _Set) -> None:
-    """Keep the sets disjoint: drop a sentence that is a document, or whose pair is on the documents side.
-
-    Gigaword repeats stories, so an odd row's title can belong to an article that also sits in an even row;
-    that title, or a title equal to a training document's own title, would pair the document with its summary.
-    """
-    doc_titles = {p for partners in documents.partners.values() for p in partners}
-    for text in list(sentences.kept):
-        if text in documents.kept:
-            reason = "also_a_document"
-        elif text in doc_titles or any(p in documents.kept for p in sentences.partners.get(text, ())):
-            reason = "pair_of_a_document"
-        else:
-            continue
-        del sentences.kept[text]
-        sentences.removed[reason] += 1
 
 
 # --- writing -----------------------------------------------------------------------------------------------------
@@ -241,6 +178,30 @@ def _write_jsonl(path: Path, records: list[dict[str, str]]) -> None:
     with open(path, "w", encoding="utf-8", newline="\n") as f:
         for record in records:
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def _file_record(path: Path, rows: int | None) -> dict[str, Any]:
+    """sha256 and size of an output file (read a block at a time), and its rows (tables) or lines (JSONL)."""
+    digest, size, lines = hashlib.sha256(), 0, 0
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+            size += len(block)
+            lines += block.count(b"\n")
+    record: dict[str, Any] = {"sha256": digest.hexdigest(), "bytes": size}
+    if rows is not None:
+        record["rows"] = rows
+    elif path.suffix == ".jsonl":
+        record["lines"] = lines
+    return record
+
+
+def default_num_proc() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def is_corpus_dir(path: Path) -> bool:
@@ -390,7 +351,7 @@ class BuildInterrupted(KeyboardInterrupt):
 # --- the build ---------------------------------------------------------------------------------------------------
 
 
-def _collect(recipe: Recipe) -> tuple[list[Source], EvalSet, list[dict[str, Any]]]:
+def _collect(recipe: Recipe, num_proc: int) -> tuple[list[Source], EvalSet, list[dict[str, Any]]]:
     if recipe.source == "shared":
         sources, evalset, inputs = shared_recipe(
             recipe.shared_data or shared_data_dir(), recipe.dev_size, recipe.with_cnndm_highlights,
@@ -404,6 +365,7 @@ def _collect(recipe: Recipe) -> tuple[list[Source], EvalSet, list[dict[str, Any]
             recipe.hub_gigaword_train_rows,
             recipe.dev_size,
             recipe.with_cnndm_highlights,
+            num_proc,
         )
     else:
         sources, evalset, inputs = [], EvalSet(), []
@@ -420,19 +382,46 @@ def _collect(recipe: Recipe) -> tuple[list[Source], EvalSet, list[dict[str, Any]
     return sources + user, evalset, inputs + user_inputs + excluded_inputs
 
 
-def _build_into(tmp: Path, recipe: Recipe, command: list[str]) -> dict[str, Any]:
-    """Write the whole corpus into ``tmp`` and return its manifest."""
-    sources, evalset, inputs = _collect(recipe)
-    held_out = {t for t in (norm.normalize(x, recipe.language) for x in evalset.texts) if t}
+@contextlib.contextmanager
+def _datasets_progress_bars() -> Iterator[None]:
+    """datasets' progress bars only on a terminal, as data_prep's own (tqdm's ``disable=None``)."""
+    import datasets
+
+    hide = not sys.stderr.isatty() and not datasets.are_progress_bars_disabled()
+    if hide:
+        datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if hide:
+            datasets.enable_progress_bars()
+
+
+def _write_texts(tmp: Path, recipe: Recipe, sources: list[Source], held_out: set[str],
+                 num_proc: int) -> tuple[dict[str, SetStats], dict[str, Any]]:
+    """Normalise, filter and write documents.arrow and sentences.arrow into ``tmp``; returns each set's stats and
+    their word counts (data_prep.filtering). The intermediate files go in ``tmp/.work``, removed at the end."""
     sets = {
-        DOCUMENTS: _Set(DOCUMENTS, recipe.min_document_words, recipe.max_document_words, recipe.language),
-        SENTENCES: _Set(SENTENCES, recipe.min_sentence_words, recipe.max_sentence_words, recipe.language),
+        DOCUMENTS: SetStats(DOCUMENTS, recipe.min_document_words, recipe.max_document_words, recipe.language),
+        SENTENCES: SetStats(SENTENCES, recipe.min_sentence_words, recipe.max_sentence_words, recipe.language),
     }
-    for source in sources:
-        _add_source(sets[source.kind], source, held_out)
-    _separate(sets[DOCUMENTS], sets[SENTENCES])
+    work = tmp / ".work"
+    work.mkdir()
+    with _datasets_progress_bars():
+        rows = write_raw(sources, work / "raw.arrow")
+        limits = [(sets[s.kind].min_words, sets[s.kind].max_words) for s in sources]
+        normalized = normalize_rows(work / "raw.arrow", rows, limits, recipe.language, num_proc, work)
+        keep = choose(normalized, sources, sets, {text_key(t) for t in held_out})
+        counts = write_sets(normalized, sources, keep, sets, tmp)
+    del normalized  # its memory maps, before its files go
+    shutil.rmtree(work)
+    return sets, counts
+
+
+def _check_sets(sets: dict[str, SetStats]) -> list[str]:
+    """Stop when a set is empty; returns the warnings about text that does not fit the language setting."""
     for s in sets.values():
-        if not s.kept:
+        if not sum(s.kept.values()):
             # text under the wrong language setting (Chinese under en) is the likelier cause: say that instead
             fix = _language_check(s) or (f"add {s.kind} sources (--{s.kind}-file, --{s.kind}-field, or --source "
                                          f"shared) or relax --min-/--max-{s.kind[:-1]}-words")
@@ -444,25 +433,34 @@ def _build_into(tmp: Path, recipe: Recipe, command: list[str]) -> dict[str, Any]
     warnings = [w for w in (_language_check(s) for s in sets.values()) if w]
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    return warnings
 
-    for s in sets.values():
-        _write_jsonl(tmp / f"{s.kind}.jsonl", [{"text": t, "source": name} for t, name in s.kept.items()])
+
+def _build_into(tmp: Path, recipe: Recipe, command: list[str], num_proc: int) -> dict[str, Any]:
+    """Write the whole corpus into ``tmp`` and return its manifest."""
+    sources, evalset, inputs = _collect(recipe, num_proc)
+    held_out = {t for t in (norm.normalize(x, recipe.language) for x in evalset.texts) if t}
+    sets, counts = _write_texts(tmp, recipe, sources, held_out, num_proc)
+    warnings = _check_sets(sets)
+    rows = {kind: sum(s.kept.values()) for kind, s in sets.items()}
+    distinct_words = files.write_word_counts(tmp / files.WORD_COUNTS_FILE, counts[DOCUMENTS], counts[SENTENCES])
     dev_rows = evalset.dev_rows or None  # no pairs (--dev-size 0): no dev.jsonl rather than an empty one
     if dev_rows is not None:
         _write_jsonl(tmp / DEV_FILE, dev_rows)
     # what never entered training, as digests: the semi-supervised mode refuses pairs that are among them
     (tmp / HELD_OUT_FILE).write_text("".join(f"{norm.text_digest(t)}\n" for t in sorted(held_out)), encoding="utf-8")
-    texts = [t for s in sets.values() for t in s.kept]
-    print(f"training the tokenizer on {len(texts)} texts ...", file=sys.stderr)
-    train_tokenizer(texts, tmp / "tokenizer", recipe.vocab_size, recipe.seed, recipe.tokenizer_max_lines)
+    # documents then sentences, streamed from the files just written; only the sample sits in memory
+    texts = (t for kind in (DOCUMENTS, SENTENCES) for t in files.TextColumn.open(files.table_file(tmp, kind)))
+    print(f"training the tokenizer on {min(sum(rows.values()), recipe.tokenizer_max_lines)} of "
+          f"{sum(rows.values())} texts ...", file=sys.stderr)
+    train_tokenizer(texts, tmp / "tokenizer", recipe.vocab_size, recipe.seed, recipe.tokenizer_max_lines,
+                    total=sum(rows.values()))
 
-    files: dict[str, dict[str, Any]] = {}
-    for path in sorted(p for p in tmp.rglob("*") if p.is_file()):
-        data = path.read_bytes()
-        files[path.relative_to(tmp).as_posix()] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
-        if path.suffix == ".jsonl":
-            files[path.relative_to(tmp).as_posix()]["lines"] = data.count(b"\n")
-    kept_per_source = {kind: Counter(s.kept.values()) for kind, s in sets.items()}
+    table_rows = {f"{kind}.arrow": n for kind, n in rows.items()} | {files.WORD_COUNTS_FILE: distinct_words}
+    output_files = {
+        path.relative_to(tmp).as_posix(): _file_record(path, table_rows.get(path.relative_to(tmp).as_posix()))
+        for path in sorted(p for p in tmp.rglob("*") if p.is_file())
+    }
     recipe_dict = {k: ([str(x) for x in v] if isinstance(v, list) else v) for k, v in asdict(recipe).items()}
     recipe_dict["shared_data"] = str(recipe.shared_data or shared_data_dir()) if recipe.source == "shared" else None
     recipe_dict["dev_file"] = str(recipe.dev_file) if recipe.dev_file is not None else None
@@ -482,24 +480,24 @@ def _build_into(tmp: Path, recipe: Recipe, command: list[str]) -> dict[str, Any]
         "recipe": recipe_dict,
         "dev": dev,
         "counts": {
-            DOCUMENTS: len(sets[DOCUMENTS].kept),
-            SENTENCES: len(sets[SENTENCES].kept),
+            DOCUMENTS: rows[DOCUMENTS],
+            SENTENCES: rows[SENTENCES],
             "dev": len(dev_rows) if dev_rows is not None else None,
             "held_out_texts": len(held_out),
             "tokenizer_vocab": tokenizer_vocab_size(tmp / "tokenizer"),
+            # the headline word statistics' totals (word_counts.arrow holds each word's counts)
+            "document_words": sum(counts[DOCUMENTS].values()),
+            "sentence_words": sum(counts[SENTENCES].values()),
+            "distinct_words": distinct_words,
         },
         "filters": {kind: {r: s.removed.get(r, 0) for r in _FILTERS[kind]} for kind, s in sets.items()},
         "filter_descriptions": FILTER_DESCRIPTIONS,
         "sources": {
-            src.name: {
-                "set": src.kind,
-                "read": sets[src.kind].read[src.name],
-                "kept": kept_per_source[src.kind][src.name],
-            }
+            src.name: {"set": src.kind, "read": sets[src.kind].read[src.name], "kept": sets[src.kind].kept[src.name]}
             for src in sources
         },
         "inputs": inputs,
-        "files": files,
+        "files": output_files,
         "warnings": warnings,
     }
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -520,8 +518,12 @@ _COMMON = ["empty_or_boilerplate", "too_short", "too_long", "evaluation_overlap"
 _FILTERS = {DOCUMENTS: _COMMON, SENTENCES: _COMMON + ["also_a_document", "pair_of_a_document"]}
 
 
-def build_corpus(recipe: Recipe, out: Path, overwrite: bool = False, command: list[str] | None = None) -> Path:
+def build_corpus(recipe: Recipe, out: Path, overwrite: bool = False, command: list[str] | None = None,
+                 num_proc: int | None = None) -> Path:
     """Build the corpus described by ``recipe`` into ``out`` (atomically) and return ``out``.
+
+    ``num_proc`` processes normalise the text (default: one per CPU; small inputs use fewer); the corpus is the
+    same for any number.
 
     Raises :class:`DataPrepError` for bad input, an output folder that must not be replaced, or an input inside
     the corpus folder it would replace; nothing is left behind then. ``overwrite`` allows replacing an earlier
@@ -541,7 +543,8 @@ def build_corpus(recipe: Recipe, out: Path, overwrite: bool = False, command: li
         umask = os.umask(0)
         os.umask(umask)
         tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the corpus should get ordinary permissions
-        _build_into(tmp, recipe, command if command is not None else ["data_prep.build_corpus"])
+        _build_into(tmp, recipe, command if command is not None else ["data_prep.build_corpus"],
+                    num_proc or default_num_proc())
         with _sigint_deferred() as interrupted:
             old = _move_into_place(tmp, out, overwrite)
         moved = True

@@ -1,15 +1,20 @@
 """Where corpus text comes from: readers for plain text, JSONL and Parquet files, and the two built-in recipes.
 
-A :class:`Source` is a named list of rows bound for one set (``documents`` or ``sentences``). Each row carries
+A :class:`Source` is a named stream of rows bound for one set (``documents`` or ``sentences``). Each row carries
 its texts and, for paired data (a Gigaword article and its title), the texts of the other side of the same row,
 so that the corpus builder can keep a title out of training when its article is a training document.
+
+Rows are read lazily, file by file (Parquet a record batch at a time), so an input never has to fit in memory;
+a reader checks that its file exists (and a Parquet file's columns) when it is made, and reports a bad row (invalid
+UTF-8 or JSON, a missing field) with its line number when the stream reaches it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,11 +39,16 @@ class Row:
 
 @dataclass
 class Source:
-    """A named list of rows bound for ``documents`` or ``sentences``."""
+    """A named stream of rows bound for ``documents`` or ``sentences`` (read once, in order)."""
 
     name: str
     kind: str
-    rows: list[Row]
+    rows: Iterable[Row]
+
+
+# (article, titles) rows of a paired file, read afresh at each call: the even rows and the odd rows of one file go
+# to different sets, read in two passes
+PairRows = Callable[[], Iterator[tuple[str, tuple[str, ...]]]]
 
 
 @dataclass
@@ -97,28 +107,45 @@ def _decode_lines(path: Path, lone_cr: bool = False) -> Iterator[tuple[int, str]
                     ) from None
 
 
-def read_lines(path: Path) -> list[str]:
-    """Non-empty lines of a plain text file (one text a line, ending with LF, CR LF or CR)."""
+def iter_lines(path: Path) -> Iterator[str]:
+    """Non-empty lines of a plain text file (one text a line, ending with LF, CR LF or CR), read as they are used."""
     _check_exists(path, "plain text, one text a line")
-    return [line for _, line in _decode_lines(path, lone_cr=True) if line.strip()]
+    return (line for _, line in _decode_lines(path, lone_cr=True) if line.strip())
+
+
+def read_lines(path: Path) -> list[str]:
+    """:func:`iter_lines` as a list."""
+    return list(iter_lines(path))
 
 
 def read_records(path: Path, fields: list[str] | None = None) -> list[dict[str, Any]]:
     """Rows of a JSONL or Parquet file as dicts; ``fields`` are required and, for Parquet, the only columns read."""
-    return [record for _, record in numbered_records(path, fields)]
+    return [record for _, record in iter_numbered_records(path, fields)]
 
 
 def numbered_records(
     path: Path, fields: list[str] | None, fix: str = "pass the right field name"
 ) -> list[tuple[str, dict[str, Any]]]:
     """:func:`read_records` with where each row is ("PATH, line N" or "PATH, row N") for error messages."""
+    return list(iter_numbered_records(path, fields, fix))
+
+
+def iter_numbered_records(
+    path: Path, fields: list[str] | None, fix: str = "pass the right field name"
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """:func:`numbered_records`, read as they are used. The file, its format and (Parquet) its columns are checked
+    now; a bad JSONL line stops the iteration with its line number."""
     _check_exists(path, "JSONL or Parquet")
     kind = TABLE_SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise DataPrepError(f"{path}: unknown table format; name it *.jsonl or *.parquet (or use a plain text flag)")
     if kind == "parquet":
-        return [(f"{path}, row {i}", r) for i, r in enumerate(_read_parquet(path, fields, fix), start=1)]
-    records = []
+        rows = _iter_parquet(path, fields, fix)
+        return ((f"{path}, row {i}", r) for i, r in enumerate(rows, start=1))
+    return _iter_jsonl(path, fields, fix)
+
+
+def _iter_jsonl(path: Path, fields: list[str] | None, fix: str) -> Iterator[tuple[str, dict[str, Any]]]:
     for number, line in _decode_lines(path):
         if not line.strip():
             continue
@@ -133,29 +160,45 @@ def numbered_records(
             if name not in record:
                 names = ", ".join(sorted(record)) or "none"
                 raise DataPrepError(f"{where}: no field '{name}' (fields: {names}); {fix}")
-        records.append((where, record))
-    return records
+        yield where, record
 
 
-def _read_parquet(path: Path, fields: list[str] | None, fix: str) -> list[dict[str, Any]]:
+def _parquet_error(path: Path, e: Exception) -> DataPrepError:
+    return DataPrepError(f"{path}: cannot read as Parquet ({e}); check that the file is a complete Parquet file")
+
+
+def _iter_parquet(path: Path, fields: list[str] | None, fix: str) -> Iterator[dict[str, Any]]:
+    """The rows of a Parquet file, one record batch in memory at a time; the columns are checked now."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        schema = pq.read_schema(path)
-        missing = [name for name in fields or () if name not in schema.names]
-        if missing:
-            raise DataPrepError(f"{path}: no column '{missing[0]}' (columns: {', '.join(schema.names)}); {fix}")
-        return pq.read_table(path, columns=fields).to_pylist()
+        parquet = pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as e:
-        raise DataPrepError(
-            f"{path}: cannot read as Parquet ({e}); check that the file is a complete Parquet file"
-        ) from None
+        raise _parquet_error(path, e) from None
+    names = parquet.schema_arrow.names
+    missing = [name for name in fields or () if name not in names]
+    if missing:
+        raise DataPrepError(f"{path}: no column '{missing[0]}' (columns: {', '.join(names)}); {fix}")
+
+    def rows() -> Iterator[dict[str, Any]]:
+        try:
+            for batch in parquet.iter_batches(batch_size=10_000, columns=fields):
+                yield from batch.to_pylist()
+        except (pa.ArrowException, OSError) as e:
+            raise _parquet_error(path, e) from None
+
+    return rows()
+
+
+def iter_field(path: Path, name: str) -> Iterator[tuple[str, ...]]:
+    """The texts of one field of a JSONL or Parquet file, row by row, read as they are used."""
+    return (_as_texts(r[name], f"{path}", name) for _, r in iter_numbered_records(path, [name]))
 
 
 def read_field(path: Path, name: str) -> list[tuple[str, ...]]:
-    """The texts of one field of a JSONL or Parquet file, row by row."""
-    return [_as_texts(r[name], f"{path}", name) for r in read_records(path, [name])]
+    """:func:`iter_field` as a list."""
+    return list(iter_field(path, name))
 
 
 def parse_path_field(spec: str, flag: str) -> tuple[Path, str | None]:
@@ -201,38 +244,40 @@ def read_dev_pairs(path: Path, document_field: str, summary_field: str) -> list[
 # --- built-in recipes ------------------------------------------------------------------------------------------
 
 
-def _split_pairs(
-    pairs: list[tuple[str, tuple[str, ...]]], first_index: int, doc_name: str, sent_name: str
-) -> tuple[Source, Source]:
+def _rows_of_parity(pairs: PairRows, first_index: int, parity: int) -> Iterator[Row]:
+    """Even rows (parity 0) as documents with their titles as partners, odd rows as titles with their article."""
+    for i, (article, titles) in enumerate(pairs(), start=first_index):
+        if i % 2 == parity:
+            yield Row((article,), titles) if parity == 0 else Row(titles, (article,))
+
+
+def _split_pairs(pairs: PairRows, first_index: int, doc_name: str, sent_name: str) -> tuple[Source, Source]:
     """Even rows give their article to documents, odd rows their titles to sentences: no row feeds both sets.
 
-    ``pairs`` holds (article, titles); ``first_index`` is the row number of pairs[0] in its file, so the parity is
-    the file's own and does not shift with the dev-slice size.
+    ``pairs`` reads (article, titles) rows; ``first_index`` is the row number of its first row in its file, so the
+    parity is the file's own and does not shift with the dev-slice size. Each side reads the rows in its own pass.
     """
-    docs, sents = [], []
-    for i, (article, titles) in enumerate(pairs, start=first_index):
-        if i % 2 == 0:
-            docs.append(Row((article,), titles))
-        else:
-            sents.append(Row(titles, (article,)))
-    return Source(doc_name, DOCUMENTS, docs), Source(sent_name, SENTENCES, sents)
+    return (Source(doc_name, DOCUMENTS, _rows_of_parity(pairs, first_index, 0)),
+            Source(sent_name, SENTENCES, _rows_of_parity(pairs, first_index, 1)))
 
 
 def _recipe(
-    gigaword: dict[str, list[dict[str, Any]]],
-    cnndm: dict[str, list[tuple[str, tuple[str, ...]]]],
-    dev_size: int,
+    test: list[dict[str, str]],
+    dev: list[dict[str, str]],
+    gigaword: dict[str, tuple[PairRows, int]],
+    cnndm: dict[str, PairRows],
     with_highlights: bool,
 ) -> tuple[list[Source], EvalSet]:
-    """The default recipe over already-loaded rows (same for the shared files and the hub).
+    """The default recipe (same for the shared files and the hub).
 
-    documents = CNN/DailyMail leads + articles of even Gigaword rows; sentences = titles of odd Gigaword rows
-    (+ CNN/DailyMail highlights of odd rows, whose leads then stay out, when ``with_highlights``).
+    ``test`` and ``dev`` (the dev slice) are Gigaword's held-out rows; ``gigaword`` maps train10k and valid to their
+    training rows and the file index of the first one (valid's start after the dev slice); ``cnndm`` maps each split
+    to its (lead, highlights) rows. documents = CNN/DailyMail leads + articles of even Gigaword rows; sentences =
+    titles of odd Gigaword rows (+ CNN/DailyMail highlights of odd rows, whose leads then stay out, when
+    ``with_highlights``).
     """
-    valid = gigaword["valid"]
-    dev = [{"document": r["document"], "summary": r["summary"]} for r in valid[:dev_size]]
-    held_out = gigaword["test"] + valid[:dev_size]
-    evalset = EvalSet([t for r in held_out for t in (r["document"], r["summary"])], dev)
+    dev = [{"document": r["document"], "summary": r["summary"]} for r in dev]
+    evalset = EvalSet([t for r in test + dev for t in (r["document"], r["summary"])], dev)
     documents: list[Source] = []
     sentences: list[Source] = []
     for split, rows in cnndm.items():
@@ -243,14 +288,37 @@ def _recipe(
             sentences.append(sents)
         else:
             # No sentence comes from CNN/DailyMail here, so the highlights need not ride along as partners.
-            documents.append(Source(f"{name}:lead", DOCUMENTS, [Row((lead,)) for lead, _ in rows]))
-    for split, rows, start in (("train10k", gigaword["train10k"], 0), ("valid", valid[dev_size:], dev_size)):
-        pairs = [(r["document"], (r["summary"],)) for r in rows]
+            documents.append(Source(f"{name}:lead", DOCUMENTS, (Row((lead,)) for lead, _ in rows())))
+    for split, (rows, start) in gigaword.items():
         name = f"gigaword/{split}"
-        docs, sents = _split_pairs(pairs, start, f"{name}:document:even", f"{name}:summary:odd")
+        docs, sents = _split_pairs(rows, start, f"{name}:document:even", f"{name}:summary:odd")
         documents.append(docs)
         sentences.append(sents)
     return documents + sentences, evalset
+
+
+def _gigaword_records(path: Path) -> Iterator[dict[str, str]]:
+    """The rows of a Gigaword JSONL file, each checked to hold a text ``document`` and ``summary``."""
+    for where, r in iter_numbered_records(path, ["document", "summary"]):
+        if not (isinstance(r["document"], str) and isinstance(r["summary"], str)):
+            raise DataPrepError(f"{where}: 'document' and 'summary' must be text")
+        yield r
+
+
+def _gigaword_pairs(path: Path, start: int, stop: int | None) -> PairRows:
+    def rows() -> Iterator[tuple[str, tuple[str, ...]]]:
+        for r in itertools.islice(_gigaword_records(path), start, stop):
+            yield r["document"], (r["summary"],)
+
+    return rows
+
+
+def _cnndm_pairs(path: Path) -> PairRows:
+    def rows() -> Iterator[tuple[str, tuple[str, ...]]]:
+        for _, r in iter_numbered_records(path, ["lead", "highlights"]):
+            yield r["lead"] or "", _as_texts(r["highlights"], str(path), "highlights")
+
+    return rows
 
 
 def shared_recipe(
@@ -259,7 +327,8 @@ def shared_recipe(
     """The default recipe from the shared data folder; also returns the input files' info for the manifest.
 
     ``train_rows`` keeps only the first N rows of train10k.jsonl (None = all; 0 = none, e.g. to keep its pairs for
-    the semi-supervised mode out of the unpaired corpus)."""
+    the semi-supervised mode out of the unpaired corpus). The held-out rows are read now; the training rows as the
+    corpus builder reads its sources."""
     if not data_dir.is_dir():
         raise DataPrepError(
             f"{data_dir}: shared data folder not found; pass --shared-data DIR, set SEQ2SEQ2SEQ_DATA, "
@@ -269,21 +338,19 @@ def shared_recipe(
         "test": data_dir / "gigaword" / "test.jsonl",
         "valid": data_dir / "gigaword" / "valid.jsonl",
         "train10k": data_dir / "gigaword" / "train10k.jsonl",
+        "cnndm/train": data_dir / "cnndm" / "train.parquet",
+        "cnndm/validation": data_dir / "cnndm" / "validation.parquet",
     }
-    gigaword = {split: read_records(path, ["document", "summary"]) for split, path in files.items()}
-    if train_rows is not None:
-        gigaword["train10k"] = gigaword["train10k"][:train_rows]
-    for split, rows in gigaword.items():
-        for number, r in enumerate(rows, start=1):
-            if not (isinstance(r["document"], str) and isinstance(r["summary"], str)):
-                raise DataPrepError(f"{files[split]}, row {number}: 'document' and 'summary' must be text")
-    cnndm = {}
-    for split in ("train", "validation"):
-        path = data_dir / "cnndm" / f"{split}.parquet"
-        files[f"cnndm/{split}"] = path
-        records = read_records(path, ["lead", "highlights"])
-        cnndm[split] = [(r["lead"] or "", _as_texts(r["highlights"], str(path), "highlights")) for r in records]
-    sources, evalset = _recipe(gigaword, cnndm, dev_size, with_highlights)
+    for path in files.values():
+        _check_exists(path, "part of the shared data; pass --shared-data DIR with the whole folder")
+    test = list(_gigaword_records(files["test"]))
+    dev = list(itertools.islice(_gigaword_records(files["valid"]), dev_size))
+    gigaword = {
+        "train10k": (_gigaword_pairs(files["train10k"], 0, train_rows), 0),
+        "valid": (_gigaword_pairs(files["valid"], dev_size, None), dev_size),
+    }
+    cnndm = {split: _cnndm_pairs(files[f"cnndm/{split}"]) for split in ("train", "validation")}
+    sources, evalset = _recipe(test, dev, gigaword, cnndm, with_highlights)
     evalset.dev_source = f"{files['valid'].resolve()}[:{dev_size}]"
     return sources, evalset, [{"name": k, **file_info(p)} for k, p in files.items()]
 
@@ -296,18 +363,40 @@ def first_sentence(article: str) -> str:
     return sentences[0] if sentences else ""
 
 
+def _hub_leads(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """A batch of hub CNN/DailyMail rows as (lead, highlights): the first sentence and the non-empty highlight lines."""
+    return {
+        "lead": [first_sentence(a) for a in batch["article"]],
+        "highlights": [[h for h in hl.split("\n") if h.strip()] for hl in batch["highlights"]],
+    }
+
+
+def _hub_pairs(ds: Any, document: str, summary: str, start: int = 0) -> PairRows:
+    """(article, titles) rows of a hub dataset from row ``start`` on, read a batch of rows at a time."""
+    def rows() -> Iterator[tuple[str, tuple[str, ...]]]:
+        for batch in ds.iter(batch_size=1000):
+            for article, titles in zip(batch[document], batch[summary], strict=True):
+                yield article, _as_texts(titles, "hub dataset", summary)
+
+    return lambda: itertools.islice(rows(), start, None)
+
+
 def hub_recipe(
-    gigaword_name: str, cnndm_name: str, cnndm_config: str, train_rows: int, dev_size: int, with_highlights: bool
+    gigaword_name: str, cnndm_name: str, cnndm_config: str, train_rows: int, dev_size: int, with_highlights: bool,
+    num_proc: int = 1,
 ) -> tuple[list[Source], EvalSet, list[dict[str, Any]]]:
     """The default recipe from the Hugging Face hub's ``gigaword`` and ``cnn_dailymail`` (needs network access).
 
     Mirrors the shared files: the first ``train_rows`` Gigaword training pairs, its validation and test splits,
-    and the first sentence of each CNN/DailyMail article as its lead (highlights are newline-separated there).
+    and the first sentence of each CNN/DailyMail article as its lead (highlights are newline-separated there),
+    computed in ``num_proc`` processes. The training rows are read from the (memory-mapped) hub datasets as the
+    corpus builder reads its sources, so the whole of Gigaword (3.8M pairs) never sits in memory.
     """
     try:
         from datasets import load_dataset
     except ImportError as e:  # pragma: no cover - datasets is a dependency
         raise DataPrepError(f"--source hub needs the 'datasets' package ({e}); pip install datasets") from None
+    from data_prep.filtering import parallel_map  # (it reads this module's Source)
 
     inputs: list[dict[str, Any]] = []
 
@@ -323,17 +412,25 @@ def hub_recipe(
         inputs.append({"name": f"hub:{name}:{split}", "config": config, "rows": len(ds), "fingerprint": fingerprint})
         return ds
 
-    gigaword = {}
-    for split, hub_split in (("test", "test"), ("valid", "validation"), ("train10k", f"train[:{train_rows}]")):
-        ds = load(gigaword_name, None, hub_split)
-        gigaword[split] = [{"document": d, "summary": s} for d, s in zip(ds["document"], ds["summary"], strict=True)]
+    def records(ds: Any, stop: int | None = None) -> list[dict[str, str]]:
+        head = ds.select(range(min(len(ds), stop))) if stop is not None else ds
+        return [{"document": d, "summary": s} for d, s in zip(head["document"], head["summary"], strict=True)]
+
+    test = records(load(gigaword_name, None, "test"))
+    valid = load(gigaword_name, None, "validation")
+    train = load(gigaword_name, None, f"train[:{train_rows}]")
+    gigaword = {
+        "train10k": (_hub_pairs(train, "document", "summary"), 0),
+        "valid": (_hub_pairs(valid, "document", "summary", dev_size), dev_size),
+    }
     cnndm = {}
     for split in ("train", "validation"):
         ds = load(cnndm_name, cnndm_config, split)
-        cnndm[split] = [
-            (first_sentence(a), tuple(h for h in hl.split("\n") if h.strip()))
-            for a, hl in zip(ds["article"], ds["highlights"], strict=True)
-        ]
-    sources, evalset = _recipe(gigaword, cnndm, dev_size, with_highlights)
+        # the lead needs the normaliser (the article's first sentence): in parallel, kept in memory (a few tens of
+        # MB) rather than in the hub cache, where a changed normaliser would not invalidate it
+        leads = parallel_map(ds, _hub_leads, num_proc, f"CNN/DailyMail {split}: leads",
+                             remove_columns=ds.column_names, keep_in_memory=True, load_from_cache_file=False)
+        cnndm[split] = _hub_pairs(leads, "lead", "highlights")
+    sources, evalset = _recipe(test, records(valid, dev_size), gigaword, cnndm, with_highlights)
     evalset.dev_source = f"hub:{gigaword_name}:validation[:{dev_size}]"
     return sources, evalset, inputs

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from data_prep.sources import DataPrepError
@@ -30,12 +30,33 @@ def _collect_lines(texts: Iterable[str | Path]) -> list[str]:
     return lines
 
 
+def sample_lines(lines: Iterable[str], total: int, max_lines: int, seed: int) -> Iterator[str]:
+    """At most ``max_lines`` of the ``total`` lines, drawn with ``seed``, in their order, read as they stream by.
+
+    All of them when ``total <= max_lines``. The draw is a function of (total, max_lines, seed) alone, so a list and
+    a stream of the same lines give the same sample.
+    """
+    if total <= max_lines:
+        yield from lines
+        return
+    keep = sorted(random.Random(seed).sample(range(total), max_lines))
+    wanted = iter(keep)
+    target = next(wanted)
+    for i, line in enumerate(lines):
+        if i == target:
+            yield line
+            target = next(wanted, None)
+            if target is None:
+                return
+
+
 def train_tokenizer(
     texts: Iterable[str | Path],
     out_dir: Path,
     vocab_size: int = 16000,
     seed: int = 0,
     max_lines: int = 1_000_000,
+    total: int | None = None,
 ) -> Path:
     """Train a unigram sentencepiece model on ``texts`` and save it as a transformers tokenizer in ``out_dir``.
 
@@ -47,6 +68,8 @@ def train_tokenizer(
             (``hard_vocab_limit=False``), so read the real size from ``len(tokenizer)``.
         seed: seeds the sampling of at most ``max_lines`` lines and sentencepiece's own generator.
         max_lines: more lines than this are sampled down (fixed seed, original order kept).
+        total: the number of ``texts`` (non-empty strings), when known: they are then streamed and only the sample
+            is held in memory (by sentencepiece), instead of every text being collected first.
 
     Returns:
         ``out_dir``.
@@ -55,12 +78,13 @@ def train_tokenizer(
     """
     import sentencepiece as spm
 
-    lines = _collect_lines(texts)
-    if not lines:
+    if total is None:
+        lines: Iterable[str] = _collect_lines(texts)
+        total = len(lines)  # type: ignore[arg-type]
+    else:
+        lines = texts  # type: ignore[assignment]
+    if not total:
         raise DataPrepError("no text to train the tokenizer on; the corpus is empty")
-    if len(lines) > max_lines:
-        keep = sorted(random.Random(seed).sample(range(len(lines)), max_lines))
-        lines = [lines[i] for i in keep]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     # The model goes to memory, not to a model_prefix: sentencepiece stores the prefix (a path) inside the model,
@@ -68,7 +92,7 @@ def train_tokenizer(
     model = io.BytesIO()
     spm.set_random_generator_seed(seed)
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(lines),
+        sentence_iterator=sample_lines(lines, total, max_lines, seed),
         model_writer=model,
         model_type="unigram",
         vocab_size=vocab_size,

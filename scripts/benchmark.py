@@ -115,13 +115,13 @@ def matmul_peak_flops(size: int = 1024, seconds: float = 3.0) -> float:
 
 def headline_stats(cfg):
     """Word statistics of the corpus for the no-model baseline (None when the corpus is unreadable)."""
-    from seq2seq2seq.data import CorpusError, HeadlineWordStats, load_corpus
+    from seq2seq2seq.data import CorpusError, headline_word_stats, load_corpus
 
     try:
         corpus = load_corpus(cfg.data_dir)
     except CorpusError:
         return None
-    return HeadlineWordStats(corpus.sentences, corpus.documents)
+    return headline_word_stats(corpus)
 
 
 def headline_baseline(document: str, stats, pretrain_cfg, words: int = 10) -> str:

@@ -34,12 +34,12 @@ LINES = {"lead-8": "Lead-8", "headline-deletion (no model)": "headline-deletion 
 def clean_pairs(source: Path, corpus: Path, out: Path) -> dict:
     """Write the rows of ``source`` whose normalised document and summary are neither held out by the corpus nor
     among its documents or sentences to ``out`` (in file order); returns the counts."""
+    from seq2seq2seq.corpus_files import iter_texts
     from seq2seq2seq.normalize import normalize, text_digest
     from seq2seq2seq.supervised import held_out_digests
 
     held_out = held_out_digests(corpus) or set()
-    in_corpus = {json.loads(line)["text"] for name in ("documents.jsonl", "sentences.jsonl")
-                 for line in (corpus / name).open(encoding="utf-8")}
+    in_corpus = {text for kind in ("documents", "sentences") for text in iter_texts(corpus, kind)}
     kept, dropped = [], {"held_out": 0, "in_corpus": 0, "empty_or_longer_summary": 0}
     for line in source.open(encoding="utf-8"):
         row = json.loads(line)

@@ -1,5 +1,9 @@
 """Training data: the corpus folder written by ``python -m data_prep``, deterministic batches, pseudo-summaries.
 
+A corpus's documents and sentences are memory-mapped Arrow columns (:mod:`seq2seq2seq.corpus_files`): a training
+process reads only the rows it batches, so its memory does not grow with the corpus and N processes share one copy
+in the page cache. The headline word statistics come counted by data_prep (``word_counts.arrow``).
+
 Batches are addressed by a *global micro-batch index*: batch g is a pure function of (seed, g). A process p of N at
 local micro-step j reads g = j * N + p, so one process with N-times the gradient accumulation sees exactly the
 same batches per optimizer step as N processes, and resuming only needs the step counter.
@@ -12,12 +16,15 @@ import math
 import random
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
 import torch
 from transformers import PreTrainedTokenizerBase
 
+from . import corpus_files as files
 from .config import PretrainConfig
 from .language import DEFAULT_LANGUAGE, LanguageError, check_language, segmenter_note
 from .normalize import normalize
@@ -29,12 +36,22 @@ class CorpusError(RuntimeError):
 
 @dataclass
 class Corpus:
-    documents: list[str]
-    sentences: list[str]
+    documents: Sequence[str]  # a memory-mapped TextColumn (a list for corpora written before the Arrow format)
+    sentences: Sequence[str]
     dev_documents: list[str]
     dev_summaries: list[str]
     tokenizer_dir: Path
     language: str = DEFAULT_LANGUAGE  # the corpus's language setting (seq2seq2seq.language), from its manifest
+    # (sentence counts, document counts) of the words of all sentences and documents, counted by data_prep; None
+    # for older corpora and for a prefix of the documents (max_documents), whose words are counted when needed
+    word_counts: tuple[Counter[str], Counter[str]] | None = None
+
+    def add_sentences(self, extra: list[str]) -> None:
+        """Human sentences from outside the corpus (the semi-supervised mode's summaries): D sees them, and the
+        headline word statistics count them."""
+        self.sentences = self.sentences + list(extra)
+        if self.word_counts is not None:
+            self.word_counts = (self.word_counts[0] + files.count_words(extra), self.word_counts[1])
 
 
 def _read_jsonl_field(path: Path, field: str) -> list[str]:
@@ -74,19 +91,51 @@ def corpus_language(data_dir: str | Path) -> tuple[str, dict | None]:
         raise CorpusError(f"{err}; rebuild the corpus with this version's data_prep") from None
 
 
+def _rebuild(data_dir: Path) -> str:
+    return f"rebuild the corpus with `python -m data_prep --out {data_dir} --overwrite`"
+
+
+def _open_texts(data_dir: Path, kind: str) -> Sequence[str]:
+    """The memory-mapped texts of ``kind``, or (an older corpus) its JSONL file's texts as a list."""
+    path = files.table_file(data_dir, kind)
+    if not path.is_file():
+        return _read_jsonl_field(files.jsonl_file(data_dir, kind), "text")
+    try:
+        texts = files.TextColumn.open(path)
+    except (OSError, pa.ArrowException, KeyError) as err:
+        raise CorpusError(f"{path} is not a readable corpus table ({err}); {_rebuild(data_dir)}") from None
+    if not len(texts):
+        raise CorpusError(f"{path} is empty; {_rebuild(data_dir)}")
+    return texts
+
+
+def _stored_word_counts(data_dir: Path) -> tuple[Counter[str], Counter[str]] | None:
+    path = data_dir / files.WORD_COUNTS_FILE
+    if not path.is_file():
+        return None
+    try:
+        return files.read_word_counts(path)
+    except (OSError, pa.ArrowException, KeyError) as err:
+        raise CorpusError(f"{path} is not a readable word count table ({err}); {_rebuild(data_dir)}") from None
+
+
 def load_corpus(data_dir: str | Path, max_documents: int = 0) -> Corpus:
-    """Read documents, human sentences, the dev slice and the tokenizer location from a corpus folder."""
+    """Open documents and human sentences (memory-mapped), read the dev slice and the stored word counts, and
+    locate the tokenizer of a corpus folder; ``max_documents`` > 0 keeps only the first documents."""
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise CorpusError(f"corpus folder {data_dir} does not exist; build it with `python -m data_prep --out "
                           f"{data_dir}`")
-    documents = _read_jsonl_field(data_dir / "documents.jsonl", "text")
-    if max_documents:
-        documents = documents[:max_documents]
+    documents = _open_texts(data_dir, "documents")
+    word_counts = _stored_word_counts(data_dir)
+    if max_documents and max_documents < len(documents):
+        # the stored counts cover all documents: a prefix of them has its words counted when needed
+        documents = documents.head(max_documents) if isinstance(documents, files.TextColumn) else \
+            documents[:max_documents]
+        word_counts = None
     dev_path = data_dir / "dev.jsonl"
     if not (data_dir / "tokenizer" / "tokenizer_config.json").is_file():
-        raise CorpusError(f"{data_dir / 'tokenizer'} holds no tokenizer; rebuild the corpus with `python -m data_prep "
-                          f"--out {data_dir} --overwrite`")
+        raise CorpusError(f"{data_dir / 'tokenizer'} holds no tokenizer; {_rebuild(data_dir)}")
     # a corpus of the user's own text may have no dev pairs (data_prep writes dev.jsonl only from --dev-file or the
     # shared recipe): training then runs without dev ROUGE
     has_dev = dev_path.is_file()
@@ -96,13 +145,14 @@ def load_corpus(data_dir: str | Path, max_documents: int = 0) -> Corpus:
         print(f"warning: {note}", file=sys.stderr)
     return Corpus(
         documents=documents,
-        sentences=_read_jsonl_field(data_dir / "sentences.jsonl", "text"),
+        sentences=_open_texts(data_dir, "sentences"),
         # dev documents keep the evaluation file's raw form (e.g. Gigaword's UNK): G sees them normalised like its
         # training text; the references stay as they are
         dev_documents=[normalize(d, language) for d in _read_jsonl_field(dev_path, "document")] if has_dev else [],
         dev_summaries=_read_jsonl_field(dev_path, "summary") if has_dev else [],
         tokenizer_dir=data_dir / "tokenizer",
         language=language,
+        word_counts=word_counts,
     )
 
 
@@ -123,7 +173,8 @@ class BatchStream:
         epoch, within = divmod(global_index, self.per_epoch)
         if epoch != self._epoch:
             generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-            self._epoch, self._perm = epoch, torch.randperm(self.size, generator=generator)
+            # kept as int32 (the same values): 4 bytes a document for each stream, not 8
+            self._epoch, self._perm = epoch, torch.randperm(self.size, generator=generator).to(torch.int32)
         return self._perm[within * self.batch_size:(within + 1) * self.batch_size].tolist()
 
 
@@ -133,9 +184,19 @@ class HeadlineWordStats:
     default corpus); names and content words score near or above zero. Unpaired data only: the same sentences the
     discriminator learns from."""
 
-    def __init__(self, sentences: list[str], documents: list[str], smoothing: float = 1.0) -> None:
-        self.sentence_counts = Counter(w for s in sentences for w in s.split())
-        self.document_counts = Counter(w for d in documents for w in d.split())
+    def __init__(self, sentences: Sequence[str], documents: Sequence[str], smoothing: float = 1.0) -> None:
+        self._set_counts(files.count_words(sentences), files.count_words(documents), smoothing)
+
+    @classmethod
+    def from_counts(cls, sentence_counts: Counter[str], document_counts: Counter[str],
+                    smoothing: float = 1.0) -> HeadlineWordStats:
+        """The statistics from word counts made beforehand (data_prep stores them with the corpus)."""
+        stats = cls.__new__(cls)
+        stats._set_counts(sentence_counts, document_counts, smoothing)
+        return stats
+
+    def _set_counts(self, sentence_counts: Counter[str], document_counts: Counter[str], smoothing: float) -> None:
+        self.sentence_counts, self.document_counts = sentence_counts, document_counts
         self.smoothing = smoothing
         self._log_totals = (math.log(sum(self.sentence_counts.values()) + smoothing),
                             math.log(sum(self.document_counts.values()) + smoothing))
@@ -145,7 +206,15 @@ class HeadlineWordStats:
                 - math.log(self.document_counts[word] + self.smoothing) + self._log_totals[1])
 
 
-def token_idf(tokenizer: PreTrainedTokenizerBase, documents: list[str], max_documents: int = 20000,
+def headline_word_stats(corpus: Corpus) -> HeadlineWordStats:
+    """The corpus's headline word statistics: from the counts data_prep stored, or (older corpora, a prefix of the
+    documents) counted over its texts now."""
+    if corpus.word_counts is not None:
+        return HeadlineWordStats.from_counts(*corpus.word_counts)
+    return HeadlineWordStats(corpus.sentences, corpus.documents)
+
+
+def token_idf(tokenizer: PreTrainedTokenizerBase, documents: Sequence[str], max_documents: int = 20000,
               max_tokens: int = 128) -> torch.Tensor:
     """Inverse document frequency of each token id over (the first ``max_documents`` of) the documents, shape (V,):
     log((N + 1) / (df + 1)). Special tokens get 0, so end-of-sentence and padding carry no weight."""

@@ -33,7 +33,7 @@ from transformers import AutoTokenizer
 
 from . import checkpoint as ckpt
 from .config import ConfigError, TrainConfig, config_to_yaml, load_config, parse_overrides
-from .data import (BatchStream, Corpus, CorpusError, HeadlineWordStats, load_corpus, pseudo_summary, token_idf,
+from .data import (BatchStream, Corpus, CorpusError, headline_word_stats, load_corpus, pseudo_summary, token_idf,
                    tokenize)
 from .losses import (cross_entropy, discriminator_loss, leave_one_out_advantages, masked_mean, reinforce_loss,
                      self_critical_advantages, token_entropy, token_logprobs)
@@ -100,15 +100,14 @@ class Trainer:
             self.pairs = load_pairs(cfg.supervised, Path(cfg.data_dir), corpus.dev_documents + corpus.dev_summaries,
                                     corpus.language)
             if cfg.supervised.discriminator:  # the summaries as written: human sentences
-                corpus.sentences = corpus.sentences + self.pairs.summaries
+                corpus.add_sentences(self.pairs.summaries)
             if cfg.supervised.targets == "source_words":  # what G learns from them
                 self.pairs.summaries = [source_words(t, d) for d, t in zip(self.pairs.documents, self.pairs.summaries)]
         # the headline task's word statistics: for pre-training, and for the anchor that replays it in the
         # adversarial stage (a run that resumes there, or skips pre-training, needs them too)
         pseudo = cfg.pretrain.steps > 0 and not (self.pairs is not None and cfg.supervised.pretrain_share == 1.0)
         uses_task = pseudo or (cfg.adversarial.pretrain_weight > 0 and cfg.adversarial.steps > 0)
-        self.word_stats = (HeadlineWordStats(corpus.sentences, corpus.documents)
-                           if cfg.pretrain.task == "headline" and uses_task else None)
+        self.word_stats = headline_word_stats(corpus) if cfg.pretrain.task == "headline" and uses_task else None
         set_seed(cfg.seed)
         g = build_seq2seq(cfg.model, self.tokenizer, cfg.model.summarizer_init)
         r = build_seq2seq(cfg.model, self.tokenizer, cfg.model.reconstructor_init)

@@ -11,6 +11,7 @@ import pytest
 
 from data_prep import build_default_corpus, is_corpus_dir
 from data_prep.__main__ import main
+from seq2seq2seq.corpus_files import iter_texts
 from seq2seq2seq.normalize import normalize
 
 SUBJECTS = ["the mayor", "a local farmer", "the national bank", "two young climbers", "the city council",
@@ -42,8 +43,9 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
     return write_lines(path, [json.dumps(r) for r in rows])
 
 
-def read_texts(path: Path) -> list[str]:
-    return [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines()]
+def read_texts(corpus: Path, kind: str) -> list[str]:
+    """The texts of a corpus's documents or sentences, in order."""
+    return list(iter_texts(corpus, kind))
 
 
 def manifest(out: Path) -> dict:
@@ -69,10 +71,10 @@ def test_builds_corpus_from_text_files(tmp_path: Path, text_files: tuple[Path, P
     out = tmp_path / "corpus"
     assert run(out, *files_args(*text_files)) == 0
     m = manifest(out)
-    docs, sents = read_texts(out / "documents.jsonl"), read_texts(out / "sentences.jsonl")
+    docs, sents = read_texts(out, "documents"), read_texts(out, "sentences")
     assert (m["counts"]["documents"], m["counts"]["sentences"]) == (60, 40) == (len(docs), len(sents))
     assert docs[0] == normalize(make_document(0)) and "#" in docs[0] and docs[0] == docs[0].lower()
-    assert m["files"]["documents.jsonl"]["lines"] == 60
+    assert m["files"]["documents.arrow"]["rows"] == 60 and m["files"]["word_counts.arrow"]["rows"] > 10
     assert {"tokenizer/spiece.model", "tokenizer/tokenizer.json", "tokenizer/tokenizer_config.json"} <= set(m["files"])
     assert m["normalizer"]["name"] == "seq2seq2seq.normalize" and m["normalizer"]["version"]
     assert m["sources"][str(text_files[0])] == {"set": "documents", "read": 60, "kept": 60}
@@ -101,7 +103,7 @@ def test_filters_duplicates_lengths_and_overlap_between_sets(tmp_path: Path) -> 
     assert f["documents"]["duplicate"] == 1  # the upper-case copy normalises to a kept document
     assert f["documents"]["empty_or_boilerplate"] == 1 and f["documents"]["too_short"] == 1
     assert f["sentences"]["too_short"] == 1 and f["sentences"]["also_a_document"] == 1
-    docs, sents = set(read_texts(out / "documents.jsonl")), set(read_texts(out / "sentences.jsonl"))
+    docs, sents = set(read_texts(out, "documents")), set(read_texts(out, "sentences"))
     assert len(docs) == 20 and len(sents) == 10 and not docs & sents
 
 
@@ -119,8 +121,8 @@ def test_evaluation_text_is_kept_out(tmp_path: Path, text_files: tuple[Path, Pat
     m = manifest(out)
     assert m["filters"]["documents"]["evaluation_overlap"] == 1
     assert m["filters"]["sentences"]["evaluation_overlap"] == 1
-    assert normalize(make_document(7)) not in read_texts(out / "documents.jsonl")
-    assert normalize(make_title(4)) not in read_texts(out / "sentences.jsonl")
+    assert normalize(make_document(7)) not in read_texts(out, "documents")
+    assert normalize(make_title(4)) not in read_texts(out, "sentences")
 
 
 def test_same_inputs_give_the_same_files(tmp_path: Path, text_files: tuple[Path, Path]) -> None:
@@ -128,7 +130,8 @@ def test_same_inputs_give_the_same_files(tmp_path: Path, text_files: tuple[Path,
     assert run(a, *files_args(*text_files)) == 0
     assert run(b, *files_args(*text_files)) == 0
     assert manifest(a)["files"] == manifest(b)["files"]
-    for name in ("documents.jsonl", "sentences.jsonl", "tokenizer/spiece.model", "tokenizer/tokenizer.json"):
+    for name in ("documents.arrow", "sentences.arrow", "word_counts.arrow", "tokenizer/spiece.model",
+                 "tokenizer/tokenizer.json"):
         assert (a / name).read_bytes() == (b / name).read_bytes()
 
 
@@ -141,7 +144,7 @@ def test_tokenizer_round_trip(tmp_path: Path, text_files: tuple[Path, Path]) -> 
     assert (tok.pad_token_id, tok.eos_token_id, tok.unk_token_id, tok.bos_token_id) == (0, 1, 2, 3)
     assert (tok.pad_token, tok.eos_token, tok.unk_token, tok.bos_token) == ("<pad>", "</s>", "<unk>", "<s>")
     assert len(tok) <= 300 and (out / "tokenizer" / "spiece.model").is_file()
-    texts = read_texts(out / "documents.jsonl") + read_texts(out / "sentences.jsonl")
+    texts = read_texts(out, "documents") + read_texts(out, "sentences")
     for text in texts:
         ids = tok(text).input_ids
         assert ids[-1] == tok.eos_token_id and tok.unk_token_id not in ids
@@ -177,7 +180,7 @@ def test_default_recipe_keeps_rows_apart(tmp_path: Path, fake_shared: Path) -> N
     out = tmp_path / "corpus"
     assert run(out, "--shared-data", fake_shared, "--dev-size", "4") == 0
     m = manifest(out)
-    docs, sents = read_texts(out / "documents.jsonl"), read_texts(out / "sentences.jsonl")
+    docs, sents = read_texts(out, "documents"), read_texts(out, "sentences")
     train = [json.loads(x) for x in (fake_shared / "gigaword" / "train10k.jsonl").read_text().splitlines()]
     valid = [json.loads(x) for x in (fake_shared / "gigaword" / "valid.jsonl").read_text().splitlines()]
     # dev slice: the first 4 valid rows, verbatim; none of them in training
@@ -215,7 +218,7 @@ def test_held_out_digests_and_gigaword_train_rows(tmp_path: Path, fake_shared: P
     assert text_digest(normalize(valid[4]["document"])) not in digests  # a training document is not held out
     assert len(digests) == manifest(out)["counts"]["held_out_texts"]
     assert "held_out.sha256" in manifest(out)["files"]
-    docs, sents = set(read_texts(out / "documents.jsonl")), set(read_texts(out / "sentences.jsonl"))
+    docs, sents = set(read_texts(out, "documents")), set(read_texts(out, "sentences"))
     train = [json.loads(x) for x in (fake_shared / "gigaword" / "train10k.jsonl").read_text().splitlines()]
     assert not {t for r in train for t in r.values()} & (docs | sents)
     assert manifest(out)["sources"]["gigaword/train10k:document:even"]["read"] == 0
@@ -226,7 +229,7 @@ def test_held_out_digests_and_gigaword_train_rows(tmp_path: Path, fake_shared: P
 def test_with_cnndm_highlights_splits_cnndm_rows(tmp_path: Path, fake_shared: Path) -> None:
     out = tmp_path / "corpus"
     assert run(out, "--shared-data", fake_shared, "--dev-size", "4", "--with-cnndm-highlights") == 0
-    docs, sents = set(read_texts(out / "documents.jsonl")), set(read_texts(out / "sentences.jsonl"))
+    docs, sents = set(read_texts(out, "documents")), set(read_texts(out, "sentences"))
     table = pq.read_table(fake_shared / "cnndm" / "train.parquet").to_pylist()
     for row in table:
         assert not (normalize(row["lead"]) in docs and normalize(row["highlights"][0]) in sents)
@@ -353,7 +356,7 @@ def test_hub_recipe_with_a_stand_in_for_the_hub(tmp_path: Path, monkeypatch: pyt
     out = tmp_path / "corpus"
     assert run(out, "--source", "hub", "--dev-size", "2") == 0
     assert ("cnn_dailymail", "3.0.0", "train") in calls and ("gigaword", None, "train[:10000]") in calls
-    docs = read_texts(out / "documents.jsonl")
+    docs = read_texts(out, "documents")
     # the lead is the first sentence once byline, time stamps and dateline are gone
     assert docs[:3] == [normalize(make_document(i)) for i in (500, 501, 502)]
     assert len((out / "dev.jsonl").read_text().splitlines()) == 2

@@ -67,7 +67,7 @@ def test_dev_file_is_written_verbatim_and_kept_out_of_training(
     assert run(out, *files_args(*text_files), "--dev-file", dev_file) == 0
     m = manifest(out)
     assert read_jsonl(out / "dev.jsonl") == [{"document": p["document"], "summary": p["summary"]} for p in pairs]
-    docs, sents = set(read_texts(out / "documents.jsonl")), set(read_texts(out / "sentences.jsonl"))
+    docs, sents = set(read_texts(out, "documents")), set(read_texts(out, "sentences"))
     assert not {normalize(t) for p in pairs for t in (p["document"], p["summary"])} & (docs | sents)
     assert m["filters"]["documents"]["evaluation_overlap"] == 5 and m["filters"]["sentences"]["evaluation_overlap"] == 5
     digest = hashlib.sha256(dev_file.read_bytes()).hexdigest()
@@ -122,7 +122,7 @@ def test_dev_file_replaces_the_shared_dev_slice(tmp_path: Path, fake_shared: Pat
     assert read_jsonl(out / "dev.jsonl") == pairs
     # the Gigaword dev slice is no longer written, but it still stays out of training
     valid = read_jsonl(fake_shared / "gigaword" / "valid.jsonl")
-    training = set(read_texts(out / "documents.jsonl")) | set(read_texts(out / "sentences.jsonl"))
+    training = set(read_texts(out, "documents")) | set(read_texts(out, "sentences"))
     assert not {t for r in valid[:4] for t in r.values()} & training
     assert manifest(out)["dev"]["rows"] == 3
 

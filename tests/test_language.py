@@ -17,6 +17,7 @@ from data_prep.sources import DataPrepError
 from seq2seq2seq import language as lang
 from seq2seq2seq import summarize
 from seq2seq2seq.checkpoint import DECODING_FILE
+from seq2seq2seq.corpus_files import iter_texts
 from seq2seq2seq.data import corpus_language, load_corpus
 from seq2seq2seq.normalize import NORMALIZER_NAME, normalize, normalizer_info
 from seq2seq2seq.pipeline import export_language
@@ -270,7 +271,7 @@ def test_corpus_and_exports_record_the_language(trained):
     assert manifest["warnings"] == []
     loaded = load_corpus(corpus)
     assert loaded.language == language
-    documents = [json.loads(line)["text"] for line in (corpus / "documents.jsonl").open(encoding="utf-8")]
+    documents = list(iter_texts(corpus, "documents"))
     assert all(normalize(d, language) == d for d in documents[:20])
     if language == "zh":
         assert all(" " in d and lang.cjk_share(d) > 0.8 for d in documents)  # segmented Chinese
