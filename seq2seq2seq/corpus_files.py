@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import overload
 
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401 - pa.compute.sum
 
 KINDS = ("documents", "sentences")
 WORD_COUNTS_FILE = "word_counts.arrow"
@@ -124,10 +125,57 @@ def write_word_counts(path: Path, documents: Counter[str], sentences: Counter[st
     return len(words)
 
 
-def read_word_counts(path: Path) -> tuple[Counter[str], Counter[str]]:
-    """(sentence counts, document counts) as stored by :func:`write_word_counts` (words with a count only)."""
+class StoredCounts:
+    """One count column of ``word_counts.arrow``, memory-mapped: ``counts[word]`` by binary search over the sorted
+    words (each word looked up once, then cached), so a process's memory grows with the words it meets, not with
+    the corpus's vocabulary. ``+ Counter`` adds counts held in memory (the semi-supervised mode's summaries)."""
+
+    def __init__(self, words: pa.ChunkedArray, counts: pa.ChunkedArray, extra: Counter[str] | None = None) -> None:
+        self._words, self._counts, self._extra = words, counts, extra or Counter()
+        self._cache: dict[str, int] = {}
+        self._total = (pa.compute.sum(counts).as_py() or 0) + self._extra.total()
+
+    def __getitem__(self, word: str) -> int:
+        found = self._cache.get(word)
+        if found is None:
+            lo, hi = 0, len(self._words)
+            while lo < hi:  # the words were written sorted (write_word_counts)
+                mid = (lo + hi) // 2
+                if self._words[mid].as_py() < word:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            stored = self._counts[lo].as_py() if lo < len(self._words) and self._words[lo].as_py() == word else 0
+            found = self._cache[word] = stored + self._extra.get(word, 0)
+        return found
+
+    def total(self) -> int:
+        return self._total
+
+    def __add__(self, other: Counter[str]) -> StoredCounts:
+        return StoredCounts(self._words, self._counts, self._extra + other)
+
+    def to_counter(self) -> Counter[str]:
+        """Every word with a count, in memory (for tests and small corpora)."""
+        counts = Counter({w: c for w, c in zip(self._words.to_pylist(), self._counts.to_pylist()) if c})
+        return counts + self._extra
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, StoredCounts):
+            other = other.to_counter()
+        return isinstance(other, Counter) and self.to_counter() == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def values(self):
+        return self.to_counter().values()
+
+    def keys(self):
+        return self.to_counter().keys()
+
+
+def read_word_counts(path: Path) -> tuple[StoredCounts, StoredCounts]:
+    """(sentence counts, document counts) as stored by :func:`write_word_counts`, memory-mapped."""
     table = open_table(path)
-    words = table.column("word").to_pylist()
-    sentences = Counter({w: c for w, c in zip(words, table.column("sentences").to_pylist()) if c})
-    documents = Counter({w: c for w, c in zip(words, table.column("documents").to_pylist()) if c})
-    return sentences, documents
+    words = table.column("word")
+    return StoredCounts(words, table.column("sentences")), StoredCounts(words, table.column("documents"))

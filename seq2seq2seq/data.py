@@ -198,8 +198,9 @@ class HeadlineWordStats:
     def _set_counts(self, sentence_counts: Counter[str], document_counts: Counter[str], smoothing: float) -> None:
         self.sentence_counts, self.document_counts = sentence_counts, document_counts
         self.smoothing = smoothing
-        self._log_totals = (math.log(sum(self.sentence_counts.values()) + smoothing),
-                            math.log(sum(self.document_counts.values()) + smoothing))
+        # Counter.total() or StoredCounts.total(): the stored counts are memory-mapped, never summed word by word here
+        self._log_totals = (math.log(self.sentence_counts.total() + smoothing),
+                            math.log(self.document_counts.total() + smoothing))
 
     def score(self, word: str) -> float:
         return (math.log(self.sentence_counts[word] + self.smoothing) - self._log_totals[0]

@@ -301,3 +301,20 @@ def test_benchmark_input_rows_stay_distinct_after_normalisation(arrow_corpus: Pa
                                    "peak_rss_sum_mib": 12, "startup_seconds": 2.0, "startup_VmRSS_mib": 300,
                                    "startup_RssAnon_mib": 200, "startup_RssFile_mib": 100}])
     assert "| c | 5 | 1 | 1.0 | 9 / 12 | 2.0 | 300 (200 + 100) |" in table
+
+
+def test_stored_counts_look_words_up_without_loading_the_vocabulary(tmp_path) -> None:
+    from collections import Counter
+
+    from seq2seq2seq import corpus_files as cf
+
+    documents = Counter({"the": 5, "bridge": 2, "zebra": 1, "ábc": 3})
+    sentences = Counter({"bridge": 1, "mayor": 4})
+    cf.write_word_counts(tmp_path / "wc.arrow", documents, sentences)
+    stored_sentences, stored_documents = cf.read_word_counts(tmp_path / "wc.arrow")
+    for word in ["the", "bridge", "zebra", "ábc", "mayor", "absent", "", "zzzz"]:
+        assert stored_documents[word] == documents[word] and stored_sentences[word] == sentences[word]
+    assert stored_documents.total() == 11 and stored_sentences.total() == 5
+    more = stored_sentences + Counter({"mayor": 1, "new": 2})
+    assert more["mayor"] == 5 and more["new"] == 2 and more.total() == 8 and stored_sentences["new"] == 0
+    assert more == sentences + Counter({"mayor": 1, "new": 2})
