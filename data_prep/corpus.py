@@ -58,11 +58,11 @@ from data_prep.tokenizer import tokenizer_vocab_size, train_tokenizer
 from seq2seq2seq import corpus_files as files
 from seq2seq2seq import language as lang
 from seq2seq2seq import normalize as norm
+from seq2seq2seq.supervised import HELD_OUT_FILE  # one name for the file both sides use
 from seq2seq2seq.paths import DEFAULT_CORPUS_DIR, shared_data_dir
 
 MANIFEST = "manifest.json"
 DEV_FILE = "dev.jsonl"
-HELD_OUT_FILE = "held_out.sha256"  # one sha256 of a normalised held-out text a line (see seq2seq2seq.supervised)
 TOOL = "data_prep"
 FORMAT_VERSION = 2  # 2: documents and sentences as Arrow files, word counts stored (1: JSONL files)
 

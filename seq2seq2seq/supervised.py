@@ -10,7 +10,6 @@ as human sentences (seq2seq2seq/train.py).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,14 +51,6 @@ def source_words(summary: str, document: str) -> str:
     present = set(document.split())
     kept = [w for w in summary.split() if w in present]
     return " ".join(kept) if kept else summary
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _rows(path: Path, fields: list[str]) -> list[tuple[str, dict]]:
@@ -137,4 +128,6 @@ def load_pairs(cfg: SupervisedConfig, data_dir: Path, dev_texts: list[str] = (),
         raise PairsError(f"supervised.pairs {path}: {len(overlap)} text(s) are evaluation texts the corpus holds out "
                          f"(test set, dev slice or --exclude files): {_describe(overlap)}; remove those rows, since "
                          f"training on them would inflate every reported score")
-    return Pairs(documents, summaries, str(path.resolve()), file_sha256(path), len(records), notes)
+    from data_prep.sources import file_info
+
+    return Pairs(documents, summaries, str(path.resolve()), file_info(path)["sha256"], len(records), notes)
