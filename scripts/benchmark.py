@@ -245,7 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     judge_dir = Path(args.judge) if args.judge else train_dir / "final" / "discriminator"
     judge = load_discriminator(judge_dir).eval() if judge_dir.is_dir() else None
     report["readability_judge"] = str(judge_dir) if judge is not None else None
-    loaded = {label: load_seq2seq(path) for label, path in models.items()}
+    # summarize on the GPU when there is one (the training process has exited and freed it)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    loaded = {label: load_seq2seq(path).to(device).eval() for label, path in models.items()}
     tables = []
     for name, (documents, references) in sets.items():
         normalised = [normalize(d) for d in documents]  # G reads documents normalised like its training text
