@@ -58,11 +58,11 @@ def check_resumable(state: dict[str, Any], cfg: TrainConfig, fingerprint: str, p
     """Refuse a resume that would silently train something else than the checkpoint's run."""
     saved = state.get("tokenizer_sha256")
     if saved is not None and saved != fingerprint:
-        source = cfg.model.summarizer_init or f"{cfg.data_dir}/tokenizer"
-        raise CheckpointError(f"{path} was trained with another tokenizer than {source}'s (same size perhaps, other "
+        source = cfg.model.summarizer_init or f"{cfg.data_dir}/tokenizer"  # G's tokenizer is the run's
+        raise CheckpointError(f"{path} was trained with another tokenizer than {source} (same size perhaps, other "
                               f"token ids: the corpus was rebuilt, or model.summarizer_init changed?); resume with "
-                              f"the corpus and summarizer_init it was trained with, or start a new run "
-                              f"(--output_dir NEW)")
+                              f"the corpus it was trained on (--data_dir) and the same model.summarizer_init, or "
+                              f"start a new run (--output_dir NEW)")
     current = stages.index(state["stage"])
     for stage in stages[:current]:
         ran = state.get("stage_steps", {}).get(stage)

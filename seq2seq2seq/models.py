@@ -49,11 +49,11 @@ def special_ids(tokenizer: PreTrainedTokenizerBase) -> dict[str, int]:
     """pad/eos/bos ids of a tokenizer (bos doubles as the decoder start token of a model built from scratch); a
     WordPiece tokenizer's [SEP] and [CLS] stand in for eos and bos."""
     first = lambda *ids: next((i for i in ids if i is not None), None)  # noqa: E731
-    ids = {"pad": tokenizer.pad_token_id, "eos": first(tokenizer.eos_token_id, tokenizer.sep_token_id),
-           "bos": first(tokenizer.bos_token_id, tokenizer.cls_token_id)}
+    get = lambda name: getattr(tokenizer, f"{name}_token_id", None)  # noqa: E731
+    ids = {"pad": get("pad"), "eos": first(get("eos"), get("sep")), "bos": first(get("bos"), get("cls"))}
     missing = [k for k, v in ids.items() if v is None]
     if missing:
-        raise ModelLoadError(f"tokenizer {tokenizer.name_or_path!r} has no {'/'.join(missing)} token; rebuild the "
+        raise ModelLoadError(f"tokenizer {getattr(tokenizer, 'name_or_path', '')!r} has no {'/'.join(missing)} token; rebuild the "
                              f"project tokenizer with `python -m data_prep`, or add the token to a pretrained one "
                              f"(tokenizer.add_special_tokens) and save it beside its model")
     return ids

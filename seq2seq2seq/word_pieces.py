@@ -8,13 +8,15 @@ whether it begins a new word:
   first word of a text is marked too only when the tokenizer adds a prefix space (:func:`adds_prefix_space`);
 - WordPiece (BERT, MiniLM): every piece starts a word except the continuations, which begin with ``##``.
 
-The family is read from the tokenizer itself: how it splits a probe sentence, and the model of its fast backend. A
-tokenizer of another kind (word-end markers such as ``</w>``, or no markers at all) is refused with
-:class:`TokenizerFamilyError`, since guessing would silently break whole words and word counts.
+The family is read from the tokenizer itself: what its fast backend declares (model, pre-tokenizer, decoder), else
+how it splits a probe sentence. A tokenizer of another kind (word-end markers such as ``</w>``, or no markers at
+all) is refused with :class:`TokenizerFamilyError`, since guessing would silently break whole words and word
+counts.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -43,33 +45,52 @@ class WordPieces:
         return piece.startswith(self.marker)
 
 
-def _wordpiece_prefix(tokenizer) -> str | None:
-    """The continuation prefix of a WordPiece tokenizer (``##``), or None for any other kind."""
+def _backend_family(tokenizer) -> WordPieces | None:
+    """The family as the fast backend declares it (its model, pre-tokenizer and decoder), or None."""
     backend = getattr(tokenizer, "backend_tokenizer", None)
-    model = getattr(backend, "model", None)
-    if model is not None and type(model).__name__ == "WordPiece":
-        return model.continuing_subword_prefix
-    inner = getattr(tokenizer, "wordpiece_tokenizer", None)  # a Python (slow) BERT tokenizer
-    return "##" if inner is not None else None
+    if backend is None:
+        return None
+    spec = json.loads(backend.to_str())
+    if spec.get("model", {}).get("type") == "WordPiece":
+        return WordPieces(WORDPIECE, spec["model"].get("continuing_subword_prefix") or "##")
+    kinds: set[str] = set()
+
+    def collect(node: object) -> None:  # component types, also inside Sequence components
+        if isinstance(node, dict):
+            kinds.add(str(node.get("type")))
+            for value in node.values():
+                collect(value)
+        elif isinstance(node, list):
+            for value in node:
+                collect(value)
+
+    collect([spec.get("pre_tokenizer"), spec.get("decoder")])
+    if "Metaspace" in kinds:
+        return WordPieces(SENTENCEPIECE, _MARKERS[SENTENCEPIECE])
+    if "ByteLevel" in kinds:
+        return WordPieces(BYTE_LEVEL_BPE, _MARKERS[BYTE_LEVEL_BPE])
+    return None
 
 
 def word_pieces(tokenizer) -> WordPieces:
     """The family of ``tokenizer``; TokenizerFamilyError for one that is not sentencepiece, byte-level BPE or
-    WordPiece."""
+    WordPiece. The fast backend's declaration decides; without one, the pieces of a probe sentence do."""
+    declared = _backend_family(tokenizer)
+    if declared is not None:
+        return declared
     special = set(tokenizer.all_special_tokens)
     pieces = [p for p in tokenizer.tokenize(PROBE) if p not in special]
     for family, marker in _MARKERS.items():
         if any(p.startswith(marker) for p in pieces):
             return WordPieces(family, marker)
-    prefix = _wordpiece_prefix(tokenizer)
-    if prefix:
-        return WordPieces(WORDPIECE, prefix)
+    if getattr(tokenizer, "wordpiece_tokenizer", None) is not None:  # a Python (slow) BERT tokenizer
+        return WordPieces(WORDPIECE, "##")
     name = getattr(tokenizer, "name_or_path", "") or type(tokenizer).__name__
     raise TokenizerFamilyError(
         f"cannot tell which pieces of the tokenizer {name!r} ({type(tokenizer).__name__}) start a word: it splits "
-        f"{PROBE!r} into {pieces[:8]}, with neither sentencepiece's '\u2581' nor byte-level BPE's '\u0120' and it is "
-        f"not a WordPiece tokenizer ('##' continuations). seq2seq2seq needs one of these three families (whole-word "
-        f"decoding, the length prior); use a checkpoint whose tokenizer is sentencepiece (T5, Pegasus, Marian), "
+        f"{PROBE!r} into {pieces[:8]}, with neither sentencepiece's '\u2581' nor byte-level BPE's '\u0120', and it "
+        f"is not a WordPiece tokenizer ('##' continuations). seq2seq2seq needs one of these three families (whole-"
+        f"word decoding, the length prior); use a checkpoint whose tokenizer is sentencepiece (T5, Pegasus, Marian), "
         f"byte-level BPE (BART, RoBERTa) or WordPiece (BERT)")
 
 
