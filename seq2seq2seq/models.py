@@ -46,15 +46,17 @@ def describe_error(err: BaseException) -> str:
 
 
 def special_ids(tokenizer: PreTrainedTokenizerBase) -> dict[str, int]:
-    """pad/eos/bos ids of a tokenizer (bos doubles as the decoder start token of a model built from scratch); a
-    WordPiece tokenizer's [SEP] and [CLS] stand in for eos and bos."""
+    """pad/eos/bos ids of a tokenizer; bos doubles as the decoder start token of a model built from scratch. A
+    WordPiece tokenizer's [SEP] and [CLS] stand in for eos and bos; without either (T5's), the decoder starts from
+    pad, as T5's does."""
     first = lambda *ids: next((i for i in ids if i is not None), None)  # noqa: E731
     get = lambda name: getattr(tokenizer, f"{name}_token_id", None)  # noqa: E731
-    ids = {"pad": get("pad"), "eos": first(get("eos"), get("sep")), "bos": first(get("bos"), get("cls"))}
+    ids = {"pad": get("pad"), "eos": first(get("eos"), get("sep")), "bos": first(get("bos"), get("cls"), get("pad"))}
     missing = [k for k, v in ids.items() if v is None]
     if missing:
-        raise ModelLoadError(f"tokenizer {getattr(tokenizer, 'name_or_path', '')!r} has no {'/'.join(missing)} token; rebuild the "
-                             f"project tokenizer with `python -m data_prep`, or add the token to a pretrained one "
+        name = getattr(tokenizer, "name_or_path", "")
+        raise ModelLoadError(f"tokenizer {name!r} has no {'/'.join(missing)} token; rebuild the project tokenizer "
+                             f"with `python -m data_prep`, or add the token to a pretrained one "
                              f"(tokenizer.add_special_tokens) and save it beside its model")
     return ids
 
