@@ -254,6 +254,10 @@ def _bert2bert(source: str | Path, key: str, fix: str) -> PreTrainedModel:
     it is (a missing pooler aside, which summaries do not use); the decoder is the same weights with causal
     self-attention, and new cross-attention and language-model head."""
     encoder = _load_complete(AutoModel, source, key, fix, new=lambda name: "pooler." in name)
+    if getattr(encoder, "pooler", None) is not None:
+        # the pooled [CLS] output feeds nothing here: frozen, it is no parameter without a gradient (which
+        # DistributedDataParallel refuses), and it stays in the export, which loads as a standard EncoderDecoderModel
+        encoder.pooler.requires_grad_(False)
     prefix = base_prefix(source, AutoModelForCausalLM)
     decoder = _load_complete(AutoModelForCausalLM, source, key, fix,
                              new=lambda name: "crossattention" in name or not name.startswith(prefix + "."),

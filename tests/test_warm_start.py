@@ -141,6 +141,30 @@ def test_every_stage_trains_exports_and_serves(name, tiny_corpus, checkpoints, t
     assert len(summaries) == 4
 
 
+@pytest.mark.parametrize("name", ["bert2bert", "mixed"])
+def test_every_parameter_learns_in_one_adversarial_step(name, tiny_corpus, checkpoints, tmp_path):
+    # with every model warm-started and all rewards re-tokenized, no parameter is left without a gradient (an unused
+    # pooler would make DistributedDataParallel fail, and be dead weight)
+    model = {"bert2bert": {"summarizer_init": str(checkpoints["bert"]), "reconstructor_init": str(checkpoints["bert"]),
+                           "bert2bert": True},
+             "mixed": {"summarizer_init": str(checkpoints["bart"]), "reconstructor_init": str(checkpoints["t5"])}}[name]
+    trainer = _trainer(tiny_corpus, tmp_path, model=model, discriminator={"init": str(checkpoints["bert"])},
+                       adversarial={"discriminator_weight": 1.0})
+    for opt in (trainer.opt_g, trainer.opt_r, trainer.opt_d):
+        for group in opt.param_groups:
+            group["weight_decay"] = 0.0  # Adam then moves a weight on its first step iff it had a non-zero gradient
+    models = {"g": trainer.g, "r": trainer.r, "d": trainer.d}
+    before = {f"{m}.{n}": p.detach().clone() for m, model in models.items() for n, p in model.named_parameters()}
+    stats = trainer.adversarial_step(0)
+    assert all(torch.isfinite(torch.tensor(v)) for v in stats.values())
+    unchanged = [f"{m}.{n}" for m, model in models.items() for n, p in model.named_parameters()
+                 if p.requires_grad and torch.equal(p.detach(), before[f"{m}.{n}"])]
+    assert unchanged == []
+    frozen = [f"{m}.{n}" for m, model in models.items() for n, p in model.named_parameters() if not p.requires_grad]
+    assert frozen == (["g.encoder.pooler.dense.weight", "g.encoder.pooler.dense.bias", "r.encoder.pooler.dense.weight",
+                       "r.encoder.pooler.dense.bias"] if name == "bert2bert" else [])
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # re-tokenization for D and R
 
