@@ -165,6 +165,31 @@ def test_every_parameter_learns_in_one_adversarial_step(name, tiny_corpus, check
                        "r.encoder.pooler.dense.bias"] if name == "bert2bert" else [])
 
 
+def test_a_warm_started_run_resumes_where_it_stopped(tiny_corpus, checkpoints, tmp_path, monkeypatch):
+    from safetensors.torch import load_file
+
+    bart, bert = str(checkpoints["bart"]), str(checkpoints["bert"])
+    flags = ["--save_every", "1", "--model.summarizer_init", bart, "--model.reconstructor_init", bart,
+             "--discriminator.init", bert]
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    assert run_tiny(tiny_corpus, straight, *flags) == 0
+    original = Trainer.adversarial_step
+
+    def crash_at_step_1(self, step):
+        if step == 1:
+            raise KeyboardInterrupt("simulated kill")
+        return original(self, step)
+
+    monkeypatch.setattr(Trainer, "adversarial_step", crash_at_step_1)
+    assert run_tiny(tiny_corpus, resumed, *flags) == 130
+    monkeypatch.setattr(Trainer, "adversarial_step", original)
+    assert run_tiny(tiny_corpus, resumed, *flags, "--resume") == 0
+    for part in ("summarizer", "reconstructor", "discriminator"):
+        a = load_file(str(straight / "final" / part / "model.safetensors"))
+        b = load_file(str(resumed / "final" / part / "model.safetensors"))
+        assert a.keys() == b.keys() and all(torch.allclose(a[k], b[k], atol=1e-5) for k in a), part
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # re-tokenization for D and R
 
