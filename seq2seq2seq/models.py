@@ -49,8 +49,8 @@ def special_ids(tokenizer: PreTrainedTokenizerBase) -> dict[str, int]:
     """pad/eos/bos ids of a tokenizer; bos doubles as the decoder start token of a model built from scratch. A
     WordPiece tokenizer's [SEP] and [CLS] stand in for eos and bos; without either (T5's), the decoder starts from
     pad, as T5's does."""
-    first = lambda *ids: next((i for i in ids if i is not None), None)  # noqa: E731
-    get = lambda name: getattr(tokenizer, f"{name}_token_id", None)  # noqa: E731
+    first = lambda *ids: next((i for i in ids if i is not None), None)
+    get = lambda name: getattr(tokenizer, f"{name}_token_id", None)
     ids = {"pad": get("pad"), "eos": first(get("eos"), get("sep")), "bos": first(get("bos"), get("cls"), get("pad"))}
     missing = [k for k, v in ids.items() if v is None]
     if missing:

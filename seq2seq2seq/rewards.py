@@ -37,7 +37,7 @@ class Documents:
         """Each document k times in a row, to line up with k samples per document."""
         if k == 1:
             return self
-        rows = lambda x: None if x is None else x.repeat_interleave(k, 0)  # noqa: E731
+        rows = lambda x: None if x is None else x.repeat_interleave(k, 0)
         return Documents(rows(self.input_ids), rows(self.attention_mask), rows(self.target_ids),
                          rows(self.target_mask))
 

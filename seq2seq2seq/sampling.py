@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+
 import torch
 from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList, PreTrainedModel
 
 from .config import DecodingConfig
 from .models import model_config
-from .word_pieces import fit_mask, word_start_mask  # noqa: F401 - word_start_mask: used here and re-exported
+from .word_pieces import fit_mask, word_start_mask
 
 
 @dataclass

@@ -38,9 +38,21 @@ from transformers import (
 
 from .config import ModelConfig, TrainConfig
 from .data import end_of_sentence_id
-from .models import (HumanSentenceDiscriminatorConfig, ModelLoadError, _check_folder, _load_complete,
-                     base_prefix, build_discriminator, build_seq2seq, describe_error, is_encoder_type, load_discriminator,
-                     load_encoder_classifier, model_config, read_json_object)
+from .models import (
+    HumanSentenceDiscriminatorConfig,
+    ModelLoadError,
+    _check_folder,
+    _load_complete,
+    base_prefix,
+    build_discriminator,
+    build_seq2seq,
+    describe_error,
+    is_encoder_type,
+    load_discriminator,
+    load_encoder_classifier,
+    model_config,
+    read_json_object,
+)
 from .pointer import PointerBartConfig, PointerBartForConditionalGeneration
 from .retokenize import same_tokenizer
 from .sampling import plain_generation_config
@@ -117,7 +129,8 @@ def checkpoint_config(source: str | Path, key: str) -> dict[str, Any]:
     try:
         return AutoConfig.from_pretrained(str(source)).to_dict()
     except (OSError, ValueError) as err:
-        raise ModelLoadError(f"{key}: cannot load {str(source)!r} ({describe_error(err)}); {_hub_fix(source)}") from None
+        raise ModelLoadError(f"{key}: cannot load {str(source)!r} ({describe_error(err)}); "
+                             f"{_hub_fix(source)}") from None
 
 
 def checkpoint_tokenizer(source: str | Path, key: str) -> PreTrainedTokenizerBase | None:
@@ -179,9 +192,10 @@ def check_vocabulary(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
     except (AttributeError, NotImplementedError):
         rows = model_config(model).vocab_size
     if not own and len(tokenizer) != rows:
-        raise ModelLoadError(f"{key}: {source} holds no tokenizer, so it would read the run's tokenizer ({len(tokenizer)} "
-                             f"entries), but its vocabulary has {rows}: it was trained with another tokenizer. Save "
-                             f"the checkpoint's own tokenizer into the folder (tokenizer.save_pretrained(DIR))")
+        raise ModelLoadError(f"{key}: {source} holds no tokenizer, so it would read the run's tokenizer "
+                             f"({len(tokenizer)} entries), but its vocabulary has {rows}: it was trained with another "
+                             f"tokenizer. Save the checkpoint's own tokenizer into the folder "
+                             f"(tokenizer.save_pretrained(DIR))")
     if len(tokenizer) > rows:
         raise ModelLoadError(f"{key}: the tokenizer saved with {source} has {len(tokenizer)} entries but the model's "
                              f"vocabulary only {rows}: the tokenizer belongs to another model. Save the checkpoint's "

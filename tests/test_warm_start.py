@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import torch
 import transformers
-
-import seq2seq2seq.pipeline  # noqa: F401 - registers the seq2seq2seq-summarization task
 from conftest import TINY_CONFIG, _texts, run_tiny
 from pretrained import LEAKY_GENERATION, tiny_bart, tiny_bert, tiny_t5
+
+import seq2seq2seq.pipeline  # noqa: F401  (registers the seq2seq2seq-summarization task)
 from seq2seq2seq import summarize
 from seq2seq2seq.config import ConfigError, DecodingConfig, ModelConfig, _merge, load_config
 from seq2seq2seq.data import decoder_targets, load_corpus, tokenize
@@ -274,8 +274,8 @@ def test_decoder_targets_hold_no_beginning_token(corpus_tokenizer, checkpoints):
 
 @pytest.mark.parametrize("name", ["corpus", "bart", "t5", "bert"])
 def test_whole_word_decoding_holds_for_each_tokenizer_family(name, checkpoints, corpus_tokenizer, tiny_corpus):
-    cfg = ModelConfig(bert2bert=name == "bert", summarizer_init="any", d_model=32, encoder_layers=1, decoder_layers=1, attention_heads=2,
-                      ffn_dim=64)
+    cfg = ModelConfig(bert2bert=name == "bert", summarizer_init="any", d_model=32, encoder_layers=1,
+                      decoder_layers=1, attention_heads=2, ffn_dim=64)
     if name == "corpus":
         from seq2seq2seq.models import build_seq2seq
 

@@ -7,11 +7,21 @@ import json
 
 import pytest
 import torch
-
 from conftest import _texts
 from pretrained import byte_level_bpe, sentencepiece_t5, wordpiece
-from seq2seq2seq.word_pieces import (BYTE_LEVEL_BPE, SENTENCEPIECE, WORDPIECE, TokenizerFamilyError,
-                                     adds_prefix_space, count_words, fit_mask, word_pieces, word_start_mask, words)
+
+from seq2seq2seq.word_pieces import (
+    BYTE_LEVEL_BPE,
+    SENTENCEPIECE,
+    WORDPIECE,
+    TokenizerFamilyError,
+    adds_prefix_space,
+    count_words,
+    fit_mask,
+    word_pieces,
+    word_start_mask,
+    words,
+)
 
 
 @pytest.fixture(scope="module")
@@ -115,8 +125,7 @@ def _fast(model, pre_tokenizer=None):
 
 
 def test_a_tokenizer_of_another_family_is_refused(texts):
-    from tokenizers import models, pre_tokenizers, trainers
-    from tokenizers import Tokenizer
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
     vocab = {"[PAD]": 0, "[UNK]": 1, "the": 2, "cat": 3, "sat": 4, "on": 5, "mat": 6}
     word_level = _fast(models.WordLevel(vocab, unk_token="[UNK]"), pre_tokenizers.Whitespace())
