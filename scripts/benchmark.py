@@ -142,13 +142,14 @@ def readability(summaries: list[str], judge, tokenizer) -> dict[str, float]:
     import torch
 
     from seq2seq2seq.data import tokenize
+    from seq2seq2seq.models import discriminator_logits
 
     probs = []
+    limit = getattr(judge.config, "max_tokens", 48)  # a pretrained encoder's D reads what training gave it
     with torch.no_grad():
         for i in range(0, len(summaries), 256):
-            ids, mask = tokenize(tokenizer, [s or tokenizer.eos_token for s in summaries[i:i + 256]],
-                                 judge.config.max_tokens)
-            probs += torch.sigmoid(judge(input_ids=ids, attention_mask=mask)["logits"]).tolist()
+            ids, mask = tokenize(tokenizer, [s or tokenizer.eos_token or "" for s in summaries[i:i + 256]], limit)
+            probs += torch.sigmoid(discriminator_logits(judge, ids, mask)).tolist()
     no_repeat = [len(set(s.split())) == len(s.split()) for s in summaries]
     return {"d_human_prob": 100 * sum(probs) / max(len(probs), 1),
             "no_repeated_word": 100 * sum(no_repeat) / max(len(no_repeat), 1)}
@@ -244,6 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     stats = headline_stats(cfg)
     judge_dir = Path(args.judge) if args.judge else train_dir / "final" / "discriminator"
     judge = load_discriminator(judge_dir).eval() if judge_dir.is_dir() else None
+    # the judge reads text with its own tokenizer (saved with D since warm starts; older exports use G's)
+    judge_tokenizer = (AutoTokenizer.from_pretrained(str(judge_dir))
+                       if judge is not None and (judge_dir / "tokenizer_config.json").is_file() else None)
     report["readability_judge"] = str(judge_dir) if judge is not None else None
     # summarize on the GPU when there is one (the training process has exited and freed it)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -268,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
         tables.append(f"### {name} ({len(documents)} examples)\n\n```\n{format_table(rows)}\n```")
         if judge is not None:
             judged = {**systems, "human references": references}
-            report.setdefault("readability", {})[name] = {k: readability(v, judge, tokenizer) for k, v in judged.items()}
+            report.setdefault("readability", {})[name] = {k: readability(v, judge, judge_tokenizer or tokenizer)
+                                                            for k, v in judged.items()}
             tables.append(f"Readability ({name}; judge: {judge_dir}):\n\n{readability_table(report['readability'][name])}")
         report["samples"][name] = _samples(documents, systems["seq2seq2seq"], references)
 

@@ -80,12 +80,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     a, unwrap = cfg.adversarial, trainer.accelerator.unwrap_model
+    # R and D read G's summaries as in training: re-tokenized when they were warm-started with their own tokenizers
     idf_reconstruction = ReconstructionReward(unwrap(trainer.r), 1.0,
-                                              token_idf(trainer.tokenizer, corpus.documents,
-                                                        max_tokens=cfg.model.max_document_tokens))
+                                              token_idf(trainer.r_tokenizer, corpus.documents,
+                                                        max_tokens=cfg.model.max_document_tokens), trainer.to_r)
     idf_reconstruction.name = "reconstruction_idf"  # R's log-likelihood with each document token weighted by idf
-    scorers = [ReconstructionReward(unwrap(trainer.r), 1.0), idf_reconstruction,
-               DiscriminatorReward(unwrap(trainer.d), 1.0, a.discriminator_reward),
+    scorers = [ReconstructionReward(unwrap(trainer.r), 1.0, retokenizer=trainer.to_r), idf_reconstruction,
+               DiscriminatorReward(unwrap(trainer.d), 1.0, a.discriminator_reward, trainer.to_d),
                LengthReward(trainer.word_starts, a.target_words, 1.0)]
     if trainer.similarity is not None:  # loaded by the trainer when the config weights it
         scorers.append(SimilarityReward(trainer.similarity.encoder, trainer.similarity.encoder_tokenizer,

@@ -58,9 +58,11 @@ def check_resumable(state: dict[str, Any], cfg: TrainConfig, fingerprint: str, p
     """Refuse a resume that would silently train something else than the checkpoint's run."""
     saved = state.get("tokenizer_sha256")
     if saved is not None and saved != fingerprint:
-        raise CheckpointError(f"{path} was trained with another tokenizer than {cfg.data_dir}/tokenizer (same "
-                              f"size perhaps, other token ids: the corpus was rebuilt?); resume with the corpus it "
-                              f"was trained on (--data_dir), or start a new run (--output_dir NEW)")
+        source = cfg.model.summarizer_init or f"{cfg.data_dir}/tokenizer"  # G's tokenizer is the run's
+        raise CheckpointError(f"{path} was trained with another tokenizer than {source} (same size perhaps, other "
+                              f"token ids: the corpus was rebuilt, or model.summarizer_init changed?); resume with "
+                              f"the corpus it was trained on (--data_dir) and the same model.summarizer_init, or "
+                              f"start a new run (--output_dir NEW)")
     current = stages.index(state["stage"])
     for stage in stages[:current]:
         ran = state.get("stage_steps", {}).get(stage)
@@ -201,14 +203,18 @@ def save_summarizer(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, 
 
 def export_models(folder: Path, summarizer: PreTrainedModel, reconstructor: PreTrainedModel,
                   discriminator: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, cfg: TrainConfig,
-                  results: dict[str, Any], language: str = DEFAULT_LANGUAGE) -> None:
+                  results: dict[str, Any], language: str = DEFAULT_LANGUAGE,
+                  reconstructor_tokenizer: PreTrainedTokenizerBase | None = None,
+                  discriminator_tokenizer: PreTrainedTokenizerBase | None = None) -> None:
     """``folder/{summarizer,reconstructor,discriminator,tokenizer}`` plus the resolved config and results JSON;
-    ``language``: the corpus's language setting, recorded in the summarizer export."""
+    ``language``: the corpus's language setting, recorded in the summarizer export. Each model folder holds the
+    tokenizer that model reads (R's and D's default to G's, ``tokenizer``, which ``folder/tokenizer`` holds too)."""
     save_summarizer(summarizer, tokenizer, cfg.decoding, folder / "summarizer", cfg.model.max_document_tokens,
                     language)
     reconstructor.save_pretrained(folder / "reconstructor", safe_serialization=True)
-    tokenizer.save_pretrained(folder / "reconstructor")
+    (reconstructor_tokenizer or tokenizer).save_pretrained(folder / "reconstructor")
     discriminator.save_pretrained(folder / "discriminator", safe_serialization=True)
+    (discriminator_tokenizer or tokenizer).save_pretrained(folder / "discriminator")
     tokenizer.save_pretrained(folder / "tokenizer")
     (folder / "config.yaml").write_text(config_to_yaml(cfg), encoding="utf-8")
     (folder / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")

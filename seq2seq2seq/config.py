@@ -55,7 +55,7 @@ def _require(ok: bool, key: str, message: str) -> None:
 
 @dataclass
 class ModelConfig:
-    """Shape of the summarizer G and the reconstructor R (both encoder-decoders sharing the tokenizer)."""
+    """Shape of the summarizer G and the reconstructor R (encoder-decoders), or the checkpoints they start from."""
 
     arch: Literal["bart", "t5"] = _help("encoder-decoder family used when building from scratch", "bart")
     d_model: int = _help("hidden size", 256)
@@ -67,8 +67,14 @@ class ModelConfig:
     max_document_tokens: int = _help("documents are truncated to this many tokens (G input, R target)", 64)
     pointer: bool = _help("BART only: G and R mix generating with copying source tokens (a pointer), so copying need "
                           "not be learned from scratch (seq2seq2seq/pointer.py)", False)
-    summarizer_init: str | None = _help("warm-start G from this local folder or hub name instead of random weights", None)
-    reconstructor_init: str | None = _help("warm-start R from this local folder or hub name", None)
+    summarizer_init: str | None = _help("warm-start G from this local folder or hub name instead of random weights: "
+                                        "any transformers encoder-decoder (BART, T5, mT5, Pegasus, Marian, a previous "
+                                        "export), with its own tokenizer, which then is the run's (docs/warm_start.md)",
+                                        None)
+    reconstructor_init: str | None = _help("warm-start R from this local folder or hub name (as summarizer_init); "
+                                           "with another tokenizer than G's, R reads G's summaries re-tokenized", None)
+    bert2bert: bool = _help("an encoder-only init (BERT, RoBERTa, MiniLM) becomes both encoder and decoder of an "
+                            "EncoderDecoderModel (BERT2BERT: cross-attention and language-model head new)", False)
 
     def __post_init__(self) -> None:
         for key in ("d_model", "encoder_layers", "decoder_layers", "attention_heads", "ffn_dim", "max_document_tokens"):
@@ -78,6 +84,11 @@ class ModelConfig:
         _require(0.0 <= self.dropout < 1.0, "model.dropout", "must be in [0, 1)")
         _require(not (self.pointer and self.arch != "bart"), "model.pointer",
                  "is implemented for arch: bart only; set model.arch: bart or model.pointer: false")
+        _require(not self.bert2bert or bool(self.summarizer_init or self.reconstructor_init), "model.bert2bert",
+                 "assembles G and R from an encoder checkpoint: set model.summarizer_init (and/or "
+                 "model.reconstructor_init) to an encoder folder or hub name, e.g. the MiniLM folder")
+        _require(not (self.bert2bert and self.pointer), "model.pointer",
+                 "works on BART models only, not on BERT2BERT; set model.pointer: false or model.bert2bert: false")
 
 
 @dataclass
@@ -90,7 +101,9 @@ class DiscriminatorConfig:
     ffn_dim: int = _help("feed-forward inner size", 512)
     dropout: float = _help("dropout probability", 0.1)
     max_tokens: int = _help("longest sentence D scores (longer ones are truncated)", 48)
-    init: str | None = _help("warm-start D from this folder (a previous export)", None)
+    init: str | None = _help("warm-start D from this folder or hub name: a previous export, or any encoder (BERT, "
+                             "RoBERTa, MiniLM) with a new classifier head; with its own tokenizer, D reads G's "
+                             "summaries re-tokenized", None)
 
     def __post_init__(self) -> None:
         for key in ("d_model", "layers", "attention_heads", "ffn_dim", "max_tokens"):

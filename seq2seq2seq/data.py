@@ -282,3 +282,32 @@ def tokenize(tokenizer: PreTrainedTokenizerBase, texts: list[str], max_tokens: i
     """Token ids and mask, shape (b, t), each row ending with end-of-sentence (kept even when truncated)."""
     encoded = tokenizer(texts, max_length=max_tokens, truncation=True, padding=True, return_tensors="pt")
     return encoded["input_ids"], encoded["attention_mask"]
+
+
+def end_of_sentence_id(tokenizer: PreTrainedTokenizerBase) -> int:
+    """The token that ends a sequence: eos, or a WordPiece tokenizer's [SEP]."""
+    eos = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.sep_token_id
+    if eos is None:
+        raise ValueError(f"the tokenizer {tokenizer.name_or_path!r} has neither an eos nor a sep token")
+    return eos
+
+
+def decoder_targets(tokenizer: PreTrainedTokenizerBase, texts: list[str],
+                    max_tokens: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """What a decoder learns to write: each text's pieces, then end-of-sentence (kept when truncated), right-padded.
+    Shape (b, t).
+
+    No beginning-of-sequence or [CLS] token, whatever the tokenizer adds to encoder inputs: G never writes one (it
+    is blocked in sampling), so the targets G imitates and R rebuilds must not hold one either. For the project's
+    sentencepiece tokenizer this is exactly :func:`tokenize`.
+    """
+    eos, pad = end_of_sentence_id(tokenizer), tokenizer.pad_token_id
+    pieces = tokenizer(texts, add_special_tokens=False, max_length=max(max_tokens - 1, 0),
+                       truncation=True)["input_ids"]
+    width = max(len(row) for row in pieces) + 1 if pieces else 1
+    ids = torch.full((len(texts), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(texts), width), dtype=torch.long)
+    for i, row in enumerate(pieces):
+        ids[i, : len(row) + 1] = torch.tensor(row + [eos], dtype=torch.long)
+        mask[i, : len(row) + 1] = 1
+    return ids, mask

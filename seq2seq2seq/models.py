@@ -1,13 +1,15 @@
 """Build or load the three models: summarizer G, reconstructor R (encoder-decoders) and discriminator D.
 
-All three share the project tokenizer's vocabulary, so G's summary ids feed R and D directly.
+Built from scratch, all three share the run's tokenizer, so G's summary ids feed R and D directly. Warm starts from
+pretrained checkpoints, each with its own tokenizer, are assembled by :mod:`seq2seq2seq.warm_start` from the loaders
+here.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from torch import nn
 from transformers import (
     CONFIG_MAPPING,
     MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING,
+    MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING,
     AutoModelForSeq2SeqLM,
     BartConfig,
     BartForConditionalGeneration,
@@ -43,18 +46,28 @@ def describe_error(err: BaseException) -> str:
 
 
 def special_ids(tokenizer: PreTrainedTokenizerBase) -> dict[str, int]:
-    """pad/eos/bos ids of the project tokenizer (bos doubles as the decoder start token)."""
-    ids = {"pad": tokenizer.pad_token_id, "eos": tokenizer.eos_token_id, "bos": tokenizer.bos_token_id}
+    """pad/eos/bos ids of a tokenizer; bos doubles as the decoder start token of a model built from scratch. A
+    WordPiece tokenizer's [SEP] and [CLS] stand in for eos and bos; without either (T5's), the decoder starts from
+    pad, as T5's does."""
+    first = lambda *ids: next((i for i in ids if i is not None), None)
+    get = lambda name: getattr(tokenizer, f"{name}_token_id", None)
+    ids = {"pad": get("pad"), "eos": first(get("eos"), get("sep")), "bos": first(get("bos"), get("cls"), get("pad"))}
     missing = [k for k, v in ids.items() if v is None]
     if missing:
-        raise ModelLoadError(f"tokenizer has no {'/'.join(missing)} token; rebuild it with `python -m data_prep`")
+        name = getattr(tokenizer, "name_or_path", "")
+        raise ModelLoadError(f"tokenizer {name!r} has no {'/'.join(missing)} token; rebuild the project tokenizer "
+                             f"with `python -m data_prep`, or add the token to a pretrained one "
+                             f"(tokenizer.add_special_tokens) and save it beside its model")
     return ids
 
 
 def build_seq2seq(cfg: ModelConfig, tokenizer: PreTrainedTokenizerBase, init: str | None = None) -> PreTrainedModel:
-    """A randomly initialised BART- or T5-style encoder-decoder over the tokenizer's vocabulary, or a warm start."""
+    """A randomly initialised BART- or T5-style encoder-decoder over the tokenizer's vocabulary, or a warm start
+    from ``init`` (see :func:`seq2seq2seq.warm_start.seq2seq_from`, which also returns the checkpoint's tokenizer)."""
     if init:
-        return load_seq2seq(init, vocab_size=len(tokenizer))
+        from .warm_start import seq2seq_from
+
+        return seq2seq_from(init, cfg, tokenizer, "model.summarizer_init")[0]
     ids = special_ids(tokenizer)
     if cfg.arch == "bart":
         config_class = PointerBartConfig if cfg.pointer else BartConfig
@@ -143,16 +156,21 @@ def _few(names: list[str], limit: int = 3) -> str:
     return ", ".join(names[:limit]) + (", ..." if len(names) > limit else "")
 
 
-def _check_loading_info(source: str | Path, info: dict[str, Any], what: str) -> None:
+def _check_loading_info(source: str | Path, info: dict[str, Any], what: str,
+                        new: Callable[[str], bool] | None = None) -> None:
     """Refuse weights that do not cover the model: from_pretrained would fill the gaps with random values.
 
     Tied weights (lm_head, embed_tokens) absent from a good export are not reported by transformers, so any
-    missing key is a real gap.
+    missing key is a real gap. A warm start that adds parts to a pretrained model (a classifier head, cross-attention,
+    the pointer) names them with ``new``: those may be missing (or of another shape), and tensors the model does not
+    use (another task's head) are then left aside.
     """
     for key, problem in (("missing_keys", "lack {n} of the model's tensors"),
                          ("unexpected_keys", "hold {n} tensor(s) the model does not use"),
                          ("mismatched_keys", "hold {n} tensor(s) of the wrong shape")):
         names = sorted(str(k[0] if isinstance(k, tuple) else k) for k in info.get(key) or ())
+        if new is not None:
+            names = [] if key == "unexpected_keys" else [n for n in names if not new(n)]
         if names:
             raise ModelLoadError(f"the weights in {source} {problem.format(n=len(names))} ({_few(names)}): they do "
                                  f"not match its config.json (an incomplete or edited file); re-export the {what} "
@@ -170,17 +188,20 @@ def _quiet_transformers() -> Iterator[None]:
         hf_logging.set_verbosity(before)
 
 
-def _load_complete(model_class: Any, source: str | Path, what: str, fix: str) -> PreTrainedModel:
-    """``model_class.from_pretrained(source)`` from safetensors, refusing weights that do not cover the model."""
+def _load_complete(model_class: Any, source: str | Path, what: str, fix: str,
+                   new: Callable[[str], bool] | None = None, **kwargs: Any) -> PreTrainedModel:
+    """``model_class.from_pretrained(source, **kwargs)`` from safetensors, refusing weights that do not cover the
+    model (except the ``new`` parts of a warm start, see :func:`_check_loading_info`)."""
     try:
         with _quiet_transformers():
-            model, info = model_class.from_pretrained(str(source), use_safetensors=True, output_loading_info=True)
+            model, info = model_class.from_pretrained(str(source), use_safetensors=True, output_loading_info=True,
+                                                      **kwargs)
     except SafetensorError as err:
         raise ModelLoadError(f"the weights in {source} are truncated or corrupt ({describe_error(err)}); "
                              f"re-export the {what} from its training run") from None
     except _LOAD_ERRORS as err:
         raise ModelLoadError(f"cannot load the {what} from {source}: {describe_error(err)}; {fix}") from None
-    _check_loading_info(source, info, what)
+    _check_loading_info(source, info, what, new)
     return model
 
 
@@ -267,9 +288,13 @@ class HumanSentenceDiscriminator(PreTrainedModel):
         return {"logits": self.head(pooled).squeeze(-1), "token_logits": self.head(hidden).squeeze(-1)}
 
 
-def build_discriminator(cfg: DiscriminatorConfig, tokenizer: PreTrainedTokenizerBase) -> HumanSentenceDiscriminator:
+def build_discriminator(cfg: DiscriminatorConfig, tokenizer: PreTrainedTokenizerBase) -> PreTrainedModel:
+    """A randomly initialised :class:`HumanSentenceDiscriminator` over the tokenizer's vocabulary, or a warm start
+    from ``cfg.init`` (see :func:`seq2seq2seq.warm_start.discriminator_from`, which also returns its tokenizer)."""
     if cfg.init:
-        return load_discriminator(cfg.init)
+        from .warm_start import discriminator_from
+
+        return discriminator_from(cfg.init, tokenizer)[0]
     config = HumanSentenceDiscriminatorConfig(
         vocab_size=len(tokenizer), d_model=cfg.d_model, layers=cfg.layers, attention_heads=cfg.attention_heads,
         ffn_dim=cfg.ffn_dim, dropout=cfg.dropout, max_tokens=cfg.max_tokens, pad_token_id=tokenizer.pad_token_id,
@@ -277,15 +302,58 @@ def build_discriminator(cfg: DiscriminatorConfig, tokenizer: PreTrainedTokenizer
     return HumanSentenceDiscriminator(config)
 
 
-def load_discriminator(path: str | Path) -> HumanSentenceDiscriminator:
+def is_encoder_type(model_type: Any) -> bool:
+    """A transformers encoder with a sequence-classification head (bert, roberta, ...), not an encoder-decoder."""
+    return (isinstance(model_type, str) and model_type in CONFIG_MAPPING
+            and CONFIG_MAPPING[model_type] in MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING
+            and CONFIG_MAPPING[model_type] not in MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING)
+
+
+def load_discriminator(path: str | Path) -> PreTrainedModel:
+    """A discriminator export: our :class:`HumanSentenceDiscriminator`, or a pretrained encoder with its one-logit
+    classifier head (a run warm-started D from it)."""
     path = Path(path)
     _check_folder(path, "discriminator")
     model_type = _read_config(path).get("model_type")
+    if is_encoder_type(model_type):
+        return load_encoder_classifier(path, "discriminator")
     if model_type != HumanSentenceDiscriminatorConfig.model_type:
-        raise ModelLoadError(f"{path} holds a {model_type!r} model, not a seq2seq2seq discriminator; pass "
-                             f"RUN/final/discriminator")
+        raise ModelLoadError(f"{path} holds a {model_type!r} model, not a seq2seq2seq discriminator nor an encoder "
+                             f"(BERT, RoBERTa, MiniLM, ...); pass RUN/final/discriminator or an encoder folder")
     return _load_complete(HumanSentenceDiscriminator, path, "discriminator",
                           "the folder may be corrupt: re-export it from a training run")
+
+
+def load_encoder_classifier(source: str | Path, what: str, fix: str = "the folder may be corrupt: copy it again"
+                            ) -> PreTrainedModel:
+    """A pretrained encoder (local folder or hub name) with one output logit: its own head when it has a one-logit
+    one (our export), else a new head on top of its weights. Only the head may be missing from the checkpoint."""
+    from transformers import AutoModelForSequenceClassification
+
+    prefix = base_prefix(source, AutoModelForSequenceClassification)
+    # anything outside the base encoder is the head, new by design (and BERT's pooler, which some checkpoints lack)
+    return _load_complete(AutoModelForSequenceClassification, source, what, fix, num_labels=1,
+                          ignore_mismatched_sizes=True,
+                          new=lambda key: not key.startswith(prefix + ".") or ".pooler." in key)
+
+
+def base_prefix(source: str | Path, auto_class: Any) -> str:
+    """The attribute name of the base model (``bert``, ``roberta``, ...) in ``auto_class``'s model for ``source``."""
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(str(source))
+    except _LOAD_ERRORS as err:
+        raise ModelLoadError(f"cannot read the config of {source}: {describe_error(err)}") from None
+    return auto_class._model_mapping[type(config)].base_model_prefix
+
+
+def discriminator_logits(discriminator: torch.nn.Module, input_ids: torch.Tensor,
+                         attention_mask: torch.Tensor) -> torch.Tensor:
+    """D's logit that each sentence is human-written, shape (b,), for input_ids, attention_mask of shape (b, t): our
+    discriminator's ``logits`` (b,), or a sequence classifier's (b, 1)."""
+    logits = discriminator(input_ids=input_ids, attention_mask=attention_mask)["logits"]
+    return logits.squeeze(-1) if logits.dim() == 2 else logits
 
 
 def model_config(model: torch.nn.Module):

@@ -9,22 +9,37 @@ import torch
 from transformers import PreTrainedModel
 
 from .losses import sequence_mean_logprob, weighted_mean_logprob
-from .models import HumanSentenceDiscriminator, ModelLoadError, describe_error, seq2seq_logits
+from .models import ModelLoadError, describe_error, discriminator_logits, seq2seq_logits
+from .retokenize import Retokenizer
 from .sampling import Summaries
+from .word_pieces import count_words
 
 
 @dataclass
 class Documents:
-    """A batch of tokenized documents. input_ids, attention_mask: shape (n, s); ids end with end-of-sentence."""
+    """A batch of tokenized documents. input_ids, attention_mask: shape (n, s), G's encoder input; ids end with
+    end-of-sentence. target_ids, target_mask: shape (n, s'), the same documents as R's decoder targets (R's
+    tokenizer, no beginning-of-sequence token); None when they are the input ids themselves."""
 
     input_ids: torch.Tensor
     attention_mask: torch.Tensor
+    target_ids: torch.Tensor | None = None
+    target_mask: torch.Tensor | None = None
+
+    @property
+    def targets(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """What R rebuilds: (ids, mask)."""
+        if self.target_ids is None:
+            return self.input_ids, self.attention_mask
+        return self.target_ids, self.target_mask
 
     def repeat(self, k: int) -> "Documents":
         """Each document k times in a row, to line up with k samples per document."""
         if k == 1:
             return self
-        return Documents(self.input_ids.repeat_interleave(k, 0), self.attention_mask.repeat_interleave(k, 0))
+        rows = lambda x: None if x is None else x.repeat_interleave(k, 0)
+        return Documents(rows(self.input_ids), rows(self.attention_mask), rows(self.target_ids),
+                         rows(self.target_mask))
 
 
 class ReconstructionReward:
@@ -37,17 +52,23 @@ class ReconstructionReward:
     name = "reconstruction"
 
     def __init__(self, reconstructor: PreTrainedModel, weight: float,
-                 token_weights: torch.Tensor | None = None) -> None:
+                 token_weights: torch.Tensor | None = None, retokenizer: Retokenizer | None = None) -> None:
         self.reconstructor, self.weight, self.token_weights = reconstructor, weight, token_weights
+        self.retokenizer = retokenizer  # G's summaries in R's tokenizer (None: R reads G's ids)
+
+    def inputs(self, summaries: Summaries) -> tuple[torch.Tensor, torch.Tensor]:
+        """R's encoder input for G's summaries: (ids, mask), shape (n, t')."""
+        if self.retokenizer is None:
+            return summaries.summary_ids, summaries.summary_mask
+        return self.retokenizer(summaries)
 
     def __call__(self, documents: Documents, summaries: Summaries) -> torch.Tensor:
-        logits = seq2seq_logits(self.reconstructor, summaries.summary_ids, summaries.summary_mask,
-                                documents.input_ids, documents.attention_mask)
+        logits = seq2seq_logits(self.reconstructor, *self.inputs(summaries), *documents.targets)
         return self.from_logits(logits, documents)
 
     def from_logits(self, logits: torch.Tensor, documents: Documents) -> torch.Tensor:
-        """The reward from R's teacher-forced logits of the documents, shape (n, s, V) -> (n,)."""
-        ids, mask = documents.input_ids, documents.attention_mask
+        """The reward from R's teacher-forced logits of the documents (its targets), shape (n, s, V) -> (n,)."""
+        ids, mask = documents.targets
         if self.token_weights is None:
             return sequence_mean_logprob(logits, ids, mask)
         return weighted_mean_logprob(logits, ids, self.token_weights.to(ids.device)[ids] * mask)
@@ -58,16 +79,21 @@ class DiscriminatorReward:
 
     name = "discriminator"
 
-    def __init__(self, discriminator: HumanSentenceDiscriminator, weight: float, kind: str = "logprob") -> None:
+    def __init__(self, discriminator: PreTrainedModel, weight: float, kind: str = "logprob",
+                 retokenizer: Retokenizer | None = None) -> None:
         self.discriminator, self.weight, self.kind = discriminator, weight, kind
+        self.retokenizer = retokenizer  # G's summaries in D's tokenizer (None: D reads G's ids)
 
     def __call__(self, documents: Documents, summaries: Summaries) -> torch.Tensor:
-        logits = self.discriminator(summaries.summary_ids, summaries.summary_mask)["logits"].float()
+        ids, mask = ((summaries.summary_ids, summaries.summary_mask) if self.retokenizer is None
+                     else self.retokenizer(summaries))
+        logits = discriminator_logits(self.discriminator, ids, mask).float()
         return torch.nn.functional.logsigmoid(logits) if self.kind == "logprob" else torch.sigmoid(logits)
 
 
 class LengthReward:
-    """Minus the number of words beyond ``target_words`` (a word = a piece that starts one, per ``word_start``).
+    """Minus the number of words beyond ``target_words`` (a word = a piece that starts one, per ``word_start`` of
+    :func:`seq2seq2seq.word_pieces.word_start_mask`, for any tokenizer family).
 
     R's log-likelihood of the document grows with every word G adds, so the reconstruction reward alone makes G's
     summaries ever longer (measured on the cpu config: 9.3 to 15.8 words in 200 adversarial steps). This is the
@@ -80,8 +106,7 @@ class LengthReward:
         self.word_start, self.target_words, self.weight = word_start, target_words, weight
 
     def __call__(self, documents: Documents, summaries: Summaries) -> torch.Tensor:
-        starts = self.word_start.to(summaries.summary_ids.device)[summaries.summary_ids]
-        words = (starts & summaries.summary_mask.bool()).sum(1).float()
+        words = count_words(self.word_start, summaries.summary_ids, summaries.summary_mask).float()
         return -(words - self.target_words).clamp(min=0.0)
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from functools import lru_cache
 
 import torch
 from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList, PreTrainedModel
 
 from .config import DecodingConfig
 from .models import model_config
+from .word_pieces import fit_mask, word_start_mask
 
 
 @dataclass
@@ -71,14 +71,6 @@ def constrain_logits(logits: torch.Tensor, positions: torch.Tensor, cfg: Decodin
     return logits
 
 
-@lru_cache(maxsize=8)
-def word_start_mask(tokenizer) -> torch.Tensor:
-    """Shape (V,) bool: pieces that begin a word (sentencepiece's leading '▁'); special tokens are False."""
-    pieces = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
-    special = set(tokenizer.all_special_ids)
-    return torch.tensor([i not in special and p.startswith("\u2581") for i, p in enumerate(pieces)])
-
-
 class SourceConstraint:
     """What G may emit for each document of a batch.
 
@@ -101,7 +93,8 @@ class SourceConstraint:
         self.no_repeat_words = False
         if word_start is None:
             return
-        word_start = word_start.to(input_ids.device)
+        # a model's vocabulary may be larger than its tokenizer (T5): the extra rows start no word
+        word_start = fit_mask(word_start, vocab_size).to(input_ids.device)
         self.no_repeat_words, self.word_start, self.eos_id = no_repeat_words, word_start, eos_id
         self.starts = self.allowed & word_start  # (b, V): pieces that may begin a word, and the end
         self.starts[:, eos_id] = True
@@ -226,8 +219,10 @@ class ConstrainedLogits(LogitsProcessor):
 
 
 def _blocked_ids(model: PreTrainedModel) -> list[int]:
+    """Ids G never writes: padding, the decoder start and the beginning-of-sequence token (a pretrained BART's
+    ``<s>``, which our targets never hold), unless one of them is also end-of-sentence."""
     config = model_config(model)
-    ids = {config.pad_token_id, config.decoder_start_token_id}
+    ids = {config.pad_token_id, config.decoder_start_token_id, getattr(config, "bos_token_id", None)}
     ids.discard(config.eos_token_id)
     ids.discard(None)
     return sorted(ids)
@@ -266,7 +261,7 @@ def generate_summaries(model: PreTrainedModel, input_ids: torch.Tensor, attentio
         # length is already enforced by ConstrainedLogits
         min_new_tokens=0, length_penalty=1.0, early_stopping=num_beams > 1, repetition_penalty=1.0,
         pad_token_id=config.pad_token_id, eos_token_id=config.eos_token_id,
-        decoder_start_token_id=config.decoder_start_token_id, bos_token_id=config.bos_token_id,
+        decoder_start_token_id=config.decoder_start_token_id, bos_token_id=getattr(config, "bos_token_id", None),
     )
     if constraint is None:
         constraint = constraint_for(model, input_ids, cfg, word_start)

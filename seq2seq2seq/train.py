@@ -33,16 +33,18 @@ from transformers import AutoTokenizer
 
 from . import checkpoint as ckpt
 from .config import ConfigError, TrainConfig, config_to_yaml, load_config, parse_overrides
-from .data import (BatchStream, Corpus, CorpusError, headline_word_stats, load_corpus, pseudo_summary, token_idf,
-                   tokenize)
+from .data import (BatchStream, Corpus, CorpusError, decoder_targets, headline_word_stats, load_corpus,
+                   pseudo_summary, token_idf, tokenize)
 from .losses import (cross_entropy, discriminator_loss, leave_one_out_advantages, masked_mean, reinforce_loss,
                      self_critical_advantages, token_entropy, token_logprobs)
-from .models import ModelLoadError, build_discriminator, build_seq2seq, seq2seq_logits
+from .models import ModelLoadError, discriminator_logits, model_config, seq2seq_logits
+from .retokenize import Retokenizer
 from .rewards import (DiscriminatorReward, Documents, LengthReward, ReconstructionReward, SimilarityReward,
                       load_sentence_encoder, score)
-from .sampling import (SourceConstraint, Summaries, constraint_for, generate_summaries, plain_generation_config,
-                       summarize_texts, summary_logits, word_start_mask)
+from .sampling import SourceConstraint, Summaries, constraint_for, generate_summaries, summarize_texts, summary_logits
 from .supervised import Pairs, load_pairs, source_words
+from .warm_start import build_models
+from .word_pieces import word_start_mask
 
 logger = get_logger("seq2seq2seq.train")  # not __name__: that is "__main__" under `python -m`
 STAGES = ("pretrain", "pretrain_d", "adversarial")
@@ -90,9 +92,6 @@ class Trainer:
         self.accelerator = Accelerator(mixed_precision=precision, log_with=trackers, project_dir=cfg.output_dir,
                                        cpu=not torch.cuda.is_available())
         self.corpus = corpus
-        self.tokenizer = AutoTokenizer.from_pretrained(str(corpus.tokenizer_dir))
-        self.word_starts = word_start_mask(self.tokenizer)  # (V,) bool: pieces that begin a word
-        self.word_start = self.word_starts if cfg.decoding.whole_words else None
         # the semi-supervised mode's pairs (None in the unsupervised mode); their summaries may join D's human
         # sentences, and so the headline word statistics as well
         self.pairs: Pairs | None = None
@@ -109,12 +108,17 @@ class Trainer:
         uses_task = pseudo or (cfg.adversarial.pretrain_weight > 0 and cfg.adversarial.steps > 0)
         self.word_stats = headline_word_stats(corpus) if cfg.pretrain.task == "headline" and uses_task else None
         set_seed(cfg.seed)
-        g = build_seq2seq(cfg.model, self.tokenizer, cfg.model.summarizer_init)
-        r = build_seq2seq(cfg.model, self.tokenizer, cfg.model.reconstructor_init)
-        for model in (g, r):
-            # a warm start's saved generation defaults (beams, forced tokens) must not shape rollouts or exports
-            model.generation_config = plain_generation_config(model)
-        d = build_discriminator(cfg.discriminator, self.tokenizer)
+        # from scratch over the corpus's tokenizer, or warm-started each with its checkpoint's tokenizer: G's is the
+        # run's (documents, pseudo-summaries, summaries, export); R and D read G's summaries re-tokenized if theirs
+        # differs, in their rewards and their updates alike
+        models = build_models(cfg, AutoTokenizer.from_pretrained(str(corpus.tokenizer_dir)))
+        g, r, d = models.g, models.r, models.d
+        self.tokenizer, self.r_tokenizer, self.d_tokenizer = models.g_tokenizer, models.r_tokenizer, models.d_tokenizer
+        self.to_r = Retokenizer(self.tokenizer, self.r_tokenizer, cfg.model.max_document_tokens)
+        self.to_d = Retokenizer(self.tokenizer, self.d_tokenizer, cfg.discriminator.max_tokens)
+        # (V,) bool: the pieces that begin a word, for G's vocabulary (sentencepiece, byte-level BPE or WordPiece)
+        self.word_starts = word_start_mask(self.tokenizer, model_config(g).vocab_size)
+        self.word_start = self.word_starts if cfg.decoding.whole_words else None
         opts = [torch.optim.AdamW(m.parameters(), lr=1e-4, weight_decay=0.01) for m in (g, r, d)]
         self.g, self.r, self.d, self.opt_g, self.opt_r, self.opt_d = self.accelerator.prepare(g, r, d, *opts)
         n = self.accelerator.num_processes
@@ -140,11 +144,12 @@ class Trainer:
             self.similarity = SimilarityReward(encoder.to(self.accelerator.device), encoder_tokenizer, self.tokenizer,
                                                cfg.adversarial.similarity_weight)
         adv = cfg.adversarial
-        idf = (token_idf(self.tokenizer, corpus.documents, max_tokens=cfg.model.max_document_tokens)
+        idf = (token_idf(self.r_tokenizer, corpus.documents, max_tokens=cfg.model.max_document_tokens)
                if adv.reconstruction_tokens == "idf" and adv.steps > 0 else None)
-        self.scorers = [ReconstructionReward(self.accelerator.unwrap_model(self.r), adv.reconstruction_weight, idf),
+        self.scorers = [ReconstructionReward(self.accelerator.unwrap_model(self.r), adv.reconstruction_weight, idf,
+                                             self.to_r),
                         DiscriminatorReward(self.accelerator.unwrap_model(self.d), adv.discriminator_weight,
-                                            adv.discriminator_reward),
+                                            adv.discriminator_reward, self.to_d),
                         LengthReward(self.word_starts, adv.target_words, adv.length_weight),
                         *([self.similarity] if self.similarity is not None else [])]
         self.state = {"stage": STAGES[0], "step": 0, "global_step": 0, "best": None, "history": [],
@@ -200,9 +205,13 @@ class Trainer:
         return norm
 
     def _documents(self, texts: list[str]) -> Documents:
-        ids, mask = tokenize(self.tokenizer, texts, self.cfg.model.max_document_tokens)
-        device = self.accelerator.device
-        return Documents(ids.to(device), mask.to(device))
+        """G's encoder input and, where they differ from it, R's decoder targets (R's tokenizer, no <s>/[CLS])."""
+        limit, device = self.cfg.model.max_document_tokens, self.accelerator.device
+        ids, mask = tokenize(self.tokenizer, texts, limit)
+        target_ids, target_mask = decoder_targets(self.r_tokenizer, texts, limit)
+        if target_ids.shape == ids.shape and torch.equal(target_ids, ids) and torch.equal(target_mask, mask):
+            return Documents(ids.to(device), mask.to(device))
+        return Documents(ids.to(device), mask.to(device), target_ids.to(device), target_mask.to(device))
 
     def _rollout(self, docs: Documents, do_sample: bool, k: int = 1, constraint=None) -> Summaries:
         g = self.accelerator.unwrap_model(self.g)
@@ -215,18 +224,20 @@ class Trainer:
         return out
 
     def _d_update_loss(self, real_texts: list[str], fake: Summaries) -> tuple[torch.Tensor, dict[str, float]]:
-        """D's loss on human sentences vs. G's summaries, in one forward pass (DDP wants one forward per backward)."""
-        real_ids, real_mask = tokenize(self.tokenizer, real_texts, self.cfg.discriminator.max_tokens)
-        width = max(real_ids.shape[1], fake.summary_ids.shape[1])
-        pad = self.tokenizer.pad_token_id
+        """D's loss on human sentences vs. G's summaries, in one forward pass (DDP wants one forward per backward).
+        Both reach D in D's tokenizer: G's summaries re-tokenized when it is not G's, as in D's reward."""
+        real_ids, real_mask = tokenize(self.d_tokenizer, real_texts, self.cfg.discriminator.max_tokens)
+        fake_ids, fake_mask = self.to_d(fake)
+        width = max(real_ids.shape[1], fake_ids.shape[1])
+        pad = self.d_tokenizer.pad_token_id
         device = self.accelerator.device
 
         def widen(x: torch.Tensor, value: int) -> torch.Tensor:
             return torch.nn.functional.pad(x.to(device), (0, width - x.shape[1]), value=value)
 
-        ids = torch.cat([widen(real_ids, pad), widen(fake.summary_ids.masked_fill(fake.summary_mask == 0, pad), pad)])
-        mask = torch.cat([widen(real_mask, 0), widen(fake.summary_mask, 0)])
-        logits = self.d(ids, mask)["logits"].float()
+        ids = torch.cat([widen(real_ids, pad), widen(fake_ids, pad)])
+        mask = torch.cat([widen(real_mask, 0), widen(fake_mask, 0)])
+        logits = discriminator_logits(self.d, ids, mask).float()
         real_logits, fake_logits = logits[: len(real_texts)], logits[len(real_texts):]
         stats = {"d/acc_real": (real_logits > 0).float().mean().item(),
                  "d/acc_fake": (fake_logits < 0).float().mean().item()}
@@ -242,7 +253,7 @@ class Trainer:
 
     def _teacher_batch(self, sources: list[str], targets: list[str]) -> tuple[Documents, torch.Tensor, torch.Tensor]:
         src = self._documents(sources)
-        tgt_ids, tgt_mask = tokenize(self.tokenizer, targets, self.cfg.decoding.max_summary_tokens)
+        tgt_ids, tgt_mask = decoder_targets(self.tokenizer, targets, self.cfg.decoding.max_summary_tokens)
         return src, tgt_ids.to(src.input_ids.device), tgt_mask.to(src.input_ids.device)
 
     def _pairs_at(self, stream: BatchStream, index: int) -> list[tuple[str, str]]:
@@ -284,9 +295,10 @@ class Trainer:
                 _accumulate(stats, 1 / a, **{"loss/g": g_loss.item(),
                                              "unreachable_tokens": unreachable})
                 if cfg.train_reconstructor:
+                    # R rebuilds the (unperturbed) documents from the pseudo-summaries, read as it reads G's
                     doc = src if cfg.task != "swap" else self._documents(texts + [d for d, _ in pairs])
-                    r_loss = cross_entropy(seq2seq_logits(self.r, tgt_ids, tgt_mask, doc.input_ids,
-                                                          doc.attention_mask), doc.input_ids, doc.attention_mask)
+                    r_logits = seq2seq_logits(self.r, *self.to_r(Summaries(tgt_ids, tgt_mask)), *doc.targets)
+                    r_loss = cross_entropy(r_logits, *doc.targets)
                     self.accelerator.backward(r_loss / a)
                     _accumulate(stats, 1 / a, **{"loss/r": r_loss.item()})
         stats["grad_norm/g"] = self._update(self.g, self.opt_g)
@@ -345,9 +357,8 @@ class Trainer:
         samples = self._rollout(docs, do_sample=True, k=k, constraint=constraint)
         docs_k = docs.repeat(k)
         self.r.eval()
-        r_logits = seq2seq_logits(self.r, samples.summary_ids, samples.summary_mask, docs_k.input_ids,
-                                  docs_k.attention_mask)
-        r_loss = cross_entropy(r_logits, docs_k.input_ids, docs_k.attention_mask)
+        r_logits = seq2seq_logits(self.r, *self.to_r(samples), *docs_k.targets)
+        r_loss = cross_entropy(r_logits, *docs_k.targets)
         known = {"reconstruction": self.scorers[0].from_logits(r_logits.detach().float(), docs_k)}
         self.d.eval()
         with torch.no_grad(), self.accelerator.autocast():
@@ -452,7 +463,7 @@ class Trainer:
         with self.accelerator.autocast():
             summaries = summarize_texts(g, self.tokenizer, docs, self.cfg.decoding,
                                         max_document_tokens=self.cfg.model.max_document_tokens)
-            rebuilt = summarize_texts(r, self.tokenizer, summaries, _reconstruction_decoding(self.cfg),
+            rebuilt = summarize_texts(r, self.r_tokenizer, summaries, _reconstruction_decoding(self.cfg),
                                       max_document_tokens=self.cfg.decoding.max_summary_tokens)
         return "\n".join(f"  document:       {d}\n  summary:        {s}\n  reconstruction: {x}"
                          for d, s, x in zip(docs, summaries, rebuilt))
@@ -461,7 +472,7 @@ class Trainer:
         if self.accelerator.is_main_process:
             unwrap = self.accelerator.unwrap_model
             ckpt.export_models(folder, unwrap(self.g), unwrap(self.r), unwrap(self.d), self.tokenizer, self.cfg,
-                               results, self.corpus.language)
+                               results, self.corpus.language, self.r_tokenizer, self.d_tokenizer)
         self.accelerator.wait_for_everyone()
 
     # ---- the loop -------------------------------------------------------------------------------------------------

@@ -1,0 +1,47 @@
+"""G's summaries as another model's input when that model has its own tokenizer.
+
+G, R and D may each come from a pretrained checkpoint with its own tokenizer. When R's or D's tokenizer is G's, G's
+summary ids feed it directly (no change from a run with one shared tokenizer). Otherwise the summary travels as
+text: decoded with G's tokenizer, encoded with the other's, as that model would read any sentence. Both the
+rewards and the updates of R and D go through the same :class:`Retokenizer`, so what a model learns on is what it
+scores.
+"""
+
+from __future__ import annotations
+
+import torch
+from transformers import PreTrainedTokenizerBase
+
+from .checkpoint import tokenizer_fingerprint
+from .data import tokenize
+from .sampling import Summaries
+
+
+def same_tokenizer(a: PreTrainedTokenizerBase, b: PreTrainedTokenizerBase) -> bool:
+    """True when the two map text to the same ids (the same object, or the same vocabulary and special tokens)."""
+    return a is b or tokenizer_fingerprint(a) == tokenizer_fingerprint(b)
+
+
+class Retokenizer:
+    """Summaries in the ``source`` tokenizer (G's) as encoder inputs in the ``target`` tokenizer (R's or D's)."""
+
+    def __init__(self, source: PreTrainedTokenizerBase, target: PreTrainedTokenizerBase, max_tokens: int) -> None:
+        self.source, self.target, self.max_tokens = source, target, max_tokens
+        self.identity = same_tokenizer(source, target)
+
+    def texts(self, summaries: Summaries) -> list[str]:
+        """The summaries as text (special tokens and everything after end-of-sentence dropped)."""
+        ids = summaries.summary_ids.masked_fill(summaries.summary_mask == 0, self.source.pad_token_id)
+        return [" ".join(t.split()) for t in self.source.batch_decode(ids.tolist(), skip_special_tokens=True)]
+
+    def __call__(self, summaries: Summaries) -> tuple[torch.Tensor, torch.Tensor]:
+        """Input ids and mask for the target model, shape (n, t'), on the summaries' device.
+
+        Same tokenizer: the summary ids themselves, padding after end-of-sentence. Otherwise the re-encoded text,
+        with the target tokenizer's own special tokens (BERT's [CLS] ... [SEP], BART's <s> ... </s>).
+        """
+        ids, mask = summaries.summary_ids, summaries.summary_mask
+        if self.identity:
+            return ids.masked_fill(mask == 0, self.target.pad_token_id), mask
+        new_ids, new_mask = tokenize(self.target, self.texts(summaries), self.max_tokens)
+        return new_ids.to(ids.device), new_mask.to(ids.device)
