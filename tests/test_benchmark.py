@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from conftest import TINY_CONFIG
+from pretrained import tiny_bert
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("benchmark_script", ROOT / "scripts" / "benchmark.py")
@@ -18,9 +19,11 @@ def test_benchmark_writes_the_report_with_ablation_and_readability_rows(tiny_cor
                                                                        capsys) -> None:
     run = tmp_path / "bench"
     results = tmp_path / "results" / "tiny.json"
-    assert benchmark.main(["--config", str(TINY_CONFIG), "--run_dir", str(run), "--test_limit", "6",
-                           "--data_dir", str(tiny_corpus), "--eval_size", "4", "--model.pointer", "true",
-                           "--pretrain.task", "headline", "--results_json", str(results)]) == 0
+    encoder = tiny_bert(tmp_path / "encoder", (tiny_corpus / "train.txt").read_text().splitlines())
+    common = ["--config", str(TINY_CONFIG), "--run_dir", str(run), "--data_dir", str(tiny_corpus), "--eval_size", "4",
+              "--model.pointer", "true", "--pretrain.task", "headline",
+              "--adversarial.similarity_model", str(encoder)]  # the encoder of --candidates below
+    assert benchmark.main(common + ["--test_limit", "6", "--results_json", str(results)]) == 0
     report = json.loads((run / "report.json").read_text())
     test_rows = report["scores"]["test"]
     for row in ("seq2seq2seq", "pre-trained G only", "final G (no selection)", "lead-8", "lead-10",
@@ -46,11 +49,15 @@ def test_benchmark_writes_the_report_with_ablation_and_readability_rows(tiny_cor
         assert seeds[0][key]["rouge1"] == round(test_rows[system]["rouge1"], 2)
         assert set(seeds[0][key]) == {"rouge1", "rouge2", "rougeL", "words"}
     # the finished run is reused for the same settings, and refused for new ones (it would report the old model)
-    args = ["--config", str(TINY_CONFIG), "--run_dir", str(run), "--test_limit", "2", "--data_dir", str(tiny_corpus),
-            "--eval_size", "4", "--model.pointer", "true", "--pretrain.task", "headline"]
+    args = common + ["--test_limit", "2"]
     assert benchmark.main(args + ["--adversarial.steps", "5"]) == 2
     assert "adversarial.steps: 2 -> 5" in capsys.readouterr().err
     assert benchmark.main(args) == 0
+    # re-scored with a choice among 1 + 3 candidates: one more row, the others as before
+    assert benchmark.main(args + ["--candidates", "3"]) == 0
+    rescored = json.loads((run / "report.json").read_text())["scores"]["test"]
+    assert 0.0 <= rescored["seq2seq2seq, best of 1+3 by similarity"]["rouge1"] <= 100.0
+    assert "seq2seq2seq, best of 1+3 by similarity" in (run / "report.md").read_text()
 
 
 def test_headline_baseline_is_the_deterministic_pretraining_rule() -> None:
