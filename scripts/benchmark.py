@@ -151,13 +151,18 @@ def readability(summaries: list[str], judge, tokenizer) -> dict[str, float]:
             ids, mask = tokenize(tokenizer, [s or tokenizer.eos_token or "" for s in summaries[i:i + 256]], limit)
             probs += torch.sigmoid(discriminator_logits(judge, ids, mask)).tolist()
     no_repeat = [len(set(s.split())) == len(s.split()) for s in summaries]
-    return {"d_human_prob": 100 * sum(probs) / max(len(probs), 1),
+    n = max(len(probs), 1)
+    return {"d_human_prob": 100 * sum(probs) / n, "d_judged_human": 100 * sum(p > 0.5 for p in probs) / n,
             "no_repeated_word": 100 * sum(no_repeat) / max(len(no_repeat), 1)}
 
 
 def readability_table(rows: dict[str, dict[str, float]]) -> str:
-    lines = ["| system | D: P(human) % | summaries with no repeated word % |", "|---|---:|---:|"]
-    lines += [f"| {name} | {r['d_human_prob']:.1f} | {r['no_repeated_word']:.1f} |" for name, r in rows.items()]
+    """One row per system; "judged human" is the share with P(human) > 0.5, so the human references' row and any
+    model's row together give the judge's held-out accuracy on human vs that model's text."""
+    lines = ["| system | D: P(human) % | D: judged human % | summaries with no repeated word % |",
+             "|---|---:|---:|---:|"]
+    lines += [f"| {name} | {r['d_human_prob']:.1f} | {r.get('d_judged_human', float('nan')):.1f} | "
+              f"{r['no_repeated_word']:.1f} |" for name, r in rows.items()]
     return "\n".join(lines)
 
 

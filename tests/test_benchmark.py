@@ -33,6 +33,7 @@ def test_benchmark_writes_the_report_with_ablation_and_readability_rows(tiny_cor
     readable = report["readability"]["test"]
     assert set(readable) >= {"seq2seq2seq", "human references", "lead-8"}
     assert all(0.0 <= r["d_human_prob"] <= 100.0 for r in readable.values())
+    assert all(r["d_judged_human"] in {100.0 * k / 6 for k in range(7)} for r in readable.values())  # of 6 summaries
     assert report["matmul_peak_flops"] > 1e8
     assert all(t["fraction_of_matmul_peak"] > 0 for t in report["training"]["throughput"].values())
     markdown = (run / "report.md").read_text()
