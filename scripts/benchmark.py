@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -127,7 +128,6 @@ def headline_stats(cfg):
 def headline_baseline(document: str, stats, pretrain_cfg, words: int = 10) -> str:
     """The pre-training task made deterministic: the first ``words`` words scoring above the threshold. It shows how
     much of a model's score the pseudo-summary rule alone already gives."""
-    import dataclasses
     import random
 
     from seq2seq2seq.data import headline_deletion
@@ -282,7 +282,9 @@ def main(argv: list[str] | None = None) -> int:
 
             started = time.perf_counter()
             systems[chosen_label] = summarize_and_choose(
-                loaded["seq2seq2seq"], tokenizer, normalised, cfg.decoding, k=args.candidates, chooser=chooser,
+                loaded["seq2seq2seq"], tokenizer, normalised,
+                dataclasses.replace(cfg.decoding, num_beams=args.beams or cfg.decoding.num_beams), k=args.candidates,
+                chooser=chooser,
                 max_document_tokens=cfg.model.max_document_tokens, seed=cfg.seed, progress=True)
             wall[f"summarize_{name}_{chosen_label}_seconds"] = time.perf_counter() - started
         (run_dir / f"{name}.predictions.txt").write_text("\n".join(systems["seq2seq2seq"]) + "\n", encoding="utf-8")

@@ -81,7 +81,8 @@ def candidate_summaries(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBa
     word_start = word_start_mask(tokenizer) if cfg.whole_words else None
     was_training = model.training
     model.eval()
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+    # manual_seed reseeds every GPU's generator too: fork them all, so the caller's state comes back everywhere
+    with torch.random.fork_rng(devices=list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []):
         torch.manual_seed(seed)
         for start in tqdm(range(0, len(order), batch_size), desc=f"summarizing (1 + {k} candidates)", unit="batch",
                           disable=not progress):
@@ -93,7 +94,7 @@ def candidate_summaries(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBa
                                           no_repeat_ngram_size=cfg.no_repeat_ngram_size)]
             if k:
                 decoded.append(generate_summaries(model, ids, mask, cfg, word_start=word_start, do_sample=True,
-                                                  num_samples=k))
+                                                  num_samples=k, no_repeat_ngram_size=cfg.no_repeat_ngram_size))
             texts = [tokenizer.batch_decode(d.summary_ids, skip_special_tokens=True) for d in decoded]
             for row, i in enumerate(chunk):
                 out[i] = [" ".join(texts[0][row].split())]

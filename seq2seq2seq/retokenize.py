@@ -13,7 +13,7 @@ import torch
 from transformers import PreTrainedTokenizerBase
 
 from .checkpoint import tokenizer_fingerprint
-from .data import tokenize
+from .data import end_of_sentence_id, tokenize
 from .sampling import Summaries
 
 
@@ -28,6 +28,16 @@ class Retokenizer:
     def __init__(self, source: PreTrainedTokenizerBase, target: PreTrainedTokenizerBase, max_tokens: int) -> None:
         self.source, self.target, self.max_tokens = source, target, max_tokens
         self.identity = same_tokenizer(source, target)
+        # G's summaries hold no <s>/[CLS] (decoder targets never do), but the target tokenizer puts one before any
+        # sentence it encodes, human ones included: the ids pass through with that prefix, or else D could tell
+        # human from G by the first token alone
+        self.prefix: list[int] = []
+        if self.identity:
+            framed = list(target("", add_special_tokens=True)["input_ids"])  # an empty sentence's frame
+            if framed and framed[-1] == end_of_sentence_id(target):
+                self.prefix = framed[:-1]
+            else:  # a tokenizer that frames sentences otherwise: re-encode the text, as for a foreign tokenizer
+                self.identity = False
 
     def texts(self, summaries: Summaries) -> list[str]:
         """The summaries as text (special tokens and everything after end-of-sentence dropped)."""
@@ -37,11 +47,18 @@ class Retokenizer:
     def __call__(self, summaries: Summaries) -> tuple[torch.Tensor, torch.Tensor]:
         """Input ids and mask for the target model, shape (n, t'), on the summaries' device.
 
-        Same tokenizer: the summary ids themselves, padding after end-of-sentence. Otherwise the re-encoded text,
-        with the target tokenizer's own special tokens (BERT's [CLS] ... [SEP], BART's <s> ... </s>).
+        Same tokenizer: the summary ids themselves, padding after end-of-sentence, behind the tokenizer's own
+        leading special tokens (none for the project's sentencepiece tokenizer; BART's <s>, BERT's [CLS]): exactly
+        what encoding the summary's text would give. Otherwise the re-encoded text, with the target tokenizer's own
+        special tokens (BERT's [CLS] ... [SEP], BART's <s> ... </s>).
         """
         ids, mask = summaries.summary_ids, summaries.summary_mask
         if self.identity:
-            return ids.masked_fill(mask == 0, self.target.pad_token_id), mask
+            ids = ids.masked_fill(mask == 0, self.target.pad_token_id)
+            if self.prefix:
+                lead = torch.tensor(self.prefix, dtype=ids.dtype, device=ids.device).expand(ids.shape[0], -1)
+                ids = torch.cat([lead, ids], dim=1)[:, :self.max_tokens]
+                mask = torch.cat([torch.ones_like(lead), mask], dim=1)[:, :self.max_tokens]
+            return ids, mask
         new_ids, new_mask = tokenize(self.target, self.texts(summaries), self.max_tokens)
         return new_ids.to(ids.device), new_mask.to(ids.device)

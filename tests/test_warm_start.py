@@ -252,6 +252,25 @@ def test_r_reads_g_summaries_retokenized_and_rebuilds_documents_in_its_own_token
     assert torch.allclose(reward, want_reward, atol=1e-5)  # R's reward
 
 
+@pytest.mark.parametrize("name", ["corpus", "bart", "t5", "bert"])
+def test_summaries_reach_a_same_tokenizer_model_framed_like_human_sentences(name, corpus_tokenizer, checkpoints):
+    """With D's (or R's) tokenizer = G's, G's ids pass through, but framed exactly as the tokenizer frames any
+    sentence (BART's <s>, BERT's [CLS] in front): else D could tell human from G by the first token alone."""
+    from seq2seq2seq.retokenize import Retokenizer
+    from seq2seq2seq.sampling import Summaries
+
+    tok = corpus_tokenizer if name == "corpus" else transformers.AutoTokenizer.from_pretrained(
+        str(checkpoints[name]), **({"add_prefix_space": True} if name == "bart" else {}))
+    texts = ["the government said on friday", "police arrested two men", "stocks fell"]
+    to_d = Retokenizer(tok, tok, max_tokens=48)
+    assert to_d.identity
+    summaries = Summaries(*decoder_targets(tok, texts, 16))  # G's summaries hold no <s>/[CLS]
+    got_ids, got_mask = to_d(summaries)
+    want_ids, want_mask = tokenize(tok, texts, 48)  # how D reads human sentences
+    assert torch.equal(got_ids, want_ids) and torch.equal(got_mask, want_mask)
+    assert len(to_d.prefix) == (0 if name in ("corpus", "t5") else 1)
+
+
 def test_decoder_targets_hold_no_beginning_token(corpus_tokenizer, checkpoints):
     texts = ["the government said on friday", "police arrested two men in a raid on tuesday night"]
     # the project tokenizer adds only </s>: targets are exactly what tokenize gives (runs without warm starts are
