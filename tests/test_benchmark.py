@@ -89,3 +89,22 @@ def test_plot_training_needs_a_run_that_logged_something(tmp_path: Path, capsys)
 
     assert plot_training.main([str(tmp_path)]) == 2
     assert "no metrics.jsonl" in capsys.readouterr().err
+
+
+def test_judge_accuracy_prints_each_discriminators_held_out_shares(tiny_run: Path, tiny_corpus: Path,
+                                                                   capsys) -> None:
+    spec = importlib.util.spec_from_file_location("judge_accuracy", ROOT / "scripts" / "judge_accuracy.py")
+    judge_accuracy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(judge_accuracy)
+    d = str(tiny_run / "final" / "discriminator")
+    argv = ["--config", str(TINY_CONFIG), "--summarizer", str(tiny_run / "final" / "summarizer"),
+            "--dev", str(tiny_corpus / "dev.jsonl"), "--limit", "10", "--discriminator", d, "--discriminator", d]
+    assert judge_accuracy.main(argv) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert len(rows) == 2 and rows[0] == rows[1] and rows[0]["pairs"] == 10
+    row = rows[0]
+    shares = {10.0 * k for k in range(11)}  # of 10 sentences each
+    assert row["titles_judged_human"] in shares and row["g_judged_human"] in shares
+    assert row["balanced_accuracy"] == round((row["titles_judged_human"] + 100 - row["g_judged_human"]) / 2, 1)
+    assert judge_accuracy.main(argv[:-2] + ["--discriminator", str(tiny_run / "nothing-here")]) == 2
+    assert "error:" in capsys.readouterr().err
