@@ -175,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--candidates", type=int, default=0, metavar="K",
                         help="also score the dev-selected G choosing, per document, among its decoded summary and K "
                              "samples by sentence-embedding similarity to the document (seq2seq2seq/choose.py)")
+    parser.add_argument("--candidates_no_longer", action="store_true",
+                        help="with --candidates: only samples no longer (in words) than the decoded summary compete")
+    parser.add_argument("--candidates_sets", default="dev,test", help="with --candidates: the sets to score it on")
     parser.add_argument("--results_json", default=None,
                         help="add this run's test scores (final, pre-trained G, the rule) under its seed to a JSON "
                              "file shared by runs, e.g. docs/results/cpu.json")
@@ -266,7 +269,8 @@ def main(argv: list[str] | None = None) -> int:
 
         chooser = SimilarityChooser.load(cfg.adversarial.similarity_model)
         chooser.encoder.to(device)
-    chosen_label = f"seq2seq2seq, best of 1+{args.candidates} by similarity"
+    chosen_label = (f"seq2seq2seq, best of 1+{args.candidates} by similarity"
+                    + (", no longer than greedy" if args.candidates_no_longer else ""))
     tables = []
     for name, (documents, references) in sets.items():
         normalised = [normalize(d) for d in documents]  # G reads documents normalised like its training text
@@ -277,14 +281,14 @@ def main(argv: list[str] | None = None) -> int:
                                              max_document_tokens=cfg.model.max_document_tokens,
                                              num_beams=args.beams, progress=True)
             wall[f"summarize_{name}_{label}_seconds"] = time.perf_counter() - started
-        if chooser is not None:
+        if chooser is not None and name in args.candidates_sets.split(","):
             from seq2seq2seq.choose import summarize_and_choose
 
             started = time.perf_counter()
             systems[chosen_label] = summarize_and_choose(
                 loaded["seq2seq2seq"], tokenizer, normalised,
                 dataclasses.replace(cfg.decoding, num_beams=args.beams or cfg.decoding.num_beams), k=args.candidates,
-                chooser=chooser,
+                chooser=chooser, no_longer=args.candidates_no_longer,
                 max_document_tokens=cfg.model.max_document_tokens, seed=cfg.seed, progress=True)
             wall[f"summarize_{name}_{chosen_label}_seconds"] = time.perf_counter() - started
         (run_dir / f"{name}.predictions.txt").write_text("\n".join(systems["seq2seq2seq"]) + "\n", encoding="utf-8")

@@ -56,9 +56,16 @@ class SimilarityChooser:
             start += len(row)
         return out
 
-    def choose(self, documents: list[str], candidates: list[list[str]]) -> list[int]:
-        """Index of the chosen candidate per document (the first among equals, so the greedy one on ties)."""
-        return [max(range(len(row)), key=row.__getitem__) for row in self.scores(documents, candidates)]
+    def choose(self, documents: list[str], candidates: list[list[str]], no_longer: bool = False) -> list[int]:
+        """Index of the chosen candidate per document (the first among equals, so the greedy one on ties).
+        ``no_longer``: only candidates with at most as many words as the first (the decoded summary) compete, so
+        the choice cannot buy similarity with length."""
+        picks = []
+        for texts, row in zip(candidates, self.scores(documents, candidates)):
+            limit = len(texts[0].split()) if no_longer and texts else None
+            eligible = [i for i, t in enumerate(texts) if limit is None or len(t.split()) <= limit]
+            picks.append(max(eligible, key=row.__getitem__))
+        return picks
 
 
 @torch.no_grad()
@@ -107,14 +114,15 @@ def candidate_summaries(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBa
 def summarize_and_choose(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, documents: list[str],
                          cfg: DecodingConfig, *, k: int, chooser: SimilarityChooser, max_document_tokens: int,
                          max_words: int | None = None, batch_size: int = 64, seed: int = 0,
-                         progress: bool = False) -> list[str]:
+                         progress: bool = False, no_longer: bool = False) -> list[str]:
     """The chosen summary of each normalised document, in input order. Candidates are cut to ``max_words`` words
-    before they are compared, so the choice is made among the summaries as they will be shown."""
+    before they are compared, so the choice is made among the summaries as they will be shown; ``no_longer`` keeps
+    out samples with more words than the decoded summary (see :meth:`SimilarityChooser.choose`)."""
     candidates = candidate_summaries(model, tokenizer, documents, cfg, k=k, max_document_tokens=max_document_tokens,
                                      batch_size=batch_size, seed=seed, progress=progress)
     if max_words is not None:
         candidates = [[" ".join(text.split()[:max_words]) for text in row] for row in candidates]
     if k == 0:
         return [row[0] for row in candidates]
-    picks = chooser.choose(documents, candidates)
+    picks = chooser.choose(documents, candidates, no_longer=no_longer)
     return [row[p] for row, p in zip(candidates, picks)]

@@ -115,3 +115,12 @@ def test_cli_candidates(export: Path, encoder_dir: Path, tmp_path: Path, capsys:
                            "--similarity-model", str(tmp_path / "no-such-encoder")])
     err = capsys.readouterr().err
     assert code == 2 and "sentence-embedding model" in err and "Traceback" not in err
+
+
+def test_no_longer_keeps_longer_samples_out_of_the_choice(chooser: SimilarityChooser) -> None:
+    document = DOCUMENTS[0]
+    candidates = [["two cats sat", document, "cats on mats", "cats sat on the mat"]]
+    assert chooser.choose([document], candidates) == [1]  # the document itself wins, but it is longer
+    scores = chooser.scores([document], candidates)[0]
+    # only the candidates of at most 3 words (the first one's length) compete
+    assert chooser.choose([document], candidates, no_longer=True) == [max((0, 2), key=scores.__getitem__)]
