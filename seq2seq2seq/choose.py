@@ -18,7 +18,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from .config import DecodingConfig
 from .rewards import embed_texts, load_sentence_encoder
-from .sampling import generate_summaries, word_start_mask
+from .sampling import constraint_for, generate_summaries, length_batches, word_start_mask
 
 
 @dataclass
@@ -78,12 +78,9 @@ def candidate_summaries(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBa
     Sampling draws from a generator seeded with ``seed`` (the caller's random state is left as it was), so a call
     is repeatable for the same documents and batch size.
     """
-    from tqdm.auto import tqdm
-
     if k < 0:
         raise ValueError(f"k must be >= 0, got {k}")
     device = next(model.parameters()).device
-    order = sorted(range(len(documents)), key=lambda i: len(documents[i].split()))  # less padding per batch
     out: list[list[str]] = [[] for _ in documents]
     word_start = word_start_mask(tokenizer) if cfg.whole_words else None
     was_training = model.training
@@ -91,22 +88,22 @@ def candidate_summaries(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBa
     # manual_seed reseeds every GPU's generator too: fork them all, so the caller's state comes back everywhere
     with torch.random.fork_rng(devices=list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []):
         torch.manual_seed(seed)
-        for start in tqdm(range(0, len(order), batch_size), desc=f"summarizing (1 + {k} candidates)", unit="batch",
-                          disable=not progress):
-            chunk = order[start:start + batch_size]
-            encoded = tokenizer([documents[i] for i in chunk], max_length=max_document_tokens, truncation=True,
-                                padding=True, return_tensors="pt").to(device)
-            ids, mask = encoded["input_ids"], encoded["attention_mask"]
-            decoded = [generate_summaries(model, ids, mask, cfg, word_start=word_start, num_beams=cfg.num_beams,
-                                          no_repeat_ngram_size=cfg.no_repeat_ngram_size)]
+        for chunk, ids, mask in length_batches(tokenizer, documents, max_document_tokens=max_document_tokens,
+                                               batch_size=batch_size, device=device, progress=progress,
+                                               desc=f"summarizing (1 + {k} candidates)"):
+            # the documents' source constraint, built once for the decoded summary and the samples
+            constraint = constraint_for(model, ids, cfg, word_start)
+            decoded = generate_summaries(model, ids, mask, cfg, word_start=word_start, num_beams=cfg.num_beams,
+                                         no_repeat_ngram_size=cfg.no_repeat_ngram_size, constraint=constraint)
+            rows = [[text] for text in tokenizer.batch_decode(decoded.summary_ids, skip_special_tokens=True)]
             if k:
-                decoded.append(generate_summaries(model, ids, mask, cfg, word_start=word_start, do_sample=True,
-                                                  num_samples=k, no_repeat_ngram_size=cfg.no_repeat_ngram_size))
-            texts = [tokenizer.batch_decode(d.summary_ids, skip_special_tokens=True) for d in decoded]
-            for row, i in enumerate(chunk):
-                out[i] = [" ".join(texts[0][row].split())]
-                if k:
-                    out[i] += [" ".join(t.split()) for t in texts[1][row * k:(row + 1) * k]]
+                sampled = generate_summaries(model, ids, mask, cfg, word_start=word_start, do_sample=True,
+                                             num_samples=k, no_repeat_ngram_size=cfg.no_repeat_ngram_size,
+                                             constraint=constraint)
+                texts = tokenizer.batch_decode(sampled.summary_ids, skip_special_tokens=True)
+                rows = [row + texts[j * k:(j + 1) * k] for j, row in enumerate(rows)]
+            for i, row in zip(chunk, rows):
+                out[i] = [" ".join(text.split()) for text in row]
     model.train(was_training)
     return out
 

@@ -32,6 +32,7 @@ class Retokenizer:
         # sentence it encodes, human ones included: the ids pass through with that prefix, or else D could tell
         # human from G by the first token alone
         self.prefix: list[int] = []
+        self._lead: torch.Tensor | None = None  # the prefix as a (1, p) tensor on the summaries' device, made once
         if self.identity:
             framed = list(target("", add_special_tokens=True)["input_ids"])  # an empty sentence's frame
             if framed and framed[-1] == end_of_sentence_id(target):
@@ -56,7 +57,9 @@ class Retokenizer:
         if self.identity:
             ids = ids.masked_fill(mask == 0, self.target.pad_token_id)
             if self.prefix:
-                lead = torch.tensor(self.prefix, dtype=ids.dtype, device=ids.device).expand(ids.shape[0], -1)
+                if self._lead is None or self._lead.device != ids.device:
+                    self._lead = torch.tensor([self.prefix], dtype=ids.dtype, device=ids.device)
+                lead = self._lead.expand(ids.shape[0], -1)
                 ids = torch.cat([lead, ids], dim=1)[:, :self.max_tokens]
                 mask = torch.cat([torch.ones_like(lead), mask], dim=1)[:, :self.max_tokens]
             return ids, mask

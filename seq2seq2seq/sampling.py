@@ -322,29 +322,34 @@ def summary_logits(model: PreTrainedModel, input_ids: torch.Tensor, attention_ma
     return constrain_logits(out.logits.float(), positions, cfg, config.eos_token_id, allowed, _blocked_ids(model))
 
 
-def summarize_texts(model: PreTrainedModel, tokenizer, documents: list[str], cfg: DecodingConfig, *,
-                    max_document_tokens: int, batch_size: int = 64, num_beams: int | None = None,
-                    no_repeat_ngram_size: int | None = None, progress: bool = False) -> list[str]:
-    """Summaries of normalised documents, in input order.
-
-    Documents are decoded in batches of similar length (fewer pad tokens); the order of the output does not
-    depend on the batching. ``num_beams``/``no_repeat_ngram_size`` default to the decoding config's.
-    """
+def length_batches(tokenizer, documents: list[str], *, max_document_tokens: int, batch_size: int,
+                   device: torch.device, progress: bool = False, desc: str = "summarizing"):
+    """Batches of documents of similar length (fewer pad tokens), so that the output of a decoding loop does not
+    depend on the input order or the batching. Yields (indices into ``documents``, input_ids, attention_mask), the
+    tensors of shape (b, s) on ``device``."""
     from tqdm.auto import tqdm
 
-    device = next(model.parameters()).device
     order = sorted(range(len(documents)), key=lambda i: len(documents[i].split()))
-    summaries = [""] * len(documents)
-    was_training = model.training
-    model.eval()
-    batches = range(0, len(order), batch_size)
-    for start in tqdm(batches, desc="summarizing", unit="batch", disable=not progress):
+    for start in tqdm(range(0, len(order), batch_size), desc=desc, unit="batch", disable=not progress):
         chunk = order[start:start + batch_size]
         encoded = tokenizer([documents[i] for i in chunk], max_length=max_document_tokens, truncation=True,
                             padding=True, return_tensors="pt").to(device)
-        out = generate_summaries(model, encoded["input_ids"], encoded["attention_mask"], cfg,
-                                 word_start=word_start_mask(tokenizer) if cfg.whole_words else None,
-                                 num_beams=num_beams or cfg.num_beams,
+        yield chunk, encoded["input_ids"], encoded["attention_mask"]
+
+
+def summarize_texts(model: PreTrainedModel, tokenizer, documents: list[str], cfg: DecodingConfig, *,
+                    max_document_tokens: int, batch_size: int = 64, num_beams: int | None = None,
+                    no_repeat_ngram_size: int | None = None, progress: bool = False) -> list[str]:
+    """Summaries of normalised documents, in input order (batched by :func:`length_batches`).
+    ``num_beams``/``no_repeat_ngram_size`` default to the decoding config's."""
+    device = next(model.parameters()).device
+    summaries = [""] * len(documents)
+    word_start = word_start_mask(tokenizer) if cfg.whole_words else None
+    was_training = model.training
+    model.eval()
+    for chunk, ids, mask in length_batches(tokenizer, documents, max_document_tokens=max_document_tokens,
+                                           batch_size=batch_size, device=device, progress=progress):
+        out = generate_summaries(model, ids, mask, cfg, word_start=word_start, num_beams=num_beams or cfg.num_beams,
                                  no_repeat_ngram_size=cfg.no_repeat_ngram_size if no_repeat_ngram_size is None
                                  else no_repeat_ngram_size)
         texts = tokenizer.batch_decode(out.summary_ids, skip_special_tokens=True)
