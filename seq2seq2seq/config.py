@@ -126,6 +126,10 @@ class DecodingConfig:
                               "words into a non-word", False)
     no_repeat_words: bool = _help("with whole_words: a word-start piece starts at most one word of a summary, so G never "
                                   "repeats a word (`zone zone zone`); training rollouts and log-probs alike", False)
+    min_summary_words: int = _help("with whole_words: end-of-sentence is forbidden before this many words (0 = off; "
+                                   "a document with fewer usable words may end sooner)", 0)
+    max_summary_words: int = _help("with whole_words: no word starts after this many words, so a summary ends "
+                                   "after its last word (0 = only the token cap)", 0)
     num_beams: int = _help("beam size for dev evaluation and export (training samples or decodes greedily)", 1)
     no_repeat_ngram_size: int = _help("block repeated n-grams at evaluation (0 = off)", 0)
 
@@ -141,6 +145,12 @@ class DecodingConfig:
         _require(self.whole_words or not self.no_repeat_words, "decoding.no_repeat_words",
                  "works on whole words: set decoding.source_only: true and decoding.whole_words: true as well")
         _require(self.no_repeat_ngram_size >= 0, "decoding.no_repeat_ngram_size", "must be >= 0 (0 = off)")
+        for key in ("min_summary_words", "max_summary_words"):
+            _require(getattr(self, key) >= 0, f"decoding.{key}", "must be >= 0 (0 = off)")
+            _require(self.whole_words or not getattr(self, key), f"decoding.{key}",
+                     "counts whole words: set decoding.source_only: true and decoding.whole_words: true as well")
+        _require(not self.max_summary_words or self.min_summary_words <= self.max_summary_words,
+                 "decoding.min_summary_words", f"must be <= decoding.max_summary_words={self.max_summary_words}")
 
 
 @dataclass

@@ -240,9 +240,12 @@ def decoding_overrides(decoding: DecodingConfig, *, num_beams: int | None = None
     """The export's decoding settings with the given ones replaced (None keeps the export's).
 
     Words to tokens: ``max_words`` W caps decoding at 2W tokens (a word is one to two sentencepiece pieces in
-    normalised news text); the decoded text is then cut to W words by :func:`trim_words`. ``min_words`` M forbids
-    end-of-sentence before M tokens: a word is at least one token, so this never forces more than M words, though a
-    summary whose words split into pieces may end with fewer than M words. When only W is given and the export's
+    normalised news text); the decoded text is then cut to W words by :func:`trim_words`. With whole-word decoding
+    (``decoding.whole_words``, the trained configs' setting) words are counted exactly: ``min_words`` M forbids
+    end-of-sentence before M complete words (a document with fewer usable words ends sooner), and no word starts
+    after W words. Without it, ``min_words`` forbids end-of-sentence before M tokens: a word is at least one token,
+    so this never forces more than M words, though a summary whose words split into pieces may end with fewer than
+    M words. When only W is given and the export's
     minimum does not fit under the new cap, the minimum is lowered to fit. ``max_new_tokens``/``min_new_tokens`` set
     the token cap and minimum directly (generate's meaning; the cap counts the end-of-sentence token), instead of
     ``max_words``/``min_words``. ``decoder_positions`` (:func:`decoder_positions`) refuses a cap the decoder cannot
@@ -303,10 +306,17 @@ def decoding_overrides(decoding: DecodingConfig, *, num_beams: int | None = None
         raise SummarizeError(f"this export's max_summary_tokens ({max_tokens}) is more than its decoder has "
                              f"positions for ({decoder_positions}); pass --max-words <= {decoder_positions // 2}")
     changes["max_summary_tokens"] = max_tokens
-    if min_words is not None:
-        if min_words >= max_tokens:
-            raise SummarizeError(f"--min-words {min_words} does not fit under the summary cap of {max_tokens} tokens; "
-                                 f"raise --max-words (the cap is 2 tokens per word) or lower --min-words")
+    if decoding.whole_words and max_words is not None:
+        changes["max_summary_words"] = max_words
+    if min_words is not None and min_words >= max_tokens:
+        raise SummarizeError(f"--min-words {min_words} does not fit under the summary cap of {max_tokens} tokens; "
+                             f"raise --max-words (the cap is 2 tokens per word) or lower --min-words")
+    if decoding.whole_words and min_words is not None:
+        changes["min_summary_words"] = min_words
+        changes["min_summary_tokens"] = min(decoding.min_summary_tokens, max_tokens - 1)
+        if max_words is None and decoding.max_summary_words and min_words > decoding.max_summary_words:
+            changes["max_summary_words"] = 0  # the user's minimum wins over the export's cap; the token cap holds
+    elif min_words is not None:
         changes["min_summary_tokens"] = min_words
     elif min_new_tokens is not None:
         if min_new_tokens >= max_tokens:

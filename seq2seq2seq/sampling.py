@@ -87,12 +87,17 @@ class SourceConstraint:
     """
 
     def __init__(self, input_ids: torch.Tensor, vocab_size: int, eos_id: int, pad_id: int,
-                 word_start: torch.Tensor | None = None, no_repeat_words: bool = False) -> None:
+                 word_start: torch.Tensor | None = None, no_repeat_words: bool = False,
+                 min_words: int = 0, max_words: int = 0) -> None:
         self.allowed = source_allowed_mask(input_ids, vocab_size, [eos_id])  # (b, V)
         self.whole_words = word_start is not None
         self.no_repeat_words = False
+        self.min_words = self.max_words = 0
         if word_start is None:
+            if min_words or max_words:
+                raise ValueError("min_words/max_words count whole words: they need the tokenizer's word-start mask")
             return
+        self.min_words, self.max_words = min_words, max_words
         # a model's vocabulary may be larger than its tokenizer (T5): the extra rows start no word
         word_start = fit_mask(word_start, vocab_size).to(input_ids.device)
         self.no_repeat_words, self.word_start, self.eos_id = no_repeat_words, word_start, eos_id
@@ -110,6 +115,7 @@ class SourceConstraint:
         """A plain per-document restriction given as a bool mask of shape (b, V)."""
         out = object.__new__(cls)
         out.allowed, out.whole_words, out.no_repeat_words = allowed, False, False
+        out.min_words = out.max_words = 0
         return out
 
     def repeat_interleave(self, k: int) -> "SourceConstraint":
@@ -157,6 +163,24 @@ class SourceConstraint:
         if self.no_repeat_words:
             mask &= ~(self.repeated_words(prefix, last_only=True) if prefix is not None
                       else self.repeated_words(previous))
+        if self.min_words or self.max_words:
+            mask = self._word_count_limits(mask, (prefix if prefix is not None else previous))
+        return mask
+
+    def _word_count_limits(self, mask: torch.Tensor, decoder_input: torch.Tensor) -> torch.Tensor:
+        """``min_words``/``max_words`` on masks (n, t, V) for the last t positions of ``decoder_input`` (n, T), whose
+        first column is the decoder start. Before min_words words the end is forbidden, unless nothing else is left
+        (a document with too few words, or none left unrepeated); after max_words words no new word may start."""
+        starts = self.word_start[decoder_input].long()
+        starts[:, 0] = 0  # the decoder start token begins no word of the summary
+        words = starts.cumsum(1)[:, -mask.shape[1]:]  # (n, t): words written before each position
+        mask = mask.clone()
+        if self.max_words:
+            mask &= ~((words >= self.max_words)[..., None] & self.word_start)
+        if self.min_words:
+            others = mask.clone()
+            others[..., self.eos_id] = False
+            mask[..., self.eos_id] &= ~((words < self.min_words) & others.any(-1))
         return mask
 
     def _advance(self, match: torch.Tensor, token: torch.Tensor) -> torch.Tensor:
@@ -237,7 +261,8 @@ def constraint_for(model: PreTrainedModel, input_ids: torch.Tensor, cfg: Decodin
         raise ValueError("decoding.whole_words needs the tokenizer's word-start mask (sampling.word_start_mask)")
     config = model_config(model)
     return SourceConstraint(input_ids, config.vocab_size, config.eos_token_id, config.pad_token_id,
-                            word_start if cfg.whole_words else None, cfg.no_repeat_words)
+                            word_start if cfg.whole_words else None, cfg.no_repeat_words,
+                            cfg.min_summary_words, cfg.max_summary_words)
 
 
 @torch.no_grad()

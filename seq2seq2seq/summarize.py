@@ -261,10 +261,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="never start the same word twice in a summary (exports with whole-word decoding; default: "
                         "the export's)")
     p.add_argument("--max-words", type=int, default=None,
-                   help="at most this many words (zh, ja: segmented words): decode up to 2x as many tokens, then cut "
-                        "to this many words (default: the export's max_summary_tokens, uncut)")
+                   help="at most this many words (zh, ja: segmented words): decode up to 2x as many tokens; with "
+                        "whole-word decoding (the trained configs) no word starts after this many, otherwise the "
+                        "text is cut to this many words (default: the export's max_summary_tokens, uncut)")
     p.add_argument("--min-words", type=int, default=None,
-                   help="forbid end-of-sentence before this many tokens (default: the export's min_summary_tokens)")
+                   help="at least this many words: with whole-word decoding (the trained configs) end-of-sentence is "
+                        "forbidden before this many complete words; otherwise before this many tokens (default: the "
+                        "export's min_summary_tokens)")
     p.add_argument("--eos-damping", type=float, default=None,
                    help="subtract this from the end-of-sentence logit early in decoding (default: the export's)")
     p.add_argument("--eos-damping-tokens", type=int, default=None,

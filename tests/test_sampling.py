@@ -353,6 +353,67 @@ def test_no_repeat_words_by_hand():
     assert torch.equal(constraint.repeat_interleave(2).masks(previous.repeat(2, 1))[1], masks[0])
 
 
+def test_word_count_limits_by_hand():
+    input_ids = torch.tensor([[10, 11, 12, 13, 15, 14, EOS]])  # words "ab", "cde", "f" as above
+    constraint = SourceConstraint(input_ids, 50, EOS, 0, stand_in_word_starts(), min_words=2, max_words=2)
+    previous = torch.tensor([[3, 10, 11, 12, 13, 15, 12]])  # "ab cde", then a third word begins
+    allowed = [set(torch.nonzero(m).flatten().tolist()) for m in constraint.masks(previous)[0]]
+    assert allowed[0] == {10, 12, 14}  # no words yet: the end is forbidden
+    assert allowed[1] == {11}
+    assert allowed[2] == {10, 12, 14}  # one complete word: still no end
+    assert allowed[3] == {13} and allowed[4] == {15}  # the second word goes on to its end
+    assert allowed[5] == {EOS}  # two complete words: no third word may start, the end is due
+    assert allowed[6] == {13}  # (past the limit, teacher forcing) the started word may still be completed
+    # one generation step sees the same as the teacher-forced pass
+    full = constraint.masks(previous)
+    for j in range(1, previous.shape[1] + 1):
+        assert torch.equal(constraint.masks(previous[:, j - 1:j], prefix=previous[:, :j])[:, 0], full[:, j - 1])
+    assert torch.equal(constraint.repeat_interleave(2).masks(previous.repeat(2, 1))[1], full[0])
+
+
+def test_min_words_lets_a_document_with_too_few_words_end():
+    # "ab" is the only word and may not repeat: after it nothing but the end is left, so the end stays allowed
+    input_ids = torch.tensor([[10, 11, EOS]])
+    constraint = SourceConstraint(input_ids, 50, EOS, 0, stand_in_word_starts(), no_repeat_words=True, min_words=5)
+    allowed = [set(torch.nonzero(m).flatten().tolist()) for m in constraint.masks(torch.tensor([[3, 10, 11]]))[0]]
+    assert allowed == [{10}, {11}, {EOS}]
+
+
+def test_word_limits_need_word_starts():
+    with pytest.raises(ValueError, match="word-start"):
+        SourceConstraint(torch.tensor([[10, EOS]]), 50, EOS, 0, None, min_words=2)
+    from seq2seq2seq.config import ConfigError
+
+    with pytest.raises(ConfigError, match="decoding.min_summary_words"):
+        DecodingConfig(source_only=True, min_summary_words=3)
+    with pytest.raises(ConfigError, match="decoding.min_summary_words"):
+        DecodingConfig(source_only=True, whole_words=True, min_summary_words=5, max_summary_words=4)
+
+
+def test_word_limits_hold_in_generation(tiny_bart, documents):
+    input_ids, attention_mask = documents
+    starts = stand_in_word_starts()
+    cfg = DecodingConfig(max_summary_tokens=12, min_summary_tokens=0, source_only=True, whole_words=True,
+                         min_summary_words=3, max_summary_words=4)
+    for do_sample in (False, True):
+        torch.manual_seed(0)
+        out = generate_summaries(tiny_bart, input_ids, attention_mask, cfg, do_sample=do_sample,
+                                 num_samples=4 if do_sample else 1, word_start=starts)
+        for ids, mask in zip(out.summary_ids.tolist(), out.summary_mask.tolist()):
+            real = [i for i, m in zip(ids, mask) if m]
+            words = sum(bool(starts[i]) for i in real)
+            assert words <= 4, ids
+            if real[-1] == EOS:  # ended by G, not by the token cap
+                assert words >= 3, ids
+        # the teacher-forced pass gives every generated token a finite log-prob (same constraints)
+        logits = summary_logits(tiny_bart, input_ids.repeat_interleave(out.summary_ids.shape[0] // 4, 0),
+                                attention_mask.repeat_interleave(out.summary_ids.shape[0] // 4, 0), out, cfg,
+                                constraint_for(tiny_bart, input_ids, cfg, starts).repeat_interleave(
+                                    out.summary_ids.shape[0] // 4))
+        logps = token_logprobs(logits, out.summary_ids)
+        assert torch.isfinite(logps[out.summary_mask.bool()]).all()
+
+
 def test_no_repeat_words_generation_never_repeats_a_word_start(tiny_bart, documents):
     input_ids, attention_mask = documents
     starts = stand_in_word_starts()

@@ -286,6 +286,31 @@ def test_max_and_min_words(export, tmp_path, capsys):
     assert code == 2 and "--min-words 5 is more than --max-words 2" in err
 
 
+def test_min_and_max_words_count_whole_words(export, tmp_path, capsys):
+    """With whole-word decoding --min-words/--max-words count words, not pieces: every summary of a document with
+    enough words has between the two (the tiny random model alone ends summaries anywhere)."""
+    whole = DecodingConfig(max_summary_tokens=8, min_summary_tokens=2, source_only=True, whole_words=True)
+    cfg = pipeline.decoding_overrides(whole, max_words=5, min_words=4)
+    assert (cfg.max_summary_tokens, cfg.min_summary_words, cfg.max_summary_words) == (10, 4, 5)
+    cfg = pipeline.decoding_overrides(whole, min_words=6)
+    assert (cfg.max_summary_tokens, cfg.min_summary_words, cfg.max_summary_words) == (8, 6, 0)
+    with pytest.raises(pipeline.SummarizeError, match="--min-words 8 does not fit"):
+        pipeline.decoding_overrides(whole, min_words=8)
+    model = tmp_path / "whole_words"
+    shutil.copytree(export, model)
+    settings = json.loads((model / "seq2seq2seq_decoding.json").read_text())
+    # a token cap the random model's many-piece words (vocabulary 500) do not reach before 6 words
+    settings.update(source_only=True, whole_words=True, max_summary_tokens=40)
+    (model / "seq2seq2seq_decoding.json").write_text(json.dumps(settings))
+    src = write_lines(tmp_path / "in.txt", DOCUMENTS)
+    code, plain, err = run_cli(capsys, "--model", model, "--input", src)
+    assert code == 0, err
+    assert min(len(line.split()) for line in plain.splitlines()) < 6  # without the flag some summaries are shorter
+    code, out, err = run_cli(capsys, "--model", model, "--input", src, "--min-words", 6)
+    assert code == 0, err
+    assert all(len(line.split()) >= 6 for line in out.splitlines()), out
+
+
 def test_eos_damping_and_bf16_flags_run(export, tmp_path, capsys):
     src = write_lines(tmp_path / "in.txt", DOCUMENTS[:2])
     code, out, err = run_cli(capsys, "--model", export, "--input", src, "--eos-damping", 5, "--eos-damping-tokens", 4,
