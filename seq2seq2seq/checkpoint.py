@@ -53,16 +53,34 @@ def tokenizer_fingerprint(tokenizer: PreTrainedTokenizerBase) -> str:
     return hashlib.sha256(json.dumps([table, special], ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
-def check_resumable(state: dict[str, Any], cfg: TrainConfig, fingerprint: str, path: Path,
+# where each model's tokenizer comes from, for the resume error: the config key that sets it and its default
+_TOKENIZER_SOURCES = {"summarizer": "model.summarizer_init", "reconstructor": "model.reconstructor_init",
+                      "discriminator": "discriminator.init"}
+
+
+def saved_fingerprints(state: dict[str, Any]) -> dict[str, str]:
+    """The tokenizer fingerprints a checkpoint's state holds, by model (checkpoints written before R and D could
+    have tokenizers of their own hold only G's)."""
+    saved = dict(state.get("tokenizers_sha256") or {})
+    if state.get("tokenizer_sha256") is not None:
+        saved.setdefault("summarizer", state["tokenizer_sha256"])
+    return saved
+
+
+def check_resumable(state: dict[str, Any], cfg: TrainConfig, fingerprints: dict[str, str], path: Path,
                     stages: tuple[str, ...]) -> None:
-    """Refuse a resume that would silently train something else than the checkpoint's run."""
-    saved = state.get("tokenizer_sha256")
-    if saved is not None and saved != fingerprint:
-        source = cfg.model.summarizer_init or f"{cfg.data_dir}/tokenizer"  # G's tokenizer is the run's
-        raise CheckpointError(f"{path} was trained with another tokenizer than {source} (same size perhaps, other "
-                              f"token ids: the corpus was rebuilt, or model.summarizer_init changed?); resume with "
-                              f"the corpus it was trained on (--data_dir) and the same model.summarizer_init, or "
-                              f"start a new run (--output_dir NEW)")
+    """Refuse a resume that would silently train something else than the checkpoint's run. ``fingerprints``: this
+    run's :func:`tokenizer_fingerprint` by model (summarizer, reconstructor, discriminator)."""
+    for model, saved in saved_fingerprints(state).items():
+        if model not in fingerprints or saved == fingerprints[model]:
+            continue
+        key = _TOKENIZER_SOURCES[model]
+        section, name = key.split(".")
+        source = getattr(getattr(cfg, section), name) or f"{cfg.data_dir}/tokenizer"
+        raise CheckpointError(f"{path} was trained with another {model} tokenizer than {source} (same size perhaps, "
+                              f"other token ids: the corpus was rebuilt, or {key} changed?); resume with the corpus "
+                              f"it was trained on (--data_dir) and the same {key}, or start a new run "
+                              f"(--output_dir NEW)")
     current = stages.index(state["stage"])
     for stage in stages[:current]:
         ran = state.get("stage_steps", {}).get(stage)

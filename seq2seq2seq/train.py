@@ -155,10 +155,16 @@ class Trainer:
         self.state = {"stage": STAGES[0], "step": 0, "global_step": 0, "best": None, "history": [],
                       "micro_batches_per_step": n * cfg.gradient_accumulation_steps,
                       # what --resume checks: the same token ids, and no change to the stages already finished
-                      "tokenizer_sha256": ckpt.tokenizer_fingerprint(self.tokenizer), "stage_steps": {},
+                      "tokenizers_sha256": self._tokenizer_fingerprints(), "stage_steps": {},
                       "pairs_sha256": self.pairs.sha256 if self.pairs is not None else None}
 
     # ---- helpers --------------------------------------------------------------------------------------------------
+
+    def _tokenizer_fingerprints(self) -> dict[str, str]:
+        """What --resume checks first: each model still reads the token ids it was trained on."""
+        tokenizers = {"summarizer": self.tokenizer, "reconstructor": self.r_tokenizer,
+                      "discriminator": self.d_tokenizer}
+        return {model: ckpt.tokenizer_fingerprint(t) for model, t in tokenizers.items()}
 
     def _micro_batches(self, step: int):
         """(is_last, global batch index) for each micro-batch of an optimizer step; see data.py for the indexing."""
@@ -484,9 +490,9 @@ class Trainer:
             if not checkpoints:
                 raise ckpt.CheckpointError(f"--resume given but {out}/checkpoints holds no checkpoint; start "
                                            f"without --resume")
-            fingerprint = ckpt.tokenizer_fingerprint(self.tokenizer)
+            fingerprints = self._tokenizer_fingerprints()
             self.state = ckpt.load_checkpoint(
-                acc, checkpoints[-1], check=lambda state: ckpt.check_resumable(state, cfg, fingerprint,
+                acc, checkpoints[-1], check=lambda state: ckpt.check_resumable(state, cfg, fingerprints,
                                                                                checkpoints[-1], STAGES))
             layout = self.world * cfg.gradient_accumulation_steps
             if self.state.get("micro_batches_per_step", layout) != layout:

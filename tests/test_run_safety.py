@@ -64,7 +64,24 @@ def test_resume_against_a_rebuilt_tokenizer_is_refused(tiny_corpus, tmp_path, ca
     for rebuilt in (swapped, resized):
         assert run_tiny(rebuilt, out, "--adversarial.steps", "2", "--resume") == 2
         err = capsys.readouterr().err
-        assert "another tokenizer" in err and "--data_dir" in err
+        assert "another summarizer tokenizer" in err and "--data_dir" in err
+
+
+def test_resume_with_another_discriminator_tokenizer_is_refused(tiny_corpus, tmp_path, capsys):
+    """D (and R) may have tokenizers of their own: a resume checks each, not only G's."""
+    from pretrained import tiny_bert
+
+    words = "police said the minister met officials on monday about trade talks in the region".split()
+    first = tiny_bert(tmp_path / "bert", [" ".join(words[i:] + words[:i]) for i in range(len(words))])
+    other = tiny_bert(tmp_path / "bert2", ["stocks rose sharply in tokyo as investors bet on lower rates"] * 3)
+    out = tmp_path / "run"
+    assert run_tiny(tiny_corpus, out, "--discriminator.init", str(first), "--adversarial.steps", "1") == 0
+    assert run_tiny(tiny_corpus, out, "--discriminator.init", str(other), "--adversarial.steps", "2",
+                    "--resume") == 2
+    err = capsys.readouterr().err
+    assert "another discriminator tokenizer" in err and "discriminator.init" in err
+    assert run_tiny(tiny_corpus, out, "--discriminator.init", str(first), "--adversarial.steps", "2",
+                    "--resume") == 0  # the same D resumes
 
 
 def test_resume_cannot_add_steps_to_a_finished_stage(tiny_corpus, tmp_path, capsys):
@@ -132,3 +149,11 @@ def test_exports_and_checkpoints_follow_the_umask(tiny_corpus, tmp_path):
                  out / "final" / "discriminator" / "model.safetensors",
                  next((out / "checkpoints").glob("step-*/model.safetensors"))]:
         assert path.stat().st_mode & 0o777 == 0o644, path
+
+
+def test_checkpoints_from_before_per_model_fingerprints_still_resume_on_g_alone():
+    from seq2seq2seq.checkpoint import saved_fingerprints
+
+    assert saved_fingerprints({"tokenizer_sha256": "a"}) == {"summarizer": "a"}
+    both = {"tokenizers_sha256": {"summarizer": "a", "discriminator": "b"}}
+    assert saved_fingerprints(both) == {"summarizer": "a", "discriminator": "b"}
