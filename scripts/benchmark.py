@@ -145,7 +145,8 @@ def readability(summaries: list[str], judge, tokenizer) -> dict[str, float]:
     from seq2seq2seq.models import discriminator_logits
 
     probs = []
-    limit = getattr(judge.config, "max_tokens", 48)  # a pretrained encoder's D reads what training gave it
+    # as long a sentence as the judge learned on (a warm-started D's export records it; older ones read 48 tokens)
+    limit = getattr(judge.config, "max_tokens", 48)
     with torch.no_grad():
         for i in range(0, len(summaries), 256):
             ids, mask = tokenize(tokenizer, [s or tokenizer.eos_token or "" for s in summaries[i:i + 256]], limit)

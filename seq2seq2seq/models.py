@@ -294,7 +294,7 @@ def build_discriminator(cfg: DiscriminatorConfig, tokenizer: PreTrainedTokenizer
     if cfg.init:
         from .warm_start import discriminator_from
 
-        return discriminator_from(cfg.init, tokenizer)[0]
+        return discriminator_from(cfg.init, tokenizer, max_tokens=cfg.max_tokens)[0]
     config = HumanSentenceDiscriminatorConfig(
         vocab_size=len(tokenizer), d_model=cfg.d_model, layers=cfg.layers, attention_heads=cfg.attention_heads,
         ffn_dim=cfg.ffn_dim, dropout=cfg.dropout, max_tokens=cfg.max_tokens, pad_token_id=tokenizer.pad_token_id,

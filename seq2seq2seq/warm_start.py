@@ -88,7 +88,8 @@ def build_models(cfg: TrainConfig, tokenizer: PreTrainedTokenizerBase) -> WarmMo
         # a warm start's saved generation defaults (beams, forced tokens) must not shape rollouts or exports
         model.generation_config = plain_generation_config(model)
     init = cfg.discriminator.init
-    d, d_tok = discriminator_from(init, g_tok) if init else (build_discriminator(cfg.discriminator, g_tok), g_tok)
+    d, d_tok = (discriminator_from(init, g_tok, max_tokens=cfg.discriminator.max_tokens) if init
+                else (build_discriminator(cfg.discriminator, g_tok), g_tok))
     # one object per distinct tokenizer: G and R from the same checkpoint share G's
     r_tok = g_tok if same_tokenizer(g_tok, r_tok) else r_tok
     d_tok = g_tok if same_tokenizer(g_tok, d_tok) else d_tok
@@ -300,9 +301,11 @@ def _settle_special_tokens(model: PreTrainedModel, tokenizer: PreTrainedTokenize
 
 
 def discriminator_from(source: str | Path, tokenizer: PreTrainedTokenizerBase,
-                       key: str = "discriminator.init") -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+                       key: str = "discriminator.init",
+                       max_tokens: int | None = None) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """D warm-started from ``source`` (a discriminator export or an encoder), and the tokenizer it reads (its own,
-    else ``tokenizer``)."""
+    else ``tokenizer``). An encoder's config records ``max_tokens`` (discriminator.max_tokens), so that its export
+    tells a judge (scripts/benchmark.py) how long a sentence D learned to read."""
     model_type = checkpoint_config(source, key).get("model_type")
     own = checkpoint_tokenizer(source, key)
     if model_type == HumanSentenceDiscriminatorConfig.model_type:
@@ -311,6 +314,8 @@ def discriminator_from(source: str | Path, tokenizer: PreTrainedTokenizerBase,
         fix = ("the folder may be incomplete or corrupt: download or export it again" if is_local(source)
                else _hub_fix(source))
         model = load_encoder_classifier(source, key, fix)
+        if max_tokens is not None:
+            model.config.max_tokens = max_tokens
     else:
         what = "an encoder-decoder" if _is_seq2seq_type(model_type) else f"a {model_type!r} model"
         raise ModelLoadError(f"{key}: {source} holds {what}, but D is an encoder classifier: pass an encoder (BERT, "

@@ -107,6 +107,7 @@ def test_must_show_bart_with_byte_level_bpe_and_a_bert_discriminator(tiny_corpus
     assert _vocab(final / "discriminator") == _vocab(bert)
     d_config = json.loads((final / "discriminator" / "config.json").read_text())
     assert d_config["model_type"] == "bert" and d_config["architectures"] == ["BertForSequenceClassification"]
+    assert d_config["max_tokens"] == 24  # tiny.yaml's discriminator.max_tokens: a judge reads what D learned on
     results = json.loads((final / "results.json").read_text())
     assert {s: t["steps"] for s, t in results["throughput"].items()} == {"pretrain": 3, "pretrain_d": 2,
                                                                           "adversarial": 2}
