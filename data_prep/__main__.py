@@ -26,6 +26,8 @@ sources (all may be combined; each flag may be repeated):
   --sentences-field t.parquet:title   a list of strings gives one text per item
   --exclude eval.jsonl[:FIELD]        evaluation text to keep out of training: every text field of a JSONL or
                                       Parquet file (or just FIELD), or the lines of a plain text file
+  --keep-out pairs.jsonl[:FIELD]      text to keep out of the corpus without holding it out (read like --exclude):
+                                      e.g. the pairs of the semi-supervised mode, which refuses held-out text
   --dev-file pairs.jsonl              one JSONL or Parquet file of (document, summary) pairs for dev ROUGE, kept
                                       verbatim as dev.jsonl and out of training; replaces the built-in dev slice
                                       (--dev-fields DOCUMENT,SUMMARY if its fields are named otherwise). Without
@@ -92,6 +94,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                           "keeps them all out, e.g. as pairs for the semi-supervised mode, docs/semi.md)")
     src.add_argument("--exclude", action="append", default=[], metavar="PATH[:FIELD]",
                      help="evaluation text to keep out of training")
+    src.add_argument("--keep-out", action="append", default=[], metavar="PATH[:FIELD]",
+                     help="text to keep out of the corpus without holding it out, e.g. the (document, summary) "
+                          "pairs of the semi-supervised mode, which refuses held-out text (docs/semi.md)")
     hub = p.add_argument_group("hub (--source hub)")
     hub.add_argument("--hub-gigaword", default=d.hub_gigaword, help="dataset name (default: %(default)s)")
     hub.add_argument("--hub-cnndm", default=d.hub_cnndm, help="dataset name (default: %(default)s)")
@@ -136,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
             documents_fields=args.documents_field,
             sentences_fields=args.sentences_field,
             exclude=args.exclude,
+            keep_out=args.keep_out,
             min_document_words=args.min_document_words,
             max_document_words=args.max_document_words,
             min_sentence_words=args.min_sentence_words,

@@ -83,6 +83,9 @@ class Recipe:
     documents_fields: list[str] = field(default_factory=list)  # "PATH:FIELD" (JSONL or Parquet)
     sentences_fields: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)  # "PATH" or "PATH:FIELD": evaluation text kept out
+    # "PATH" or "PATH:FIELD": text kept out of the corpus without being held out, e.g. the pairs of the
+    # semi-supervised mode (which refuses held-out text), so that no pair is also an unpaired document or sentence
+    keep_out: list[str] = field(default_factory=list)
     min_document_words: int = 10
     max_document_words: int = 100
     min_sentence_words: int = 3
@@ -147,11 +150,12 @@ def _user_sources(recipe: Recipe) -> tuple[list[Source], list[dict[str, Any]]]:
     return sources, inputs
 
 
-def _exclusions(specs: list[str]) -> tuple[list[str], list[dict[str, Any]]]:
-    """Evaluation text from ``--exclude``: plain text lines, or every text field (or one FIELD) of a table."""
+def _exclusions(specs: list[str], flag: str = "--exclude") -> tuple[list[str], list[dict[str, Any]]]:
+    """Text from ``--exclude`` (or ``--keep-out``): plain text lines, or every text field (or one FIELD) of a
+    table."""
     texts, inputs = [], []
     for spec in specs:
-        path, name = parse_path_field(spec, "--exclude")
+        path, name = parse_path_field(spec, flag)
         if path.suffix.lower() in (".jsonl", ".json", ".parquet", ".pq"):
             for record in read_records(path, [name] if name else None):
                 values = [record[name]] if name else list(record.values())
@@ -159,7 +163,7 @@ def _exclusions(specs: list[str]) -> tuple[list[str], list[dict[str, Any]]]:
                 texts.extend(s for v in values if isinstance(v, list) for s in v if isinstance(s, str))
         else:
             texts.extend(read_lines(path))
-        inputs.append({"name": f"exclude:{spec}", **file_info(path)})
+        inputs.append({"name": f"{flag.lstrip('-')}:{spec}", **file_info(path)})
     return texts, inputs
 
 
@@ -237,6 +241,7 @@ def _input_paths(recipe: Recipe) -> list[tuple[str, Path]]:
         ("--documents-field", recipe.documents_fields),
         ("--sentences-field", recipe.sentences_fields),
         ("--exclude", recipe.exclude),
+        ("--keep-out", recipe.keep_out),
     ):
         paths += [(flag, parse_path_field(spec, flag)[0]) for spec in specs]
     if recipe.dev_file is not None:
@@ -351,7 +356,8 @@ class BuildInterrupted(KeyboardInterrupt):
 # --- the build ---------------------------------------------------------------------------------------------------
 
 
-def _collect(recipe: Recipe, num_proc: int) -> tuple[list[Source], EvalSet, list[dict[str, Any]]]:
+def _collect(recipe: Recipe, num_proc: int) -> tuple[list[Source], EvalSet, list[str], list[dict[str, Any]]]:
+    """The sources, the evaluation texts (held out), the ``--keep-out`` texts, and the inputs' records."""
     if recipe.source == "shared":
         sources, evalset, inputs = shared_recipe(
             recipe.shared_data or shared_data_dir(), recipe.dev_size, recipe.with_cnndm_highlights,
@@ -379,7 +385,8 @@ def _collect(recipe: Recipe, num_proc: int) -> tuple[list[Source], EvalSet, list
         evalset.dev_source = str(dev_file.resolve())
         evalset.texts.extend(t for row in evalset.dev_rows for t in row.values())
         excluded_inputs.append({"name": f"dev:{dev_file}", **file_info(dev_file)})
-    return sources + user, evalset, inputs + user_inputs + excluded_inputs
+    kept_out, kept_out_inputs = _exclusions(recipe.keep_out, "--keep-out")
+    return sources + user, evalset, kept_out, inputs + user_inputs + excluded_inputs + kept_out_inputs
 
 
 @contextlib.contextmanager
@@ -397,10 +404,11 @@ def _datasets_progress_bars() -> Iterator[None]:
             datasets.enable_progress_bars()
 
 
-def _write_texts(tmp: Path, recipe: Recipe, sources: list[Source], held_out: set[str],
+def _write_texts(tmp: Path, recipe: Recipe, sources: list[Source], left_out: set[str],
                  num_proc: int) -> tuple[dict[str, SetStats], dict[str, Any]]:
-    """Normalise, filter and write documents.arrow and sentences.arrow into ``tmp``; returns each set's stats and
-    their word counts (data_prep.filtering). The intermediate files go in ``tmp/.work``, removed at the end."""
+    """Normalise, filter and write documents.arrow and sentences.arrow into ``tmp``, without the ``left_out``
+    texts; returns each set's stats and their word counts (data_prep.filtering). The intermediate files go in
+    ``tmp/.work``, removed at the end."""
     sets = {
         DOCUMENTS: SetStats(DOCUMENTS, recipe.min_document_words, recipe.max_document_words, recipe.language),
         SENTENCES: SetStats(SENTENCES, recipe.min_sentence_words, recipe.max_sentence_words, recipe.language),
@@ -411,7 +419,7 @@ def _write_texts(tmp: Path, recipe: Recipe, sources: list[Source], held_out: set
         rows = write_raw(sources, work / "raw.arrow")
         limits = [(sets[s.kind].min_words, sets[s.kind].max_words) for s in sources]
         normalized = normalize_rows(work / "raw.arrow", rows, limits, recipe.language, num_proc, work)
-        keep = choose(normalized, sources, sets, {text_key(t) for t in held_out})
+        keep = choose(normalized, sources, sets, {text_key(t) for t in left_out})
         counts = write_sets(normalized, sources, keep, sets, tmp)
     del normalized  # its memory maps, before its files go
     shutil.rmtree(work)
@@ -438,9 +446,10 @@ def _check_sets(sets: dict[str, SetStats]) -> list[str]:
 
 def _build_into(tmp: Path, recipe: Recipe, command: list[str], num_proc: int) -> dict[str, Any]:
     """Write the whole corpus into ``tmp`` and return its manifest."""
-    sources, evalset, inputs = _collect(recipe, num_proc)
+    sources, evalset, kept_out, inputs = _collect(recipe, num_proc)
     held_out = {t for t in (norm.normalize(x, recipe.language) for x in evalset.texts) if t}
-    sets, counts = _write_texts(tmp, recipe, sources, held_out, num_proc)
+    kept_out_texts = {t for t in (norm.normalize(x, recipe.language) for x in kept_out) if t}
+    sets, counts = _write_texts(tmp, recipe, sources, held_out | kept_out_texts, num_proc)
     warnings = _check_sets(sets)
     rows = {kind: sum(s.kept.values()) for kind, s in sets.items()}
     distinct_words = files.write_word_counts(tmp / files.WORD_COUNTS_FILE, counts[DOCUMENTS], counts[SENTENCES])
@@ -484,6 +493,7 @@ def _build_into(tmp: Path, recipe: Recipe, command: list[str], num_proc: int) ->
             SENTENCES: rows[SENTENCES],
             "dev": len(dev_rows) if dev_rows is not None else None,
             "held_out_texts": len(held_out),
+            "kept_out_texts": len(kept_out_texts - held_out),
             "tokenizer_vocab": tokenizer_vocab_size(tmp / "tokenizer"),
             # the headline word statistics' totals (word_counts.arrow holds each word's counts)
             "document_words": sum(counts[DOCUMENTS].values()),
@@ -508,8 +518,8 @@ FILTER_DESCRIPTIONS = {
     "empty_or_boilerplate": "empty after normalisation: a byline, time stamp, editor's note or other boilerplate",
     "too_short": "fewer words than the set's minimum (after normalisation)",
     "too_long": "more words than the set's maximum",
-    "evaluation_overlap": "equal (after normalisation) to a Gigaword test or dev-slice text, a --dev-file text, or an "
-    "--exclude text",
+    "evaluation_overlap": "equal (after normalisation) to a Gigaword test or dev-slice text, a --dev-file text, an "
+    "--exclude text, or a --keep-out text (kept out without being held out)",
     "duplicate": "equal to an earlier text of the same set",
     "also_a_document": "a sentence equal to a kept document",
     "pair_of_a_document": "a title whose own article, or whose text, is the article or title of a kept document",

@@ -125,6 +125,25 @@ def test_evaluation_text_is_kept_out(tmp_path: Path, text_files: tuple[Path, Pat
     assert normalize(make_title(4)) not in read_texts(out, "sentences")
 
 
+def test_keep_out_text_leaves_the_corpus_but_is_not_held_out(tmp_path: Path, text_files: tuple[Path, Path]) -> None:
+    """--keep-out: the pairs of the semi-supervised mode leave the unpaired corpus, and the mode may still use them
+    (it refuses held-out text only)."""
+    from seq2seq2seq.normalize import text_digest
+    from seq2seq2seq.supervised import held_out_digests
+
+    pairs = write_jsonl(tmp_path / "pairs.jsonl", [{"document": make_document(7), "summary": make_title(4)}])
+    out = tmp_path / "corpus"
+    assert run(out, *files_args(*text_files), "--keep-out", pairs) == 0
+    m = manifest(out)
+    assert m["filters"]["documents"]["evaluation_overlap"] == 1 and m["filters"]["sentences"]["evaluation_overlap"] == 1
+    assert normalize(make_document(7)) not in read_texts(out, "documents")
+    assert normalize(make_title(4)) not in read_texts(out, "sentences")
+    assert m["counts"]["kept_out_texts"] == 2 and m["recipe"]["keep_out"] == [str(pairs)]
+    assert {text_digest(normalize(make_document(7))), text_digest(normalize(make_title(4)))}.isdisjoint(
+        held_out_digests(out) or set())
+    assert any(i["name"] == f"keep-out:{pairs}" for i in m["inputs"])
+
+
 def test_same_inputs_give_the_same_files(tmp_path: Path, text_files: tuple[Path, Path]) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
     assert run(a, *files_args(*text_files)) == 0

@@ -188,7 +188,7 @@ def fake_corpus(out: Path) -> Path:
 
 @pytest.mark.parametrize(
     "flag", ["--documents-file", "--sentences-file", "--documents-field", "--sentences-field", "--exclude",
-             "--dev-file", "--shared-data"],
+             "--keep-out", "--dev-file", "--shared-data"],
 )
 def test_overwrite_refuses_to_delete_an_input_inside_out(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], text_files: tuple[Path, Path], fake_shared: Path, flag: str
@@ -201,6 +201,7 @@ def test_overwrite_refuses_to_delete_an_input_inside_out(
         "--documents-field": out / "docs.jsonl",
         "--sentences-field": out / "sents.jsonl",
         "--exclude": out / "eval.jsonl",
+        "--keep-out": out / "pairs_kept_out.jsonl",
         "--dev-file": out / "pairs.jsonl",
         "--shared-data": out / "shared",
     }[flag]
