@@ -53,7 +53,7 @@ def tokenizer_fingerprint(tokenizer: PreTrainedTokenizerBase) -> str:
     return hashlib.sha256(json.dumps([table, special], ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
-# where each model's tokenizer comes from, for the resume error: the config key that sets it and its default
+# the config key that sets each model's tokenizer (else the corpus's), named by the resume error
 _TOKENIZER_SOURCES = {"summarizer": "model.summarizer_init", "reconstructor": "model.reconstructor_init",
                       "discriminator": "discriminator.init"}
 

@@ -306,17 +306,18 @@ def decoding_overrides(decoding: DecodingConfig, *, num_beams: int | None = None
         raise SummarizeError(f"this export's max_summary_tokens ({max_tokens}) is more than its decoder has "
                              f"positions for ({decoder_positions}); pass --max-words <= {decoder_positions // 2}")
     changes["max_summary_tokens"] = max_tokens
-    if decoding.whole_words and max_words is not None:
-        changes["max_summary_words"] = max_words
     if min_words is not None and min_words >= max_tokens:
         raise SummarizeError(f"--min-words {min_words} does not fit under the summary cap of {max_tokens} tokens; "
                              f"raise --max-words (the cap is 2 tokens per word) or lower --min-words")
-    if decoding.whole_words and min_words is not None:
-        changes["min_summary_words"] = min_words
-        changes["min_summary_tokens"] = min(decoding.min_summary_tokens, max_tokens - 1)
-        if max_words is None and decoding.max_summary_words and min_words > decoding.max_summary_words:
-            changes["max_summary_words"] = 0  # the user's minimum wins over the export's cap; the token cap holds
-    elif min_words is not None:
+    if decoding.whole_words:  # words are counted as they are written; the token minimum stays the export's
+        if max_words is not None:
+            changes["max_summary_words"] = max_words
+        if min_words is not None:
+            changes["min_summary_words"] = min_words
+            if max_words is None and decoding.max_summary_words and min_words > decoding.max_summary_words:
+                changes["max_summary_words"] = 0  # the user's minimum wins over the export's cap; the token cap holds
+            min_words = None
+    if min_words is not None:
         changes["min_summary_tokens"] = min_words
     elif min_new_tokens is not None:
         if min_new_tokens >= max_tokens:

@@ -174,13 +174,13 @@ class SourceConstraint:
         starts = self.word_start[decoder_input].long()
         starts[:, 0] = 0  # the decoder start token begins no word of the summary
         words = starts.cumsum(1)[:, -mask.shape[1]:]  # (n, t): words written before each position
-        mask = mask.clone()
+        # ``mask`` is built fresh by masks() on this path (whole words), so it is changed in place
         if self.max_words:
             mask &= ~((words >= self.max_words)[..., None] & self.word_start)
         if self.min_words:
-            others = mask.clone()
-            others[..., self.eos_id] = False
-            mask[..., self.eos_id] &= ~((words < self.min_words) & others.any(-1))
+            eos = self.eos_id
+            others = mask[..., :eos].any(-1) | mask[..., eos + 1:].any(-1)  # anything but the end allowed
+            mask[..., eos] &= ~((words < self.min_words) & others)
         return mask
 
     def _advance(self, match: torch.Tensor, token: torch.Tensor) -> torch.Tensor:
