@@ -46,14 +46,17 @@ class SimilarityChooser:
         """Cosine similarity of each candidate to its document: candidates[i] are document i's."""
         if len(documents) != len(candidates):
             raise ValueError(f"{len(documents)} documents but {len(candidates)} candidate lists")
-        flat = [text for row in candidates for text in row]
+        # each distinct text is embedded once: samples often repeat one another or the decoded summary, and equal
+        # texts then get exactly equal scores (a batch of other lengths can move an embedding in its last bits)
+        position = {text or ".": 0 for row in candidates for text in row}  # an empty candidate still gets a vector
+        for j, text in enumerate(position):
+            position[text] = j
         documents_emb = self._embed(documents)
-        candidates_emb = self._embed([text or "." for text in flat])  # an empty candidate still gets a vector
-        out, start = [], 0
+        candidates_emb = self._embed(list(position))
+        out = []
         for i, row in enumerate(candidates):
-            sims = candidates_emb[start:start + len(row)] @ documents_emb[i]
+            sims = candidates_emb[[position[text or "."] for text in row]] @ documents_emb[i]
             out.append([float(s) if text else float("-inf") for s, text in zip(sims, row)])
-            start += len(row)
         return out
 
     def choose(self, documents: list[str], candidates: list[list[str]], no_longer: bool = False) -> list[int]:
