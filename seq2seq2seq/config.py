@@ -214,6 +214,12 @@ class AdversarialConfig:
     lr_r: float = _help("R learning rate", 3e-4)
     lr_d: float = _help("D learning rate", 3e-4)
     num_samples: int = _help("summaries sampled per document", 1)
+    estimator: Literal["reinforce", "gumbel"] = _help(
+        "how R's and D's rewards reach G: 'reinforce' = one score per summary (policy gradient); 'gumbel' = "
+        "straight-through Gumbel-softmax, each summary token a one-hot whose gradient comes from R and D (needs R and "
+        "D to share G's tokenizer; the rewards without a gradient, length and similarity, stay on REINFORCE)",
+        "reinforce")
+    gumbel_temperature: float = _help("temperature of the relaxed samples under estimator: gumbel", 1.0)
     baseline: Literal["greedy", "loo"] = _help(
         "'greedy' = self-critical (reward of G's greedy summary); 'loo' = leave-one-out mean of the other samples "
         "(needs num_samples >= 2)", "greedy")
@@ -244,6 +250,7 @@ class AdversarialConfig:
         for key in ("lr_g", "lr_r", "lr_d"):
             _require(getattr(self, key) >= 0, f"adversarial.{key}", "must be >= 0 (0 freezes that model)")
         _require(self.num_samples >= 1, "adversarial.num_samples", "must be >= 1")
+        _require(self.gumbel_temperature > 0, "adversarial.gumbel_temperature", "must be positive, e.g. 1.0")
         _require(self.baseline != "loo" or self.num_samples >= 2, "adversarial.baseline",
                  "'loo' needs adversarial.num_samples >= 2; set num_samples: 4 or use baseline: greedy")
         for key in ("reconstruction_weight", "discriminator_weight"):

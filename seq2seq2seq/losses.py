@@ -91,3 +91,41 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> 
     real = F.binary_cross_entropy_with_logits(real_logits.float(), torch.ones_like(real_logits, dtype=torch.float))
     fake = F.binary_cross_entropy_with_logits(fake_logits.float(), torch.zeros_like(fake_logits, dtype=torch.float))
     return 0.5 * (real + fake)
+
+
+def conditional_gumbel_logits(logits: torch.Tensor, labels: torch.Tensor,
+                              uniform: torch.Tensor | None = None) -> torch.Tensor:
+    """Log-probabilities plus Gumbel noise drawn *given* that their maximum is at ``labels`` (Tucker et al., 2017,
+    REBAR, appendix). With l = ``log_softmax(logits)`` and u ~ U(0, 1):
+        z_k = -log(-log u_k)                          for the sampled token k (the maximum: a plain Gumbel),
+        z_i = -log(-log(u_i) / exp(l_i) + exp(-z_k))    for every other i (so z_i < z_k).
+    Drawing k ~ p and then z this way gives z distributed as l + Gumbel noise.
+
+    logits: shape (n, t, V), -inf for forbidden tokens (they end at -inf); labels: shape (n, t), allowed ids;
+    uniform: optional (n, t, V) draws in (0, 1) (default: fresh ``torch.rand``). Returns shape (n, t, V), float32.
+    """
+    logps = torch.log_softmax(logits.float(), dim=-1)
+    if uniform is None:
+        uniform = torch.rand_like(logps)
+    uniform = uniform.to(logps.dtype).clamp(torch.finfo(logps.dtype).tiny, 1.0 - 1e-7)
+    labels = labels.clamp(min=0).unsqueeze(-1)
+    top = -torch.log(-torch.log(uniform.gather(-1, labels)))  # (n, t, 1)
+    # forbidden tokens (p = 0) divide by 1 instead of 0 and are then set to -inf, so no gradient there is nan
+    allowed = torch.isfinite(logps)
+    probs = logps.exp().masked_fill(~allowed, 1.0)
+    others = (-torch.log(-torch.log(uniform) / probs + torch.exp(-top))).masked_fill(~allowed, float("-inf"))
+    return others.scatter(-1, labels, top)
+
+
+def conditional_gumbel_softmax(logits: torch.Tensor, labels: torch.Tensor, temperature: float,
+                               uniform: torch.Tensor | None = None) -> torch.Tensor:
+    """Straight-through Gumbel-softmax for tokens already sampled: exactly ``one_hot(labels)`` forward, the
+    gradient of the relaxed sample softmax(z / temperature) backward, z from :func:`conditional_gumbel_logits`
+    (so the relaxation agrees with the sample instead of being drawn independently of it).
+
+    logits: shape (n, t, V), -inf allowed; labels: shape (n, t); uniform: as for conditional_gumbel_logits.
+    Returns shape (n, t, V), float32.
+    """
+    soft = torch.softmax(conditional_gumbel_logits(logits, labels, uniform) / temperature, dim=-1)
+    hard = torch.zeros_like(soft).scatter_(-1, labels.clamp(min=0).unsqueeze(-1), 1.0)
+    return hard + soft - soft.detach()

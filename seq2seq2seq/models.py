@@ -276,12 +276,22 @@ class HumanSentenceDiscriminator(PreTrainedModel):
             if isinstance(module, nn.Linear) and module.bias is not None:
                 nn.init.zeros_(module.bias)
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> dict[str, torch.Tensor]:
-        """input_ids, attention_mask: shape (b, t). Returns ``logits`` (b,) and ``token_logits`` (b, t)."""
-        input_ids = input_ids[:, : self.config.max_tokens]
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.embed
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.embed = value
+
+    def forward(self, input_ids: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None,
+                inputs_embeds: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """input_ids, attention_mask: shape (b, t), or inputs_embeds (b, t, d) instead of the ids (soft tokens).
+        Returns ``logits`` (b,) and ``token_logits`` (b, t)."""
+        if inputs_embeds is None:
+            inputs_embeds = self.embed(input_ids)
+        inputs_embeds = inputs_embeds[:, : self.config.max_tokens]
         attention_mask = attention_mask[:, : self.config.max_tokens]
-        positions = torch.arange(input_ids.shape[1], device=input_ids.device)
-        hidden = self.embed(input_ids) + self.position(positions)[None]
+        positions = torch.arange(inputs_embeds.shape[1], device=inputs_embeds.device)
+        hidden = inputs_embeds + self.position(positions)[None]
         hidden = self.norm(self.encoder(hidden, src_key_padding_mask=attention_mask == 0))
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
@@ -368,10 +378,15 @@ def seq2seq_logits(model: PreTrainedModel, input_ids: torch.Tensor, attention_ma
     input_ids, attention_mask: shape (b, s); target_ids, target_mask: shape (b, t) (targets end with
     end-of-sentence). Returns shape (b, t, V): position i predicts target_ids[:, i].
     """
-    config = model_config(model)
+    decoder_input_ids, decoder_mask = decoder_inputs(model_config(model), target_ids, target_mask)
+    return model(input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=decoder_input_ids,
+                 decoder_attention_mask=decoder_mask).logits
+
+
+def decoder_inputs(config, target_ids: torch.Tensor, target_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Teacher forcing's decoder input ids and mask for targets (b, t): the start token, then the targets shifted
+    right, padding where the mask ends."""
     start = torch.full_like(target_ids[:, :1], config.decoder_start_token_id)
     decoder_input_ids = torch.cat([start, target_ids[:, :-1]], dim=1)
     decoder_mask = torch.cat([torch.ones_like(start), target_mask[:, :-1]], dim=1)
-    decoder_input_ids = decoder_input_ids.masked_fill(decoder_mask == 0, config.pad_token_id)
-    return model(input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=decoder_input_ids,
-                 decoder_attention_mask=decoder_mask).logits
+    return decoder_input_ids.masked_fill(decoder_mask == 0, config.pad_token_id), decoder_mask

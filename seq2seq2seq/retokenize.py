@@ -65,3 +65,23 @@ class Retokenizer:
             return ids, mask
         new_ids, new_mask = tokenize(self.target, self.texts(summaries), self.max_tokens)
         return new_ids.to(ids.device), new_mask.to(ids.device)
+
+    def soft(self, summaries: Summaries, soft: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Soft one-hot summary rows (n, t, V) as the target model's input: (n, t', V) rows and mask (n, t').
+
+        The rows :meth:`__call__` gives as ids, as one-hot rows: padding after end-of-sentence, the tokenizer's
+        leading special tokens, the cut at ``max_tokens``. Only for a target that reads G's ids (``identity``):
+        re-tokenized text has no gradient.
+        """
+        if not self.identity:
+            raise ValueError("soft tokens need a model that reads G's token ids; this one has its own tokenizer")
+        mask = summaries.summary_mask
+        pad = torch.zeros_like(soft[0, 0])
+        pad[self.target.pad_token_id] = 1.0
+        soft = torch.where(mask[..., None] == 1, soft, pad)
+        if self.prefix:
+            lead = torch.zeros(len(self.prefix), soft.shape[-1], dtype=soft.dtype, device=soft.device)
+            lead[torch.arange(len(self.prefix)), torch.tensor(self.prefix)] = 1.0
+            soft = torch.cat([lead.expand(soft.shape[0], -1, -1), soft], dim=1)[:, :self.max_tokens]
+            mask = torch.cat([torch.ones_like(mask[:, :len(self.prefix)]), mask], dim=1)[:, :self.max_tokens]
+        return soft, mask

@@ -87,7 +87,10 @@ class DiscriminatorReward:
     def __call__(self, documents: Documents, summaries: Summaries) -> torch.Tensor:
         ids, mask = ((summaries.summary_ids, summaries.summary_mask) if self.retokenizer is None
                      else self.retokenizer(summaries))
-        logits = discriminator_logits(self.discriminator, ids, mask).float()
+        return self.from_logits(discriminator_logits(self.discriminator, ids, mask).float())
+
+    def from_logits(self, logits: torch.Tensor) -> torch.Tensor:
+        """The reward from D's logits, shape (n,) -> (n,)."""
         return torch.nn.functional.logsigmoid(logits) if self.kind == "logprob" else torch.sigmoid(logits)
 
 

@@ -7,7 +7,9 @@ Stages, in order, each resumable in the middle (``--resume``):
   1. pretrain    G learns pseudo-summaries made from documents alone; R learns to rebuild documents from them.
   2. pretrain_d  D learns human sentences (real) vs. G's samples (fake).
   3. adversarial G learns by REINFORCE on alpha * reconstruction + beta * discriminator reward (self-critical or
-                 leave-one-out baseline); R keeps learning to rebuild documents from G's summaries; D keeps learning.
+                 leave-one-out baseline), or from those two as gradients through straight-through Gumbel-softmax
+                 rows (adversarial.estimator: gumbel); R keeps learning to rebuild documents from G's summaries; D
+                 keeps learning.
 """
 
 from __future__ import annotations
@@ -35,13 +37,14 @@ from . import checkpoint as ckpt
 from .config import ConfigError, TrainConfig, config_to_yaml, load_config, parse_overrides
 from .data import (BatchStream, Corpus, CorpusError, decoder_targets, headline_word_stats, load_corpus,
                    pseudo_summary, token_idf, tokenize)
-from .losses import (cross_entropy, discriminator_loss, leave_one_out_advantages, masked_mean, reinforce_loss,
-                     self_critical_advantages, token_entropy, token_logprobs)
+from .losses import (conditional_gumbel_softmax, cross_entropy, discriminator_loss, leave_one_out_advantages,
+                     masked_mean, reinforce_loss, self_critical_advantages, token_entropy, token_logprobs)
 from .models import ModelLoadError, discriminator_logits, model_config, seq2seq_logits
 from .retokenize import Retokenizer
 from .rewards import (DiscriminatorReward, Documents, LengthReward, ReconstructionReward, SimilarityReward,
                       load_sentence_encoder, score)
 from .sampling import SourceConstraint, Summaries, constraint_for, generate_summaries, summarize_texts, summary_logits
+from .soft_tokens import soft_discriminator_logits, soft_seq2seq_logits
 from .supervised import Pairs, load_pairs, source_words
 from .warm_start import build_models
 from .word_pieces import word_start_mask
@@ -50,6 +53,8 @@ logger = get_logger("seq2seq2seq.train")  # not __name__: that is "__main__" und
 STAGES = ("pretrain", "pretrain_d", "adversarial")
 METRICS_FILE = "metrics.jsonl"
 SEED_STREAMS = {"pretrain": 0, "pretrain_d": 1, "adversarial": 2, "adversarial_d": 3, "adversarial_anchor": 4}
+# the rewards that reach G as gradients under adversarial.estimator: gumbel (the others stay on REINFORCE)
+SOFT_REWARDS = ("reconstruction", "discriminator")
 
 
 def _accumulate(stats: dict[str, float], scale: float, **values: float) -> None:
@@ -152,6 +157,9 @@ class Trainer:
                                             adv.discriminator_reward, self.to_d),
                         LengthReward(self.word_starts, adv.target_words, adv.length_weight),
                         *([self.similarity] if self.similarity is not None else [])]
+        self.gumbel = adv.estimator == "gumbel" and adv.steps > 0
+        if self.gumbel:
+            self._check_soft_tokens()
         self.state = {"stage": STAGES[0], "step": 0, "global_step": 0, "best": None, "history": [],
                       "micro_batches_per_step": n * cfg.gradient_accumulation_steps,
                       # what --resume checks: the same token ids, and no change to the stages already finished
@@ -159,6 +167,18 @@ class Trainer:
                       "pairs_sha256": self.pairs.sha256 if self.pairs is not None else None}
 
     # ---- helpers --------------------------------------------------------------------------------------------------
+
+    def _check_soft_tokens(self) -> None:
+        """Gumbel straight-through feeds G's token rows to R and D: both must read G's ids."""
+        adv = self.cfg.adversarial
+        for name, key, weight, retokenizer in (
+                ("R", "model.reconstructor_init", adv.reconstruction_weight, self.to_r),
+                ("D", "discriminator.init", adv.discriminator_weight, self.to_d)):
+            if weight > 0 and not retokenizer.identity:
+                raise ConfigError(f"adversarial.estimator: gumbel passes G's summary tokens to {name} as soft "
+                                  f"one-hot rows, but {name} ({key}) has its own tokenizer and reads them as "
+                                  f"re-tokenized text, which has no gradient. Use adversarial.estimator: reinforce, "
+                                  f"or a {name} that shares G's tokenizer")
 
     def _tokenizer_fingerprints(self) -> dict[str, str]:
         """What --resume checks first: each model still reads the token ids it was trained on."""
@@ -329,7 +349,8 @@ class Trainer:
         return stats
 
     def adversarial_step(self, step: int) -> dict[str, float]:
-        """G by REINFORCE and R by teacher forcing on G's samples (one update each), then ``d_steps`` D updates."""
+        """G by REINFORCE (or Gumbel straight-through) and R by teacher forcing on G's samples (one update each),
+        then ``d_steps`` D updates."""
         cfg, a = self.cfg.adversarial, self.cfg.gradient_accumulation_steps
         for opt, lr in ((self.opt_g, cfg.lr_g), (self.opt_r, cfg.lr_r), (self.opt_d, cfg.lr_d)):
             self._set_lr(opt, lr, step)
@@ -367,14 +388,19 @@ class Trainer:
         r_loss = cross_entropy(r_logits, *docs_k.targets)
         known = {"reconstruction": self.scorers[0].from_logits(r_logits.detach().float(), docs_k)}
         self.d.eval()
+        # under gumbel, R's and D's rewards reach G as gradients (update_g); the others, if any, by REINFORCE
+        scorers = [s for s in self.scorers if not (self.gumbel and s.name in SOFT_REWARDS)]
         with torch.no_grad(), self.accelerator.autocast():
             reward, parts = score(self.scorers, docs_k, samples, known)
-            if cfg.baseline == "greedy":
+            policy_reward, _ = score(scorers, docs_k, samples, parts)
+            if not any(s.weight > 0 for s in scorers):
+                advantages = torch.zeros_like(reward)
+            elif cfg.baseline == "greedy":
                 greedy = self._rollout(docs, do_sample=False, constraint=constraint)
-                greedy_reward, _ = score(self.scorers, docs, greedy)
-                advantages = self_critical_advantages(reward.view(-1, k), greedy_reward)
+                greedy_reward, _ = score(scorers, docs, greedy)
+                advantages = self_critical_advantages(policy_reward.view(-1, k), greedy_reward)
             else:
-                advantages = leave_one_out_advantages(reward.view(-1, k))
+                advantages = leave_one_out_advantages(policy_reward.view(-1, k))
         self.r.train(), self.d.train()
         advantages = advantages.flatten().float()
         if cfg.normalize_advantages:
@@ -386,7 +412,8 @@ class Trainer:
                        advantages, r_loss, stats)
 
     def update_g(self, rollout: Rollout, index: int) -> dict[str, float]:
-        """REINFORCE on the rollout's samples (plus the pre-training anchor); gradients accumulate until _update."""
+        """REINFORCE on the rollout's samples, plus R's and D's soft-row rewards under estimator: gumbel, plus the
+        pre-training anchor and the pairs' loss; gradients accumulate until _update."""
         cfg, a = self.cfg.adversarial, self.cfg.gradient_accumulation_steps
         # G's log-probs are taken without dropout, i.e. under the distribution the summaries were sampled from
         self.g.eval()
@@ -409,13 +436,44 @@ class Trainer:
         with torch.set_grad_enabled(cfg.entropy_weight > 0):  # only logged when it has no weight
             entropy = masked_mean(token_entropy(logits), samples.summary_mask)
         g_loss = reinforce_loss(logps, samples.summary_mask, rollout.advantages) - cfg.entropy_weight * entropy
+        soft_stats = {}
+        if self.gumbel:
+            soft_loss, soft_stats = self._soft_reward_loss(logits, rollout)
+            g_loss = g_loss + soft_loss
         # a non-finite loss is still backpropagated, so that every process takes part in the all-reduce; _update
         # then sees non-finite gradients and skips the step
         self.accelerator.backward(g_loss / a)
         self.g.train()
         return {"loss/g": g_loss.item(), "entropy": entropy.item(),
                 **({"loss/anchor": anchor.item()} if anchor is not None else {}),
-                **({"loss/supervised": supervised.item()} if supervised is not None else {})}
+                **({"loss/supervised": supervised.item()} if supervised is not None else {}), **soft_stats}
+
+    def _soft_reward_loss(self, logits: torch.Tensor, rollout: Rollout) -> tuple[torch.Tensor, dict[str, float]]:
+        """Minus R's and D's rewards of the samples as straight-through Gumbel-softmax rows (estimator: gumbel):
+        their gradient reaches G's logits token by token. R and D are frozen and without dropout here."""
+        cfg, samples, docs = self.cfg.adversarial, rollout.samples, rollout.documents
+        mask = samples.summary_mask.bool()
+        # positions after the end carry no reward; zeroed so that no -inf row there turns a gradient into nan
+        soft = conditional_gumbel_softmax(logits.masked_fill(~mask[..., None], 0.0), samples.summary_ids,
+                                          cfg.gumbel_temperature)
+        loss, stats = logits.new_zeros(()), {}
+        self.r.eval(), self.d.eval()
+        if cfg.reconstruction_weight > 0:
+            rows, rows_mask = self.to_r.soft(samples, soft)
+            ids, _ = self.to_r(samples)
+            r_logits = soft_seq2seq_logits(self.accelerator.unwrap_model(self.r), rows, rows_mask, ids,
+                                           *docs.targets)
+            reconstruction = self.scorers[0].from_logits(r_logits.float(), docs).mean()
+            loss = loss - cfg.reconstruction_weight * reconstruction
+            stats["soft/reconstruction"] = reconstruction.item()
+        if cfg.discriminator_weight > 0:
+            rows, rows_mask = self.to_d.soft(samples, soft)
+            d_logits = soft_discriminator_logits(self.accelerator.unwrap_model(self.d), rows, rows_mask)
+            discriminator = self.scorers[1].from_logits(d_logits.float()).mean()
+            loss = loss - cfg.discriminator_weight * discriminator
+            stats["soft/discriminator"] = discriminator.item()
+        self.r.train(), self.d.train()
+        return loss, stats
 
     def _side_loss(self, weight: float, src: Documents, tgt_ids: torch.Tensor, tgt_mask: torch.Tensor) -> torch.Tensor:
         """A teacher-forced loss added to G's REINFORCE gradient (the anchor, the pairs): its gradient accumulates
@@ -730,7 +788,7 @@ def main(argv: list[str] | None = None) -> int:
             package_logger.propagate = False  # the handlers above are the log; no duplicate via the root logger
         package_logger.setLevel(logging.INFO)
         results = trainer.run(resume=args.resume)
-    except (CorpusError, ModelLoadError, ckpt.CheckpointError) as err:
+    except (ConfigError, CorpusError, ModelLoadError, ckpt.CheckpointError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

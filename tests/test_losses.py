@@ -11,6 +11,8 @@ import pytest
 import torch
 
 from seq2seq2seq.losses import (
+    conditional_gumbel_logits,
+    conditional_gumbel_softmax,
     cross_entropy,
     discriminator_loss,
     leave_one_out_advantages,
@@ -336,3 +338,47 @@ def test_weighted_mean_logprob_by_hand():
     # row 1: (2 log 0.8 + log 0.2 + log 0.2) / 4
     expected = torch.tensor([math.log(0.5), (2 * math.log(0.8) + 2 * math.log(0.2)) / 4])
     torch.testing.assert_close(out, expected)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# conditional_gumbel_softmax (straight-through Gumbel-softmax for tokens already sampled)
+
+
+def test_conditional_gumbel_softmax_hand_values() -> None:
+    # probs [1/4, 3/4], token 0 sampled, u = [1/2, 1/2], temperature 1:
+    # z_0 = -log(-log 1/2) = -log(ln 2);  z_1 = -log(ln 2 / (3/4) + exp(-z_0)) = -log(4 ln 2 / 3 + ln 2) = -log(7 ln 2 / 3)
+    # soft = softmax(z) = [ln2, 7 ln2 / 3]^-1 normalised = [1/ln2, 3/(7 ln2)] / (1/ln2 + 3/(7 ln2)) = [7/10, 3/10]
+    logits = torch.tensor([[[0.0, LN3]]], requires_grad=True)
+    out = conditional_gumbel_softmax(logits, torch.tensor([[0]]), 1.0, uniform=torch.full((1, 1, 2), 0.5))
+    close(out.detach(), [[[1.0, 0.0]]])  # forward: exactly the sampled one-hot
+    z = conditional_gumbel_logits(logits.detach(), torch.tensor([[0]]), uniform=torch.full((1, 1, 2), 0.5))
+    close(torch.softmax(z, -1), [[[0.7, 0.3]]])
+    # backward: the gradient of the relaxed sample. With p1 = sigmoid(a), a = logit_1 - logit_0:
+    # z_1 - z_0 = -log(ln2 / p1 + ln2) + log(ln2) = -log(1/p1 + 1), so soft_1 = sigmoid(z_1 - z_0) = p1 / (1 + 2 p1)
+    (out * torch.tensor([0.0, 1.0])).sum().backward()
+    # d soft_1 / d a = (dp1/da) / (1 + 2 p1)^2 = p1 (1 - p1) / (1 + 2 p1)^2 = (3/16) / (25/4) = 3/100
+    close(logits.grad, [[[-0.03, 0.03]]])
+
+
+def test_conditional_gumbel_noise_gives_the_unconditional_relaxation_on_average() -> None:
+    # drawing the token first and then the noise given it is the same as drawing plain Gumbel noise (REBAR): the
+    # relaxed samples' mean matches E[softmax((log p + g) / tau)], and the perturbed maximum is always the token
+    torch.manual_seed(0)
+    n, tau = 200_000, 0.7
+    logps = torch.log(torch.tensor([0.2, 0.5, 0.3])).expand(n, 1, 3)
+    labels = torch.multinomial(logps[:, 0].exp(), 1)  # (n, 1)
+    z = conditional_gumbel_logits(logps, labels)
+    assert torch.equal(z.argmax(-1), labels)
+    gumbel = -torch.log(-torch.log(torch.rand(n, 1, 3)))
+    expected = torch.softmax((logps + gumbel) / tau, -1).mean((0, 1))
+    torch.testing.assert_close(torch.softmax(z / tau, -1).mean((0, 1)), expected, atol=0.005, rtol=0)
+
+
+def test_conditional_gumbel_softmax_forbidden_tokens_get_no_weight_and_no_nan() -> None:
+    logits = torch.tensor([[[0.0, -INF, LN3], [-INF, 0.0, 0.0]]], requires_grad=True)
+    labels = torch.tensor([[2, 1]])
+    out = conditional_gumbel_softmax(logits, labels, 0.5)
+    close(out.detach(), [[[0.0, 0.0, 1.0], [0.0, 1.0, 0.0]]])
+    (out * torch.tensor([1.0, 2.0, 3.0])).sum().backward()
+    assert torch.isfinite(logits.grad).all()
+    assert logits.grad[0, 0, 1] == 0 and logits.grad[0, 1, 0] == 0

@@ -303,3 +303,42 @@ def test_idf_weighted_reconstruction_reward_trains(tiny_corpus: Path, tmp_path: 
     assert trainer.scorers[0].token_weights is not None
     stats = trainer.adversarial_step(0)
     assert math.isfinite(stats["rewards/reconstruction/mean"]) and stats["rewards/reconstruction/mean"] < 0
+
+
+@pytest.mark.parametrize("pointer", [True, False])
+def test_gumbel_estimator_trains_g_through_frozen_r_and_d(tiny_corpus: Path, tmp_path: Path, pointer: bool) -> None:
+    # estimator: gumbel, with no REINFORCE reward left (length and similarity off): G's whole gradient comes from
+    # R's and D's rewards of the soft summary rows; R and D get none of it (they learn in their own updates)
+    trainer = _trainer(tiny_corpus, tmp_path, model={"pointer": pointer},
+                       adversarial={"estimator": "gumbel", "length_weight": 0.0, "discriminator_weight": 0.5})
+    rollout = trainer.collect(0)
+    assert torch.equal(rollout.advantages, torch.zeros_like(rollout.advantages))  # nothing left for REINFORCE
+    stats = trainer.update_g(rollout, 0)
+    # the soft forward is the hard one in value: R's soft reward is the reconstruction reward of the samples
+    assert stats["soft/reconstruction"] == pytest.approx(rollout.stats["rewards/reconstruction/mean"], abs=1e-4)
+    assert stats["soft/discriminator"] == pytest.approx(rollout.stats["rewards/discriminator/mean"], abs=1e-4)
+    g_grads = [p.grad for p in trainer.g.parameters() if p.grad is not None]
+    assert g_grads and sum(g.abs().sum() for g in g_grads) > 0
+    assert all(p.grad is None for p in trainer.d.parameters())
+    assert all(p.grad is None for p in trainer.r.parameters())  # R's own loss is backpropagated by update_r
+
+
+def test_gumbel_run_trains_and_exports(tiny_corpus: Path, tmp_path: Path) -> None:
+    assert run_tiny(tiny_corpus, tmp_path / "run", "--adversarial.estimator", "gumbel",
+                    "--adversarial.gumbel_temperature", "0.5", "--adversarial.length_weight", "0.5") == 0
+    results = json.loads((tmp_path / "run" / "final" / "results.json").read_text())
+    assert results["throughput"]["adversarial"]["examples_per_second"] > 0
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    adversarial = [row for row in rows if row["stage"] == "adversarial"]
+    assert adversarial and all(math.isfinite(row["soft/reconstruction"]) for row in adversarial)
+
+
+def test_gumbel_with_a_d_of_its_own_tokenizer_is_refused_with_the_fix(tiny_corpus: Path, tmp_path: Path,
+                                                                    capsys) -> None:
+    from pretrained import tiny_bert
+
+    bert = tiny_bert(tmp_path / "bert", load_corpus(tiny_corpus).sentences[:50])
+    assert run_tiny(tiny_corpus, tmp_path / "run", "--adversarial.estimator", "gumbel",
+                    "--discriminator.init", str(bert)) == 2
+    err = capsys.readouterr().err
+    assert "adversarial.estimator: reinforce" in err and "discriminator.init" in err and "Traceback" not in err
