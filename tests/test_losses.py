@@ -323,6 +323,8 @@ def test_length_reward_counts_words_beyond_the_target_by_hand():
     # padding after the end does not count, even where the pad id would be a word start
     padded = Summaries(torch.tensor([[2, 1, 2, 2, 2, 2]]), torch.tensor([[1, 1, 0, 0, 0, 0]]))
     assert LengthReward(word_start, target_words=0, weight=1.0)(None, padded).tolist() == [-1.0]
+    # two-sided: the distance to 3 words either way (3, 5, 1 words -> 0, -2, -2)
+    assert LengthReward(word_start, 3, 0.5, two_sided=True)(None, Summaries(ids, mask)).tolist() == [0.0, -2.0, -2.0]
 
 
 def test_weighted_mean_logprob_by_hand():
