@@ -7,7 +7,8 @@ REINFORCE can only raise ROUGE if, among the summaries G samples for one documen
 to have a higher ROUGE against the (never trained on) reference. This script loads a training checkpoint (G, R and
 D as the adversarial stage would start from), samples ``--samples`` summaries per dev document, scores every
 sample with each reward the adversarial stage knows (reconstruction, discriminator, length prior, and the
-sentence-embedding similarity when it is installed) and with ROUGE, and prints per reward:
+sentence-embedding similarity when it is installed, the fluency language model when
+``--adversarial.fluency_model`` names one) and with ROUGE, and prints per reward:
 
 - ``corr``: the mean over documents of the Pearson correlation, across that document's samples, between the reward
   and the sample's ROUGE (mean of R-1, R-2 and R-L F1). Positive = the reward points the right way.
@@ -34,8 +35,8 @@ from seq2seq2seq import checkpoint as ckpt  # noqa: E402
 from seq2seq2seq.config import ConfigError, load_config, parse_overrides  # noqa: E402
 from seq2seq2seq.data import CorpusError, load_corpus, token_idf  # noqa: E402
 from seq2seq2seq.models import ModelLoadError  # noqa: E402
-from seq2seq2seq.rewards import (DiscriminatorReward, LengthReward, ReconstructionReward,  # noqa: E402
-                                 SimilarityReward, load_sentence_encoder)
+from seq2seq2seq.rewards import (DiscriminatorReward, FluencyReward, LengthReward,  # noqa: E402
+                                 ReconstructionReward, SimilarityReward, load_fluency_model, load_sentence_encoder)
 from seq2seq2seq.rouge import score_summaries  # noqa: E402
 from seq2seq2seq.train import Trainer, ensure_corpus  # noqa: E402
 
@@ -97,11 +98,18 @@ def main(argv: list[str] | None = None) -> int:
             scorers.append(SimilarityReward(encoder, encoder_tokenizer, trainer.tokenizer, 1.0))
         except ModelLoadError as err:  # optional: the similarity row is left out without the package
             print(f"(no similarity row: {err})", file=sys.stderr)
+    if a.fluency_model:  # a fluency row whenever a model is named, weighted or not
+        try:
+            lm, lm_tokenizer = load_fluency_model(a.fluency_model)
+        except ModelLoadError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        scorers.append(FluencyReward(lm, lm_tokenizer, trainer.tokenizer, 1.0))
     uses_idf = a.reconstruction_tokens == "idf"
     weights = {"reconstruction": 0.0 if uses_idf else a.reconstruction_weight,
                "reconstruction_idf": a.reconstruction_weight if uses_idf else 0.0,
                "discriminator": a.discriminator_weight,
-               "length": a.length_weight, "similarity": a.similarity_weight}
+               "length": a.length_weight, "similarity": a.similarity_weight, "fluency": a.fluency_weight}
     names = [s.name for s in scorers] + ["total"]
 
     docs_text = corpus.dev_documents[: args.documents]

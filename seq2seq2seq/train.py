@@ -41,8 +41,8 @@ from .losses import (conditional_gumbel_softmax, cross_entropy, discriminator_lo
                      masked_mean, reinforce_loss, self_critical_advantages, token_entropy, token_logprobs)
 from .models import ModelLoadError, discriminator_logits, model_config, seq2seq_logits
 from .retokenize import Retokenizer
-from .rewards import (DiscriminatorReward, Documents, LengthReward, ReconstructionReward, SimilarityReward,
-                      load_sentence_encoder, score)
+from .rewards import (DiscriminatorReward, Documents, FluencyReward, LengthReward, ReconstructionReward,
+                      SimilarityReward, load_fluency_model, load_sentence_encoder, score)
 from .sampling import SourceConstraint, Summaries, constraint_for, generate_summaries, summarize_texts, summary_logits
 from .soft_tokens import soft_discriminator_logits, soft_seq2seq_logits
 from .supervised import Pairs, load_pairs, source_words
@@ -149,6 +149,11 @@ class Trainer:
             self.similarity = SimilarityReward(encoder.to(self.accelerator.device), encoder_tokenizer, self.tokenizer,
                                                cfg.adversarial.similarity_weight)
         adv = cfg.adversarial
+        self.fluency = None
+        if adv.fluency_weight > 0 and adv.steps > 0:
+            lm, lm_tokenizer = load_fluency_model(adv.fluency_model)
+            self.fluency = FluencyReward(lm.to(self.accelerator.device), lm_tokenizer, self.tokenizer,
+                                         adv.fluency_weight)
         idf = (token_idf(self.r_tokenizer, corpus.documents, max_tokens=cfg.model.max_document_tokens)
                if adv.reconstruction_tokens == "idf" and adv.steps > 0 else None)
         self.scorers = [ReconstructionReward(self.accelerator.unwrap_model(self.r), adv.reconstruction_weight, idf,
@@ -157,7 +162,8 @@ class Trainer:
                                             adv.discriminator_reward, self.to_d),
                         LengthReward(self.word_starts, adv.target_words, adv.length_weight,
                                      adv.length_prior == "two_sided"),
-                        *([self.similarity] if self.similarity is not None else [])]
+                        *([self.similarity] if self.similarity is not None else []),
+                        *([self.fluency] if self.fluency is not None else [])]
         self.gumbel = adv.estimator == "gumbel" and adv.steps > 0
         if self.gumbel:
             self._check_soft_tokens()

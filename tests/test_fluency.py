@@ -1,0 +1,121 @@
+"""The fluency reward: a causal LM of the human sentences (scripts/train_fluency_lm.py) scoring G's summaries."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import AutoTokenizer
+
+from conftest import TINY_CONFIG, run_tiny
+from seq2seq2seq.config import ConfigError, load_config
+from seq2seq2seq.data import decoder_targets, load_corpus
+from seq2seq2seq.losses import sequence_mean_logprob
+from seq2seq2seq.rewards import FluencyReward, language_model_logits, load_fluency_model
+from seq2seq2seq.sampling import Summaries
+
+ROOT = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location("train_fluency_lm", ROOT / "scripts" / "train_fluency_lm.py")
+train_lm = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(train_lm)
+
+SMALL = ["--layers", "1", "--d_model", "32", "--heads", "2", "--batch_size", "16", "--heldout", "20",
+         "--warmup_steps", "10", "--lr", "3e-3"]
+
+
+@pytest.fixture(scope="module")
+def fluency_lm(tiny_corpus: Path, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("lm") / "fluency_lm"
+    assert train_lm.main(["--data_dir", str(tiny_corpus), "--out", str(out), "--steps", "200",
+                          "--eval_every", "20", *SMALL]) == 0
+    return out
+
+
+def _as_summaries(tokenizer, texts: list[str]) -> Summaries:
+    ids, mask = decoder_targets(tokenizer, texts, 32)
+    return Summaries(ids, mask)
+
+
+def test_training_lowers_heldout_perplexity_and_saves_a_loadable_model(fluency_lm: Path) -> None:
+    record = json.loads((fluency_lm / "fluency_lm.json").read_text())
+    perplexities = [row["heldout_perplexity"] for row in record["history"]]
+    assert len(perplexities) == 10 and perplexities[-1] < perplexities[0]
+    assert record["examples_per_second"] > 0
+    lm, tokenizer = load_fluency_model(str(fluency_lm))
+    assert lm.config.model_type == "gpt2" and len(tokenizer) == lm.config.vocab_size
+
+
+def test_the_reward_prefers_human_word_order(fluency_lm: Path, tiny_corpus: Path) -> None:
+    corpus = load_corpus(tiny_corpus)
+    lm, lm_tokenizer = load_fluency_model(str(fluency_lm))
+    tokenizer = AutoTokenizer.from_pretrained(str(corpus.tokenizer_dir))
+    reward = FluencyReward(lm, lm_tokenizer, tokenizer, 1.0)
+    assert reward.same  # the script's default tokenizer is the corpus's: G's ids go straight in
+    sentences = corpus.sentences[:40]
+    backwards = [" ".join(reversed(s.split())) for s in sentences]
+    with torch.no_grad():
+        human = reward(None, _as_summaries(tokenizer, sentences))
+        reversed_order = reward(None, _as_summaries(tokenizer, backwards))
+    assert human.shape == (40,) and torch.isfinite(human).all()
+    assert (human > reversed_order).float().mean() > 0.8
+
+
+def test_a_summary_in_another_tokenizer_goes_as_text(fluency_lm: Path, tiny_corpus: Path, tmp_path: Path) -> None:
+    # G with a WordPiece tokenizer, the LM with the corpus's: the reward decodes G's ids and re-encodes the text
+    from pretrained import tiny_bert
+
+    corpus = load_corpus(tiny_corpus)
+    bert = AutoTokenizer.from_pretrained(str(tiny_bert(tmp_path / "bert", corpus.sentences)))
+    lm, lm_tokenizer = load_fluency_model(str(fluency_lm))
+    reward = FluencyReward(lm, lm_tokenizer, bert, 1.0)
+    assert not reward.same
+    texts = corpus.sentences[:5]
+    with torch.no_grad():
+        got = reward(None, _as_summaries(bert, texts))
+        ids, mask = decoder_targets(lm_tokenizer, [" ".join(bert.decode(bert(t, add_special_tokens=False)
+                                                                            ["input_ids"]).split()) for t in texts], 48)
+        want = sequence_mean_logprob(language_model_logits(lm, ids, mask, reward.start_id).float(), ids, mask)
+    torch.testing.assert_close(got, want)
+
+
+def test_fluency_weight_without_a_model_says_how_to_make_one() -> None:
+    with pytest.raises(ConfigError, match="train_fluency_lm.py"):
+        load_config(TINY_CONFIG, {"adversarial": {"fluency_weight": 0.1}})
+
+
+def test_a_run_with_the_fluency_reward_logs_it(fluency_lm: Path, tiny_corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert run_tiny(tiny_corpus, out, "--adversarial.fluency_model", str(fluency_lm),
+                    "--adversarial.fluency_weight", "0.1") == 0
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    values = [row["rewards/fluency/mean"] for row in rows if row["stage"] == "adversarial"]
+    assert values and all(v < 0 for v in values)
+
+
+def test_a_missing_fluency_model_is_a_clear_error(tiny_corpus: Path, tmp_path: Path, capsys) -> None:
+    assert run_tiny(tiny_corpus, tmp_path / "run", "--adversarial.fluency_model", str(tmp_path / "nowhere"),
+                    "--adversarial.fluency_weight", "0.1") == 2
+    err = capsys.readouterr().err
+    assert "fluency model" in err and "train_fluency_lm.py" in err and "Traceback" not in err
+
+
+def test_the_script_refuses_an_existing_model_folder(fluency_lm: Path, tiny_corpus: Path, capsys) -> None:
+    assert train_lm.main(["--data_dir", str(tiny_corpus), "--out", str(fluency_lm), "--steps", "1", *SMALL]) == 2
+    assert "already holds a model" in capsys.readouterr().err
+
+
+def test_reward_diagnostics_reports_a_fluency_row(fluency_lm: Path, tiny_corpus: Path, tiny_run: Path,
+                                                  tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("reward_diagnostics", ROOT / "scripts" / "reward_diagnostics.py")
+    diagnostics = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(diagnostics)
+    checkpoint = sorted((tiny_run / "checkpoints").iterdir())[-1]
+    out = tmp_path / "diag.json"
+    assert diagnostics.main(["--config", str(TINY_CONFIG), "--data_dir", str(tiny_corpus), "--checkpoint",
+                             str(checkpoint), "--documents", "4", "--samples", "3", "--batch", "2", "--json", str(out),
+                             "--adversarial.fluency_model", str(fluency_lm)]) == 0
+    row = json.loads(out.read_text())["rewards"]["fluency"]
+    assert -1.0 <= row["corr"] <= 1.0
