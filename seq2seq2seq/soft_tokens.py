@@ -7,7 +7,8 @@ which way to move. R and D are called *frozen* here (their weights detached): th
 own updates stay those of the REINFORCE path (R rebuilds documents from the hard summaries, D learns human vs. G).
 
 Soft rows need R and D to read G's token ids: a model with its own tokenizer sees G's summaries as re-tokenized
-text, which has no gradient (:func:`require_shared_vocabulary` says so before training starts).
+text, which has no gradient (the trainer says so before training starts). The fluency language model joins them
+when it shares G's tokenizer; otherwise its reward stays on REINFORCE.
 """
 
 from __future__ import annotations
@@ -61,3 +62,19 @@ def soft_discriminator_logits(discriminator: PreTrainedModel, soft: torch.Tensor
     """D's logit that each soft summary is human-written, D frozen. soft: (n, t, V); mask: (n, t). Returns (n,)."""
     logits = _frozen(discriminator, inputs_embeds=input_embeddings(discriminator, soft), attention_mask=mask)["logits"]
     return logits.squeeze(-1) if logits.dim() == 2 else logits
+
+
+def soft_language_model_logprob(lm: PreTrainedModel, soft: torch.Tensor, mask: torch.Tensor,
+                                start_id: int) -> torch.Tensor:
+    """The fluency reward of soft summaries, LM frozen: mean over real positions t of sum_j soft_tj log p(j | soft
+    rows before t), shape (n, t, V), (n, t) -> (n,). For one-hot rows it is the mean log-probability of the tokens;
+    its gradient for row t is the LM's log-probabilities there (which token it would rather see) plus what row t
+    changes in the LM's view of the later ones."""
+    start = torch.zeros_like(soft[:, :1])
+    start[..., start_id] = 1.0
+    inputs = torch.cat([start, soft[:, :-1]], dim=1)
+    attention = torch.cat([torch.ones_like(mask[:, :1]), mask[:, :-1]], dim=1)
+    logits = _frozen(lm, inputs_embeds=input_embeddings(lm, inputs), attention_mask=attention).logits.float()
+    logps = torch.log_softmax(logits, dim=-1)[..., : soft.shape[-1]]
+    per_token = (soft * logps).sum(-1)
+    return (per_token * mask).sum(1) / mask.sum(1).clamp(min=1)

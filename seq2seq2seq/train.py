@@ -44,7 +44,7 @@ from .retokenize import Retokenizer
 from .rewards import (DiscriminatorReward, Documents, FluencyReward, LengthReward, ReconstructionReward,
                       SimilarityReward, load_fluency_model, load_sentence_encoder, score)
 from .sampling import SourceConstraint, Summaries, constraint_for, generate_summaries, summarize_texts, summary_logits
-from .soft_tokens import soft_discriminator_logits, soft_seq2seq_logits
+from .soft_tokens import soft_discriminator_logits, soft_language_model_logprob, soft_seq2seq_logits
 from .supervised import Pairs, load_pairs, source_words
 from .warm_start import build_models
 from .word_pieces import word_start_mask
@@ -53,7 +53,8 @@ logger = get_logger("seq2seq2seq.train")  # not __name__: that is "__main__" und
 STAGES = ("pretrain", "pretrain_d", "adversarial")
 METRICS_FILE = "metrics.jsonl"
 SEED_STREAMS = {"pretrain": 0, "pretrain_d": 1, "adversarial": 2, "adversarial_d": 3, "adversarial_anchor": 4}
-# the rewards that reach G as gradients under adversarial.estimator: gumbel (the others stay on REINFORCE)
+# the rewards that reach G as gradients under adversarial.estimator: gumbel (the others stay on REINFORCE; the
+# fluency LM joins these when it reads G's ids)
 SOFT_REWARDS = ("reconstruction", "discriminator")
 
 
@@ -165,6 +166,7 @@ class Trainer:
                         *([self.similarity] if self.similarity is not None else []),
                         *([self.fluency] if self.fluency is not None else [])]
         self.gumbel = adv.estimator == "gumbel" and adv.steps > 0
+        self.soft_rewards = SOFT_REWARDS + (("fluency",) if self.fluency is not None and self.fluency.same else ())
         if self.gumbel:
             self._check_soft_tokens()
         self.state = {"stage": STAGES[0], "step": 0, "global_step": 0, "best": None, "history": [],
@@ -396,7 +398,7 @@ class Trainer:
         known = {"reconstruction": self.scorers[0].from_logits(r_logits.detach().float(), docs_k)}
         self.d.eval()
         # under gumbel, R's and D's rewards reach G as gradients (update_g); the others, if any, by REINFORCE
-        scorers = [s for s in self.scorers if not (self.gumbel and s.name in SOFT_REWARDS)]
+        scorers = [s for s in self.scorers if not (self.gumbel and s.name in self.soft_rewards)]
         with torch.no_grad(), self.accelerator.autocast():
             reward, parts = score(self.scorers, docs_k, samples, known)
             policy_reward, _ = score(scorers, docs_k, samples, parts)
@@ -456,8 +458,9 @@ class Trainer:
                 **({"loss/supervised": supervised.item()} if supervised is not None else {}), **soft_stats}
 
     def _soft_reward_loss(self, logits: torch.Tensor, rollout: Rollout) -> tuple[torch.Tensor, dict[str, float]]:
-        """Minus R's and D's rewards of the samples as straight-through Gumbel-softmax rows (estimator: gumbel):
-        their gradient reaches G's logits token by token. R and D are frozen and without dropout here."""
+        """Minus R's and D's rewards (and the fluency LM's, when it reads G's ids) of the samples as straight-through
+        Gumbel-softmax rows (estimator: gumbel): their gradient reaches G's logits token by token. R, D and the LM
+        are frozen and without dropout here."""
         cfg, samples, docs = self.cfg.adversarial, rollout.samples, rollout.documents
         mask = samples.summary_mask.bool()
         # positions after the end carry no reward; zeroed so that no -inf row there turns a gradient into nan
@@ -479,6 +482,11 @@ class Trainer:
             discriminator = self.scorers[1].from_logits(d_logits.float()).mean()
             loss = loss - cfg.discriminator_weight * discriminator
             stats["soft/discriminator"] = discriminator.item()
+        if "fluency" in self.soft_rewards:
+            fluency = soft_language_model_logprob(self.fluency.lm, soft, samples.summary_mask,
+                                                  self.fluency.start_id).mean()
+            loss = loss - cfg.fluency_weight * fluency
+            stats["soft/fluency"] = fluency.item()
         self.r.train(), self.d.train()
         return loss, stats
 

@@ -119,3 +119,28 @@ def test_reward_diagnostics_reports_a_fluency_row(fluency_lm: Path, tiny_corpus:
                              "--adversarial.fluency_model", str(fluency_lm)]) == 0
     row = json.loads(out.read_text())["rewards"]["fluency"]
     assert -1.0 <= row["corr"] <= 1.0
+
+
+def test_soft_rows_give_the_lm_reward_of_the_ids_and_a_gradient(fluency_lm: Path, tiny_corpus: Path) -> None:
+    from seq2seq2seq.soft_tokens import soft_language_model_logprob
+
+    lm, lm_tokenizer = load_fluency_model(str(fluency_lm))
+    reward = FluencyReward(lm, lm_tokenizer, lm_tokenizer, 1.0)
+    summaries = _as_summaries(lm_tokenizer, load_corpus(tiny_corpus).sentences[:6])
+    rows = torch.nn.functional.one_hot(summaries.summary_ids, len(lm_tokenizer)).float().requires_grad_()
+    soft = soft_language_model_logprob(lm, rows, summaries.summary_mask, reward.start_id)
+    torch.testing.assert_close(soft, reward(None, summaries), atol=1e-5, rtol=1e-5)
+    soft.sum().backward()
+    assert rows.grad is not None and torch.isfinite(rows.grad).all() and rows.grad.abs().sum() > 0
+    assert all(p.grad is None for p in lm.parameters())
+
+
+def test_under_gumbel_the_fluency_reward_is_a_gradient_too(fluency_lm: Path, tiny_corpus: Path,
+                                                           tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert run_tiny(tiny_corpus, out, "--adversarial.fluency_model", str(fluency_lm), "--adversarial.fluency_weight",
+                    "0.1", "--adversarial.estimator", "gumbel") == 0
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    adversarial = [row for row in rows if row["stage"] == "adversarial"]
+    assert adversarial and all(row["soft/fluency"] == pytest.approx(row["rewards/fluency/mean"], abs=1e-4)
+                               for row in adversarial)
