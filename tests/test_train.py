@@ -178,15 +178,19 @@ def test_missing_corpus_gives_clear_error(tmp_path: Path, capsys) -> None:
 
 @pytest.mark.skipif(shutil.which("torchrun") is None and not (Path(sys.executable).parent / "torchrun").exists(),
                     reason="torchrun not installed")
-def test_two_processes_match_one_process_with_double_accumulation(tiny_corpus: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("estimator", ["reinforce", "gumbel"])
+def test_two_processes_match_one_process_with_double_accumulation(tiny_corpus: Path, tmp_path: Path,
+                                                                  estimator: str) -> None:
     one, two = tmp_path / "one", tmp_path / "two"
-    # the pre-training anchor is on: its gradient is accumulated locally and all-reduced with REINFORCE's
-    anchor = ["--adversarial.pretrain_weight", "0.5"]
+    # the pre-training anchor is on: its gradient is accumulated locally and all-reduced with REINFORCE's (or with
+    # the Gumbel estimator's, whose noise is drawn per micro-batch like the samples)
+    anchor = ["--adversarial.pretrain_weight", "0.5", "--adversarial.estimator", estimator]
     assert run_tiny(tiny_corpus, one, "--gradient_accumulation_steps", "2", "--num_threads", "1", *anchor) == 0
     torchrun = shutil.which("torchrun") or str(Path(sys.executable).parent / "torchrun")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
-        [torchrun, "--nproc_per_node", "2", "--master_port", "29533", "-m", "seq2seq2seq.train",
+        [torchrun, "--nproc_per_node", "2", "--master_port", str(29533 + (estimator == "gumbel")), "-m",
+         "seq2seq2seq.train",
          "--config", str(TINY_CONFIG), "--data_dir", str(tiny_corpus), "--output_dir", str(two),
          "--gradient_accumulation_steps", "1", "--num_threads", "1", *anchor],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
