@@ -148,18 +148,17 @@ class FluencyReward:
     name = "fluency"
 
     def __init__(self, lm: PreTrainedModel, lm_tokenizer, tokenizer, weight: float, max_tokens: int = 48) -> None:
-        self.lm, self.lm_tokenizer, self.tokenizer, self.weight = lm, lm_tokenizer, tokenizer, weight
+        self.lm, self.lm_tokenizer, self.weight = lm, lm_tokenizer, weight
         self.max_tokens, self.same = max_tokens, same_tokenizer(tokenizer, lm_tokenizer)
         self.start_id = lm_start_id(lm_tokenizer)
+        self.to_text = Retokenizer(tokenizer, lm_tokenizer, max_tokens)  # G's summaries as text, for another tokenizer
 
     def targets(self, summaries: Summaries) -> tuple[torch.Tensor, torch.Tensor]:
         """The summaries as the LM's targets (ids ending with end-of-sentence) and mask, shape (n, t')."""
         ids, mask = summaries.summary_ids, summaries.summary_mask
         if self.same:
             return ids.masked_fill(mask == 0, self.lm_tokenizer.pad_token_id or 0), mask
-        texts = self.tokenizer.batch_decode(ids.masked_fill(mask == 0, self.tokenizer.pad_token_id).tolist(),
-                                            skip_special_tokens=True)
-        new_ids, new_mask = decoder_targets(self.lm_tokenizer, [" ".join(t.split()) for t in texts], self.max_tokens)
+        new_ids, new_mask = decoder_targets(self.lm_tokenizer, self.to_text.texts(summaries), self.max_tokens)
         return new_ids.to(ids.device), new_mask.to(ids.device)
 
     def __call__(self, documents: Documents, summaries: Summaries) -> torch.Tensor:
