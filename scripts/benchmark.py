@@ -64,12 +64,12 @@ def _read_pairs(path: Path, limit: int | None = None) -> tuple[list[str], list[s
 
 
 def add_seed_results(path: Path, seed: int, test_scores: dict) -> None:
-    """Put one run's test scores into ``{"seeds": [{"seed", "final", "pretrained", "rule", "last"}, ...]}`` (ROUGE
+    """Put one run's test scores into ``{"seeds": [{"seed", "final", "pretrained", "rule", ...}, ...]}`` (ROUGE
     x100 and words), replacing an earlier entry of the same seed; the entries stay sorted by seed. ``final`` is the
     dev-selected model (the pre-trained G itself when no adversarial step beat it on dev), ``last`` the G at the end
-    of the adversarial stage."""
+    of the adversarial stage, ``rule_at_final_lengths`` the rule cut to the final model's lengths."""
     rows = {"final": "seq2seq2seq", "pretrained": "pre-trained G only", "rule": HEADLINE_BASELINE,
-            "last": "final G (no selection)"}
+            "rule_at_final_lengths": HEADLINE_AT_LENGTH, "last": "final G (no selection)"}
     entry = {"seed": seed}
     for key, system in rows.items():
         if system in test_scores:
@@ -95,6 +95,7 @@ def _samples(documents: list[str], predictions: list[str], references: list[str]
 
 
 HEADLINE_BASELINE = "headline-deletion (no model)"
+HEADLINE_AT_LENGTH = "headline-deletion at the model's lengths"
 
 
 def matmul_peak_flops(size: int = 1024, seconds: float = 3.0) -> float:
@@ -134,6 +135,15 @@ def headline_baseline(document: str, stats, pretrain_cfg, words: int = 10) -> st
 
     sharp = dataclasses.replace(pretrain_cfg, headline_temperature=1e-6)
     return headline_deletion(document, words, sharp, stats, random.Random(0))
+
+
+def headline_baseline_at_lengths(documents: list[str], summaries: list[str], stats, pretrain_cfg) -> list[str]:
+    """The same rule cut, document by document, to as many words as the model's summary of that document has: what
+    the rule alone gives at the model's own lengths. At headline lengths ROUGE F1 rises with every word (the rule on
+    Gigaword test: 27.04 R-1 at 9 words, 27.87 at 10), so a model that writes shorter summaries than the 10-word
+    rule is better than its teacher only if it beats this row."""
+    return [headline_baseline(d, stats, pretrain_cfg, words=max(1, len(s.split())))
+            for d, s in zip(documents, summaries, strict=True)]
 
 
 def readability(summaries: list[str], judge, tokenizer) -> dict[str, float]:
@@ -297,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
         systems.update({baseline: lead_baseline(documents, baseline) for baseline in BASELINES})
         if stats is not None:
             systems[HEADLINE_BASELINE] = [headline_baseline(d, stats, cfg.pretrain) for d in normalised]
+            systems[HEADLINE_AT_LENGTH] = headline_baseline_at_lengths(normalised, systems["seq2seq2seq"], stats,
+                                                                      cfg.pretrain)
         rows = {label: score_summaries(texts, references) for label, texts in systems.items()}
         report["scores"][name] = rows
         tables.append(f"### {name} ({len(documents)} examples)\n\n```\n{format_table(rows)}\n```")

@@ -71,6 +71,20 @@ def test_headline_baseline_is_the_deterministic_pretraining_rule() -> None:
     assert out == " ".join([w for w in document.split() if stats.score(w) > 0.0][:2]) == "police man"
 
 
+def test_headline_baseline_at_lengths_cuts_the_rule_to_each_summarys_word_count() -> None:
+    from seq2seq2seq.config import PretrainConfig
+    from seq2seq2seq.data import HeadlineWordStats
+
+    stats = HeadlineWordStats(["police arrest man in city", "police find bomb"], ["the police said the man was"])
+    documents = ["the police said the man was arrested in the city", "police find a bomb in the city"]
+    cfg = PretrainConfig(headline_threshold=0.0)
+    kept = [[w for w in d.split() if stats.score(w) > 0.0] for d in documents]
+    out = benchmark.headline_baseline_at_lengths(documents, ["one two three", ""], stats, cfg)
+    # three words for the first document; an empty summary still gets the rule's first word, never an empty line
+    assert out == [" ".join(kept[0][:3]), kept[1][0]]
+    assert len(out[0].split()) == 3
+
+
 def test_seed_results_are_added_and_replaced_by_seed(tmp_path: Path) -> None:
     path = tmp_path / "cpu.json"
     row = {"rouge1": 26.0, "rouge2": 7.0, "rougeL": 22.5, "avg_words": 8.1}
@@ -107,4 +121,27 @@ def test_judge_accuracy_prints_each_discriminators_held_out_shares(tiny_run: Pat
     assert row["titles_judged_human"] in shares and row["g_judged_human"] in shares
     assert row["balanced_accuracy"] == round((row["titles_judged_human"] + 100 - row["g_judged_human"]) / 2, 1)
     assert judge_accuracy.main(argv[:-2] + ["--discriminator", str(tiny_run / "nothing-here")]) == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_rule_by_length_scores_the_rule_at_each_length(tiny_corpus: Path, tmp_path: Path, capsys) -> None:
+    spec = importlib.util.spec_from_file_location("rule_by_length", ROOT / "scripts" / "rule_by_length.py")
+    rule_by_length = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rule_by_length)
+    # the reference is the document's first three words: the 3-word rule (threshold below every score) matches it
+    document = "police find a bomb in the city centre on monday"
+    test = tmp_path / "test.jsonl"
+    test.write_text(json.dumps({"document": document, "summary": "police find a"}) + "\n", encoding="utf-8")
+    config = tmp_path / "rule.yaml"
+    config.write_text("pretrain:\n  headline_threshold: -1000.0\n", encoding="utf-8")
+    argv = ["--data_dir", str(tiny_corpus), "--config", str(config), "--test", str(test), "--words", "3", "6"]
+    assert rule_by_length.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "### dev" in out and "### test (1 examples)" in out
+    test_table = out.split("### test")[1]
+    cells = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
+             for line in test_table.splitlines() if line.startswith("| rule,")}
+    assert cells["rule, 3 words"] == ["100.00", "100.00", "100.00", "3.00"]  # R-L, words
+    assert cells["rule, 6 words"][0] == f"{200 * (1 / 2) / (1 + 1 / 2):.2f}" and cells["rule, 6 words"][-1] == "6.00"
+    assert rule_by_length.main(["--data_dir", str(tmp_path / "missing"), "--words", "9"]) == 2
     assert "error:" in capsys.readouterr().err
