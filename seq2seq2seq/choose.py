@@ -97,12 +97,13 @@ def candidate_summaries(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBa
             # the documents' source constraint, built once for the decoded summary and the samples
             constraint = constraint_for(model, ids, cfg, word_start)
             decoded = generate_summaries(model, ids, mask, cfg, word_start=word_start, num_beams=cfg.num_beams,
-                                         no_repeat_ngram_size=cfg.no_repeat_ngram_size, constraint=constraint)
+                                         no_repeat_ngram_size=cfg.no_repeat_ngram_size, constraint=constraint,
+                                         finish_words=True)
             rows = [[text] for text in tokenizer.batch_decode(decoded.summary_ids, skip_special_tokens=True)]
             if k:
                 sampled = generate_summaries(model, ids, mask, cfg, word_start=word_start, do_sample=True,
                                              num_samples=k, no_repeat_ngram_size=cfg.no_repeat_ngram_size,
-                                             constraint=constraint)
+                                             constraint=constraint, finish_words=True)
                 texts = tokenizer.batch_decode(sampled.summary_ids, skip_special_tokens=True)
                 rows = [row + texts[j * k:(j + 1) * k] for j, row in enumerate(rows)]
             for i, row in zip(chunk, rows):

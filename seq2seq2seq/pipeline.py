@@ -559,7 +559,8 @@ class Seq2Seq2SeqSummarizationPipeline(Pipeline):
         cfg = self._decoding_for(params)
         out = generate_summaries(self.model, model_inputs["input_ids"], model_inputs["attention_mask"], cfg,
                                  num_beams=cfg.num_beams, no_repeat_ngram_size=cfg.no_repeat_ngram_size,
-                                 word_start=word_start_mask(self.tokenizer) if cfg.whole_words else None)
+                                 word_start=word_start_mask(self.tokenizer) if cfg.whole_words else None,
+                                 finish_words=True)
         empty = model_inputs["empty"]
         # batched, "empty" is a list (one flag a row) that the pipeline splits back up with the rows
         return {"summary_ids": out.summary_ids, "empty": empty if isinstance(empty, list) else [empty]}

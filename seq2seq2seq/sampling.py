@@ -214,6 +214,21 @@ class SourceConstraint:
         self._cache = (prefix.clone(), match)
         return match
 
+    def unfinished_last_word(self, summary_ids: torch.Tensor, summary_mask: torch.Tensor) -> torch.Tensor:
+        """Bool, shape (n, t): the pieces of a last word that a summary (ids and mask: shape (n, t)) left unfinished
+        because it reached the token cap inside a word, e.g. "hs" of "hsbc". Whole words only. A summary whose only
+        word is unfinished keeps it (better a cut word than no summary)."""
+        match = torch.zeros_like(self.doc, dtype=torch.bool)
+        active = summary_mask.bool()
+        for j in range(summary_ids.shape[1]):  # advance only through real tokens: padding starts no word
+            match = torch.where(active[:, j, None], self._advance(match, summary_ids[:, j]), match)
+        complete = ~match.any(1) | (match & self.ends).any(1)  # (n,)
+        positions = torch.arange(summary_ids.shape[1], device=summary_ids.device)
+        starts = self.word_start[summary_ids] & active
+        last_start = torch.where(starts, positions, -1).amax(1)  # (n,), -1 when no word starts
+        cut = ~complete & (last_start > 0)
+        return cut[:, None] & (positions[None, :] >= last_start[:, None]) & active
+
     def _word_masks(self, previous: torch.Tensor) -> torch.Tensor:
         match = torch.zeros_like(self.doc, dtype=torch.bool)
         steps = []
@@ -270,11 +285,13 @@ def generate_summaries(model: PreTrainedModel, input_ids: torch.Tensor, attentio
                        cfg: DecodingConfig, *, do_sample: bool = False, num_samples: int = 1,
                        num_beams: int = 1, no_repeat_ngram_size: int = 0,
                        max_new_tokens: int | None = None, word_start: torch.Tensor | None = None,
-                       constraint: SourceConstraint | None = None) -> Summaries:
+                       constraint: SourceConstraint | None = None, finish_words: bool = False) -> Summaries:
     """Decode summaries for a batch of documents (input_ids, attention_mask: shape (b, s)).
 
     ``word_start`` (from :func:`word_start_mask`) is needed when ``cfg.whole_words`` is on. ``constraint``: the
-    documents' :func:`constraint_for`, when the caller has built it already.
+    documents' :func:`constraint_for`, when the caller has built it already. ``finish_words`` (for text a user
+    reads; training rollouts keep every token they were scored on): with whole words, a last word left unfinished
+    at the token cap is dropped (its pieces become padding).
     Returns ``Summaries`` with n = b * num_samples rows, each document's samples adjacent.
     """
     config = model.config
@@ -295,7 +312,13 @@ def generate_summaries(model: PreTrainedModel, input_ids: torch.Tensor, attentio
         sequences = model.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=generation,
                                    logits_processor=LogitsProcessorList([processor]))
     summary_ids = sequences[:, 1:]  # drop the decoder start token
-    return Summaries(summary_ids, summary_token_mask(summary_ids, config.eos_token_id))
+    summary_mask = summary_token_mask(summary_ids, config.eos_token_id)
+    if finish_words and constraint is not None and constraint.whole_words:
+        constraint = constraint.repeat_interleave(summary_ids.shape[0] // constraint.allowed.shape[0])
+        cut = constraint.unfinished_last_word(summary_ids, summary_mask)
+        summary_ids = summary_ids.masked_fill(cut, config.pad_token_id)
+        summary_mask = summary_mask.masked_fill(cut, 0)
+    return Summaries(summary_ids, summary_mask)
 
 
 def plain_generation_config(model: PreTrainedModel) -> GenerationConfig:
@@ -376,7 +399,7 @@ def summarize_texts(model: PreTrainedModel, tokenizer, documents: list[str], cfg
                                            batch_size=batch_size, device=device, progress=progress):
         out = generate_summaries(model, ids, mask, cfg, word_start=word_start, num_beams=num_beams or cfg.num_beams,
                                  no_repeat_ngram_size=cfg.no_repeat_ngram_size if no_repeat_ngram_size is None
-                                 else no_repeat_ngram_size)
+                                 else no_repeat_ngram_size, finish_words=True)
         texts = tokenizer.batch_decode(out.summary_ids, skip_special_tokens=True)
         for i, text in zip(chunk, texts):
             summaries[i] = " ".join(text.split())

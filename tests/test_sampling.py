@@ -485,6 +485,45 @@ def test_whole_words_generation_only_builds_words_from_source_words(tiny_bart, d
                 assert words_of(real, starts) <= words_of(input_ids[row // k].tolist(), starts), row
 
 
+def test_unfinished_last_word_by_hand():
+    # document: "ab" = [10, 11], "cde" = [12, 13, 15], "f" = [14]
+    input_ids = torch.tensor([[10, 11, 12, 13, 15, 14, EOS]])
+    constraint = SourceConstraint(input_ids, 50, EOS, 0, stand_in_word_starts()).repeat_interleave(5)
+    summary_ids = torch.tensor([[10, 11, 12, 13, 0],     # "ab cd" at the cap: "cd" is no document word
+                                [10, 11, 12, 13, 15],    # "ab cde": complete
+                                [14, 10, 11, EOS, 0],    # "f ab" and the end
+                                [12, 13, 0, 0, 0],       # only "cd": kept (better a cut word than nothing)
+                                [10, 11, 14, 12, 0]])    # "ab f c" at the cap
+    summary_mask = torch.tensor([[1, 1, 1, 1, 0], [1, 1, 1, 1, 1], [1, 1, 1, 1, 0], [1, 1, 0, 0, 0],
+                                 [1, 1, 1, 1, 0]])
+    cut = constraint.unfinished_last_word(summary_ids, summary_mask)
+    assert cut.tolist() == [[False, False, True, True, False], [False] * 5, [False] * 5, [False] * 5,
+                            [False, False, False, True, False]]
+
+
+def test_finish_words_drops_a_word_cut_by_the_token_cap(tiny_bart, documents):
+    input_ids, attention_mask = documents
+    starts = stand_in_word_starts()
+    capped = DecodingConfig(max_summary_tokens=4, min_summary_tokens=3, source_only=True, whole_words=True)
+    seen_cut = False
+    for do_sample in (False, True):
+        torch.manual_seed(0)
+        kw = dict(do_sample=do_sample, num_samples=4 if do_sample else 1, word_start=starts)
+        raw = generate_summaries(tiny_bart, input_ids, attention_mask, capped, **kw)
+        torch.manual_seed(0)
+        out = generate_summaries(tiny_bart, input_ids, attention_mask, capped, finish_words=True, **kw)
+        k = out.summary_ids.shape[0] // input_ids.shape[0]
+        for row in range(out.summary_ids.shape[0]):
+            real = [i for i, m in zip(out.summary_ids[row].tolist(), out.summary_mask[row].tolist()) if m]
+            raw_real = [i for i, m in zip(raw.summary_ids[row].tolist(), raw.summary_mask[row].tolist()) if m]
+            assert raw_real[:len(real)] == real, row  # finishing only ever drops a tail
+            doc_words = words_of(input_ids[row // k].tolist(), starts)
+            if len(words_of(raw_real, starts)) > 1:  # a lone cut word is kept
+                assert words_of(real, starts) <= doc_words, row  # every word is a whole document word
+            seen_cut |= len(real) < len(raw_real)
+    assert seen_cut  # the 4-token cap did cut some word in these documents
+
+
 def test_word_start_mask_of_a_sentencepiece_tokenizer(tiny_corpus):
     from transformers import AutoTokenizer
 
