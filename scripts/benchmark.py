@@ -94,6 +94,27 @@ def _samples(documents: list[str], predictions: list[str], references: list[str]
     return {"good": pick(scored[::-1][:k]), "bad": pick(scored[:k])}
 
 
+PRETRAINED_G = "pre-trained G only"
+
+
+def beside_pretrained(documents: list[str], summaries: list[str], pretrained: list[str], references: list[str],
+                      k: int = 10) -> list[dict]:
+    """k documents spread evenly over the set (chosen by position, not by score), each with the final G's and the
+    pre-trained G's summary and the reference: does the adversarial stage keep summaries readable, seen by eye."""
+    n, k = len(documents), min(k, len(documents))
+    return [{"document": documents[i], "pretrained": pretrained[i], "summary": summaries[i],
+             "reference": references[i]} for i in (j * n // k for j in range(k))]
+
+
+def beside_pretrained_table(rows: list[dict]) -> str:
+    """The rows of :func:`beside_pretrained` as a markdown table (documents cut to 120 characters)."""
+    cell = lambda text: text.replace("|", "\\|")  # noqa: E731
+    lines = ["| document | pre-trained G | seq2seq2seq | reference |", "|---|---|---|---|"]
+    lines += [f"| {cell(r['document'][:120])} | {cell(r['pretrained'])} | {cell(r['summary'])} | "
+              f"{cell(r['reference'])} |" for r in rows]
+    return "\n".join(lines)
+
+
 HEADLINE_BASELINE = "headline-deletion (no model)"
 HEADLINE_AT_LENGTH = "headline-deletion at the model's lengths"
 
@@ -242,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     # the dev-selected summarizer is the result; G as pre-training left it and the last G are the ablation rows
     best_dir = train_dir / "best" / "summarizer"
     models = {"seq2seq2seq": best_dir if best_dir.is_dir() else train_dir / "final" / "summarizer",
-              "pre-trained G only": train_dir / "pretrained" / "summarizer",
+              PRETRAINED_G: train_dir / "pretrained" / "summarizer",
               "final G (no selection)": train_dir / "final" / "summarizer"}
     models = {name: path for name, path in models.items() if path.is_dir()}
     tokenizer = AutoTokenizer.from_pretrained(str(models["seq2seq2seq"]))
@@ -318,6 +339,9 @@ def main(argv: list[str] | None = None) -> int:
                                                             for k, v in judged.items()}
             tables.append(f"Readability ({name}; judge: {judge_dir}):\n\n{readability_table(report['readability'][name])}")
         report["samples"][name] = _samples(documents, systems["seq2seq2seq"], references)
+        if PRETRAINED_G in systems:
+            report.setdefault("beside_pretrained", {})[name] = beside_pretrained(
+                documents, systems["seq2seq2seq"], systems[PRETRAINED_G], references)
 
     # 4. the report, the training curves, the shared results file
     (run_dir / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
@@ -346,6 +370,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"| stage | examples | seconds | examples/s | model GFLOP/s | of matmul peak |\n"
                 f"|---|---|---|---|---|---|\n{throughput}\n\n"
                 + "\n\n".join(tables) + curves + f"\n\n## Test samples\n\n{samples}\n")
+    if "test" in report.get("beside_pretrained", {}):
+        markdown += ("\n## Test summaries beside the pre-trained G's (10 documents spread over the test set)\n\n"
+                     + beside_pretrained_table(report["beside_pretrained"]["test"]) + "\n")
     (run_dir / "report.md").write_text(markdown, encoding="utf-8")
     print("\n".join(tables))
     print(f"\nsamples:\n{samples}\n\nreport: {run_dir / 'report.md'}")

@@ -39,6 +39,11 @@ def test_benchmark_writes_the_report_with_ablation_and_readability_rows(tiny_cor
     markdown = (run / "report.md").read_text()
     assert "of matmul peak" in markdown and "pre-trained G only" in markdown and "Readability" in markdown
     assert len((run / "test.predictions.txt").read_text().splitlines()) == 6
+    # the final G's summaries beside the pre-trained G's, for the same test documents
+    beside = report["beside_pretrained"]["test"]
+    predictions = (run / "test.predictions.txt").read_text().splitlines()
+    assert len(beside) == 6 and [b["summary"] for b in beside] == predictions
+    assert "Test summaries beside the pre-trained G's" in markdown
     # the training curves beside the report, and the shared results file with this seed's test rows
     png = run / "training_curves.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
@@ -83,6 +88,18 @@ def test_headline_baseline_at_lengths_cuts_the_rule_to_each_summarys_word_count(
     # three words for the first document; an empty summary still gets the rule's first word, never an empty line
     assert out == [" ".join(kept[0][:3]), kept[1][0]]
     assert len(out[0].split()) == 3
+
+
+def test_beside_pretrained_spreads_k_documents_over_the_set() -> None:
+    docs = [f"d{i}" for i in range(25)]
+    rows = benchmark.beside_pretrained(docs, [f"s{i}" for i in range(25)], [f"p{i}" for i in range(25)],
+                                       [f"r{i}" for i in range(25)], k=10)
+    assert [r["document"] for r in rows] == ["d0", "d2", "d5", "d7", "d10", "d12", "d15", "d17", "d20", "d22"]
+    assert rows[3] == {"document": "d7", "pretrained": "p7", "summary": "s7", "reference": "r7"}
+    assert len(benchmark.beside_pretrained(docs[:3], docs[:3], docs[:3], docs[:3], k=10)) == 3
+    table = benchmark.beside_pretrained_table([{"document": "a | b", "pretrained": "p", "summary": "s",
+                                                "reference": "r"}])
+    assert table.splitlines()[2] == "| a \\| b | p | s | r |"
 
 
 def test_seed_results_are_added_and_replaced_by_seed(tmp_path: Path) -> None:
