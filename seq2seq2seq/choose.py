@@ -55,7 +55,11 @@ class SimilarityChooser:
         candidates_emb = self._embed(list(position))
         out = []
         for i, row in enumerate(candidates):
-            sims = candidates_emb[[position[text or "."] for text in row]] @ documents_emb[i]
+            # one product per distinct text of the row, then gathered: a matrix-vector product may round two equal
+            # rows differently, and equal texts must tie
+            distinct = sorted({position[text or "."] for text in row})
+            sims = candidates_emb[distinct] @ documents_emb[i]
+            sims = sims[[distinct.index(position[text or "."]) for text in row]]
             out.append([float(s) if text else float("-inf") for s, text in zip(sims, row)])
         return out
 
