@@ -68,7 +68,7 @@ def add_seed_results(path: Path, seed: int, test_scores: dict) -> None:
     x100 and words), replacing an earlier entry of the same seed; the entries stay sorted by seed. ``final`` is the
     dev-selected model (the pre-trained G itself when no adversarial step beat it on dev), ``last`` the G at the end
     of the adversarial stage, ``rule_at_final_lengths`` the rule cut to the final model's lengths."""
-    rows = {"final": "seq2seq2seq", "pretrained": "pre-trained G only", "rule": HEADLINE_BASELINE,
+    rows = {"final": "seq2seq2seq", "pretrained": PRETRAINED_G, "rule": HEADLINE_BASELINE,
             "rule_at_final_lengths": HEADLINE_AT_LENGTH, "last": "final G (no selection)"}
     entry = {"seed": seed}
     for key, system in rows.items():
@@ -94,9 +94,6 @@ def _samples(documents: list[str], predictions: list[str], references: list[str]
     return {"good": pick(scored[::-1][:k]), "bad": pick(scored[:k])}
 
 
-PRETRAINED_G = "pre-trained G only"
-
-
 def beside_pretrained(documents: list[str], summaries: list[str], pretrained: list[str], references: list[str],
                       k: int = 10) -> list[dict]:
     """k documents spread evenly over the set (chosen by position, not by score), each with the final G's and the
@@ -115,6 +112,7 @@ def beside_pretrained_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+PRETRAINED_G = "pre-trained G only"
 HEADLINE_BASELINE = "headline-deletion (no model)"
 HEADLINE_AT_LENGTH = "headline-deletion at the model's lengths"
 
