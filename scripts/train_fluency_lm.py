@@ -1,6 +1,9 @@
 """Train a small causal language model of the corpus's human sentences: the fluency reward's model.
 
     python scripts/train_fluency_lm.py --data_dir runs/corpus --out runs/fluency_lm
+    # or: learn English from many sentences first, then headlines (MSRP's LM is a general LM tuned on titles)
+    python scripts/train_fluency_lm.py --data_dir runs/corpus_cnndm --tokenizer runs/corpus/tokenizer --out runs/lm_cnndm
+    python scripts/train_fluency_lm.py --data_dir runs/corpus --init runs/lm_cnndm --out runs/lm_cnndm_titles
     python -m seq2seq2seq.train --config scripts/configs/cpu.yaml \
         --adversarial.fluency_model runs/fluency_lm --adversarial.fluency_weight 0.1
 
@@ -8,7 +11,8 @@ The sentences are the corpus's human-written ones (D's "real" side: Gigaword tit
 `python -m data_prep --with-cnndm-highlights` for far more). The model is a GPT-2 built from scratch over the
 tokenizer of ``--tokenizer`` (default: the corpus's own, which is G's in a from-scratch run, so the reward reads
 G's ids directly). A held-out slice measures perplexity; the folder holds the model, its tokenizer and
-``fluency_lm.json`` (data, steps, held-out perplexity, examples/s). One Accelerate loop; any device.
+``fluency_lm.json`` (data, steps, held-out perplexity, examples/s). ``--init`` continues training a model such a
+folder holds (its architecture and tokenizer; the size options are then ignored). One Accelerate loop; any device.
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from seq2seq2seq.data import CorpusError, decoder_targets, load_corpus  # noqa: E402
 from seq2seq2seq.losses import cross_entropy  # noqa: E402
-from seq2seq2seq.rewards import language_model_logits, lm_start_id  # noqa: E402
+from seq2seq2seq.models import ModelLoadError  # noqa: E402
+from seq2seq2seq.rewards import language_model_logits, lm_start_id, load_fluency_model  # noqa: E402
 
 
 def heldout_perplexity(lm, tokenizer, sentences: list[str], max_tokens: int, batch_size: int, device) -> float:
@@ -57,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--warmup_steps", type=int, default=200)
+    parser.add_argument("--init", help="a fluency-LM folder to continue training (fine-tune) instead of a new model; "
+                                        "its tokenizer is used")
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--d_model", type=int, default=256)
     parser.add_argument("--heads", type=int, default=4)
@@ -83,11 +90,26 @@ def main(argv: list[str] | None = None) -> int:
     except CorpusError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(args.tokenizer or str(corpus.tokenizer_dir))
-    except (OSError, ValueError) as err:
-        print(f"error: cannot load the tokenizer {args.tokenizer or corpus.tokenizer_dir}: {err}", file=sys.stderr)
+    if args.init and args.tokenizer:
+        print("error: --init uses the tokenizer of the model it continues; drop --tokenizer", file=sys.stderr)
         return 2
+    init_lm = None
+    if args.init:
+        try:
+            init_lm, tokenizer = load_fluency_model(args.init)
+        except ModelLoadError as err:
+            print(f"error: --init: {err}", file=sys.stderr)
+            return 2
+        if init_lm.config.n_positions < args.max_tokens + 1:
+            print(f"error: {args.init} reads at most {init_lm.config.n_positions - 1} pieces a sentence; "
+                  f"pass --max_tokens {init_lm.config.n_positions - 1} or less", file=sys.stderr)
+            return 2
+    else:
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(args.tokenizer or str(corpus.tokenizer_dir))
+        except (OSError, ValueError) as err:
+            print(f"error: cannot load the tokenizer {args.tokenizer or corpus.tokenizer_dir}: {err}", file=sys.stderr)
+            return 2
     sentences = list(corpus.sentences)
     random.Random(args.seed).shuffle(sentences)
     heldout, train = sentences[:args.heldout], sentences[args.heldout:]
@@ -104,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
                         eos_token_id=tokenizer.eos_token_id if tokenizer.eos_token_id is not None else start,
                         pad_token_id=tokenizer.pad_token_id)
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
-    lm = GPT2LMHeadModel(config)
+    lm = GPT2LMHeadModel(config) if init_lm is None else init_lm.train()
     optimizer = torch.optim.AdamW(lm.parameters(), lr=args.lr, weight_decay=0.01)
     lm, optimizer = accelerator.prepare(lm, optimizer)
     order = random.Random(args.seed + 1)
@@ -129,13 +151,14 @@ def main(argv: list[str] | None = None) -> int:
             history.append({"step": step + 1, "train_loss": loss.item(), "heldout_perplexity": ppl})
             bar.write(f"step {step + 1}: held-out perplexity {ppl:.1f}")
     seconds = time.perf_counter() - started
+    lm_config = accelerator.unwrap_model(lm).config
     if accelerator.is_main_process:
         out.mkdir(parents=True, exist_ok=True)
         accelerator.unwrap_model(lm).save_pretrained(out)
         tokenizer.save_pretrained(out)
-        record = {"data_dir": str(args.data_dir), "train_sentences": len(train), "heldout_sentences": len(heldout),
-                  "steps": args.steps, "batch_size": args.batch_size, "layers": args.layers,
-                  "d_model": args.d_model, "seconds": round(seconds, 1),
+        record = {"data_dir": str(args.data_dir), "init": args.init, "train_sentences": len(train), "heldout_sentences": len(heldout),
+                  "steps": args.steps, "batch_size": args.batch_size, "layers": lm_config.n_layer,
+                  "d_model": lm_config.n_embd, "seconds": round(seconds, 1),
                   "examples_per_second": round(seen / max(seconds, 1e-9), 1), "history": history}
         (out / "fluency_lm.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         print(f"saved {out}: held-out perplexity {history[-1]['heldout_perplexity']:.1f} after {args.steps} steps "

@@ -107,6 +107,36 @@ def test_the_script_refuses_an_existing_model_folder(fluency_lm: Path, tiny_corp
     assert "already holds a model" in capsys.readouterr().err
 
 
+def test_init_continues_the_given_model_and_keeps_its_architecture(fluency_lm: Path, tiny_corpus: Path,
+                                                                     tmp_path: Path) -> None:
+    # one step of fine-tuning at a small learning rate: the given model's perplexity, far below that of a new
+    # model after the same step; the size options (--layers 3) are ignored for the given model's
+    args = ["--data_dir", str(tiny_corpus), "--steps", "1", "--eval_every", "1", *SMALL, "--layers", "3",
+            "--lr", "1e-4", "--warmup_steps", "0"]
+    assert train_lm.main([*args, "--init", str(fluency_lm), "--out", str(tmp_path / "tuned")]) == 0
+    assert train_lm.main([*args, "--out", str(tmp_path / "new")]) == 0
+    base, tuned, new = (json.loads((folder / "fluency_lm.json").read_text())
+                        for folder in (fluency_lm, tmp_path / "tuned", tmp_path / "new"))
+    first = tuned["history"][0]["heldout_perplexity"]
+    assert tuned["init"] == str(fluency_lm) and tuned["layers"] == 1 and tuned["d_model"] == 32
+    assert new["init"] is None and new["layers"] == 3
+    assert first == pytest.approx(base["history"][-1]["heldout_perplexity"], rel=0.1)
+    assert first < new["history"][0]["heldout_perplexity"] / 2
+    lm, _ = load_fluency_model(str(tmp_path / "tuned"))
+    assert lm.config.n_layer == 1
+
+
+def test_init_with_a_missing_model_or_another_tokenizer_is_a_clear_error(fluency_lm: Path, tiny_corpus: Path,
+                                                                          tmp_path: Path, capsys) -> None:
+    assert train_lm.main(["--data_dir", str(tiny_corpus), "--init", str(tmp_path / "nowhere"),
+                          "--out", str(tmp_path / "a"), "--steps", "1", *SMALL]) == 2
+    err = capsys.readouterr().err
+    assert "--init" in err and "fluency model" in err and "Traceback" not in err
+    assert train_lm.main(["--data_dir", str(tiny_corpus), "--init", str(fluency_lm), "--tokenizer", str(fluency_lm),
+                          "--out", str(tmp_path / "b"), "--steps", "1", *SMALL]) == 2
+    assert "drop --tokenizer" in capsys.readouterr().err
+
+
 def test_reward_diagnostics_reports_a_fluency_row(fluency_lm: Path, tiny_corpus: Path, tiny_run: Path,
                                                   tmp_path: Path) -> None:
     spec = importlib.util.spec_from_file_location("reward_diagnostics", ROOT / "scripts" / "reward_diagnostics.py")
