@@ -121,12 +121,15 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.manual_seed(args.seed)
     start = lm_start_id(tokenizer)
-    config = GPT2Config(vocab_size=len(tokenizer), n_positions=args.max_tokens + 1, n_embd=args.d_model,
-                        n_layer=args.layers, n_head=args.heads, bos_token_id=start,
-                        eos_token_id=tokenizer.eos_token_id if tokenizer.eos_token_id is not None else start,
-                        pad_token_id=tokenizer.pad_token_id)
+    if init_lm is not None:
+        lm = init_lm.train()
+    else:
+        lm = GPT2LMHeadModel(GPT2Config(
+            vocab_size=len(tokenizer), n_positions=args.max_tokens + 1, n_embd=args.d_model, n_layer=args.layers,
+            n_head=args.heads, bos_token_id=start,
+            eos_token_id=tokenizer.eos_token_id if tokenizer.eos_token_id is not None else start,
+            pad_token_id=tokenizer.pad_token_id))
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
-    lm = GPT2LMHeadModel(config) if init_lm is None else init_lm.train()
     optimizer = torch.optim.AdamW(lm.parameters(), lr=args.lr, weight_decay=0.01)
     lm, optimizer = accelerator.prepare(lm, optimizer)
     order = random.Random(args.seed + 1)
@@ -156,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         out.mkdir(parents=True, exist_ok=True)
         accelerator.unwrap_model(lm).save_pretrained(out)
         tokenizer.save_pretrained(out)
-        record = {"data_dir": str(args.data_dir), "init": args.init, "train_sentences": len(train), "heldout_sentences": len(heldout),
+        record = {"data_dir": str(args.data_dir), "init": args.init, "train_sentences": len(train),
+                  "heldout_sentences": len(heldout),
                   "steps": args.steps, "batch_size": args.batch_size, "layers": lm_config.n_layer,
                   "d_model": lm_config.n_embd, "seconds": round(seconds, 1),
                   "examples_per_second": round(seen / max(seconds, 1e-9), 1), "history": history}
