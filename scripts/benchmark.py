@@ -63,11 +63,14 @@ def _read_pairs(path: Path, limit: int | None = None) -> tuple[list[str], list[s
     return documents, summaries
 
 
-def add_seed_results(path: Path, seed: int, test_scores: dict) -> None:
-    """Put one run's test scores into ``{"seeds": [{"seed", "final", "pretrained", "rule", ...}, ...]}`` (ROUGE
-    x100 and words), replacing an earlier entry of the same seed; the entries stay sorted by seed. ``final`` is the
-    dev-selected model (the pre-trained G itself when no adversarial step beat it on dev), ``last`` the G at the end
-    of the adversarial stage, ``rule_at_final_lengths`` the rule cut to the final model's lengths."""
+def add_seed_results(path: Path, seed: int, test_scores: dict, test_readability: dict | None = None) -> None:
+    """Put one run's test scores into ``{"seeds": [{"seed", "final", "pretrained", "rule", ...}, ...], "summary"}``
+    (ROUGE x100 and words; ``p_human``, the judge's mean P(human) in %, when ``test_readability`` has it), replacing
+    an earlier entry of the same seed; the entries stay sorted by seed. ``final`` is the dev-selected model (the
+    pre-trained G itself when no adversarial step beat it on dev), ``last`` the G at the end of the adversarial
+    stage, ``rule_at_final_lengths`` the rule cut to the final model's lengths. ``summary`` holds, over the seeds
+    that have both, the mean and the spread (sample standard deviation, min, max) of final, pretrained, and final
+    minus pretrained."""
     rows = {"final": "seq2seq2seq", "pretrained": PRETRAINED_G, "rule": HEADLINE_BASELINE,
             "rule_at_final_lengths": HEADLINE_AT_LENGTH, "last": "final G (no selection)"}
     entry = {"seed": seed}
@@ -76,11 +79,52 @@ def add_seed_results(path: Path, seed: int, test_scores: dict) -> None:
             s = test_scores[system]
             entry[key] = {"rouge1": round(s["rouge1"], 2), "rouge2": round(s["rouge2"], 2),
                           "rougeL": round(s["rougeL"], 2), "words": round(s["avg_words"], 2)}
+            if test_readability and system in test_readability:
+                entry[key]["p_human"] = round(test_readability[system]["d_human_prob"], 1)
     data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"seeds": []}
     seeds = [s for s in data.get("seeds", []) if s.get("seed") != seed] + [entry]
     data["seeds"] = sorted(seeds, key=lambda s: s["seed"])
+    data["summary"] = seed_summary(data["seeds"])
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def seed_summary(seeds: list[dict]) -> dict:
+    """Mean, sample standard deviation (0 for one seed), min and max of each score of ``final``, ``pretrained``
+    and ``final - pretrained`` over the seeds that have both."""
+    import statistics
+
+    both = [s for s in seeds if "final" in s and "pretrained" in s]
+    if not both:
+        return {}
+    out: dict = {"seeds": len(both)}
+    for key in ("final", "pretrained", "final_minus_pretrained"):
+        out[key] = {}
+        for metric in both[0]["final"]:
+            if not all(metric in s["final"] and metric in s["pretrained"] for s in both):
+                continue  # e.g. p_human when a run had no judge
+            values = [s["final"][metric] - s["pretrained"][metric] if key == "final_minus_pretrained"
+                      else s[key][metric] for s in both]
+            out[key][metric] = {"mean": round(statistics.mean(values), 2),
+                                "sd": round(statistics.stdev(values), 2) if len(values) > 1 else 0.0,
+                                "min": round(min(values), 2), "max": round(max(values), 2)}
+    return out
+
+
+def collect_reports(reports: list[Path], results_json: Path) -> int:
+    """Add each finished run's test scores (its ``report.json``, under the seed of its config) to ``results_json``
+    without re-running anything."""
+    for report_path in reports:
+        try:
+            report = json.loads(report_path.read_text(encoding="utf-8"))
+            seed, test = report["config"]["seed"], report["scores"]["test"]
+        except (OSError, ValueError, KeyError) as err:
+            print(f"error: {report_path} is not a benchmark report.json with test scores ({err!r}); run "
+                  f"scripts/benchmark.py on that run first", file=sys.stderr)
+            return 2
+        add_seed_results(results_json, seed, test, report.get("readability", {}).get("test"))
+        print(f"{report_path}: seed {seed} -> {results_json}")
+    return 0
 
 
 def _samples(documents: list[str], predictions: list[str], references: list[str], k: int = 5) -> dict:
@@ -216,10 +260,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results_json", default=None,
                         help="add this run's test scores (final, pre-trained G, the rule) under its seed to a JSON "
                              "file shared by runs, e.g. docs/results/cpu.json")
+    parser.add_argument("--collect", nargs="+", default=None, metavar="REPORT",
+                        help="with --results_json: only add these finished runs' report.json files to it (no "
+                             "training, no summarizing)")
     parser.add_argument("--judge", default=None,
                         help="discriminator folder that scores readability (default: this run's final discriminator; "
                              "pass the same one to compare runs)")
     args, rest = parser.parse_known_args(argv)
+    if args.collect:
+        if not args.results_json or rest:
+            print("error: --collect takes report.json files and --results_json, nothing else: e.g. --collect "
+                  "runs/cpu_s0/report.json runs/cpu_s1/report.json --results_json docs/results/cpu.json", file=sys.stderr)
+            return 2
+        return collect_reports([Path(r) for r in args.collect], Path(args.results_json))
     run_dir = Path(args.run_dir or ROOT / "runs" / Path(args.config).stem)
     try:
         cfg = load_config(args.config, {**parse_overrides(rest), "output_dir": str(run_dir / "train")})
@@ -361,7 +414,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         print(f"note: no training_curves.png ({err})", file=sys.stderr)
     if args.results_json:
-        add_seed_results(Path(args.results_json), cfg.seed, report["scores"]["test"])
+        add_seed_results(Path(args.results_json), cfg.seed, report["scores"]["test"],
+                         report.get("readability", {}).get("test"))
     throughput = "\n".join(
         f"| {stage} | {t['examples']} | {t['seconds']:.0f} | {t['examples_per_second']:.1f} | "
         f"{t.get('flops_per_second', float('nan')) / 1e9:.1f} | {100 * t.get('fraction_of_matmul_peak', float('nan')):.0f}% |"

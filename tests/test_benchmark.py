@@ -109,10 +109,40 @@ def test_seed_results_are_added_and_replaced_by_seed(tmp_path: Path) -> None:
     benchmark.add_seed_results(path, 2, scores)
     benchmark.add_seed_results(path, 0, scores)
     benchmark.add_seed_results(path, 2, {**scores, "seq2seq2seq": {**row, "rouge1": 27.0}})
-    seeds = json.loads(path.read_text())["seeds"]
+    data = json.loads(path.read_text())
+    seeds = data["seeds"]
     assert [s["seed"] for s in seeds] == [0, 2]
     assert seeds[1]["final"] == {"rouge1": 27.0, "rouge2": 7.0, "rougeL": 22.5, "words": 8.1}
     assert seeds[0]["pretrained"]["rouge1"] == 25.5
+    # final R-1 26.0 and 27.0 over the two seeds, pretrained 25.5 both: gains 0.5 and 1.5
+    summary = data["summary"]
+    assert summary["seeds"] == 2
+    assert summary["final"]["rouge1"] == {"mean": 26.5, "sd": 0.71, "min": 26.0, "max": 27.0}
+    assert summary["final_minus_pretrained"]["rouge1"] == {"mean": 1.0, "sd": 0.71, "min": 0.5, "max": 1.5}
+    assert summary["final_minus_pretrained"]["rouge2"]["mean"] == 0.0
+
+
+def test_collect_adds_finished_reports_with_the_judges_p_human(tmp_path: Path, capsys) -> None:
+    row = {"rouge1": 26.0, "rouge2": 7.0, "rougeL": 22.5, "avg_words": 8.1}
+    reports = []
+    for seed in (1, 0):
+        report = {"config": {"seed": seed}, "scores": {"test": {"seq2seq2seq": {**row, "rouge1": 26.0 + seed},
+                                                                  "pre-trained G only": row}},
+                  "readability": {"test": {"seq2seq2seq": {"d_human_prob": 61.234}}}}
+        reports.append(tmp_path / f"report{seed}.json")
+        reports[-1].write_text(json.dumps(report))
+    out = tmp_path / "cpu.json"
+    assert benchmark.main(["--collect", *map(str, reports), "--results_json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert [s["seed"] for s in data["seeds"]] == [0, 1]
+    assert data["seeds"][1]["final"] == {"rouge1": 27.0, "rouge2": 7.0, "rougeL": 22.5, "words": 8.1,
+                                         "p_human": 61.2}
+    assert "p_human" not in data["seeds"][1]["pretrained"]
+    (tmp_path / "bad.json").write_text("{}")
+    assert benchmark.main(["--collect", str(tmp_path / "bad.json"), "--results_json", str(out)]) == 2
+    assert "not a benchmark report.json" in capsys.readouterr().err
+    assert benchmark.main(["--collect", str(reports[0])]) == 2
+    assert "--collect takes report.json files and --results_json" in capsys.readouterr().err
 
 
 def test_plot_training_needs_a_run_that_logged_something(tmp_path: Path, capsys) -> None:
