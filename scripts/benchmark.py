@@ -113,16 +113,24 @@ def seed_summary(seeds: list[dict]) -> dict:
 
 def collect_reports(reports: list[Path], results_json: Path) -> int:
     """Add each finished run's test scores (its ``report.json``, under the seed of its config) to ``results_json``
-    without re-running anything."""
+    without re-running anything. Every report is read and checked before the file is written."""
+    entries = {}
     for report_path in reports:
         try:
             report = json.loads(report_path.read_text(encoding="utf-8"))
-            seed, test = report["config"]["seed"], report["scores"]["test"]
-        except (OSError, ValueError, KeyError) as err:
+            seed, test = int(report["config"]["seed"]), dict(report["scores"]["test"])
+            readable = (report.get("readability") or {}).get("test")
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
             print(f"error: {report_path} is not a benchmark report.json with test scores ({err!r}); run "
                   f"scripts/benchmark.py on that run first", file=sys.stderr)
             return 2
-        add_seed_results(results_json, seed, test, report.get("readability", {}).get("test"))
+        if seed in entries:
+            print(f"error: {entries[seed][0]} and {report_path} are both seed {seed}; pass one report per seed",
+                  file=sys.stderr)
+            return 2
+        entries[seed] = (report_path, test, readable)
+    for seed, (report_path, test, readable) in entries.items():
+        add_seed_results(results_json, seed, test, readable)
         print(f"{report_path}: seed {seed} -> {results_json}")
     return 0
 
@@ -273,6 +281,15 @@ def main(argv: list[str] | None = None) -> int:
                   "runs/cpu_s0/report.json runs/cpu_s1/report.json --results_json docs/results/cpu.json", file=sys.stderr)
             return 2
         return collect_reports([Path(r) for r in args.collect], Path(args.results_json))
+    if args.candidates_fluency_model:
+        weight = args.candidates_fluency_weight
+        problem = ("needs --candidates K (e.g. 8)" if args.candidates <= 0 else
+                   "is not a folder" if not Path(args.candidates_fluency_model).is_dir() else
+                   f"has a weight that is not a number >= 0 ({weight})" if not (weight >= 0 and weight < float("inf"))
+                   else "")
+        if problem:  # checked before training, which can take hours
+            print(f"error: --candidates_fluency_model {args.candidates_fluency_model} {problem}", file=sys.stderr)
+            return 2
     run_dir = Path(args.run_dir or ROOT / "runs" / Path(args.config).stem)
     try:
         cfg = load_config(args.config, {**parse_overrides(rest), "output_dir": str(run_dir / "train")})
@@ -355,9 +372,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.candidates > 0:
         from seq2seq2seq.choose import CandidateChooser
 
+        from seq2seq2seq.models import ModelLoadError
+
         fluency_weight = args.candidates_fluency_weight if args.candidates_fluency_model else 0.0
-        chooser = CandidateChooser.load(cfg.adversarial.similarity_model, fluency_model=args.candidates_fluency_model,
-                                        fluency_weight=fluency_weight).to(device)
+        try:
+            chooser = CandidateChooser.load(cfg.adversarial.similarity_model,
+                                            fluency_model=args.candidates_fluency_model,
+                                            fluency_weight=fluency_weight).to(device)
+        except ModelLoadError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
     chosen_label = (f"seq2seq2seq, best of 1+{args.candidates} by similarity"
                     + (f" + {args.candidates_fluency_weight:g} fluency" if args.candidates_fluency_model else "")
                     + (", no longer than greedy" if args.candidates_no_longer else ""))

@@ -24,25 +24,28 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from .config import DecodingConfig
 from .data import decoder_targets
 from .losses import sequence_mean_logprob
-from .rewards import embed_texts, language_model_logits, lm_start_id, load_fluency_model, load_sentence_encoder
+from .rewards import (embed_texts, language_model_logits, lm_positions, lm_start_id, load_fluency_model,
+                      load_sentence_encoder)
 from .sampling import constraint_for, generate_summaries, length_batches, word_start_mask
 
 
 def zscore_sum(similarity: list[float], fluency: list[float], fluency_weight: float) -> list[float]:
     """One document's candidate scores: z(similarity) + fluency_weight * z(fluency), each standardised over the
-    document's finite scores (population standard deviation; a constant score contributes 0). A candidate with a
-    non-finite similarity (an empty one) keeps -inf. Pure; lists of equal length in, one list out."""
-
-    def z(values: list[float]) -> list[float]:
-        finite = [v for v, s in zip(values, similarity) if math.isfinite(s)]
-        mean = sum(finite) / len(finite) if finite else 0.0
-        sd = math.sqrt(sum((v - mean) ** 2 for v in finite) / len(finite)) if finite else 0.0
-        return [(v - mean) / sd if sd > 0 else 0.0 for v in values]
-
+    candidates whose two scores are finite (population standard deviation; a constant score contributes 0). The
+    others (an empty candidate, one kept out of the choice, one the LM finds impossible) score -inf. Pure; lists of
+    equal length in, one list out."""
     if len(similarity) != len(fluency):
         raise ValueError(f"{len(similarity)} similarity scores but {len(fluency)} fluency scores")
-    return [a + fluency_weight * b if math.isfinite(s) else float("-inf")
-            for a, b, s in zip(z(similarity), z(fluency), similarity)]
+    valid = [math.isfinite(s) and math.isfinite(f) for s, f in zip(similarity, fluency)]
+
+    def z(values: list[float]) -> list[float]:
+        kept = [v for v, ok in zip(values, valid) if ok]
+        mean = sum(kept) / len(kept) if kept else 0.0
+        sd = math.sqrt(sum((v - mean) ** 2 for v in kept) / len(kept)) if kept else 0.0
+        return [(v - mean) / sd if ok and sd > 0 else 0.0 for v, ok in zip(values, valid)]
+
+    return [a + fluency_weight * b if ok else float("-inf")
+            for a, b, ok in zip(z(similarity), z(fluency), valid)]
 
 
 @dataclass
@@ -61,8 +64,11 @@ class CandidateChooser:
     batch_size: int = 256
 
     def __post_init__(self) -> None:
-        if self.fluency_weight < 0:
-            raise ValueError(f"the fluency weight must be >= 0 (0 = similarity only), got {self.fluency_weight}")
+        if not (math.isfinite(self.fluency_weight) and self.fluency_weight >= 0):
+            raise ValueError(f"the fluency weight must be a number >= 0 (0 = similarity only), got "
+                             f"{self.fluency_weight}")
+        if self.fluency_lm is not None:  # no longer than the LM's position table
+            self.fluency_max_tokens = min(self.fluency_max_tokens, lm_positions(self.fluency_lm))
         if self.fluency_weight > 0 and self.fluency_lm is None:
             raise ValueError("a fluency weight > 0 needs a fluency model: train one with `python "
                              "scripts/train_fluency_lm.py --data_dir runs/corpus --out runs/fluency_lm`")
@@ -133,23 +139,25 @@ class CandidateChooser:
         position = {text: j for j, text in enumerate(texts)}
         return [[scores[position[text or "."]] for text in row] for row in candidates]
 
-    def scores(self, documents: list[str], candidates: list[list[str]]) -> list[list[float]]:
-        """What the choice maximises per candidate: the similarity, or with a fluency weight :func:`zscore_sum`."""
+    def scores(self, documents: list[str], candidates: list[list[str]], no_longer: bool = False
+               ) -> list[list[float]]:
+        """What the choice maximises per candidate: the similarity, or with a fluency weight :func:`zscore_sum`
+        over the candidates that compete. ``no_longer``: only candidates with at most as many words as the first
+        (the decoded summary) compete; the others score -inf."""
         similarity = self.similarity(documents, candidates)
+        if no_longer:
+            for texts, row in zip(candidates, similarity):
+                limit = len(texts[0].split()) if texts else 0
+                row[:] = [s if len(t.split()) <= limit else float("-inf") for s, t in zip(row, texts)]
         if not self.fluency_weight:
             return similarity
         return [zscore_sum(s, f, self.fluency_weight) for s, f in zip(similarity, self.fluency(candidates))]
 
     def choose(self, documents: list[str], candidates: list[list[str]], no_longer: bool = False) -> list[int]:
-        """Index of the chosen candidate per document (the first among equals, so the greedy one on ties).
-        ``no_longer``: only candidates with at most as many words as the first (the decoded summary) compete, so
-        the choice cannot buy similarity with length."""
-        picks = []
-        for texts, row in zip(candidates, self.scores(documents, candidates)):
-            limit = len(texts[0].split()) if no_longer and texts else None
-            eligible = [i for i, t in enumerate(texts) if limit is None or len(t.split()) <= limit]
-            picks.append(max(eligible, key=row.__getitem__))
-        return picks
+        """Index of the chosen candidate per document (the first among equals, so the greedy one on ties; never an
+        empty one unless all are). ``no_longer``: only candidates with at most as many words as the first (the
+        decoded summary) compete, so the choice cannot buy similarity with length."""
+        return [max(range(len(row)), key=row.__getitem__) for row in self.scores(documents, candidates, no_longer)]
 
 
 @torch.no_grad()

@@ -149,7 +149,8 @@ class FluencyReward:
 
     def __init__(self, lm: PreTrainedModel, lm_tokenizer, tokenizer, weight: float, max_tokens: int = 48) -> None:
         self.lm, self.lm_tokenizer, self.weight = lm, lm_tokenizer, weight
-        self.max_tokens, self.same = max_tokens, same_tokenizer(tokenizer, lm_tokenizer)
+        # no longer than the LM's position table: a summary longer than it would index past it
+        self.max_tokens, self.same = min(max_tokens, lm_positions(lm)), same_tokenizer(tokenizer, lm_tokenizer)
         self.start_id = lm_start_id(lm_tokenizer)
         self.to_text = Retokenizer(tokenizer, lm_tokenizer, max_tokens)  # G's summaries as text, for another tokenizer
 
@@ -157,6 +158,7 @@ class FluencyReward:
         """The summaries as the LM's targets (ids ending with end-of-sentence) and mask, shape (n, t')."""
         ids, mask = summaries.summary_ids, summaries.summary_mask
         if self.same:
+            ids, mask = ids[:, :self.max_tokens], mask[:, :self.max_tokens]
             return ids.masked_fill(mask == 0, self.lm_tokenizer.pad_token_id or 0), mask
         new_ids, new_mask = decoder_targets(self.lm_tokenizer, self.to_text.texts(summaries), self.max_tokens)
         return new_ids.to(ids.device), new_mask.to(ids.device)
@@ -166,17 +168,33 @@ class FluencyReward:
         return sequence_mean_logprob(language_model_logits(self.lm, ids, mask, self.start_id).float(), ids, mask)
 
 
+def lm_positions(lm: PreTrainedModel) -> int:
+    """How many tokens a language model reads at most (its position table; very many when it has none)."""
+    config = lm.config
+    return int(getattr(config, "n_positions", None) or getattr(config, "max_position_embeddings", None) or 1 << 30)
+
+
 def load_fluency_model(path: str) -> tuple[PreTrainedModel, object]:
-    """A causal language model and its tokenizer from a folder (``scripts/train_fluency_lm.py`` writes one)."""
+    """A causal language model and its tokenizer from a folder (``scripts/train_fluency_lm.py`` writes one). The
+    tokenizer must mark a sentence's start (bos, eos or [CLS]) and end (eos or [SEP]); one without a padding token
+    pads with its end token (padding is masked out)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    fix = ("a folder holding a causal language model and its tokenizer, e.g. one written by `python "
+           "scripts/train_fluency_lm.py --data_dir runs/corpus --out runs/fluency_lm`")
     try:
-        return AutoModelForCausalLM.from_pretrained(path).eval(), AutoTokenizer.from_pretrained(path)
+        lm, tokenizer = AutoModelForCausalLM.from_pretrained(path).eval(), AutoTokenizer.from_pretrained(path)
     except (OSError, ValueError, KeyError) as err:
-        raise ModelLoadError(f"cannot load the fluency model {path!r}: {describe_error(err)}. Set "
-                             f"adversarial.fluency_model to a folder holding a causal language model and its "
-                             f"tokenizer, e.g. one written by `python scripts/train_fluency_lm.py --data_dir "
-                             f"runs/corpus --out runs/fluency_lm`") from None
+        raise ModelLoadError(f"cannot load the fluency model {path!r}: {describe_error(err)}. It must be {fix} "
+                             f"(adversarial.fluency_model in a config, --fluency-model in the summarize CLI)") from None
+    lm_start_id(tokenizer)
+    end = tokenizer.eos_token if tokenizer.eos_token_id is not None else tokenizer.sep_token
+    if end is None:
+        raise ModelLoadError(f"the fluency model's tokenizer {path!r} has neither an eos nor a sep token to end a "
+                             f"sentence with; use {fix}")
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = end
+    return lm, tokenizer
 
 
 def load_sentence_encoder(name_or_path: str) -> tuple[PreTrainedModel, object]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import re
 import stat
@@ -282,8 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fluency-model", default="",
                    help="with --candidates: also rank by a language model of human sentences (a folder from "
                         "scripts/train_fluency_lm.py): similarity and fluency are z-scored per document and added")
-    p.add_argument("--fluency-weight", type=float, default=0.5,
-                   help="with --fluency-model: the fluency score's weight against similarity's 1")
+    p.add_argument("--fluency-weight", type=float, default=None,
+                   help="with --fluency-model: the fluency score's weight against similarity's 1 (default 0.5)")
     p.add_argument("--candidates-no-longer", action="store_true",
                    help="with --candidates: only samples with at most as many words as the decoded summary compete")
     p.add_argument("--seed", type=int, default=0, help="with --candidates: seed of the samples")
@@ -303,8 +304,11 @@ def run(args: argparse.Namespace) -> int:
         raise SummarizeError(f"--candidates must be >= 0 (0 = no choice among samples), got {args.candidates}")
     if args.fluency_model and not args.candidates:
         raise SummarizeError("--fluency-model ranks candidates: add --candidates K (e.g. 8)")
-    if args.fluency_weight < 0:
-        raise SummarizeError(f"--fluency-weight must be >= 0, got {args.fluency_weight}")
+    if args.fluency_weight is not None and not args.fluency_model:
+        raise SummarizeError("--fluency-weight weighs a fluency model: add --fluency-model FOLDER (from "
+                             "scripts/train_fluency_lm.py)")
+    if args.fluency_weight is not None and not (math.isfinite(args.fluency_weight) and args.fluency_weight >= 0):
+        raise SummarizeError(f"--fluency-weight must be a number >= 0, got {args.fluency_weight}")
     input_format = args.format or args.input_format
     output_format = _format_of(args.format or args.output_format, args.output)
     output = None if args.output in (None, "-") else Path(args.output)
@@ -331,7 +335,8 @@ def run(args: argparse.Namespace) -> int:
         from .choose import CandidateChooser
 
         chooser = CandidateChooser.load(args.similarity_model, fluency_model=args.fluency_model,
-                                        fluency_weight=args.fluency_weight if args.fluency_model else 0.0)
+                                        fluency_weight=(0.5 if args.fluency_weight is None else args.fluency_weight)
+                                        if args.fluency_model else 0.0)
         chooser.to(next(summarizer.model.parameters()).device)
     # normalised as the export's corpus was: its language setting is known once the export is read
     documents = prepare_documents([row.text for row in rows], normalise=not args.no_normalize,

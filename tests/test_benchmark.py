@@ -53,7 +53,8 @@ def test_benchmark_writes_the_report_with_ablation_and_readability_rows(tiny_cor
     for key, system in (("final", "seq2seq2seq"), ("pretrained", "pre-trained G only"),
                         ("rule", benchmark.HEADLINE_BASELINE)):
         assert seeds[0][key]["rouge1"] == round(test_rows[system]["rouge1"], 2)
-        assert set(seeds[0][key]) == {"rouge1", "rouge2", "rougeL", "words"}
+        assert set(seeds[0][key]) == {"rouge1", "rouge2", "rougeL", "words", "p_human"}
+        assert seeds[0][key]["p_human"] == round(report["readability"]["test"][system]["d_human_prob"], 1)
     # the finished run is reused for the same settings, and refused for new ones (it would report the old model)
     args = common + ["--test_limit", "2"]
     assert benchmark.main(args + ["--adversarial.steps", "5"]) == 2
@@ -138,11 +139,31 @@ def test_collect_adds_finished_reports_with_the_judges_p_human(tmp_path: Path, c
     assert data["seeds"][1]["final"] == {"rouge1": 27.0, "rouge2": 7.0, "rougeL": 22.5, "words": 8.1,
                                          "p_human": 61.2}
     assert "p_human" not in data["seeds"][1]["pretrained"]
+    assert data["summary"]["final_minus_pretrained"]["rouge1"]["mean"] == 0.5
+    assert "p_human" not in data["summary"]["final"]  # the pre-trained rows have none to compare with
+    before = out.read_text()
+    (tmp_path / "list.json").write_text("[]")
+    assert benchmark.main(["--collect", str(reports[0]), str(tmp_path / "list.json"), "--results_json", str(out)]) == 2
+    assert "not a benchmark report.json" in capsys.readouterr().err and out.read_text() == before  # nothing written
+    assert benchmark.main(["--collect", str(reports[0]), str(reports[0]), "--results_json", str(out)]) == 2
+    assert "both seed 1" in capsys.readouterr().err
     (tmp_path / "bad.json").write_text("{}")
     assert benchmark.main(["--collect", str(tmp_path / "bad.json"), "--results_json", str(out)]) == 2
     assert "not a benchmark report.json" in capsys.readouterr().err
     assert benchmark.main(["--collect", str(reports[0])]) == 2
     assert "--collect takes report.json files and --results_json" in capsys.readouterr().err
+
+
+def test_a_bad_fluency_chooser_is_refused_before_training(tmp_path: Path, capsys) -> None:
+    run = ["--run_dir", str(tmp_path / "run")]
+    assert benchmark.main([*run, "--candidates_fluency_model", str(tmp_path)]) == 2
+    assert "needs --candidates K" in capsys.readouterr().err
+    assert benchmark.main([*run, "--candidates", "4", "--candidates_fluency_model", str(tmp_path / "no-lm")]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+    assert benchmark.main([*run, "--candidates", "4", "--candidates_fluency_model", str(tmp_path),
+                           "--candidates_fluency_weight", "-1"]) == 2
+    assert "not a number >= 0" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()  # nothing trained, nothing written
 
 
 def test_plot_training_needs_a_run_that_logged_something(tmp_path: Path, capsys) -> None:

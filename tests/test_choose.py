@@ -60,6 +60,8 @@ def test_zscore_sum_by_hand() -> None:
     # an empty candidate (similarity -inf) stays -inf and is left out of the means: z = -1, +1 for both scores
     assert zscore_sum([1.0, 3.0, float("-inf")], [0.0, 2.0, 5.0], 0.5) == pytest.approx([-1.5, 1.5, float("-inf")])
     assert zscore_sum([0.5, 0.5], [-2.0, -1.0], 2.0) == pytest.approx([-2.0, 2.0])  # constant similarity adds 0
+    # a candidate the LM finds impossible is out too
+    assert zscore_sum([1.0, 3.0, 2.0], [0.0, 2.0, float("-inf")], 0.5) == pytest.approx([-1.5, 1.5, float("-inf")])
     with pytest.raises(ValueError, match="2 similarity scores but 1 fluency"):
         zscore_sum([0.0, 1.0], [0.0], 1.0)
 
@@ -90,14 +92,37 @@ def test_fluency_is_the_mean_token_logprob_and_joins_the_choice(encoder_dir: Pat
     chooser.fluency_weight = 0.0
     assert chooser.scores(documents, candidates) == similarity
     assert chooser.choose(documents, candidates) != by_fluency
+    chooser.fluency_weight = 0.5
+    assert chooser.choose([documents[0]], [["stocks rose", "stocks rose", "x"]])[0] in (0, 2)  # equal texts tie
+    # with no_longer only the candidates no longer than the first compete, and the z-scores are theirs alone
+    row = [candidates[0][0], candidates[0][1] + " and more words", *candidates[0][2:]]
+    kept = [s if len(t.split()) <= 4 else float("-inf") for s, t in zip(chooser.similarity([documents[0]], [row])[0], row)]
+    expected = zscore_sum(kept, chooser.fluency([row])[0], 0.5)
+    assert chooser.scores([documents[0]], [row], no_longer=True) == [expected] and expected[1] == float("-inf")
+    assert chooser.choose([documents[0]], [row], no_longer=True) == [max(range(6), key=expected.__getitem__)]
+
+
+def test_candidates_longer_than_the_lms_positions_are_cut(encoder_dir: Path, fluency_dir: Path,
+                                                          tmp_path: Path) -> None:
+    lm = GPT2LMHeadModel.from_pretrained(str(fluency_dir))
+    short = GPT2LMHeadModel(GPT2Config(**{**lm.config.to_dict(), "n_positions": 6}))
+    short.save_pretrained(tmp_path)
+    AutoTokenizer.from_pretrained(str(fluency_dir)).save_pretrained(tmp_path)
+    chooser = CandidateChooser.load(str(encoder_dir), fluency_model=str(tmp_path), fluency_weight=0.5)
+    assert chooser.fluency_max_tokens == 6
+    long = " ".join(DOCUMENTS[0].split() * 3)  # far more than 6 pieces
+    scores = chooser.fluency([[long, "stocks"]])[0]
+    assert all(torch.isfinite(torch.tensor(scores)))
 
 
 def test_a_fluency_weight_needs_a_fluency_model(encoder_dir: Path, tmp_path: Path) -> None:
     plain = CandidateChooser.load(str(encoder_dir))
     with pytest.raises(ValueError, match="train_fluency_lm.py"):
         CandidateChooser(plain.encoder, plain.encoder_tokenizer, fluency_weight=0.5)
-    with pytest.raises(ValueError, match="must be >= 0"):
+    with pytest.raises(ValueError, match="must be a number >= 0"):
         CandidateChooser(plain.encoder, plain.encoder_tokenizer, fluency_weight=-1.0)
+    with pytest.raises(ValueError, match="must be a number >= 0"):
+        CandidateChooser(plain.encoder, plain.encoder_tokenizer, fluency_weight=float("nan"))
     with pytest.raises(ValueError, match="no fluency model"):
         plain.fluency([["stocks rose"]])
 
@@ -213,9 +238,14 @@ def test_cli_candidates_with_fluency(export: Path, encoder_dir: Path, fluency_di
     assert outputs["100"] != outputs["0"]
     assert summarize.main([*base, "--fluency-model", str(fluency_dir)]) == 2
     assert "add --candidates" in capsys.readouterr().err
+    assert summarize.main([*base, "--candidates", "2", "--fluency-weight", "1"]) == 2
+    assert "add --fluency-model" in capsys.readouterr().err
+    assert summarize.main([*base, "--candidates", "2", "--fluency-model", str(fluency_dir),
+                           "--fluency-weight", "nan"]) == 2
+    assert "--fluency-weight must be a number >= 0" in capsys.readouterr().err
     assert summarize.main([*base, "--candidates", "2", "--fluency-model", str(fluency_dir),
                            "--fluency-weight", "-1"]) == 2
-    assert "--fluency-weight must be >= 0" in capsys.readouterr().err
+    assert "--fluency-weight must be a number >= 0" in capsys.readouterr().err
     code = summarize.main([*base, "--candidates", "2", "--fluency-model", str(tmp_path / "no-such-lm")])
     err = capsys.readouterr().err
     assert code == 2 and "fluency model" in err and "Traceback" not in err
