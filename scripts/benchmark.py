@@ -262,8 +262,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--candidates_fluency_model", default="",
                         help="with --candidates: also rank by this language model of human sentences (a folder from "
                              "scripts/train_fluency_lm.py), z-scored per document and added to similarity's")
-    parser.add_argument("--candidates_fluency_weight", type=float, default=0.5,
-                        help="with --candidates_fluency_model: the fluency score's weight against similarity's 1")
+    parser.add_argument("--candidates_fluency_weight", type=float, nargs="+", default=[0.5], metavar="W",
+                        help="with --candidates_fluency_model: the fluency score's weight against similarity's 1; "
+                             "several weights give one row each from the same candidates (choose W on dev)")
     parser.add_argument("--candidates_sets", default="dev,test", help="with --candidates: the sets to score it on")
     parser.add_argument("--results_json", default=None,
                         help="add this run's test scores (final, pre-trained G, the rule) under its seed to a JSON "
@@ -282,11 +283,10 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return collect_reports([Path(r) for r in args.collect], Path(args.results_json))
     if args.candidates_fluency_model:
-        weight = args.candidates_fluency_weight
+        bad = [w for w in args.candidates_fluency_weight if not (0 <= w < float("inf"))]
         problem = ("needs --candidates K (e.g. 8)" if args.candidates <= 0 else
                    "is not a folder" if not Path(args.candidates_fluency_model).is_dir() else
-                   f"has a weight that is not a number >= 0 ({weight})" if not (weight >= 0 and weight < float("inf"))
-                   else "")
+                   f"has a weight that is not a number >= 0 ({bad[0]})" if bad else "")
         if problem:  # checked before training, which can take hours
             print(f"error: --candidates_fluency_model {args.candidates_fluency_model} {problem}", file=sys.stderr)
             return 2
@@ -374,17 +374,16 @@ def main(argv: list[str] | None = None) -> int:
 
         from seq2seq2seq.models import ModelLoadError
 
-        fluency_weight = args.candidates_fluency_weight if args.candidates_fluency_model else 0.0
         try:
             chooser = CandidateChooser.load(cfg.adversarial.similarity_model,
-                                            fluency_model=args.candidates_fluency_model,
-                                            fluency_weight=fluency_weight).to(device)
+                                            fluency_model=args.candidates_fluency_model).to(device)
         except ModelLoadError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
-    chosen_label = (f"seq2seq2seq, best of 1+{args.candidates} by similarity"
-                    + (f" + {args.candidates_fluency_weight:g} fluency" if args.candidates_fluency_model else "")
-                    + (", no longer than greedy" if args.candidates_no_longer else ""))
+    # one chosen row per fluency weight, all from the same candidates
+    weights = args.candidates_fluency_weight if args.candidates_fluency_model else [0.0]
+    chosen_labels = {w: (f"seq2seq2seq, best of 1+{args.candidates} by similarity" + (f" + {w:g} fluency" if w else "")
+                         + (", no longer than greedy" if args.candidates_no_longer else "")) for w in weights}
     tables = []
     for name, (documents, references) in sets.items():
         normalised = [normalize(d) for d in documents]  # G reads documents normalised like its training text
@@ -396,15 +395,20 @@ def main(argv: list[str] | None = None) -> int:
                                              num_beams=args.beams, progress=True)
             wall[f"summarize_{name}_{label}_seconds"] = time.perf_counter() - started
         if chooser is not None and name in args.candidates_sets.split(","):
-            from seq2seq2seq.choose import summarize_and_choose
+            from seq2seq2seq.choose import candidate_summaries
 
             started = time.perf_counter()
-            systems[chosen_label] = summarize_and_choose(
+            candidates = candidate_summaries(
                 loaded["seq2seq2seq"], tokenizer, normalised,
                 dataclasses.replace(cfg.decoding, num_beams=args.beams or cfg.decoding.num_beams), k=args.candidates,
-                chooser=chooser, no_longer=args.candidates_no_longer,
                 max_document_tokens=cfg.model.max_document_tokens, seed=cfg.seed, progress=True)
-            wall[f"summarize_{name}_{chosen_label}_seconds"] = time.perf_counter() - started
+            wall[f"summarize_{name}_{args.candidates}_candidates_seconds"] = time.perf_counter() - started
+            for weight, label in chosen_labels.items():
+                started = time.perf_counter()
+                chooser.fluency_weight = weight
+                picks = chooser.choose(normalised, candidates, no_longer=args.candidates_no_longer)
+                systems[label] = [row[p] for row, p in zip(candidates, picks)]
+                wall[f"choose_{name}_{label}_seconds"] = time.perf_counter() - started
         (run_dir / f"{name}.predictions.txt").write_text("\n".join(systems["seq2seq2seq"]) + "\n", encoding="utf-8")
         # the Lead baselines read the raw file, as evaluation.md's Lead rows do
         systems.update({baseline: lead_baseline(documents, baseline) for baseline in BASELINES})

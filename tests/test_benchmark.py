@@ -6,6 +6,9 @@ import importlib.util
 import json
 from pathlib import Path
 
+import torch
+from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
+
 from conftest import TINY_CONFIG
 from pretrained import tiny_bert
 
@@ -65,6 +68,18 @@ def test_benchmark_writes_the_report_with_ablation_and_readability_rows(tiny_cor
     rescored = json.loads((run / "report.json").read_text())["scores"]["test"]
     assert 0.0 <= rescored["seq2seq2seq, best of 1+3 by similarity"]["rouge1"] <= 100.0
     assert "seq2seq2seq, best of 1+3 by similarity" in (run / "report.md").read_text()
+    # and by similarity + fluency at two weights, both from the same candidates
+    lm_dir = tmp_path / "lm"
+    tokenizer = AutoTokenizer.from_pretrained(str(run / "train" / "final" / "summarizer"))
+    torch.manual_seed(0)
+    GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), n_positions=32, n_embd=16, n_layer=1, n_head=2)
+                    ).save_pretrained(lm_dir)
+    tokenizer.save_pretrained(lm_dir)
+    assert benchmark.main(args + ["--candidates", "3", "--candidates_fluency_model", str(lm_dir),
+                                  "--candidates_fluency_weight", "0", "2"]) == 0
+    rescored = json.loads((run / "report.json").read_text())["scores"]["test"]
+    for label in ("seq2seq2seq, best of 1+3 by similarity", "seq2seq2seq, best of 1+3 by similarity + 2 fluency"):
+        assert 0.0 <= rescored[label]["rouge1"] <= 100.0, label
 
 
 def test_headline_baseline_is_the_deterministic_pretraining_rule() -> None:
