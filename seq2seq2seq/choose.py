@@ -144,20 +144,32 @@ class CandidateChooser:
         """What the choice maximises per candidate: the similarity, or with a fluency weight :func:`zscore_sum`
         over the candidates that compete. ``no_longer``: only candidates with at most as many words as the first
         (the decoded summary) compete; the others score -inf."""
-        similarity = self.similarity(documents, candidates)
+        fluency = self.fluency(candidates) if self.fluency_weight else None
+        return self.combine(candidates, self.similarity(documents, candidates), fluency, no_longer)
+
+    def combine(self, candidates: list[list[str]], similarity: list[list[float]],
+                fluency: list[list[float]] | None = None, no_longer: bool = False) -> list[list[float]]:
+        """:meth:`scores` from already computed :meth:`similarity` and :meth:`fluency` rows (needed when
+        ``fluency_weight`` > 0), e.g. to try several weights on the same candidates."""
         if no_longer:
-            for texts, row in zip(candidates, similarity):
-                limit = len(texts[0].split()) if texts else 0
-                row[:] = [s if len(t.split()) <= limit else float("-inf") for s, t in zip(row, texts)]
+            similarity = [[s if len(t.split()) <= (len(texts[0].split()) if texts else 0) else float("-inf")
+                           for s, t in zip(row, texts)] for texts, row in zip(candidates, similarity)]
         if not self.fluency_weight:
             return similarity
-        return [zscore_sum(s, f, self.fluency_weight) for s, f in zip(similarity, self.fluency(candidates))]
+        if fluency is None:
+            raise ValueError("a fluency weight > 0 needs the candidates' fluency scores: pass chooser.fluency(...)")
+        return [zscore_sum(s, f, self.fluency_weight) for s, f in zip(similarity, fluency)]
+
+    @staticmethod
+    def best(scores: list[list[float]]) -> list[int]:
+        """Index of the best candidate per row (the first among equals, so the decoded summary on ties)."""
+        return [max(range(len(row)), key=row.__getitem__) for row in scores]
 
     def choose(self, documents: list[str], candidates: list[list[str]], no_longer: bool = False) -> list[int]:
         """Index of the chosen candidate per document (the first among equals, so the greedy one on ties; never an
         empty one unless all are). ``no_longer``: only candidates with at most as many words as the first (the
         decoded summary) compete, so the choice cannot buy similarity with length."""
-        return [max(range(len(row)), key=row.__getitem__) for row in self.scores(documents, candidates, no_longer)]
+        return self.best(self.scores(documents, candidates, no_longer))
 
 
 @torch.no_grad()

@@ -85,6 +85,9 @@ def test_fluency_is_the_mean_token_logprob_and_joins_the_choice(encoder_dir: Pat
     combined = chooser.scores(documents, candidates)
     assert combined == [zscore_sum(s, f, 0.5) for s, f in zip(similarity, fluency)]
     assert chooser.choose(documents, candidates) == [max(range(6), key=row.__getitem__) for row in combined]
+    assert chooser.combine(candidates, similarity, fluency) == combined  # from scores computed once
+    with pytest.raises(ValueError, match="needs the candidates' fluency scores"):
+        chooser.combine(candidates, similarity)
     # a large fluency weight picks the most fluent candidate, and that is not always the most similar one
     chooser.fluency_weight = 100.0
     by_fluency = chooser.choose(documents, candidates)
