@@ -70,7 +70,7 @@ def add_seed_results(path: Path, seed: int, test_scores: dict, test_readability:
     pre-trained G itself when no adversarial step beat it on dev), ``last`` the G at the end of the adversarial
     stage, ``rule_at_final_lengths`` the rule cut to the final model's lengths. ``summary`` holds, over the seeds
     that have both, the mean and the spread (sample standard deviation, min, max) of final, pretrained, and final
-    minus pretrained."""
+    minus pretrained. Pass every seed's run the same ``--judge`` so that the ``p_human`` figures compare."""
     rows = {"final": "seq2seq2seq", "pretrained": PRETRAINED_G, "rule": HEADLINE_BASELINE,
             "rule_at_final_lengths": HEADLINE_AT_LENGTH, "last": "final G (no selection)"}
     entry = {"seed": seed}

@@ -62,6 +62,7 @@ class CandidateChooser:
     max_tokens: int = 128  # the document's first tokens that its embedding reads (as the similarity reward)
     fluency_max_tokens: int = 48  # as the fluency reward
     batch_size: int = 256
+    fluency_batch_size: int = 64  # the LM's float32 log-softmax is batch x tokens x vocabulary
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.fluency_weight) and self.fluency_weight >= 0):
@@ -131,8 +132,9 @@ class CandidateChooser:
         device = next(self.fluency_lm.parameters()).device
         start = lm_start_id(self.fluency_tokenizer)
         scores: list[float] = []
-        for i in range(0, len(texts), self.batch_size):
-            ids, mask = decoder_targets(self.fluency_tokenizer, texts[i:i + self.batch_size], self.fluency_max_tokens)
+        for i in range(0, len(texts), self.fluency_batch_size):
+            ids, mask = decoder_targets(self.fluency_tokenizer, texts[i:i + self.fluency_batch_size],
+                                        self.fluency_max_tokens)
             ids, mask = ids.to(device), mask.to(device)
             logits = language_model_logits(self.fluency_lm, ids, mask, start).float()
             scores.extend(sequence_mean_logprob(logits, ids, mask).tolist())
