@@ -68,9 +68,8 @@ def add_seed_results(path: Path, seed: int, test_scores: dict, test_readability:
     (ROUGE x100 and words; ``p_human``, the judge's mean P(human) in %, when ``test_readability`` has it), replacing
     an earlier entry of the same seed; the entries stay sorted by seed. ``final`` is the dev-selected model (the
     pre-trained G itself when no adversarial step beat it on dev), ``last`` the G at the end of the adversarial
-    stage, ``rule_at_final_lengths`` the rule cut to the final model's lengths. ``summary`` holds, over the seeds
-    that have both, the mean and the spread (sample standard deviation, min, max) of final, pretrained, and final
-    minus pretrained. Pass every seed's run the same ``--judge`` so that the ``p_human`` figures compare."""
+    stage, ``rule_at_final_lengths`` the rule cut to the final model's lengths. ``summary`` is
+    :func:`seed_summary`. Pass every seed's run the same ``--judge`` so that the ``p_human`` figures compare."""
     rows = {"final": "seq2seq2seq", "pretrained": PRETRAINED_G, "rule": HEADLINE_BASELINE,
             "rule_at_final_lengths": HEADLINE_AT_LENGTH, "last": "final G (no selection)"}
     entry = {"seed": seed}
@@ -89,25 +88,32 @@ def add_seed_results(path: Path, seed: int, test_scores: dict, test_readability:
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
+GAIN_NAMES = {"rouge1": "R-1", "rouge2": "R-2", "rougeL": "R-L", "words": "words", "p_human": "P(human)"}
+
+
 def seed_summary(seeds: list[dict]) -> dict:
-    """Mean, sample standard deviation (0 for one seed), min and max of each score of ``final``, ``pretrained``
-    and ``final - pretrained`` over the seeds that have both."""
+    """Over the seeds that have both ``final`` and ``pretrained``: the mean and sample standard deviation (0 for one
+    seed) of each of their scores, and of the gain final - pretrained. The gains are keyed R-1, R-2, R-L, words,
+    P(human), so that every ``rouge*`` key in the file holds a score in 0-100 (a gain can be negative)."""
     import statistics
 
     both = [s for s in seeds if "final" in s and "pretrained" in s]
     if not both:
         return {}
-    out: dict = {"seeds": len(both)}
-    for key in ("final", "pretrained", "final_minus_pretrained"):
-        out[key] = {}
-        for metric in both[0]["final"]:
-            if not all(metric in s["final"] and metric in s["pretrained"] for s in both):
-                continue  # e.g. p_human when a run had no judge
-            values = [s["final"][metric] - s["pretrained"][metric] if key == "final_minus_pretrained"
-                      else s[key][metric] for s in both]
-            out[key][metric] = {"mean": round(statistics.mean(values), 2),
-                                "sd": round(statistics.stdev(values), 2) if len(values) > 1 else 0.0,
-                                "min": round(min(values), 2), "max": round(max(values), 2)}
+    # e.g. p_human only when every run had a judge
+    metrics = [m for m in both[0]["final"] if all(m in s["final"] and m in s["pretrained"] for s in both)]
+
+    def stats(values: list[float]) -> tuple[float, float]:
+        return round(statistics.mean(values), 2), round(statistics.stdev(values), 2) if len(values) > 1 else 0.0
+
+    out: dict = {"seeds": len(both), "mean": {}, "sd": {}}
+    for key in ("final", "pretrained"):
+        pairs = {m: stats([s[key][m] for s in both]) for m in metrics}
+        out["mean"][key] = {m: mean for m, (mean, _) in pairs.items()}
+        out["sd"][key] = {m: sd for m, (_, sd) in pairs.items()}
+    gains = {GAIN_NAMES.get(m, m): stats([s["final"][m] - s["pretrained"][m] for s in both]) for m in metrics}
+    out["gain_over_pretrained"] = {"mean": {m: mean for m, (mean, _) in gains.items()},
+                                   "sd": {m: sd for m, (_, sd) in gains.items()}}
     return out
 
 

@@ -334,9 +334,8 @@ def run(args: argparse.Namespace) -> int:
     if args.candidates:
         from .choose import CandidateChooser
 
-        chooser = CandidateChooser.load(args.similarity_model, fluency_model=args.fluency_model,
-                                        fluency_weight=(0.5 if args.fluency_weight is None else args.fluency_weight)
-                                        if args.fluency_model else 0.0)
+        weight = 0.0 if not args.fluency_model else 0.5 if args.fluency_weight is None else args.fluency_weight
+        chooser = CandidateChooser.load(args.similarity_model, fluency_model=args.fluency_model, fluency_weight=weight)
         chooser.to(next(summarizer.model.parameters()).device)
     # normalised as the export's corpus was: its language setting is known once the export is read
     documents = prepare_documents([row.text for row in rows], normalise=not args.no_normalize,

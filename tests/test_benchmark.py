@@ -133,9 +133,10 @@ def test_seed_results_are_added_and_replaced_by_seed(tmp_path: Path) -> None:
     # final R-1 26.0 and 27.0 over the two seeds, pretrained 25.5 both: gains 0.5 and 1.5
     summary = data["summary"]
     assert summary["seeds"] == 2
-    assert summary["final"]["rouge1"] == {"mean": 26.5, "sd": 0.71, "min": 26.0, "max": 27.0}
-    assert summary["final_minus_pretrained"]["rouge1"] == {"mean": 1.0, "sd": 0.71, "min": 0.5, "max": 1.5}
-    assert summary["final_minus_pretrained"]["rouge2"]["mean"] == 0.0
+    assert summary["mean"]["final"]["rouge1"] == 26.5 and summary["sd"]["final"]["rouge1"] == 0.71
+    assert summary["mean"]["pretrained"]["rouge1"] == 25.5 and summary["sd"]["pretrained"]["rouge1"] == 0.0
+    assert summary["gain_over_pretrained"]["mean"]["R-1"] == 1.0 and summary["gain_over_pretrained"]["sd"]["R-1"] == 0.71
+    assert summary["gain_over_pretrained"]["mean"]["R-2"] == 0.0
 
 
 def test_collect_adds_finished_reports_with_the_judges_p_human(tmp_path: Path, capsys) -> None:
@@ -154,8 +155,8 @@ def test_collect_adds_finished_reports_with_the_judges_p_human(tmp_path: Path, c
     assert data["seeds"][1]["final"] == {"rouge1": 27.0, "rouge2": 7.0, "rougeL": 22.5, "words": 8.1,
                                          "p_human": 61.2}
     assert "p_human" not in data["seeds"][1]["pretrained"]
-    assert data["summary"]["final_minus_pretrained"]["rouge1"]["mean"] == 0.5
-    assert "p_human" not in data["summary"]["final"]  # the pre-trained rows have none to compare with
+    assert data["summary"]["gain_over_pretrained"]["mean"]["R-1"] == 0.5
+    assert "p_human" not in data["summary"]["mean"]["final"]  # the pre-trained rows have none to compare with
     before = out.read_text()
     (tmp_path / "list.json").write_text("[]")
     assert benchmark.main(["--collect", str(reports[0]), str(tmp_path / "list.json"), "--results_json", str(out)]) == 2
