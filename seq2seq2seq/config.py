@@ -220,9 +220,10 @@ class AdversarialConfig:
         "D to share G's tokenizer; the rewards without a gradient, length and similarity, stay on REINFORCE)",
         "reinforce")
     gumbel_temperature: float = _help("temperature of the relaxed samples under estimator: gumbel", 1.0)
-    baseline: Literal["greedy", "loo"] = _help(
-        "'greedy' = self-critical (reward of G's greedy summary); 'loo' = leave-one-out mean of the other samples "
-        "(needs num_samples >= 2)", "greedy")
+    baseline: Literal["greedy", "loo", "best"] = _help(
+        "'greedy' = self-critical (reward of G's greedy summary); 'loo' = leave-one-out mean of the other samples; "
+        "'best' = no baseline: G imitates each document's highest-reward sample (expert iteration; only the rewards' "
+        "ranking counts). 'loo' and 'best' need num_samples >= 2", "greedy")
     reconstruction_weight: float = _help("alpha: weight of R's length-normalised log-likelihood of the document", 1.0)
     reconstruction_tokens: Literal["all", "idf"] = _help(
         "which document tokens R's reward averages over: 'all' equally, or 'idf' = each weighted by its inverse "
@@ -259,8 +260,8 @@ class AdversarialConfig:
             _require(getattr(self, key) >= 0, f"adversarial.{key}", "must be >= 0 (0 freezes that model)")
         _require(self.num_samples >= 1, "adversarial.num_samples", "must be >= 1")
         _require(self.gumbel_temperature > 0, "adversarial.gumbel_temperature", "must be positive, e.g. 1.0")
-        _require(self.baseline != "loo" or self.num_samples >= 2, "adversarial.baseline",
-                 "'loo' needs adversarial.num_samples >= 2; set num_samples: 4 or use baseline: greedy")
+        _require(self.baseline == "greedy" or self.num_samples >= 2, "adversarial.baseline",
+                 f"'{self.baseline}' needs adversarial.num_samples >= 2; set num_samples: 4 or use baseline: greedy")
         for key in ("reconstruction_weight", "discriminator_weight"):
             _require(getattr(self, key) >= 0, f"adversarial.{key}", "must be >= 0 (0 switches that reward off)")
         _require(self.similarity_weight >= 0, "adversarial.similarity_weight", "must be >= 0 (0 switches it off)")

@@ -73,6 +73,19 @@ def leave_one_out_advantages(sample_rewards: torch.Tensor) -> torch.Tensor:
     return sample_rewards - others
 
 
+def best_of_k_advantages(sample_rewards: torch.Tensor) -> torch.Tensor:
+    """Weight 1 on each document's highest-reward sample and 0 on the others: with ``reinforce_loss`` this is
+    reward-ranked fine-tuning (expert iteration), G imitating the best of its own k samples. Only the ranking counts,
+    not the rewards' scale. A tie goes to the first sample; a NaN reward never wins.
+
+    sample_rewards: shape (b, k) with k >= 2. Returns shape (b, k).
+    """
+    if sample_rewards.shape[1] < 2:
+        raise ValueError("best-of-k needs at least 2 samples per document")
+    best = sample_rewards.nan_to_num(nan=float("-inf")).argmax(1)
+    return torch.nn.functional.one_hot(best, sample_rewards.shape[1]).to(sample_rewards.dtype)
+
+
 def reinforce_loss(per_token_logps: torch.Tensor, mask: torch.Tensor, advantages: torch.Tensor) -> torch.Tensor:
     """REINFORCE: minimising it raises the log-probability of samples with positive advantage.
 

@@ -7,7 +7,7 @@ Stages, in order, each resumable in the middle (``--resume``):
   1. pretrain    G learns pseudo-summaries made from documents alone; R learns to rebuild documents from them.
   2. pretrain_d  D learns human sentences (real) vs. G's samples (fake).
   3. adversarial G learns by REINFORCE on alpha * reconstruction + beta * discriminator reward (self-critical or
-                 leave-one-out baseline), or from those two as gradients through straight-through Gumbel-softmax
+                 leave-one-out baseline, or imitating the best of k samples), or from those two as gradients through straight-through Gumbel-softmax
                  rows (adversarial.estimator: gumbel); R keeps learning to rebuild documents from G's summaries; D
                  keeps learning.
 """
@@ -37,8 +37,9 @@ from . import checkpoint as ckpt
 from .config import ConfigError, TrainConfig, config_to_yaml, load_config, parse_overrides
 from .data import (BatchStream, Corpus, CorpusError, decoder_targets, headline_word_stats, load_corpus,
                    pseudo_summary, token_idf, tokenize)
-from .losses import (conditional_gumbel_softmax, cross_entropy, discriminator_loss, leave_one_out_advantages,
-                     masked_mean, reinforce_loss, self_critical_advantages, token_entropy, token_logprobs)
+from .losses import (best_of_k_advantages, conditional_gumbel_softmax, cross_entropy, discriminator_loss,
+                     leave_one_out_advantages, masked_mean, reinforce_loss, self_critical_advantages, token_entropy,
+                     token_logprobs)
 from .models import ModelLoadError, discriminator_logits, model_config, seq2seq_logits
 from .retokenize import Retokenizer
 from .rewards import (DiscriminatorReward, Documents, FluencyReward, LengthReward, ReconstructionReward,
@@ -408,6 +409,8 @@ class Trainer:
                 greedy = self._rollout(docs, do_sample=False, constraint=constraint)
                 greedy_reward, _ = score(scorers, docs, greedy)
                 advantages = self_critical_advantages(policy_reward.view(-1, k), greedy_reward)
+            elif cfg.baseline == "best":
+                advantages = best_of_k_advantages(policy_reward.view(-1, k))
             else:
                 advantages = leave_one_out_advantages(policy_reward.view(-1, k))
         self.r.train(), self.d.train()

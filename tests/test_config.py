@@ -161,6 +161,7 @@ def test_integral_float_is_accepted_for_an_int():
     ({"model": {"d_model": 30, "attention_heads": 4}}, "model.attention_heads"),
     ({"discriminator": {"d_model": 30, "attention_heads": 4}}, "discriminator.attention_heads"),
     ({"adversarial": {"baseline": "loo", "num_samples": 1}}, "adversarial.baseline"),
+    ({"adversarial": {"baseline": "best", "num_samples": 1}}, "adversarial.baseline"),
     ({"decoding": {"min_summary_tokens": 8, "max_summary_tokens": 8}}, "decoding.min_summary_tokens"),
     ({"decoding": {"min_summary_tokens": 9, "max_summary_tokens": 8}}, "decoding.min_summary_tokens"),
     ({"decoding": {"eos_damping": -1.0}}, "decoding.eos_damping"),

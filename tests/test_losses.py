@@ -15,6 +15,7 @@ from seq2seq2seq.losses import (
     conditional_gumbel_softmax,
     cross_entropy,
     discriminator_loss,
+    best_of_k_advantages,
     leave_one_out_advantages,
     masked_mean,
     reinforce_loss,
@@ -186,6 +187,32 @@ def test_leave_one_out_advantages_sum_to_zero_and_ignore_a_shared_offset():
 def test_leave_one_out_needs_two_samples():
     with pytest.raises(ValueError, match="at least 2"):
         leave_one_out_advantages(torch.tensor([[1.0], [2.0]]))
+
+
+def test_best_of_k_advantages_mark_each_documents_top_sample():
+    samples = torch.tensor([[1.0, 3.0, 2.0], [-4.0, -5.0, -6.0]])
+    # row 0: the second sample is best; row 1: the first (rewards' sign and scale do not matter)
+    close(best_of_k_advantages(samples), [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+    close(best_of_k_advantages(samples * 100 - 7), best_of_k_advantages(samples))
+
+
+def test_best_of_k_advantages_ties_go_first_and_nan_never_wins():
+    samples = torch.tensor([[2.0, 2.0, 1.0], [float("nan"), 0.5, 0.7]])
+    close(best_of_k_advantages(samples), [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+
+
+def test_best_of_k_with_reinforce_is_the_best_samples_negative_log_likelihood():
+    logps = torch.tensor([[-1.0, -2.0], [-3.0, -4.0], [-0.5, -0.5], [-6.0, -1.0]])
+    mask = torch.tensor([[1, 1], [1, 0], [1, 1], [1, 1]])
+    # two documents, two samples each; the best are sample 1 of doc 0 (row 1) and sample 0 of doc 1 (row 2)
+    adv = best_of_k_advantages(torch.tensor([[0.1, 0.9], [0.8, 0.2]])).flatten()
+    # loss = -(1/4) * ((-3) + (-1)) = 1.0: rows 1 and 2's summed log-probs over their real tokens
+    close(reinforce_loss(logps, mask, adv), 1.0)
+
+
+def test_best_of_k_needs_two_samples():
+    with pytest.raises(ValueError, match="at least 2"):
+        best_of_k_advantages(torch.tensor([[1.0], [2.0]]))
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -279,6 +279,18 @@ def test_a_non_finite_g_loss_skips_the_update_and_is_logged(tiny_corpus: Path, t
     assert any(not torch.equal(p.detach(), before[n]) for n, p in trainer.g.named_parameters())
 
 
+def test_best_of_k_baseline_marks_one_sample_per_document_and_trains(tiny_corpus: Path, tmp_path: Path) -> None:
+    trainer = _trainer(tiny_corpus, tmp_path, adversarial={"baseline": "best", "num_samples": 3})
+    rollout = trainer.collect(0)
+    weights = rollout.advantages.view(len(rollout.texts), 3)
+    assert torch.equal(weights.sum(1), torch.ones(len(rollout.texts)))  # exactly one imitated sample a document
+    assert set(weights.unique().tolist()) == {0.0, 1.0}
+    g_before = [p.detach().clone() for p in trainer.g.parameters()]
+    stats = trainer.adversarial_step(1)
+    assert all(torch.isfinite(torch.tensor(v)) for v in stats.values())
+    assert any(not torch.equal(p.detach(), b) for p, b in zip(trainer.g.parameters(), g_before))
+
+
 def test_collect_then_updates_one_r_forward_gives_reward_and_loss(tiny_corpus: Path, tmp_path: Path) -> None:
     # the reconstruction reward of each sample is R's length-normalised log-likelihood from the very forward pass
     # whose loss R is trained on
