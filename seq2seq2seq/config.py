@@ -270,8 +270,9 @@ class AdversarialConfig:
                  "is needed when fluency_weight > 0: train one with `python scripts/train_fluency_lm.py --data_dir "
                  "runs/corpus --out runs/fluency_lm` and set adversarial.fluency_model: runs/fluency_lm")
         _require(self.reconstruction_weight + self.discriminator_weight + self.similarity_weight
-                 + self.fluency_weight > 0,
-                 "adversarial.reconstruction_weight", "at least one reward weight must be positive")
+                 + self.fluency_weight > 0 or self.pretrain_weight > 0,
+                 "adversarial.reconstruction_weight", "at least one reward weight must be positive (or "
+                 "pretrain_weight, for the anchor-only ablation: G only keeps pre-training while R and D train)")
         _require(self.d_steps >= 0, "adversarial.d_steps", "must be >= 0")
         _require(self.length_weight >= 0, "adversarial.length_weight", "must be >= 0 (0 switches the prior off)")
         _require(self.target_words >= 1, "adversarial.target_words", "must be >= 1, e.g. 9")

@@ -267,5 +267,8 @@ def score(scorers: list, documents: Documents, summaries: Summaries,
     already computed elsewhere (R's, from its training forward), used instead of calling their scorers."""
     known = known or {}
     parts = {s.name: known[s.name] if s.name in known else s(documents, summaries) for s in scorers if s.weight > 0}
-    total = sum(s.weight * parts[s.name] for s in scorers if s.weight > 0)
+    total = summaries.summary_ids.new_zeros(summaries.summary_ids.shape[0], dtype=torch.float)
+    for s in scorers:
+        if s.weight > 0:
+            total = total + s.weight * parts[s.name]
     return total, parts

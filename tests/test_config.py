@@ -190,6 +190,13 @@ def test_negative_reward_weight_names_the_key(key):
     assert f"'adversarial.{key}'" in str(err.value)
 
 
+def test_no_reward_and_no_anchor_is_refused_but_the_anchor_alone_is_an_ablation():
+    off = {"reconstruction_weight": 0.0, "discriminator_weight": 0.0, "similarity_weight": 0.0, "fluency_weight": 0.0}
+    with pytest.raises(ConfigError, match="anchor-only ablation"):
+        AdversarialConfig(**off)
+    assert AdversarialConfig(**off, pretrain_weight=1.0).pretrain_weight == 1.0
+
+
 def test_impossible_values_also_raise_when_built_directly():
     with pytest.raises(ConfigError, match="model.attention_heads"):
         ModelConfig(d_model=30, attention_heads=4)

@@ -125,6 +125,20 @@ def test_pretraining_anchor_pulls_g_towards_pseudo_summaries(tiny_corpus: Path, 
     assert imitation_loss_after_step(10.0) < imitation_loss_after_step(0.0)
 
 
+def test_anchor_only_ablation_trains_g_on_the_anchor_alone(tiny_corpus: Path, tmp_path: Path) -> None:
+    # every reward off, the anchor on: REINFORCE has nothing to say (zero advantages), G still moves by the anchor
+    off = {"reconstruction_weight": 0.0, "discriminator_weight": 0.0, "similarity_weight": 0.0,
+           "fluency_weight": 0.0, "length_weight": 0.0}
+    trainer = _trainer(tiny_corpus, tmp_path, adversarial={**off, "pretrain_weight": 1.0})
+    rollout = trainer.collect(0)
+    assert torch.equal(rollout.advantages, torch.zeros_like(rollout.advantages))
+    assert rollout.stats["reward/total/mean"] == 0.0
+    g_before = [p.detach().clone() for p in trainer.g.parameters()]
+    stats = trainer.adversarial_step(1)
+    assert stats["loss/anchor"] > 0 and stats["loss/g"] == 0.0
+    assert any(not torch.equal(p.detach(), b) for p, b in zip(trainer.g.parameters(), g_before))
+
+
 def test_anchor_with_headline_task_works_without_a_pretraining_stage(tiny_corpus: Path, tmp_path: Path) -> None:
     # the anchor replays the headline task, whose word statistics must exist even when pretrain.steps is 0
     trainer = _trainer(tiny_corpus, tmp_path, pretrain={"task": "headline", "steps": 0},
