@@ -7,9 +7,9 @@ Stages, in order, each resumable in the middle (``--resume``):
   1. pretrain    G learns pseudo-summaries made from documents alone; R learns to rebuild documents from them.
   2. pretrain_d  D learns human sentences (real) vs. G's samples (fake).
   3. adversarial G learns by REINFORCE on alpha * reconstruction + beta * discriminator reward (self-critical or
-                 leave-one-out baseline, or imitating the best of k samples), or from those two as gradients through straight-through Gumbel-softmax
-                 rows (adversarial.estimator: gumbel); R keeps learning to rebuild documents from G's summaries; D
-                 keeps learning.
+                 leave-one-out baseline, or imitating the best of k samples), or from those two as gradients
+                 through straight-through Gumbel-softmax rows (adversarial.estimator: gumbel); R keeps learning to
+                 rebuild documents from G's summaries; D keeps learning.
 """
 
 from __future__ import annotations
