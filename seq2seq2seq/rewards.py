@@ -267,8 +267,7 @@ def score(scorers: list, documents: Documents, summaries: Summaries,
     already computed elsewhere (R's, from its training forward), used instead of calling their scorers."""
     known = known or {}
     parts = {s.name: known[s.name] if s.name in known else s(documents, summaries) for s in scorers if s.weight > 0}
-    total = summaries.summary_ids.new_zeros(summaries.summary_ids.shape[0], dtype=torch.float)
-    for s in scorers:
-        if s.weight > 0:
-            total = total + s.weight * parts[s.name]
-    return total, parts
+    weighted = [s.weight * parts[s.name] for s in scorers if s.weight > 0]
+    if not weighted:  # the anchor-only ablation: no reward at all, a zero for each summary
+        return torch.zeros(summaries.summary_ids.shape[0], device=summaries.summary_ids.device), parts
+    return sum(weighted[1:], weighted[0]), parts

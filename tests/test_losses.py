@@ -335,6 +335,16 @@ def test_score_is_the_weighted_sum_and_skips_zero_weights():
     assert (a.calls, b.calls, off.calls) == (1, 1, 0)
 
 
+def test_score_with_every_weight_zero_is_zero_per_summary():
+    from seq2seq2seq.sampling import Summaries
+
+    off = StubScorer("off", 0.0, [100.0, 100.0])
+    ids = torch.tensor([[5, 1], [6, 1]])
+    total, parts = score([off], documents=None, summaries=Summaries(ids, torch.ones_like(ids)))
+    close(total, [0.0, 0.0])
+    assert parts == {} and off.calls == 0
+
+
 def test_length_reward_counts_words_beyond_the_target_by_hand():
     from seq2seq2seq.rewards import LengthReward
     from seq2seq2seq.sampling import Summaries
