@@ -272,4 +272,4 @@ def score(scorers: list, documents: Documents, summaries: Summaries,
     weighted = [s.weight * parts[s.name] for s in scorers if s.weight > 0]
     if not weighted:  # the anchor-only ablation: no reward at all, a zero for each summary
         return torch.zeros(summaries.summary_ids.shape[0], device=summaries.summary_ids.device), parts
-    return sum(weighted[1:], weighted[0]), parts
+    return sum(weighted), parts
