@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import os
 import platform
@@ -271,6 +272,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--candidates_fluency_weight", type=float, nargs="+", default=[0.5], metavar="W",
                         help="with --candidates_fluency_model: the fluency score's weight against similarity's 1; "
                              "several weights give one row each from the same candidates (choose W on dev)")
+    parser.add_argument("--candidates_headline_weight", type=float, nargs="+", default=[0.0], metavar="W",
+                        help="with --candidates: the weight of the headline-vocabulary score (the corpus's word "
+                             "counts: does a candidate keep the words headlines keep); several give one row each")
+    parser.add_argument("--candidates_contiguity_weight", type=float, nargs="+", default=[0.0], metavar="W",
+                        help="with --candidates: the weight of the contiguity score (the share of a candidate's word "
+                             "pairs adjacent in the document); several give one row each")
     parser.add_argument("--candidates_sets", default="dev,test", help="with --candidates: the sets to score it on")
     parser.add_argument("--results_json", default=None,
                         help="add this run's test scores (final, pre-trained G, the rule) under its seed to a JSON "
@@ -295,6 +302,13 @@ def main(argv: list[str] | None = None) -> int:
                    f"has a weight that is not a number >= 0 ({bad[0]})" if bad else "")
         if problem:  # checked before training, which can take hours
             print(f"error: --candidates_fluency_model {args.candidates_fluency_model} {problem}", file=sys.stderr)
+            return 2
+    for flag in ("headline", "contiguity"):
+        weights = getattr(args, f"candidates_{flag}_weight")
+        bad = [w for w in weights if not (0 <= w < float("inf"))]
+        if bad or (any(weights) and args.candidates <= 0):
+            print(f"error: --candidates_{flag}_weight " + (f"must be numbers >= 0, got {bad[0]}" if bad else
+                                                          "needs --candidates K (e.g. 8)"), file=sys.stderr)
             return 2
     run_dir = Path(args.run_dir or ROOT / "runs" / Path(args.config).stem)
     try:
@@ -387,10 +401,23 @@ def main(argv: list[str] | None = None) -> int:
         except ModelLoadError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
-    # one chosen row per fluency weight, all from the same candidates
-    weights = args.candidates_fluency_weight if args.candidates_fluency_model else [0.0]
-    chosen_labels = {w: (f"seq2seq2seq, best of 1+{args.candidates} by similarity" + (f" + {w:g} fluency" if w else "")
-                         + (", no longer than greedy" if args.candidates_no_longer else "")) for w in weights}
+    # one chosen row per combination of weights, all from the same candidates
+    combos = list(itertools.product(args.candidates_fluency_weight if args.candidates_fluency_model else [0.0],
+                                    args.candidates_headline_weight, args.candidates_contiguity_weight))
+    if chooser is not None and any(h for _, h, _ in combos):
+        if stats is None:
+            print(f"error: --candidates_headline_weight needs the corpus's word counts, and {cfg.data_dir} has none "
+                  f"readable: rebuild it with `python -m data_prep --out {cfg.data_dir}`", file=sys.stderr)
+            return 2
+        chooser.headline_stats = stats
+
+    def chosen_label(fluency: float, headline: float, contiguity: float) -> str:
+        terms = [f" + {w:g} {name}" for name, w in (("fluency", fluency), ("headline", headline),
+                                                    ("contiguity", contiguity)) if w]
+        return (f"seq2seq2seq, best of 1+{args.candidates} by similarity" + "".join(terms)
+                + (", no longer than greedy" if args.candidates_no_longer else ""))
+
+    chosen_labels = {combo: chosen_label(*combo) for combo in combos}
     tables = []
     for name, (documents, references) in sets.items():
         normalised = [normalize(d) for d in documents]  # G reads documents normalised like its training text
@@ -414,10 +441,14 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             similarity = chooser.similarity(normalised, candidates)
             fluency = chooser.fluency(candidates) if args.candidates_fluency_model else None
+            headline = chooser.headline(candidates) if chooser.headline_stats is not None else None
+            contiguity = chooser.contiguity(normalised, candidates)
             wall[f"score_{name}_candidates_seconds"] = time.perf_counter() - started
-            for weight, label in chosen_labels.items():
-                chooser.fluency_weight = weight
-                picks = chooser.best(chooser.combine(candidates, similarity, fluency, args.candidates_no_longer))
+            for (fluency_weight, headline_weight, contiguity_weight), label in chosen_labels.items():
+                chooser.fluency_weight, chooser.headline_weight = fluency_weight, headline_weight
+                chooser.contiguity_weight = contiguity_weight
+                picks = chooser.best(chooser.combine(candidates, similarity, fluency, args.candidates_no_longer,
+                                                     headline=headline, contiguity=contiguity))
                 systems[label] = [row[p] for row, p in zip(candidates, picks)]
         (run_dir / f"{name}.predictions.txt").write_text("\n".join(systems["seq2seq2seq"]) + "\n", encoding="utf-8")
         # the Lead baselines read the raw file, as evaluation.md's Lead rows do

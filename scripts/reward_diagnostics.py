@@ -6,8 +6,8 @@
 REINFORCE can only raise ROUGE if, among the summaries G samples for one document, those with a higher reward tend
 to have a higher ROUGE against the (never trained on) reference. This script loads a training checkpoint (G, R and
 D as the adversarial stage would start from), samples ``--samples`` summaries per dev document, scores every
-sample with each reward the adversarial stage knows (reconstruction, discriminator, length prior, and the
-sentence-embedding similarity when it is installed, the fluency language model when
+sample with each reward the adversarial stage knows (reconstruction, discriminator, length prior, headline
+vocabulary, contiguity, the sentence-embedding similarity when it is installed, the fluency language model when
 ``--adversarial.fluency_model`` names one) and with ROUGE, and prints per reward:
 
 - ``corr``: the mean over documents of the Pearson correlation, across that document's samples, between the reward
@@ -33,10 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from seq2seq2seq import checkpoint as ckpt  # noqa: E402
 from seq2seq2seq.config import ConfigError, load_config, parse_overrides  # noqa: E402
-from seq2seq2seq.data import CorpusError, load_corpus, token_idf  # noqa: E402
+from seq2seq2seq.data import CorpusError, headline_word_stats, load_corpus, token_idf  # noqa: E402
 from seq2seq2seq.models import ModelLoadError  # noqa: E402
-from seq2seq2seq.rewards import (DiscriminatorReward, FluencyReward, LengthReward,  # noqa: E402
-                                 ReconstructionReward, SimilarityReward, load_fluency_model, load_sentence_encoder)
+from seq2seq2seq.rewards import (ContiguityReward, DiscriminatorReward, FluencyReward,  # noqa: E402
+                                 HeadlineVocabularyReward, LengthReward, ReconstructionReward, SimilarityReward,
+                                 load_fluency_model, load_sentence_encoder)
 from seq2seq2seq.rouge import score_summaries  # noqa: E402
 from seq2seq2seq.train import Trainer, ensure_corpus  # noqa: E402
 
@@ -88,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     idf_reconstruction.name = "reconstruction_idf"  # R's log-likelihood with each document token weighted by idf
     scorers = [ReconstructionReward(unwrap(trainer.r), 1.0, retokenizer=trainer.to_r), idf_reconstruction,
                DiscriminatorReward(unwrap(trainer.d), 1.0, a.discriminator_reward, trainer.to_d),
-               LengthReward(trainer.word_starts, a.target_words, 1.0, a.length_prior == "two_sided")]
+               LengthReward(trainer.word_starts, a.target_words, 1.0, a.length_prior == "two_sided"),
+               HeadlineVocabularyReward(headline_word_stats(corpus), trainer.tokenizer, 1.0),
+               ContiguityReward(trainer.tokenizer, 1.0)]
     if trainer.similarity is not None:  # loaded by the trainer when the config weights it
         scorers.append(SimilarityReward(trainer.similarity.encoder, trainer.similarity.encoder_tokenizer,
                                         trainer.tokenizer, 1.0))
@@ -109,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     weights = {"reconstruction": 0.0 if uses_idf else a.reconstruction_weight,
                "reconstruction_idf": a.reconstruction_weight if uses_idf else 0.0,
                "discriminator": a.discriminator_weight,
-               "length": a.length_weight, "similarity": a.similarity_weight, "fluency": a.fluency_weight}
+               "length": a.length_weight, "similarity": a.similarity_weight, "fluency": a.fluency_weight,
+               "headline": a.headline_weight, "contiguity": a.contiguity_weight}
     names = [s.name for s in scorers] + ["total"]
 
     docs_text = corpus.dev_documents[: args.documents]

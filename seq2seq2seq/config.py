@@ -247,6 +247,12 @@ class AdversarialConfig:
                                   "model of human sentences gives the summary (needs fluency_model; 0 = off)", 0.0)
     fluency_model: str = _help("folder of a causal language model of human sentences, e.g. written by "
                                "scripts/train_fluency_lm.py", "")
+    headline_weight: float = _help("weight of the headline-vocabulary reward: the mean over the summary's words of "
+                                   "log(P_headlines(w) / P_documents(w)) from the corpus's word counts, i.e. does it "
+                                   "keep the words headlines keep (no model; 0 = off)", 0.0)
+    contiguity_weight: float = _help("weight of the contiguity reward: the fraction of the summary's adjacent word "
+                                     "pairs that are adjacent in the document, i.e. does it copy phrases rather than "
+                                     "scattered words (no model; 0 = off)", 0.0)
     pretrain_weight: float = _help("weight of the pre-training loss (G imitating the pseudo-summaries) kept in G's "
                                    "loss: an anchor against drifting away from the pre-trained G (0 = off)", 0.0)
     d_steps: int = _help("D updates per G update", 1)
@@ -265,12 +271,13 @@ class AdversarialConfig:
         for key in ("reconstruction_weight", "discriminator_weight"):
             _require(getattr(self, key) >= 0, f"adversarial.{key}", "must be >= 0 (0 switches that reward off)")
         _require(self.similarity_weight >= 0, "adversarial.similarity_weight", "must be >= 0 (0 switches it off)")
-        _require(self.fluency_weight >= 0, "adversarial.fluency_weight", "must be >= 0 (0 switches it off)")
+        for key in ("fluency_weight", "headline_weight", "contiguity_weight"):
+            _require(getattr(self, key) >= 0, f"adversarial.{key}", "must be >= 0 (0 switches it off)")
         _require(self.fluency_weight == 0 or bool(self.fluency_model), "adversarial.fluency_model",
                  "is needed when fluency_weight > 0: train one with `python scripts/train_fluency_lm.py --data_dir "
                  "runs/corpus --out runs/fluency_lm` and set adversarial.fluency_model: runs/fluency_lm")
         _require(self.reconstruction_weight + self.discriminator_weight + self.similarity_weight
-                 + self.fluency_weight > 0 or self.pretrain_weight > 0,
+                 + self.fluency_weight + self.headline_weight + self.contiguity_weight > 0 or self.pretrain_weight > 0,
                  "adversarial.reconstruction_weight", "at least one reward weight must be positive (or "
                  "pretrain_weight, for the anchor-only ablation: G only keeps pre-training while R and D train)")
         _require(self.d_steps >= 0, "adversarial.d_steps", "must be >= 0")

@@ -119,6 +119,17 @@ def _stored_word_counts(data_dir: Path) -> tuple[Counter[str], Counter[str]] | N
         raise CorpusError(f"{path} is not a readable word count table ({err}); {_rebuild(data_dir)}") from None
 
 
+def load_headline_word_stats(data_dir: str | Path) -> HeadlineWordStats:
+    """The headline word statistics of a corpus folder: from its stored word counts alone (no texts are read), or,
+    for an older corpus without them, counted over its texts. Raises CorpusError naming the folder and the fix when
+    it is not a corpus folder."""
+    data_dir = Path(data_dir)
+    counts = _stored_word_counts(data_dir)
+    if counts is None:
+        return headline_word_stats(load_corpus(data_dir))
+    return HeadlineWordStats.from_counts(*counts)
+
+
 def load_corpus(data_dir: str | Path, max_documents: int = 0) -> Corpus:
     """Open documents and human sentences (memory-mapped), read the dev slice and the stored word counts, and
     locate the tokenizer of a corpus folder; ``max_documents`` > 0 keeps only the first documents."""

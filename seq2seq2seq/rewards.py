@@ -3,7 +3,9 @@ carries its own weight; the total reward is the weighted sum. Each is logged as 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from transformers import PreTrainedModel
@@ -14,6 +16,9 @@ from .models import ModelLoadError, describe_error, discriminator_logits, seq2se
 from .retokenize import Retokenizer, same_tokenizer
 from .sampling import Summaries
 from .word_pieces import count_words
+
+if TYPE_CHECKING:
+    from .data import HeadlineWordStats
 
 
 @dataclass
@@ -232,6 +237,59 @@ def embed_texts(encoder: PreTrainedModel, encoder_tokenizer, texts: list[str], m
     return torch.nn.functional.normalize(pooled, dim=-1)
 
 
+def summary_texts(tokenizer, summaries: Summaries) -> list[str]:
+    """G's summaries as text (padding and specials dropped), one string per row."""
+    ids = summaries.summary_ids.masked_fill(summaries.summary_mask == 0, tokenizer.pad_token_id)
+    return tokenizer.batch_decode(ids, skip_special_tokens=True)
+
+
+def headline_vocabulary(words: Sequence[str], stats: "HeadlineWordStats") -> float:
+    """Mean over the words of ``stats.score(w)``: log(P_sentences(w) / P_documents(w)), from the corpus's word counts
+    of human sentences (headlines) and of documents. High for the words headlines keep (names, verbs, nouns), low
+    for those they leave out (articles, 'said', weekdays). Pure; 0.0 for no words."""
+    return sum(stats.score(w) for w in words) / len(words) if words else 0.0
+
+
+def contiguity(summary_words: Sequence[str], document_words: Sequence[str]) -> float:
+    """The fraction of the summary's adjacent word pairs that stand side by side, in that order, in the document:
+    1.0 when the summary is made of the document's phrases, 0.0 when it strings scattered words together (and for
+    fewer than two words). Pure."""
+    pairs = list(zip(summary_words, summary_words[1:]))
+    if not pairs:
+        return 0.0
+    document_pairs = set(zip(document_words, document_words[1:]))
+    return sum(pair in document_pairs for pair in pairs) / len(pairs)
+
+
+class HeadlineVocabularyReward:
+    """:func:`headline_vocabulary` of each summary: does it keep the words headlines keep? The headline-deletion
+    rule's own statistic, as a reward; no model, so nothing to train or load."""
+
+    name = "headline"
+
+    def __init__(self, stats: "HeadlineWordStats", tokenizer, weight: float) -> None:
+        self.stats, self.tokenizer, self.weight = stats, tokenizer, weight
+
+    def __call__(self, documents: Documents, summaries: Summaries) -> torch.Tensor:
+        scores = [headline_vocabulary(text.split(), self.stats) for text in summary_texts(self.tokenizer, summaries)]
+        return torch.tensor(scores, device=summaries.summary_ids.device)
+
+
+class ContiguityReward:
+    """:func:`contiguity` of each summary in its document: does it copy phrases rather than scattered words?"""
+
+    name = "contiguity"
+
+    def __init__(self, tokenizer, weight: float) -> None:
+        self.tokenizer, self.weight = tokenizer, weight
+
+    def __call__(self, documents: Documents, summaries: Summaries) -> torch.Tensor:
+        texts = summary_texts(self.tokenizer, summaries)
+        document_texts = self.tokenizer.batch_decode(documents.input_ids, skip_special_tokens=True)
+        scores = [contiguity(text.split(), document.split()) for text, document in zip(texts, document_texts)]
+        return torch.tensor(scores, device=summaries.summary_ids.device)
+
+
 class SimilarityReward:
     """Cosine similarity of the summary's and the document's sentence embeddings (mean-pooled token states, as
     all-MiniLM-L6-v2 is trained). Where R asks the summary to let it rebuild the document's exact words, this asks the
@@ -258,9 +316,7 @@ class SimilarityReward:
         return self._last_documents[1]
 
     def __call__(self, documents: Documents, summaries: Summaries) -> torch.Tensor:
-        ids = summaries.summary_ids.masked_fill(summaries.summary_mask == 0, self.tokenizer.pad_token_id)
-        texts = self.tokenizer.batch_decode(ids, skip_special_tokens=True)
-        return (self._document_embeddings(documents) * self.embed(texts)).sum(-1)
+        return (self._document_embeddings(documents) * self.embed(summary_texts(self.tokenizer, summaries))).sum(-1)
 
 
 def score(scorers: list, documents: Documents, summaries: Summaries,

@@ -285,6 +285,16 @@ def build_parser() -> argparse.ArgumentParser:
                         "scripts/train_fluency_lm.py): similarity and fluency are z-scored per document and added")
     p.add_argument("--fluency-weight", type=float, default=None,
                    help="with --fluency-model: the fluency score's weight against similarity's 1 (default 0.5)")
+    p.add_argument("--headline-weight", type=float, default=0.0,
+                   help="with --candidates and --corpus: also rank by the headline-vocabulary score (does a candidate "
+                        "keep the words headlines keep, by the corpus's word counts), z-scored and added with this "
+                        "weight (0 = off)")
+    p.add_argument("--contiguity-weight", type=float, default=0.0,
+                   help="with --candidates: also rank by contiguity (the share of a candidate's adjacent word pairs "
+                        "that are adjacent in the document), z-scored and added with this weight (0 = off)")
+    p.add_argument("--corpus", default="",
+                   help="with --headline-weight: the corpus folder the model was trained on (from data_prep, e.g. "
+                        "runs/corpus); only its word counts are read")
     p.add_argument("--candidates-no-longer", action="store_true",
                    help="with --candidates: only samples with at most as many words as the decoded summary compete")
     p.add_argument("--seed", type=int, default=0, help="with --candidates: seed of the samples")
@@ -309,6 +319,15 @@ def run(args: argparse.Namespace) -> int:
                              "scripts/train_fluency_lm.py)")
     if args.fluency_weight is not None and not (math.isfinite(args.fluency_weight) and args.fluency_weight >= 0):
         raise SummarizeError(f"--fluency-weight must be a number >= 0, got {args.fluency_weight}")
+    for flag in ("headline", "contiguity"):
+        weight = getattr(args, f"{flag}_weight")
+        if not (math.isfinite(weight) and weight >= 0):
+            raise SummarizeError(f"--{flag}-weight must be a number >= 0, got {weight}")
+        if weight and not args.candidates:
+            raise SummarizeError(f"--{flag}-weight ranks candidates: add --candidates K (e.g. 8)")
+    if args.headline_weight and not args.corpus:
+        raise SummarizeError("--headline-weight reads the training corpus's word counts: add --corpus FOLDER (the "
+                             "data_prep folder the model was trained on, e.g. runs/corpus)")
     input_format = args.format or args.input_format
     output_format = _format_of(args.format or args.output_format, args.output)
     output = None if args.output in (None, "-") else Path(args.output)
@@ -333,9 +352,17 @@ def run(args: argparse.Namespace) -> int:
     chooser = None
     if args.candidates:
         from .choose import CandidateChooser
+        from .data import CorpusError
 
         weight = 0.0 if not args.fluency_model else 0.5 if args.fluency_weight is None else args.fluency_weight
-        chooser = CandidateChooser.load(args.similarity_model, fluency_model=args.fluency_model, fluency_weight=weight)
+        try:
+            chooser = CandidateChooser.load(args.similarity_model, fluency_model=args.fluency_model,
+                                            fluency_weight=weight, corpus=args.corpus if args.headline_weight else "",
+                                            headline_weight=args.headline_weight,
+                                            contiguity_weight=args.contiguity_weight)
+        except CorpusError as err:
+            raise SummarizeError(f"--corpus {args.corpus}: {err} (--corpus names the data_prep folder the model "
+                                 f"was trained on, e.g. runs/corpus)") from None
         chooser.to(next(summarizer.model.parameters()).device)
     # normalised as the export's corpus was: its language setting is known once the export is read
     documents = prepare_documents([row.text for row in rows], normalise=not args.no_normalize,

@@ -42,8 +42,9 @@ from .losses import (best_of_k_advantages, conditional_gumbel_softmax, cross_ent
                      token_logprobs)
 from .models import ModelLoadError, discriminator_logits, model_config, seq2seq_logits
 from .retokenize import Retokenizer
-from .rewards import (DiscriminatorReward, Documents, FluencyReward, LengthReward, ReconstructionReward,
-                      SimilarityReward, load_fluency_model, load_sentence_encoder, score)
+from .rewards import (ContiguityReward, DiscriminatorReward, Documents, FluencyReward, HeadlineVocabularyReward,
+                      LengthReward, ReconstructionReward, SimilarityReward, load_fluency_model,
+                      load_sentence_encoder, score)
 from .sampling import SourceConstraint, Summaries, constraint_for, generate_summaries, summarize_texts, summary_logits
 from .soft_tokens import soft_discriminator_logits, soft_language_model_logprob, soft_seq2seq_logits
 from .supervised import Pairs, load_pairs, source_words
@@ -165,7 +166,11 @@ class Trainer:
                         LengthReward(self.word_starts, adv.target_words, adv.length_weight,
                                      adv.length_prior == "two_sided"),
                         *([self.similarity] if self.similarity is not None else []),
-                        *([self.fluency] if self.fluency is not None else [])]
+                        *([self.fluency] if self.fluency is not None else []),
+                        *([HeadlineVocabularyReward(self.word_stats or headline_word_stats(corpus), self.tokenizer,
+                                                    adv.headline_weight)] if adv.headline_weight > 0 else []),
+                        *([ContiguityReward(self.tokenizer, adv.contiguity_weight)]
+                          if adv.contiguity_weight > 0 else [])]
         self.gumbel = adv.estimator == "gumbel" and adv.steps > 0
         self.soft_rewards = SOFT_REWARDS + (("fluency",) if self.fluency is not None and self.fluency.same else ())
         if self.gumbel:

@@ -179,6 +179,10 @@ def test_a_bad_fluency_chooser_is_refused_before_training(tmp_path: Path, capsys
     assert benchmark.main([*run, "--candidates", "4", "--candidates_fluency_model", str(tmp_path),
                            "--candidates_fluency_weight", "-1"]) == 2
     assert "not a number >= 0" in capsys.readouterr().err
+    assert benchmark.main([*run, "--candidates_headline_weight", "0.5"]) == 2
+    assert "--candidates_headline_weight needs --candidates K" in capsys.readouterr().err
+    assert benchmark.main([*run, "--candidates", "4", "--candidates_contiguity_weight", "0", "-1"]) == 2
+    assert "--candidates_contiguity_weight must be numbers >= 0" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()  # nothing trained, nothing written
 
 

@@ -261,3 +261,73 @@ def test_no_longer_keeps_longer_samples_out_of_the_choice(chooser: CandidateChoo
     scores = chooser.scores([document], candidates)[0]
     # only the candidates of at most 3 words (the first one's length) compete
     assert chooser.choose([document], candidates, no_longer=True) == [max((0, 2), key=scores.__getitem__)]
+
+
+def test_zscore_combination_by_hand() -> None:
+    from seq2seq2seq.choose import zscore_combination
+
+    # columns 1, 2, 3 (z = -a, 0, a with a = sqrt(3/2)), 3, 3, 0 (z = 1/sqrt(2), 1/sqrt(2), -sqrt(2)), 0, 1, 0
+    # (z = -1/sqrt(2), sqrt(2), -1/sqrt(2)), weights 1, 0.5, 2
+    a, b = 1.5 ** 0.5, 2 ** 0.5
+    out = zscore_combination([[1.0, 2.0, 3.0], [3.0, 3.0, 0.0], [0.0, 1.0, 0.0]], [1.0, 0.5, 2.0])
+    assert out == pytest.approx([-a + 0.5 / b - 2 / b, 0.5 / b + 2 * b, a - 0.5 * b - 2 / b])
+    # a candidate with any non-finite score is out of every column's mean, and scores -inf
+    out = zscore_combination([[1.0, 3.0, 2.0], [0.0, 2.0, 1.0], [5.0, 5.0, float("-inf")]], [1.0, 1.0, 1.0])
+    assert out == pytest.approx([-2.0, 2.0, float("-inf")])  # the third column is constant on the two kept
+    assert zscore_combination([[1.0, 2.0], [4.0, 2.0]], [1.0, 1.0]) == pytest.approx([0.0, 0.0])
+    with pytest.raises(ValueError, match="2 score columns but 1 weights"):
+        zscore_combination([[1.0], [2.0]], [1.0])
+    with pytest.raises(ValueError, match="different lengths"):
+        zscore_combination([[1.0, 2.0], [2.0]], [1.0, 1.0])
+
+
+def test_headline_and_contiguity_join_the_choice(encoder_dir: Path, tiny_corpus: Path) -> None:
+    from seq2seq2seq.choose import zscore_combination
+    from seq2seq2seq.data import CorpusError, load_headline_word_stats
+    from seq2seq2seq.rewards import contiguity, headline_vocabulary
+
+    stats = load_headline_word_stats(tiny_corpus)
+    chooser = CandidateChooser.load(str(encoder_dir), corpus=str(tiny_corpus), headline_weight=0.5,
+                                    contiguity_weight=1.0)
+    document = DOCUMENTS[0]
+    words = document.split()
+    row = [" ".join(words[:4]), " ".join(words[3::-1]), " ".join(words[2:6]), ""]
+    assert chooser.contiguity([document], [row]) == [[contiguity(t.split(), words) for t in row]]
+    assert chooser.headline([row]) == [[headline_vocabulary(t.split(), stats) for t in row]]
+    similarity = chooser.similarity([document], [row])
+    expected = zscore_combination([similarity[0], chooser.headline([row])[0], chooser.contiguity([document], [row])[0]],
+                                  [1.0, 0.5, 1.0])
+    assert chooser.scores([document], [row]) == [expected] and expected[3] == float("-inf")
+    # a large contiguity weight prefers the phrase to the same words reversed
+    chooser.headline_weight, chooser.contiguity_weight = 0.0, 100.0
+    assert chooser.choose([document], [row[:2]]) == [0]
+    with pytest.raises(ValueError, match="needs the candidates' contiguity scores"):
+        chooser.combine([row], similarity)
+    plain = CandidateChooser.load(str(encoder_dir))
+    with pytest.raises(ValueError, match="corpus="):
+        CandidateChooser(plain.encoder, plain.encoder_tokenizer, headline_weight=0.5)
+    with pytest.raises(ValueError, match="contiguity weight must be a number >= 0"):
+        CandidateChooser(plain.encoder, plain.encoder_tokenizer, contiguity_weight=-1.0)
+    with pytest.raises(CorpusError, match="data_prep"):
+        CandidateChooser.load(str(encoder_dir), corpus=str(encoder_dir), headline_weight=0.5)
+
+
+def test_cli_candidates_with_headline_and_contiguity(export: Path, encoder_dir: Path, tiny_corpus: Path,
+                                                     tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    source = write_lines(tmp_path / "docs.txt", DOCUMENTS)
+    base = ["--model", str(export), "--input", str(source), "--similarity-model", str(encoder_dir), "--quiet"]
+    out = tmp_path / "out.txt"
+    code = summarize.main([*base, "--output", str(out), "--candidates", "4", "--corpus", str(tiny_corpus),
+                           "--headline-weight", "0.5", "--contiguity-weight", "0.5"])
+    assert code == 0, capsys.readouterr().err
+    lines = out.read_text(encoding="utf-8").split("\n")[:-1]
+    assert len(lines) == len(DOCUMENTS) and all(lines)
+    assert summarize.main([*base, "--candidates", "2", "--headline-weight", "0.5"]) == 2
+    assert "add --corpus FOLDER" in capsys.readouterr().err
+    assert summarize.main([*base, "--contiguity-weight", "0.5"]) == 2
+    assert "add --candidates" in capsys.readouterr().err
+    assert summarize.main([*base, "--candidates", "2", "--contiguity-weight", "-1"]) == 2
+    assert "--contiguity-weight must be a number >= 0" in capsys.readouterr().err
+    code = summarize.main([*base, "--candidates", "2", "--headline-weight", "1", "--corpus", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "--corpus names the data_prep folder" in err and "Traceback" not in err

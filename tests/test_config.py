@@ -183,7 +183,8 @@ def test_mixed_precision_no_from_the_command_line_and_yaml(tmp_path):
     assert load_config(path).mixed_precision == "no"
 
 
-@pytest.mark.parametrize("key", ["reconstruction_weight", "discriminator_weight"])
+@pytest.mark.parametrize("key", ["reconstruction_weight", "discriminator_weight", "headline_weight",
+                                 "contiguity_weight"])
 def test_negative_reward_weight_names_the_key(key):
     with pytest.raises(ConfigError) as err:
         load_config(overrides={"adversarial": {key: -1.0}})
@@ -195,6 +196,8 @@ def test_no_reward_and_no_anchor_is_refused_but_the_anchor_alone_is_an_ablation(
     with pytest.raises(ConfigError, match="anchor-only ablation"):
         AdversarialConfig(**off)
     assert AdversarialConfig(**off, pretrain_weight=1.0).pretrain_weight == 1.0
+    assert AdversarialConfig(**off, contiguity_weight=1.0).contiguity_weight == 1.0  # a model-free reward alone
+    assert AdversarialConfig(**off, headline_weight=0.5).headline_weight == 0.5
 
 
 def test_impossible_values_also_raise_when_built_directly():

@@ -36,7 +36,7 @@ def test_reports_every_reward_within_the_sample_range(tiny_corpus: Path, tiny_ru
     assert result["documents"] == 5 and result["samples"] == 3
     rouge = result["rouge"]
     assert 0.0 <= rouge["mean_sample"] <= rouge["oracle"] <= 100.0
-    for name in ("reconstruction", "discriminator", "length", "total"):
+    for name in ("reconstruction", "discriminator", "length", "headline", "contiguity", "total"):
         row = result["rewards"][name]
         assert -1.0 <= row["corr"] <= 1.0
         assert row["pick"] <= rouge["oracle"] + 1e-9  # the top sample by any reward is one of the samples

@@ -1,4 +1,5 @@
-"""The sentence-embedding reward on a tiny random BERT encoder written to disk."""
+"""The sentence-embedding reward on a tiny random BERT encoder written to disk; the model-free headline-vocabulary
+and contiguity rewards by hand."""
 
 from __future__ import annotations
 
@@ -115,3 +116,68 @@ def test_token_idf_and_the_idf_weighted_reconstruction_reward(tiny_corpus):
     w = idf[ids[0]]
     assert w[2] == 0.0 and w[0] > 0 and w[1] > 0  # eos carries no weight
     torch.testing.assert_close(weighted, ((w[0] * logps[0] + w[1] * logps[1]) / (w[0] + w[1])).reshape(1))
+
+
+def test_headline_vocabulary_is_the_mean_log_ratio_of_headline_to_document_frequency() -> None:
+    from collections import Counter
+
+    from seq2seq2seq.data import HeadlineWordStats
+    from seq2seq2seq.rewards import headline_vocabulary
+
+    # sentences: 10 words, "bomb" 4 of them; documents: 20 words, "bomb" 2, "the" 10 (add-one smoothing)
+    stats = HeadlineWordStats.from_counts(Counter({"bomb": 4, "police": 6}), Counter({"bomb": 2, "the": 10,
+                                                                                       "police": 8}))
+    bomb = math.log(5 / 11) - math.log(3 / 21)
+    the = math.log(1 / 11) - math.log(11 / 21)
+    assert headline_vocabulary(["bomb"], stats) == pytest.approx(bomb)
+    assert headline_vocabulary(["the", "bomb"], stats) == pytest.approx((the + bomb) / 2)
+    assert bomb > 0 > the  # headlines keep "bomb" and leave "the" out
+    assert headline_vocabulary([], stats) == 0.0
+
+
+def test_contiguity_is_the_share_of_word_pairs_adjacent_in_the_document() -> None:
+    from seq2seq2seq.rewards import contiguity
+
+    document = "police defused a small bomb outside a school on wednesday".split()
+    assert contiguity("police defused small bomb".split(), document) == pytest.approx(2 / 3)  # "defused small" is not
+    assert contiguity("small bomb outside a school".split(), document) == 1.0
+    assert contiguity("bomb small".split(), document) == 0.0  # order counts
+    assert contiguity(["bomb"], document) == 0.0 and contiguity([], document) == 0.0
+
+
+def test_adversarial_step_uses_the_headline_and_contiguity_rewards(tiny_corpus: Path, tmp_path: Path) -> None:
+    from conftest import TINY_CONFIG
+    from seq2seq2seq.config import _merge, load_config
+    from seq2seq2seq.data import load_corpus
+    from seq2seq2seq.train import Trainer
+
+    cfg = load_config(TINY_CONFIG, _merge({"data_dir": str(tiny_corpus), "output_dir": str(tmp_path)},
+                                          {"adversarial": {"headline_weight": 1.0, "contiguity_weight": 0.5}}))
+    trainer = Trainer(cfg, load_corpus(cfg.data_dir))
+    assert {"headline", "contiguity"} <= {s.name for s in trainer.scorers}
+    stats = trainer.adversarial_step(0)
+    assert 0.0 <= stats["rewards/contiguity/mean"] <= 1.0
+    assert math.isfinite(stats["rewards/headline/mean"])
+
+
+def test_the_rewards_read_the_decoded_summaries_and_documents(tiny_corpus: Path) -> None:
+    from seq2seq2seq.data import headline_word_stats, load_corpus
+    from seq2seq2seq.rewards import ContiguityReward, HeadlineVocabularyReward, contiguity, headline_vocabulary
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_corpus / "tokenizer"))
+    corpus = load_corpus(tiny_corpus)
+    document = corpus.documents[0]
+    words = document.split()
+    summaries_text = [" ".join(words[:4]), " ".join(words[4:0:-1])]  # a phrase, and the same words reversed
+    doc_ids = tokenizer([document] * 2, return_tensors="pt", padding=True)
+    documents = Documents(doc_ids["input_ids"], doc_ids["attention_mask"])
+    encoded = tokenizer(summaries_text, add_special_tokens=False, return_tensors="pt", padding=True)
+    summaries = Summaries(encoded["input_ids"], encoded["attention_mask"])
+    decoded_document = tokenizer.decode(doc_ids["input_ids"][0], skip_special_tokens=True).split()
+    decoded = [tokenizer.decode(row, skip_special_tokens=True).split() for row in encoded["input_ids"]]
+    got = ContiguityReward(tokenizer, 1.0)(documents, summaries)
+    assert got.tolist() == pytest.approx([contiguity(d, decoded_document) for d in decoded])
+    assert got[0] == 1.0
+    stats = headline_word_stats(corpus)
+    got = HeadlineVocabularyReward(stats, tokenizer, 1.0)(documents, summaries)
+    assert got.tolist() == pytest.approx([headline_vocabulary(d, stats) for d in decoded])
