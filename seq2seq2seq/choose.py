@@ -1,10 +1,11 @@
 """Inference-time choice among candidate summaries: G writes its greedy (or beam) summary and ``k`` samples per
 document, and the candidate the rewards rank first is kept: the one whose sentence embedding is closest to the
-document's, or, with a fluency model, the best sum of that similarity and the fluency of a language model of human
-sentences, each z-scored among the document's candidates.
+document's, or the best weighted sum of that similarity and other scores, each z-scored among the document's
+candidates: the fluency of a language model of human sentences, the headline vocabulary (the corpus's word counts)
+and the contiguity of the candidate's words in the document.
 
-These are the similarity and fluency rewards of the adversarial stage (``rewards.SimilarityReward``,
-``rewards.FluencyReward``) used at test time instead of through policy gradient: ``scripts/reward_diagnostics.py``
+These are rewards of the adversarial stage (``rewards.SimilarityReward``, ``FluencyReward``,
+``HeadlineVocabularyReward``, ``ContiguityReward``) used at test time instead of through policy gradient: ``scripts/reward_diagnostics.py``
 measures how much the sample they rank first gains over the greedy summary on the dev slice. The greedy summary is
 always a candidate, so with ``k = 0`` nothing changes.
 
