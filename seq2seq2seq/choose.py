@@ -5,8 +5,8 @@ candidates: the fluency of a language model of human sentences, the headline voc
 and the contiguity of the candidate's words in the document.
 
 These are rewards of the adversarial stage (``rewards.SimilarityReward``, ``FluencyReward``,
-``HeadlineVocabularyReward``, ``ContiguityReward``) used at test time instead of through policy gradient: ``scripts/reward_diagnostics.py``
-measures how much the sample they rank first gains over the greedy summary on the dev slice. The greedy summary is
+``HeadlineVocabularyReward``, ``ContiguityReward``) used at test time instead of through policy gradient:
+``scripts/reward_diagnostics.py`` measures how much the sample they rank first gains over the greedy summary on the dev slice. The greedy summary is
 always a candidate, so with ``k = 0`` nothing changes.
 
     chooser = CandidateChooser.load("", fluency_model="runs/fluency_lm", fluency_weight=0.5)
