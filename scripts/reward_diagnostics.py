@@ -16,7 +16,9 @@ vocabulary, contiguity, the sentence-embedding similarity when it is installed, 
   learned to maximise that reward (within G's current samples) would score. Compare with ``mean sample``,
   ``greedy`` and ``oracle`` (the best sample by ROUGE itself).
 
-The ``total`` row is the reward of the config's weights (``--adversarial.*`` overrides apply). Nothing is trained.
+The ``total`` row is the reward of the config's weights (``--adversarial.*`` overrides apply). Each ``--zscore``
+row ranks by a weighted sum of the rewards z-scored among a document's samples, as the test-time choice
+(``seq2seq2seq.choose``) does. Nothing is trained.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from seq2seq2seq import checkpoint as ckpt  # noqa: E402
+from seq2seq2seq.choose import zscore_combination  # noqa: E402
 from seq2seq2seq.config import ConfigError, load_config, parse_overrides  # noqa: E402
 from seq2seq2seq.data import CorpusError, headline_word_stats, load_corpus, token_idf  # noqa: E402
 from seq2seq2seq.models import ModelLoadError  # noqa: E402
@@ -53,6 +56,20 @@ def pearson(xs: list[float], ys: list[float]) -> float | None:
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / math.sqrt(vx * vy)
 
 
+def parse_combination(spec: str) -> dict[str, float]:
+    """'similarity:1,fluency:0.5' -> {'similarity': 1.0, 'fluency': 0.5}."""
+    combo = {}
+    for part in spec.split(","):
+        name, sep, weight = part.partition(":")
+        try:
+            combo[name.strip()] = float(weight)
+        except ValueError:
+            raise ValueError(f"{part!r} is not NAME:WEIGHT (e.g. similarity:1,fluency:0.5)") from None
+        if not sep or not name.strip():
+            raise ValueError(f"{part!r} is not NAME:WEIGHT (e.g. similarity:1,fluency:0.5)")
+    return combo
+
+
 def rouge_mean(reference: str, prediction: str) -> float:
     scores = score_summaries([prediction], [reference])  # F1 x 100, Porter stemmer: the evaluation protocol
     return (scores["rouge1"] + scores["rouge2"] + scores["rougeL"]) / 3
@@ -68,9 +85,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="also write the figures to this JSON file")
     parser.add_argument("--dump", help="write every sample's rewards and ROUGE to this JSONL file (one line per "
                                        "document), e.g. to try other reward weights offline")
+    parser.add_argument("--zscore", action="append", default=[], metavar="NAME:W,NAME:W",
+                        help="also rank by this weighted sum of rewards, each z-scored among a document's samples "
+                             "as the test-time choice does (e.g. similarity:1,fluency:0.5,headline:0.5); repeatable")
     args, rest = parser.parse_known_args(argv)
     if args.samples < 2:
         parser.error("--samples must be >= 2 (a correlation needs several samples per document)")
+    try:
+        combos = {spec: parse_combination(spec) for spec in args.zscore}
+    except ValueError as err:
+        parser.error(f"--zscore: {err}")
     try:
         cfg = load_config(args.config, parse_overrides(rest))
         if cfg.num_threads:
@@ -114,7 +138,12 @@ def main(argv: list[str] | None = None) -> int:
                "discriminator": a.discriminator_weight,
                "length": a.length_weight, "similarity": a.similarity_weight, "fluency": a.fluency_weight,
                "headline": a.headline_weight, "contiguity": a.contiguity_weight}
-    names = [s.name for s in scorers] + ["total"]
+    unknown = sorted({name for combo in combos.values() for name in combo} - {s.name for s in scorers})
+    if unknown:
+        print(f"error: --zscore names {', '.join(unknown)}, which this run does not score; the rewards are "
+              f"{', '.join(s.name for s in scorers)}", file=sys.stderr)
+        return 2
+    names = [s.name for s in scorers] + ["total"] + [f"z: {spec}" for spec in combos]
 
     docs_text = corpus.dev_documents[: args.documents]
     refs = corpus.dev_summaries[: args.documents]
@@ -133,6 +162,10 @@ def main(argv: list[str] | None = None) -> int:
             greedy = trainer._rollout(docs, do_sample=False)
             parts = {s.name: s(docs.repeat(k), samples).float().view(-1, k) for s in scorers}
         parts["total"] = sum(weights[name] * value for name, value in parts.items())
+        for spec, combo in combos.items():  # per document, as the test-time choice combines its scores
+            parts[f"z: {spec}"] = torch.tensor([zscore_combination([parts[name][i].tolist() for name in combo],
+                                                                   list(combo.values()))
+                                                for i in range(len(texts))])
         sample_texts = trainer.tokenizer.batch_decode(samples.summary_ids, skip_special_tokens=True)
         greedy_texts = trainer.tokenizer.batch_decode(greedy.summary_ids, skip_special_tokens=True)
         for i, ref in enumerate(batch_refs):
@@ -173,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|")
     for name in names:
         r = result["rewards"][name]
-        weight = "" if name == "total" else f"{weights[name]:g}"
+        weight = f"{weights[name]:g}" if name in weights else ""
         print(f"| {name} | {weight} | {r['corr']:+.3f} | {r['pick']:.2f} |")
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2), encoding="utf-8")
