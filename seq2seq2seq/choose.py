@@ -6,8 +6,8 @@ and the contiguity of the candidate's words in the document.
 
 These are rewards of the adversarial stage (``rewards.SimilarityReward``, ``FluencyReward``,
 ``HeadlineVocabularyReward``, ``ContiguityReward``) used at test time instead of through policy gradient:
-``scripts/reward_diagnostics.py`` measures how much the sample they rank first gains over the greedy summary on the dev slice. The greedy summary is
-always a candidate, so with ``k = 0`` nothing changes.
+``scripts/reward_diagnostics.py`` measures how much the sample they rank first gains over the greedy summary on the
+dev slice. The greedy summary is always a candidate, so with ``k = 0`` nothing changes.
 
     chooser = CandidateChooser.load("", fluency_model="runs/fluency_lm", fluency_weight=0.5)
     texts = summarize_and_choose(model, tokenizer, documents, cfg, k=8, chooser=chooser, max_document_tokens=400)
@@ -23,9 +23,8 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from .config import DecodingConfig
-from .data import decoder_targets
-from .losses import sequence_mean_logprob
 from .data import decoder_targets, load_headline_word_stats
+from .losses import sequence_mean_logprob
 from .rewards import (contiguity, embed_texts, headline_vocabulary, language_model_logits, lm_positions, lm_start_id,
                       load_fluency_model, load_sentence_encoder)
 from .sampling import constraint_for, generate_summaries, length_batches, word_start_mask
@@ -51,13 +50,6 @@ def zscore_combination(columns: list[list[float]], weights: list[float]) -> list
     standardised = [z(column) for column in columns]
     return [sum(w * column[j] for w, column in zip(weights, standardised)) if ok else float("-inf")
             for j, ok in enumerate(valid)]
-
-
-def zscore_sum(similarity: list[float], fluency: list[float], fluency_weight: float) -> list[float]:
-    """z(similarity) + fluency_weight * z(fluency) over one document's candidates (:func:`zscore_combination`)."""
-    if len(similarity) != len(fluency):
-        raise ValueError(f"{len(similarity)} similarity scores but {len(fluency)} fluency scores")
-    return zscore_combination([similarity, fluency], [1.0, fluency_weight])
 
 
 @dataclass
@@ -178,9 +170,10 @@ class CandidateChooser:
 
     def scores(self, documents: list[str], candidates: list[list[str]], no_longer: bool = False
                ) -> list[list[float]]:
-        """What the choice maximises per candidate: the similarity, or, with any other weight, :func:`zscore_combination`
-        of similarity (weight 1) and the weighted scores, over the candidates that compete. ``no_longer``: only
-        candidates with at most as many words as the first (the decoded summary) compete; the others score -inf."""
+        """What the choice maximises per candidate: the similarity, or, with any other weight,
+        :func:`zscore_combination` of similarity (weight 1) and the weighted scores, over the candidates that compete.
+        ``no_longer``: only candidates with at most as many words as the first (the decoded summary) compete; the
+        others score -inf."""
         fluency = self.fluency(candidates) if self.fluency_weight else None
         headline = self.headline(candidates) if self.headline_weight else None
         contiguity_ = self.contiguity(documents, candidates) if self.contiguity_weight else None

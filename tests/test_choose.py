@@ -10,7 +10,7 @@ import torch
 from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
 
 from seq2seq2seq import summarize
-from seq2seq2seq.choose import CandidateChooser, candidate_summaries, summarize_and_choose, zscore_sum
+from seq2seq2seq.choose import CandidateChooser, candidate_summaries, summarize_and_choose, zscore_combination
 from seq2seq2seq.pipeline import load_summarizer, summarize_documents
 from seq2seq2seq.sampling import summarize_texts
 
@@ -52,18 +52,18 @@ def fluency_dir(export: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def test_zscore_sum_by_hand() -> None:
+def test_zscore_combination_of_two_by_hand() -> None:
     # similarity 1, 2, 3: mean 2, sd sqrt(2/3); fluency 3, 3, 0: mean 2, sd sqrt(2)
-    out = zscore_sum([1.0, 2.0, 3.0], [3.0, 3.0, 0.0], 1.0)
+    out = zscore_combination([[1.0, 2.0, 3.0], [3.0, 3.0, 0.0]], [1.0, 1.0])
     s, f = (2 / 3) ** 0.5, 2 ** 0.5
     assert out == pytest.approx([-1 / s + 1 / f, 0 + 1 / f, 1 / s - 2 / f])
     # an empty candidate (similarity -inf) stays -inf and is left out of the means: z = -1, +1 for both scores
-    assert zscore_sum([1.0, 3.0, float("-inf")], [0.0, 2.0, 5.0], 0.5) == pytest.approx([-1.5, 1.5, float("-inf")])
-    assert zscore_sum([0.5, 0.5], [-2.0, -1.0], 2.0) == pytest.approx([-2.0, 2.0])  # constant similarity adds 0
+    inf = float("-inf")
+    assert zscore_combination([[1.0, 3.0, inf], [0.0, 2.0, 5.0]], [1.0, 0.5]) == pytest.approx([-1.5, 1.5, inf])
+    # a constant similarity adds 0
+    assert zscore_combination([[0.5, 0.5], [-2.0, -1.0]], [1.0, 2.0]) == pytest.approx([-2.0, 2.0])
     # a candidate the LM finds impossible is out too
-    assert zscore_sum([1.0, 3.0, 2.0], [0.0, 2.0, float("-inf")], 0.5) == pytest.approx([-1.5, 1.5, float("-inf")])
-    with pytest.raises(ValueError, match="2 similarity scores but 1 fluency"):
-        zscore_sum([0.0, 1.0], [0.0], 1.0)
+    assert zscore_combination([[1.0, 3.0, 2.0], [0.0, 2.0, inf]], [1.0, 0.5]) == pytest.approx([-1.5, 1.5, inf])
 
 
 def test_fluency_is_the_mean_token_logprob_and_joins_the_choice(encoder_dir: Path, fluency_dir: Path) -> None:
@@ -83,7 +83,7 @@ def test_fluency_is_the_mean_token_logprob_and_joins_the_choice(encoder_dir: Pat
     similarity = chooser.similarity(documents, candidates)
     fluency = chooser.fluency(candidates)
     combined = chooser.scores(documents, candidates)
-    assert combined == [zscore_sum(s, f, 0.5) for s, f in zip(similarity, fluency)]
+    assert combined == [zscore_combination([s, f], [1.0, 0.5]) for s, f in zip(similarity, fluency)]
     assert chooser.choose(documents, candidates) == [max(range(6), key=row.__getitem__) for row in combined]
     assert chooser.combine(candidates, similarity, fluency) == combined  # from scores computed once
     with pytest.raises(ValueError, match="needs the candidates' fluency scores"):
@@ -100,7 +100,7 @@ def test_fluency_is_the_mean_token_logprob_and_joins_the_choice(encoder_dir: Pat
     # with no_longer only the candidates no longer than the first compete, and the z-scores are theirs alone
     row = [candidates[0][0], candidates[0][1] + " and more words", *candidates[0][2:]]
     kept = [s if len(t.split()) <= 4 else float("-inf") for s, t in zip(chooser.similarity([documents[0]], [row])[0], row)]
-    expected = zscore_sum(kept, chooser.fluency([row])[0], 0.5)
+    expected = zscore_combination([kept, chooser.fluency([row])[0]], [1.0, 0.5])
     assert chooser.scores([documents[0]], [row], no_longer=True) == [expected] and expected[1] == float("-inf")
     assert chooser.choose([documents[0]], [row], no_longer=True) == [max(range(6), key=expected.__getitem__)]
 
@@ -264,8 +264,6 @@ def test_no_longer_keeps_longer_samples_out_of_the_choice(chooser: CandidateChoo
 
 
 def test_zscore_combination_by_hand() -> None:
-    from seq2seq2seq.choose import zscore_combination
-
     # columns 1, 2, 3 (z = -a, 0, a with a = sqrt(3/2)), 3, 3, 0 (z = 1/sqrt(2), 1/sqrt(2), -sqrt(2)), 0, 1, 0
     # (z = -1/sqrt(2), sqrt(2), -1/sqrt(2)), weights 1, 0.5, 2
     a, b = 1.5 ** 0.5, 2 ** 0.5
@@ -282,7 +280,6 @@ def test_zscore_combination_by_hand() -> None:
 
 
 def test_headline_and_contiguity_join_the_choice(encoder_dir: Path, tiny_corpus: Path) -> None:
-    from seq2seq2seq.choose import zscore_combination
     from seq2seq2seq.data import CorpusError, load_headline_word_stats
     from seq2seq2seq.rewards import contiguity, headline_vocabulary
 
@@ -295,8 +292,8 @@ def test_headline_and_contiguity_join_the_choice(encoder_dir: Path, tiny_corpus:
     assert chooser.contiguity([document], [row]) == [[contiguity(t.split(), words) for t in row]]
     assert chooser.headline([row]) == [[headline_vocabulary(t.split(), stats) for t in row]]
     similarity = chooser.similarity([document], [row])
-    expected = zscore_combination([similarity[0], chooser.headline([row])[0], chooser.contiguity([document], [row])[0]],
-                                  [1.0, 0.5, 1.0])
+    columns = [similarity[0], chooser.headline([row])[0], chooser.contiguity([document], [row])[0]]
+    expected = zscore_combination(columns, [1.0, 0.5, 1.0])
     assert chooser.scores([document], [row]) == [expected] and expected[3] == float("-inf")
     # a large contiguity weight prefers the phrase to the same words reversed
     chooser.headline_weight, chooser.contiguity_weight = 0.0, 100.0
