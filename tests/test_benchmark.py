@@ -80,6 +80,13 @@ def test_benchmark_writes_the_report_with_ablation_and_readability_rows(tiny_cor
     rescored = json.loads((run / "report.json").read_text())["scores"]["test"]
     for label in ("seq2seq2seq, best of 1+3 by similarity", "seq2seq2seq, best of 1+3 by similarity + 2 fluency"):
         assert 0.0 <= rescored[label]["rouge1"] <= 100.0, label
+    # the model-free scores join: one row per combination of weights
+    assert benchmark.main(args + ["--candidates", "3", "--candidates_headline_weight", "0", "0.5",
+                                  "--candidates_contiguity_weight", "1"]) == 0
+    rescored = json.loads((run / "report.json").read_text())["scores"]["test"]
+    for label in ("seq2seq2seq, best of 1+3 by similarity + 1 contiguity",
+                  "seq2seq2seq, best of 1+3 by similarity + 0.5 headline + 1 contiguity"):
+        assert 0.0 <= rescored[label]["rouge1"] <= 100.0, label
 
 
 def test_headline_baseline_is_the_deterministic_pretraining_rule() -> None:
