@@ -278,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--candidates_contiguity_weight", type=float, nargs="+", default=[0.0], metavar="W",
                         help="with --candidates: the weight of the contiguity score (the share of a candidate's word "
                              "pairs adjacent in the document); several give one row each")
+    parser.add_argument("--candidates_temperature", type=float, default=1.0, metavar="T",
+                        help="with --candidates: the samples' temperature (above 1: candidates that differ more)")
     parser.add_argument("--candidates_sets", default="dev,test", help="with --candidates: the sets to score it on")
     parser.add_argument("--results_json", default=None,
                         help="add this run's test scores (final, pre-trained G, the rule) under its seed to a JSON "
@@ -310,6 +312,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: --candidates_{flag}_weight " + (f"must be numbers >= 0, got {bad[0]}" if bad else
                                                           "needs --candidates K (e.g. 8)"), file=sys.stderr)
             return 2
+    if not (0 < args.candidates_temperature < float("inf")):
+        print(f"error: --candidates_temperature must be a number > 0, got {args.candidates_temperature}",
+              file=sys.stderr)
+        return 2
     run_dir = Path(args.run_dir or ROOT / "runs" / Path(args.config).stem)
     try:
         cfg = load_config(args.config, {**parse_overrides(rest), "output_dir": str(run_dir / "train")})
@@ -414,7 +420,8 @@ def main(argv: list[str] | None = None) -> int:
     def chosen_label(fluency: float, headline: float, contiguity: float) -> str:
         terms = [f" + {w:g} {name}" for name, w in (("fluency", fluency), ("headline", headline),
                                                     ("contiguity", contiguity)) if w]
-        return (f"seq2seq2seq, best of 1+{args.candidates} by similarity" + "".join(terms)
+        at = f" at temperature {args.candidates_temperature:g}" if args.candidates_temperature != 1 else ""
+        return (f"seq2seq2seq, best of 1+{args.candidates}{at} by similarity" + "".join(terms)
                 + (", no longer than greedy" if args.candidates_no_longer else ""))
 
     chosen_labels = {combo: chosen_label(*combo) for combo in combos}
@@ -435,7 +442,8 @@ def main(argv: list[str] | None = None) -> int:
             candidates = candidate_summaries(
                 loaded["seq2seq2seq"], tokenizer, normalised,
                 dataclasses.replace(cfg.decoding, num_beams=args.beams or cfg.decoding.num_beams), k=args.candidates,
-                max_document_tokens=cfg.model.max_document_tokens, seed=cfg.seed, progress=True)
+                max_document_tokens=cfg.model.max_document_tokens, seed=cfg.seed, progress=True,
+                temperature=args.candidates_temperature)
             wall[f"summarize_{name}_{args.candidates}_candidates_seconds"] = time.perf_counter() - started
             # the candidates are scored once; each weight only recombines the scores
             started = time.perf_counter()

@@ -216,9 +216,10 @@ class CandidateChooser:
 @torch.no_grad()
 def candidate_summaries(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, documents: list[str],
                         cfg: DecodingConfig, *, k: int, max_document_tokens: int, batch_size: int = 64,
-                        seed: int = 0, progress: bool = False) -> list[list[str]]:
+                        seed: int = 0, progress: bool = False, temperature: float = 1.0) -> list[list[str]]:
     """Per document, 1 + k candidates: the summary of ``cfg``'s decoding (greedy or beam), then k samples from G
-    under the same constraints (source pieces, whole words, minimum length). Texts have collapsed whitespace.
+    under the same constraints (source pieces, whole words, minimum length), drawn at ``temperature``. Texts have
+    collapsed whitespace.
 
     Sampling draws from a generator seeded with ``seed`` (the caller's random state is left as it was), so a call
     is repeatable for the same documents and batch size.
@@ -245,7 +246,7 @@ def candidate_summaries(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBa
             if k:
                 sampled = generate_summaries(model, ids, mask, cfg, word_start=word_start, do_sample=True,
                                              num_samples=k, no_repeat_ngram_size=cfg.no_repeat_ngram_size,
-                                             constraint=constraint, finish_words=True)
+                                             constraint=constraint, finish_words=True, temperature=temperature)
                 texts = tokenizer.batch_decode(sampled.summary_ids, skip_special_tokens=True)
                 rows = [row + texts[j * k:(j + 1) * k] for j, row in enumerate(rows)]
             for i, row in zip(chunk, rows):

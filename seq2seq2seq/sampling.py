@@ -285,20 +285,22 @@ def generate_summaries(model: PreTrainedModel, input_ids: torch.Tensor, attentio
                        cfg: DecodingConfig, *, do_sample: bool = False, num_samples: int = 1,
                        num_beams: int = 1, no_repeat_ngram_size: int = 0,
                        max_new_tokens: int | None = None, word_start: torch.Tensor | None = None,
-                       constraint: SourceConstraint | None = None, finish_words: bool = False) -> Summaries:
+                       constraint: SourceConstraint | None = None, finish_words: bool = False,
+                       temperature: float = 1.0) -> Summaries:
     """Decode summaries for a batch of documents (input_ids, attention_mask: shape (b, s)).
 
     ``word_start`` (from :func:`word_start_mask`) is needed when ``cfg.whole_words`` is on. ``constraint``: the
     documents' :func:`constraint_for`, when the caller has built it already. ``finish_words`` (for text a user
     reads; training rollouts keep every token they were scored on): with whole words, a last word left unfinished
-    at the token cap is dropped (its pieces become padding).
+    at the token cap is dropped (its pieces become padding). ``temperature``: with ``do_sample``, divides the
+    constrained logits (above 1: samples that differ more from the greedy summary; training uses 1).
     Returns ``Summaries`` with n = b * num_samples rows, each document's samples adjacent.
     """
     config = model.config
     generation = GenerationConfig(
         max_new_tokens=max_new_tokens or cfg.max_summary_tokens, do_sample=do_sample, num_beams=num_beams,
         num_return_sequences=num_samples if do_sample else 1, top_k=0 if do_sample else None, top_p=1.0,
-        temperature=1.0, no_repeat_ngram_size=no_repeat_ngram_size or 0,
+        temperature=temperature if do_sample else 1.0, no_repeat_ngram_size=no_repeat_ngram_size or 0,
         # set explicitly: generate fills unset fields from the model's saved generation_config, and the minimum
         # length is already enforced by ConstrainedLogits
         min_new_tokens=0, length_penalty=1.0, early_stopping=num_beams > 1, repetition_penalty=1.0,

@@ -190,6 +190,8 @@ def test_a_bad_fluency_chooser_is_refused_before_training(tmp_path: Path, capsys
     assert "--candidates_headline_weight needs --candidates K" in capsys.readouterr().err
     assert benchmark.main([*run, "--candidates", "4", "--candidates_contiguity_weight", "0", "-1"]) == 2
     assert "--candidates_contiguity_weight must be numbers >= 0" in capsys.readouterr().err
+    assert benchmark.main([*run, "--candidates", "4", "--candidates_temperature", "0"]) == 2
+    assert "--candidates_temperature must be a number > 0" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()  # nothing trained, nothing written
 
 

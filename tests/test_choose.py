@@ -170,6 +170,19 @@ def test_candidates_start_with_the_decoded_summary_and_are_repeatable(export: Pa
         candidate_summaries(summarizer.model, summarizer.tokenizer, DOCUMENTS, cfg, k=-1, max_document_tokens=limit)
 
 
+def test_the_samples_temperature_spreads_or_narrows_the_candidates(export: Path) -> None:
+    summarizer = load_summarizer(export)
+    cfg, limit = summarizer.decoding, summarizer.max_document_tokens
+
+    def distinct(temperature: float) -> int:
+        rows = candidate_summaries(summarizer.model, summarizer.tokenizer, DOCUMENTS, cfg, k=6,
+                                   max_document_tokens=limit, seed=0, temperature=temperature)
+        return sum(len(set(row)) for row in rows)
+
+    # near 0, every sample is the greedy summary; the higher the temperature, the more of them differ
+    assert distinct(1e-4) == len(DOCUMENTS) < distinct(0.3) < distinct(1.0)
+
+
 def test_the_chosen_summary_is_the_most_similar_candidate(export: Path, chooser: CandidateChooser) -> None:
     summarizer = load_summarizer(export)
     cfg, limit = summarizer.decoding, summarizer.max_document_tokens
