@@ -348,7 +348,7 @@ def present(text: str, max_words: int | None, language: str) -> str:
 def summarize_documents(summarizer: Summarizer, documents: list[str], decoding: DecodingConfig, *,
                         max_words: int | None = None, batch_size: int = 64, bf16: bool = False,
                         progress: bool = False, candidates: int = 0, chooser: Any = None,
-                        seed: int = 0, no_longer: bool = False) -> list[str]:
+                        seed: int = 0, no_longer: bool = False, temperature: float = 1.0) -> list[str]:
     """Summaries of normalised documents, in input order, as shown (:func:`present`); an empty document gets an
     empty summary.
 
@@ -357,7 +357,7 @@ def summarize_documents(summarizer: Summarizer, documents: list[str], decoding: 
     With ``candidates`` = k > 0, each document's summary is chosen by ``chooser`` (a
     :class:`seq2seq2seq.choose.CandidateChooser`) among the decoded one and k samples (:mod:`seq2seq2seq.choose`);
     the samples are drawn with ``seed``, so the output is repeatable for the same documents and batch size;
-    ``no_longer`` lets only samples no longer than the decoded summary compete.
+    ``no_longer`` lets only samples no longer than the decoded summary compete; ``temperature`` is the samples'.
     """
     keep = [i for i, doc in enumerate(documents) if doc.strip()]
     device = next(summarizer.model.parameters()).device
@@ -372,7 +372,7 @@ def summarize_documents(summarizer: Summarizer, documents: list[str], decoding: 
             texts = summarize_and_choose(summarizer.model, summarizer.tokenizer, kept, decoding, k=candidates,
                                          chooser=chooser, max_document_tokens=summarizer.max_document_tokens,
                                          max_words=max_words, batch_size=batch_size, seed=seed, progress=progress,
-                                         no_longer=no_longer)
+                                         no_longer=no_longer, temperature=temperature)
         else:
             texts = summarize_texts(summarizer.model, summarizer.tokenizer, kept, decoding,
                                     max_document_tokens=summarizer.max_document_tokens, batch_size=batch_size,

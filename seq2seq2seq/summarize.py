@@ -297,6 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "runs/corpus); only its word counts are read")
     p.add_argument("--candidates-no-longer", action="store_true",
                    help="with --candidates: only samples with at most as many words as the decoded summary compete")
+    p.add_argument("--candidates-temperature", type=float, default=1.0, metavar="T",
+                   help="with --candidates: the samples' temperature (above 1: candidates that differ more; on "
+                        "Gigaword 8 candidates at 1.5 scored as 16 at 1, docs/benchmarks.md)")
     p.add_argument("--seed", type=int, default=0, help="with --candidates: seed of the samples")
     p.add_argument("--device", default="auto", help="auto (cuda when present, else cpu), cpu, cuda, cuda:N")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (cuda; allowed on cpu)")
@@ -325,6 +328,8 @@ def run(args: argparse.Namespace) -> int:
             raise SummarizeError(f"--{flag}-weight must be a number >= 0, got {weight}")
         if weight and not args.candidates:
             raise SummarizeError(f"--{flag}-weight ranks candidates: add --candidates K (e.g. 8)")
+    if not (0 < args.candidates_temperature < float("inf")):
+        raise SummarizeError(f"--candidates-temperature must be a number > 0, got {args.candidates_temperature}")
     if args.headline_weight and not args.corpus:
         raise SummarizeError("--headline-weight reads the training corpus's word counts: add --corpus FOLDER (the "
                              "data_prep folder the model was trained on, e.g. runs/corpus)")
@@ -389,7 +394,7 @@ def run(args: argparse.Namespace) -> int:
                                     batch_size=args.batch_size, bf16=args.bf16,
                                     progress=args.input not in (None, "-") and not args.quiet,
                                     candidates=args.candidates, chooser=chooser, seed=args.seed,
-                                    no_longer=args.candidates_no_longer)
+                                    no_longer=args.candidates_no_longer, temperature=args.candidates_temperature)
     text = format_output(rows, summaries, output_format)
     if output is None:
         sys.stdout.write(text)

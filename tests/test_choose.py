@@ -328,7 +328,7 @@ def test_cli_candidates_with_headline_and_contiguity(export: Path, encoder_dir: 
     base = ["--model", str(export), "--input", str(source), "--similarity-model", str(encoder_dir), "--quiet"]
     out = tmp_path / "out.txt"
     code = summarize.main([*base, "--output", str(out), "--candidates", "4", "--corpus", str(tiny_corpus),
-                           "--headline-weight", "0.5", "--contiguity-weight", "0.5"])
+                           "--headline-weight", "0.5", "--contiguity-weight", "0.5", "--candidates-temperature", "1.5"])
     assert code == 0, capsys.readouterr().err
     lines = out.read_text(encoding="utf-8").split("\n")[:-1]
     assert len(lines) == len(DOCUMENTS) and all(lines)
@@ -338,6 +338,8 @@ def test_cli_candidates_with_headline_and_contiguity(export: Path, encoder_dir: 
     assert "add --candidates" in capsys.readouterr().err
     assert summarize.main([*base, "--candidates", "2", "--contiguity-weight", "-1"]) == 2
     assert "--contiguity-weight must be a number >= 0" in capsys.readouterr().err
+    assert summarize.main([*base, "--candidates", "2", "--candidates-temperature", "0"]) == 2
+    assert "--candidates-temperature must be a number > 0" in capsys.readouterr().err
     code = summarize.main([*base, "--candidates", "2", "--headline-weight", "1", "--corpus", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2 and "--corpus names the data_prep folder" in err and "Traceback" not in err
