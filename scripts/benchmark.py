@@ -142,6 +142,11 @@ def collect_reports(reports: list[Path], results_json: Path) -> int:
     return 0
 
 
+def _without_last(rows: list[list] | None) -> list[list] | None:
+    """Each row without its last item (the rule's summary added as a candidate); None stays None."""
+    return None if rows is None else [row[:-1] for row in rows]
+
+
 def _samples(documents: list[str], predictions: list[str], references: list[str], k: int = 5) -> dict:
     """k good and k bad examples by ROUGE-L F1 of each summary."""
     from rouge_score import rouge_scorer
@@ -281,6 +286,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--candidates_temperature", type=float, default=1.0, metavar="T",
                         help="with --candidates: the samples' temperature (above 1: candidates that differ more)")
     parser.add_argument("--candidates_sets", default="dev,test", help="with --candidates: the sets to score it on")
+    parser.add_argument("--candidates_pretrained", action="store_true",
+                        help="with --candidates: the same choice among the pre-trained G's own candidates too (the "
+                             "fair control of the adversarial stage: what the choice alone gives)")
+    parser.add_argument("--candidates_with_rule", action="store_true",
+                        help="with --candidates: also rows where the rule's 10-word summary (the headline-deletion "
+                             "row) is one more candidate, ranked by the same scores")
     parser.add_argument("--results_json", default=None,
                         help="add this run's test scores (final, pre-trained G, the rule) under its seed to a JSON "
                              "file shared by runs, e.g. docs/results/cpu.json")
@@ -311,6 +322,10 @@ def main(argv: list[str] | None = None) -> int:
         if bad or (any(weights) and args.candidates <= 0):
             print(f"error: --candidates_{flag}_weight " + (f"must be numbers >= 0, got {bad[0]}" if bad else
                                                           "needs --candidates K (e.g. 8)"), file=sys.stderr)
+            return 2
+    for flag in ("pretrained", "with_rule"):
+        if getattr(args, f"candidates_{flag}") and args.candidates <= 0:
+            print(f"error: --candidates_{flag} needs --candidates K (e.g. 8)", file=sys.stderr)
             return 2
     if not (0 < args.candidates_temperature < float("inf")):
         print(f"error: --candidates_temperature must be a number > 0, got {args.candidates_temperature}",
@@ -416,15 +431,25 @@ def main(argv: list[str] | None = None) -> int:
                   f"readable: rebuild it with `python -m data_prep --out {cfg.data_dir}`", file=sys.stderr)
             return 2
         chooser.headline_stats = stats
+    if chooser is not None and args.candidates_with_rule and stats is None:
+        print(f"error: --candidates_with_rule needs the corpus's word counts for the rule, and {cfg.data_dir} has none "
+              f"readable: rebuild it with `python -m data_prep --out {cfg.data_dir}`", file=sys.stderr)
+        return 2
 
     def chosen_label(fluency: float, headline: float, contiguity: float) -> str:
         terms = [f" + {w:g} {name}" for name, w in (("fluency", fluency), ("headline", headline),
                                                     ("contiguity", contiguity)) if w]
         at = f" at temperature {args.candidates_temperature:g}" if args.candidates_temperature != 1 else ""
-        return (f"seq2seq2seq, best of 1+{args.candidates}{at} by similarity" + "".join(terms)
+        return (f"best of 1+{args.candidates}{at} by similarity" + "".join(terms)
                 + (", no longer than greedy" if args.candidates_no_longer else ""))
 
-    chosen_labels = {combo: chosen_label(*combo) for combo in combos}
+    # (model, weights, rule a candidate) -> row label
+    chosen_labels = {(model, combo, with_rule): (f"{'seq2seq2seq' if model == 'seq2seq2seq' else 'pre-trained G'}, "
+                                                 f"{chosen_label(*combo)}"
+                                                 + (", the rule's summary a candidate" if with_rule else ""))
+                     for model in (["seq2seq2seq", PRETRAINED_G] if args.candidates_pretrained else ["seq2seq2seq"])
+                     if model in loaded
+                     for combo in combos for with_rule in ([False, True] if args.candidates_with_rule else [False])}
     tables = []
     for name, (documents, references) in sets.items():
         normalised = [normalize(d) for d in documents]  # G reads documents normalised like its training text
@@ -435,39 +460,54 @@ def main(argv: list[str] | None = None) -> int:
                                              max_document_tokens=cfg.model.max_document_tokens,
                                              num_beams=args.beams, progress=True)
             wall[f"summarize_{name}_{label}_seconds"] = time.perf_counter() - started
+        if stats is not None:
+            systems[HEADLINE_BASELINE] = [headline_baseline(d, stats, cfg.pretrain) for d in normalised]
         if chooser is not None and name in args.candidates_sets.split(","):
             from seq2seq2seq.choose import candidate_summaries
 
-            started = time.perf_counter()
-            candidates = candidate_summaries(
-                loaded["seq2seq2seq"], tokenizer, normalised,
-                dataclasses.replace(cfg.decoding, num_beams=args.beams or cfg.decoding.num_beams), k=args.candidates,
-                max_document_tokens=cfg.model.max_document_tokens, seed=cfg.seed, progress=True,
-                temperature=args.candidates_temperature)
-            wall[f"summarize_{name}_{args.candidates}_candidates_seconds"] = time.perf_counter() - started
-            # the candidates are scored once; each weight only recombines the scores
-            started = time.perf_counter()
-            similarity = chooser.similarity(normalised, candidates)
-            fluency = chooser.fluency(candidates) if args.candidates_fluency_model else None
-            headline = chooser.headline(candidates) if chooser.headline_stats is not None else None
-            contiguity = chooser.contiguity(normalised, candidates)
-            wall[f"score_{name}_candidates_seconds"] = time.perf_counter() - started
-            for (fluency_weight, headline_weight, contiguity_weight), label in chosen_labels.items():
-                chooser.fluency_weight, chooser.headline_weight = fluency_weight, headline_weight
-                chooser.contiguity_weight = contiguity_weight
-                picks = chooser.best(chooser.combine(candidates, similarity, fluency, args.candidates_no_longer,
-                                                     headline=headline, contiguity=contiguity))
-                systems[label] = [row[p] for row, p in zip(candidates, picks)]
+            for model_label in dict.fromkeys(model for model, _, _ in chosen_labels):
+                started = time.perf_counter()
+                candidates = candidate_summaries(
+                    loaded[model_label], tokenizer, normalised,
+                    dataclasses.replace(cfg.decoding, num_beams=args.beams or cfg.decoding.num_beams),
+                    k=args.candidates, max_document_tokens=cfg.model.max_document_tokens, seed=cfg.seed,
+                    progress=True, temperature=args.candidates_temperature)
+                key = "" if model_label == "seq2seq2seq" else "pretrained_"
+                wall[f"summarize_{name}_{key}{args.candidates}_candidates_seconds"] = time.perf_counter() - started
+                if args.candidates_with_rule:  # the rule's summary last, dropped again for the rows without it
+                    candidates = [row + [rule] for row, rule in zip(candidates, systems[HEADLINE_BASELINE])]
+                # the candidates are scored once; each weight only recombines the scores
+                started = time.perf_counter()
+                scores = {"similarity": chooser.similarity(normalised, candidates),
+                          "fluency": chooser.fluency(candidates) if args.candidates_fluency_model else None,
+                          "headline": chooser.headline(candidates) if chooser.headline_stats is not None else None,
+                          "contiguity": chooser.contiguity(normalised, candidates)}
+                wall[f"score_{name}_{key}candidates_seconds"] = time.perf_counter() - started
+                for (model, weights, with_rule), label in chosen_labels.items():
+                    if model != model_label:
+                        continue
+                    cut = _without_last if args.candidates_with_rule and not with_rule else (lambda rows: rows)
+                    chooser.fluency_weight, chooser.headline_weight, chooser.contiguity_weight = weights
+                    shown = cut(candidates)
+                    picks = chooser.best(chooser.combine(shown, cut(scores["similarity"]), cut(scores["fluency"]),
+                                                         args.candidates_no_longer, headline=cut(scores["headline"]),
+                                                         contiguity=cut(scores["contiguity"])))
+                    systems[label] = [row[p] for row, p in zip(shown, picks)]
+                    if with_rule:  # how often the rule's summary won
+                        report.setdefault("rule_chosen", {}).setdefault(name, {})[label] = (
+                            sum(p == len(row) - 1 for row, p in zip(shown, picks)) / max(1, len(shown)))
         (run_dir / f"{name}.predictions.txt").write_text("\n".join(systems["seq2seq2seq"]) + "\n", encoding="utf-8")
         # the Lead baselines read the raw file, as evaluation.md's Lead rows do
         systems.update({baseline: lead_baseline(documents, baseline) for baseline in BASELINES})
         if stats is not None:
-            systems[HEADLINE_BASELINE] = [headline_baseline(d, stats, cfg.pretrain) for d in normalised]
             systems[HEADLINE_AT_LENGTH] = headline_baseline_at_lengths(normalised, systems["seq2seq2seq"], stats,
                                                                       cfg.pretrain)
         rows = {label: score_summaries(texts, references) for label, texts in systems.items()}
         report["scores"][name] = rows
         tables.append(f"### {name} ({len(documents)} examples)\n\n```\n{format_table(rows)}\n```")
+        if report.get("rule_chosen", {}).get(name):
+            tables.append("How often the rule's summary was chosen:\n\n" + "\n".join(
+                f"- {label}: {100 * share:.1f}%" for label, share in report["rule_chosen"][name].items()))
         if judge is not None:
             judged = {**systems, "human references": references}
             report.setdefault("readability", {})[name] = {k: readability(v, judge, judge_tokenizer or tokenizer)

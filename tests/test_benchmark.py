@@ -87,6 +87,22 @@ def test_benchmark_writes_the_report_with_ablation_and_readability_rows(tiny_cor
     for label in ("seq2seq2seq, best of 1+3 by similarity + 1 contiguity",
                   "seq2seq2seq, best of 1+3 by similarity + 0.5 headline + 1 contiguity"):
         assert 0.0 <= rescored[label]["rouge1"] <= 100.0, label
+    # the same choice for the pre-trained G (the fair control), and rows with the rule's summary a candidate; the
+    # rows without it are those of the run above (same seeded candidates, the rule's column dropped again)
+    assert benchmark.main(args + ["--candidates", "3", "--candidates_headline_weight", "0", "0.5",
+                                  "--candidates_contiguity_weight", "1", "--candidates_pretrained",
+                                  "--candidates_with_rule"]) == 0
+    report = json.loads((run / "report.json").read_text())
+    for label in ("seq2seq2seq, best of 1+3 by similarity + 1 contiguity",
+                  "seq2seq2seq, best of 1+3 by similarity + 0.5 headline + 1 contiguity"):
+        assert report["scores"]["test"][label] == rescored[label], label
+        with_rule = label + ", the rule's summary a candidate"
+        assert 0.0 <= report["scores"]["test"][with_rule]["rouge1"] <= 100.0
+        assert 0.0 <= report["rule_chosen"]["test"][with_rule] <= 1.0
+        pretrained = label.replace("seq2seq2seq", "pre-trained G")
+        assert 0.0 <= report["scores"]["test"][pretrained]["rouge1"] <= 100.0
+    assert set(report["rule_chosen"]["test"]) == {label for label in report["scores"]["test"]
+                                                  if label.endswith("the rule's summary a candidate")}
 
 
 def test_headline_baseline_is_the_deterministic_pretraining_rule() -> None:
@@ -190,6 +206,9 @@ def test_a_bad_fluency_chooser_is_refused_before_training(tmp_path: Path, capsys
     assert "--candidates_headline_weight needs --candidates K" in capsys.readouterr().err
     assert benchmark.main([*run, "--candidates", "4", "--candidates_contiguity_weight", "0", "-1"]) == 2
     assert "--candidates_contiguity_weight must be numbers >= 0" in capsys.readouterr().err
+    for flag in ("--candidates_pretrained", "--candidates_with_rule"):
+        assert benchmark.main([*run, flag]) == 2
+        assert f"{flag} needs --candidates K" in capsys.readouterr().err
     assert benchmark.main([*run, "--candidates", "4", "--candidates_temperature", "0"]) == 2
     assert "--candidates_temperature must be a number > 0" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()  # nothing trained, nothing written
