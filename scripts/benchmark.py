@@ -210,14 +210,11 @@ def headline_stats(cfg):
 
 
 def headline_baseline(document: str, stats, pretrain_cfg, words: int = 10) -> str:
-    """The pre-training task made deterministic: the first ``words`` words scoring above the threshold. It shows how
-    much of a model's score the pseudo-summary rule alone already gives."""
-    import random
+    """The pre-training task made deterministic (``data.headline_rule``): the first ``words`` words scoring above
+    the threshold. It shows how much of a model's score the pseudo-summary rule alone already gives."""
+    from seq2seq2seq.data import headline_rule
 
-    from seq2seq2seq.data import headline_deletion
-
-    sharp = dataclasses.replace(pretrain_cfg, headline_temperature=1e-6)
-    return headline_deletion(document, words, sharp, stats, random.Random(0))
+    return headline_rule(document, stats, pretrain_cfg, words)
 
 
 def headline_baseline_at_lengths(documents: list[str], summaries: list[str], stats, pretrain_cfg) -> list[str]:

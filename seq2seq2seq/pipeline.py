@@ -348,7 +348,8 @@ def present(text: str, max_words: int | None, language: str) -> str:
 def summarize_documents(summarizer: Summarizer, documents: list[str], decoding: DecodingConfig, *,
                         max_words: int | None = None, batch_size: int = 64, bf16: bool = False,
                         progress: bool = False, candidates: int = 0, chooser: Any = None,
-                        seed: int = 0, no_longer: bool = False, temperature: float = 1.0) -> list[str]:
+                        seed: int = 0, no_longer: bool = False, temperature: float = 1.0,
+                        extra: list[str] | None = None) -> list[str]:
     """Summaries of normalised documents, in input order, as shown (:func:`present`); an empty document gets an
     empty summary.
 
@@ -357,14 +358,15 @@ def summarize_documents(summarizer: Summarizer, documents: list[str], decoding: 
     With ``candidates`` = k > 0, each document's summary is chosen by ``chooser`` (a
     :class:`seq2seq2seq.choose.CandidateChooser`) among the decoded one and k samples (:mod:`seq2seq2seq.choose`);
     the samples are drawn with ``seed``, so the output is repeatable for the same documents and batch size;
-    ``no_longer`` lets only samples no longer than the decoded summary compete; ``temperature`` is the samples'.
+    ``no_longer`` lets only samples no longer than the decoded summary compete; ``temperature`` is the samples';
+    ``extra`` (one text per document) is one more candidate each, e.g. the no-model rule's summary.
     """
     keep = [i for i, doc in enumerate(documents) if doc.strip()]
     device = next(summarizer.model.parameters()).device
     kept = [documents[i] for i in keep]
     # bf16 autocast works on cpu as well as cuda; the weights stay in float32
     with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
-        if candidates > 0:
+        if candidates > 0 or extra is not None:
             from .choose import summarize_and_choose
 
             if chooser is None:
@@ -372,7 +374,8 @@ def summarize_documents(summarizer: Summarizer, documents: list[str], decoding: 
             texts = summarize_and_choose(summarizer.model, summarizer.tokenizer, kept, decoding, k=candidates,
                                          chooser=chooser, max_document_tokens=summarizer.max_document_tokens,
                                          max_words=max_words, batch_size=batch_size, seed=seed, progress=progress,
-                                         no_longer=no_longer, temperature=temperature)
+                                         no_longer=no_longer, temperature=temperature,
+                                         extra=None if extra is None else [extra[i] for i in keep])
         else:
             texts = summarize_texts(summarizer.model, summarizer.tokenizer, kept, decoding,
                                     max_document_tokens=summarizer.max_document_tokens, batch_size=batch_size,

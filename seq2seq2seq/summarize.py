@@ -295,6 +295,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", default="",
                    help="with --headline-weight: the corpus folder the model was trained on (from data_prep, e.g. "
                         "runs/corpus); only its word counts are read")
+    p.add_argument("--rule-candidate", action="store_true",
+                   help="with --candidates and --corpus: the no-model headline rule's summary (the pre-training "
+                        "rule made deterministic, at --max-words or 10 words) is one more candidate; on Gigaword "
+                        "it lifted the best choice above the rule itself (docs/benchmarks.md)")
     p.add_argument("--candidates-no-longer", action="store_true",
                    help="with --candidates: only samples with at most as many words as the decoded summary compete")
     p.add_argument("--candidates-temperature", type=float, default=1.0, metavar="T",
@@ -333,6 +337,10 @@ def run(args: argparse.Namespace) -> int:
     if args.headline_weight and not args.corpus:
         raise SummarizeError("--headline-weight reads the training corpus's word counts: add --corpus FOLDER (the "
                              "data_prep folder the model was trained on, e.g. runs/corpus)")
+    if args.rule_candidate and not (args.candidates and args.corpus):
+        raise SummarizeError("--rule-candidate adds the headline rule's summary to the candidates: it needs "
+                             "--candidates K (e.g. 8) and --corpus FOLDER (the data_prep folder the model was trained "
+                             "on, e.g. runs/corpus, for its word counts)")
     input_format = args.format or args.input_format
     output_format = _format_of(args.format or args.output_format, args.output)
     output = None if args.output in (None, "-") else Path(args.output)
@@ -357,7 +365,7 @@ def run(args: argparse.Namespace) -> int:
     chooser = None
     if args.candidates:
         from .choose import CandidateChooser
-        from .data import CorpusError
+        from .data import CorpusError, headline_rule, load_headline_word_stats
 
         weight = 0.0 if not args.fluency_model else 0.5 if args.fluency_weight is None else args.fluency_weight
         try:
@@ -365,6 +373,7 @@ def run(args: argparse.Namespace) -> int:
                                             fluency_weight=weight, corpus=args.corpus if args.headline_weight else "",
                                             headline_weight=args.headline_weight,
                                             contiguity_weight=args.contiguity_weight)
+            rule_stats = load_headline_word_stats(args.corpus) if args.rule_candidate else None
         except CorpusError as err:
             raise SummarizeError(f"--corpus {args.corpus}: {err} (--corpus names the data_prep folder the model "
                                  f"was trained on, e.g. runs/corpus)") from None
@@ -390,11 +399,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"warning: {truncated} document(s) are longer than the model's limit of "
               f"{summarizer.max_document_tokens} tokens and were truncated to it", file=sys.stderr)
 
+    # the rule reads the same normalised documents as G
+    extra = ([headline_rule(d, rule_stats, words=args.max_words or 10) if d else "" for d in documents]
+             if args.rule_candidate else None)
     summaries = summarize_documents(summarizer, documents, decoding, max_words=args.max_words,
                                     batch_size=args.batch_size, bf16=args.bf16,
                                     progress=args.input not in (None, "-") and not args.quiet,
                                     candidates=args.candidates, chooser=chooser, seed=args.seed,
-                                    no_longer=args.candidates_no_longer, temperature=args.candidates_temperature)
+                                    no_longer=args.candidates_no_longer, temperature=args.candidates_temperature,
+                                    extra=extra)
     text = format_output(rows, summaries, output_format)
     if output is None:
         sys.stdout.write(text)

@@ -343,3 +343,65 @@ def test_cli_candidates_with_headline_and_contiguity(export: Path, encoder_dir: 
     code = summarize.main([*base, "--candidates", "2", "--headline-weight", "1", "--corpus", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2 and "--corpus names the data_prep folder" in err and "Traceback" not in err
+
+
+class _PicksTheLast:
+    """A chooser that records the candidates and picks the last of each row (the extra one, when given)."""
+
+    def __init__(self) -> None:
+        self.seen: list[list[str]] = []
+
+    def choose(self, documents: list[str], candidates: list[list[str]], no_longer: bool = False) -> list[int]:
+        self.seen = candidates
+        return [len(row) - 1 for row in candidates]
+
+
+def test_an_extra_candidate_per_document_joins_the_choice(export: Path) -> None:
+    summarizer = load_summarizer(export)
+    cfg, limit = summarizer.decoding, summarizer.max_document_tokens
+    extra = [" ".join(d.split()[:6]) for d in DOCUMENTS]
+    chooser = _PicksTheLast()
+    chosen = summarize_and_choose(summarizer.model, summarizer.tokenizer, DOCUMENTS, cfg, k=2, chooser=chooser,
+                                  max_document_tokens=limit, max_words=4, extra=extra)
+    # 1 decoded + 2 samples + the extra one, all cut to 4 words before the choice
+    assert [len(row) for row in chooser.seen] == [4] * len(DOCUMENTS)
+    assert chosen == [" ".join(e.split()[:4]) for e in extra] == [row[-1] for row in chooser.seen]
+    # with no samples the choice is between the decoded summary and the extra one
+    summarize_and_choose(summarizer.model, summarizer.tokenizer, DOCUMENTS, cfg, k=0, chooser=chooser,
+                         max_document_tokens=limit, extra=extra)
+    assert [len(row) for row in chooser.seen] == [2] * len(DOCUMENTS)
+    with pytest.raises(ValueError, match="one per document"):
+        summarize_and_choose(summarizer.model, summarizer.tokenizer, DOCUMENTS, cfg, k=2, chooser=chooser,
+                             max_document_tokens=limit, extra=extra[:1])
+
+
+def test_cli_rule_candidate(export: Path, encoder_dir: Path, tiny_corpus: Path, tmp_path: Path,
+                            capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    from seq2seq2seq.data import headline_rule, load_headline_word_stats
+
+    source = write_lines(tmp_path / "docs.txt", [DOCUMENTS[0], "", DOCUMENTS[1]])
+    base = ["--model", str(export), "--input", str(source), "--similarity-model", str(encoder_dir), "--quiet"]
+    seen = {}
+    real = summarize.summarize_documents
+
+    def recording(summarizer, documents, decoding, **kwargs):
+        seen.update(documents=documents, extra=kwargs["extra"])
+        return real(summarizer, documents, decoding, **kwargs)
+
+    monkeypatch.setattr(summarize, "summarize_documents", recording)
+    out = tmp_path / "out.txt"
+    code = summarize.main([*base, "--output", str(out), "--candidates", "2", "--corpus", str(tiny_corpus),
+                           "--rule-candidate", "--max-words", "5"])
+    assert code == 0, capsys.readouterr().err
+    # the rule's 5-word summary of each normalised document; none for the empty line, whose summary stays empty
+    stats = load_headline_word_stats(tiny_corpus)
+    assert seen["extra"] == [headline_rule(d, stats, words=5) if d else "" for d in seen["documents"]]
+    assert seen["extra"][1] == "" and seen["extra"][0]
+    lines = out.read_text(encoding="utf-8").split("\n")[:-1]
+    assert len(lines) == 3 and lines[1] == "" and lines[0] and all(len(line.split()) <= 5 for line in lines)
+    for flags in (["--rule-candidate", "--corpus", str(tiny_corpus)], ["--candidates", "2", "--rule-candidate"]):
+        assert summarize.main([*base, *flags]) == 2
+        assert "--rule-candidate adds the headline rule's summary" in capsys.readouterr().err
+    code = summarize.main([*base, "--candidates", "2", "--rule-candidate", "--corpus", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "--corpus names the data_prep folder" in err and "Traceback" not in err

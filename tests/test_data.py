@@ -204,3 +204,16 @@ def test_headline_deletion_drops_words_headlines_leave_out_and_keeps_order():
     assert headline_deletion(document, 3, strict, stats, random.Random(0)) == "the police said"
     with pytest.raises(ValueError, match="HeadlineWordStats"):
         pseudo_summary(document, cfg, random.Random(0))
+
+
+def test_headline_rule_keeps_the_first_words_that_headlines_keep() -> None:
+    from seq2seq2seq.config import PretrainConfig
+    from seq2seq2seq.data import HeadlineWordStats, headline_rule
+
+    stats = HeadlineWordStats(["police arrest man", "police find bomb"], ["the police said the man was arrested"])
+    document = "the police said the man was arrested"
+    # 'police' and 'man' are in headlines more than in documents; 'the', 'said', 'was', 'arrested' less
+    assert headline_rule(document, stats, PretrainConfig(headline_threshold=0.0), words=2) == "police man"
+    assert headline_rule(document, stats, PretrainConfig(headline_threshold=0.0), words=1) == "police"
+    # no word above the threshold: the document's first words
+    assert headline_rule(document, stats, PretrainConfig(headline_threshold=99.0), words=3) == "the police said"
