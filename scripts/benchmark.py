@@ -64,23 +64,51 @@ def _read_pairs(path: Path, limit: int | None = None) -> tuple[list[str], list[s
     return documents, summaries
 
 
-def add_seed_results(path: Path, seed: int, test_scores: dict, test_readability: dict | None = None) -> None:
+def dev_best_choices(dev_scores: dict, labels: dict) -> dict:
+    """The test-time choice each seed reports, picked on dev: among the dev-selected G's choice rows (``labels``:
+    (model, weights, rule a candidate) -> row label), the one with the best mean of dev R-1, R-2 and R-L, once among
+    G's own candidates (``chosen``) and once with the rule's summary a candidate (``chosen_with_rule``). Each names
+    that row and the pre-trained G's row of the same choice (None without ``--candidates_pretrained``)."""
+    out = {}
+    for kind, with_rule in (("chosen", False), ("chosen_with_rule", True)):
+        rows = {key: label for key, label in labels.items()
+                if key[0] == "seq2seq2seq" and key[2] == with_rule and label in dev_scores}
+        if not rows:
+            continue
+        best = max(rows, key=lambda key: sum(dev_scores[rows[key]][m] for m in ("rouge1", "rouge2", "rougeL")))
+        out[kind] = {"final": rows[best], "pretrained": labels.get((PRETRAINED_G, *best[1:]))}
+    return out
+
+
+def _test_row(scores: dict, readability: dict | None, system: str) -> dict:
+    s = scores[system]
+    row = {"rouge1": round(s["rouge1"], 2), "rouge2": round(s["rouge2"], 2), "rougeL": round(s["rougeL"], 2),
+           "words": round(s["avg_words"], 2)}
+    if readability and system in readability:
+        row["p_human"] = round(readability[system]["d_human_prob"], 1)
+    return row
+
+
+def add_seed_results(path: Path, seed: int, test_scores: dict, test_readability: dict | None = None,
+                     choice: dict | None = None) -> None:
     """Put one run's test scores into ``{"seeds": [{"seed", "final", "pretrained", "rule", ...}, ...], "summary"}``
     (ROUGE x100 and words; ``p_human``, the judge's mean P(human) in %, when ``test_readability`` has it), replacing
     an earlier entry of the same seed; the entries stay sorted by seed. ``final`` is the dev-selected model (the
     pre-trained G itself when no adversarial step beat it on dev), ``last`` the G at the end of the adversarial
-    stage, ``rule_at_final_lengths`` the rule cut to the final model's lengths. ``summary`` is
-    :func:`seed_summary`. Pass every seed's run the same ``--judge`` so that the ``p_human`` figures compare."""
+    stage, ``rule_at_final_lengths`` the rule cut to the final model's lengths. ``choice`` (from
+    :func:`dev_best_choices`) adds, per kind of test-time choice, its row label and the test scores of the final and
+    the pre-trained G under it. ``summary`` is :func:`seed_summary`. Pass every seed's run the same ``--judge`` so
+    that the ``p_human`` figures compare."""
     rows = {"final": "seq2seq2seq", "pretrained": PRETRAINED_G, "rule": HEADLINE_BASELINE,
             "rule_at_final_lengths": HEADLINE_AT_LENGTH, "last": "final G (no selection)"}
     entry = {"seed": seed}
     for key, system in rows.items():
         if system in test_scores:
-            s = test_scores[system]
-            entry[key] = {"rouge1": round(s["rouge1"], 2), "rouge2": round(s["rouge2"], 2),
-                          "rougeL": round(s["rougeL"], 2), "words": round(s["avg_words"], 2)}
-            if test_readability and system in test_readability:
-                entry[key]["p_human"] = round(test_readability[system]["d_human_prob"], 1)
+            entry[key] = _test_row(test_scores, test_readability, system)
+    for kind, labels in (choice or {}).items():
+        entry[kind] = {"label": labels["final"], "final": _test_row(test_scores, test_readability, labels["final"])}
+        if labels.get("pretrained") in test_scores:
+            entry[kind]["pretrained"] = _test_row(test_scores, test_readability, labels["pretrained"])
     data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"seeds": []}
     seeds = [s for s in data.get("seeds", []) if s.get("seed") != seed] + [entry]
     data["seeds"] = sorted(seeds, key=lambda s: s["seed"])
@@ -95,7 +123,16 @@ GAIN_NAMES = {"rouge1": "R-1", "rouge2": "R-2", "rougeL": "R-L", "words": "words
 def seed_summary(seeds: list[dict]) -> dict:
     """Over the seeds that have both ``final`` and ``pretrained``: the mean and sample standard deviation (0 for one
     seed) of each of their scores, and of the gain final - pretrained. The gains are keyed R-1, R-2, R-L, words,
-    P(human), so that every ``rouge*`` key in the file holds a score in 0-100 (a gain can be negative)."""
+    P(human), so that every ``rouge*`` key in the file holds a score in 0-100 (a gain can be negative). The same
+    for each test-time choice (``chosen``, ``chosen_with_rule``) that every seed has."""
+    out = _gains(seeds)
+    for kind in ("chosen", "chosen_with_rule"):  # the test-time choices, when every seed has them
+        if out and all(kind in s for s in seeds):
+            out[kind] = _gains([s[kind] for s in seeds])
+    return out
+
+
+def _gains(seeds: list[dict]) -> dict:
     import statistics
 
     both = [s for s in seeds if "final" in s and "pretrained" in s]
@@ -127,6 +164,7 @@ def collect_reports(reports: list[Path], results_json: Path) -> int:
             report = json.loads(report_path.read_text(encoding="utf-8"))
             seed, test = int(report["config"]["seed"]), dict(report["scores"]["test"])
             readable = (report.get("readability") or {}).get("test")
+            choice = report.get("choice")
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
             print(f"error: {report_path} is not a benchmark report.json with test scores ({err!r}); run "
                   f"scripts/benchmark.py on that run first", file=sys.stderr)
@@ -135,9 +173,9 @@ def collect_reports(reports: list[Path], results_json: Path) -> int:
             print(f"error: {entries[seed][0]} and {report_path} are both seed {seed}; pass one report per seed",
                   file=sys.stderr)
             return 2
-        entries[seed] = (report_path, test, readable)
-    for seed, (report_path, test, readable) in entries.items():
-        add_seed_results(results_json, seed, test, readable)
+        entries[seed] = (report_path, test, readable, choice)
+    for seed, (report_path, test, readable, choice) in entries.items():
+        add_seed_results(results_json, seed, test, readable, choice)
         print(f"{report_path}: seed {seed} -> {results_json}")
     return 0
 
@@ -516,6 +554,8 @@ def main(argv: list[str] | None = None) -> int:
                 documents, systems["seq2seq2seq"], systems[PRETRAINED_G], references)
 
     # 4. the report, the training curves, the shared results file
+    if chooser is not None and "dev" in report["scores"]:
+        report["choice"] = dev_best_choices(report["scores"]["dev"], chosen_labels)
     (run_dir / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     curves = ""
     try:
@@ -529,7 +569,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: no training_curves.png ({err})", file=sys.stderr)
     if args.results_json:
         add_seed_results(Path(args.results_json), cfg.seed, report["scores"]["test"],
-                         report.get("readability", {}).get("test"))
+                         report.get("readability", {}).get("test"), report.get("choice"))
     throughput = "\n".join(
         f"| {stage} | {t['examples']} | {t['seconds']:.0f} | {t['examples_per_second']:.1f} | "
         f"{t.get('flops_per_second', float('nan')) / 1e9:.1f} | {100 * t.get('fraction_of_matmul_peak', float('nan')):.0f}% |"
@@ -543,6 +583,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"| stage | examples | seconds | examples/s | model GFLOP/s | of matmul peak |\n"
                 f"|---|---|---|---|---|---|\n{throughput}\n\n"
                 + "\n\n".join(tables) + curves + f"\n\n## Test samples\n\n{samples}\n")
+    for kind, labels in report.get("choice", {}).items():
+        markdown += (f"\n{'Choice' if kind == 'chosen' else 'Choice with the rule a candidate'} picked on dev (best "
+                     f"mean of R-1, R-2, R-L): `{labels['final']}`"
+                     + (f"; the pre-trained G's row of it: `{labels['pretrained']}`" if labels["pretrained"] else "")
+                     + "\n")
     if "test" in report.get("beside_pretrained", {}):
         markdown += ("\n## Test summaries beside the pre-trained G's (10 documents spread over the test set)\n\n"
                      + beside_pretrained_table(report["beside_pretrained"]["test"]) + "\n")
