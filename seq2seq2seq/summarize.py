@@ -293,8 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --candidates: also rank by contiguity (the share of a candidate's adjacent word pairs "
                         "that are adjacent in the document), z-scored and added with this weight (0 = off)")
     p.add_argument("--corpus", default="",
-                   help="with --headline-weight: the corpus folder the model was trained on (from data_prep, e.g. "
-                        "runs/corpus); only its word counts are read")
+                   help="with --headline-weight or --rule-candidate: the corpus folder the model was trained on "
+                        "(from data_prep, e.g. runs/corpus); only its word counts are read")
     p.add_argument("--rule-candidate", action="store_true",
                    help="with --candidates and --corpus: the no-model headline rule's summary (the pre-training "
                         "rule made deterministic, at --max-words or 10 words) is one more candidate; on Gigaword "
@@ -373,7 +373,11 @@ def run(args: argparse.Namespace) -> int:
                                             fluency_weight=weight, corpus=args.corpus if args.headline_weight else "",
                                             headline_weight=args.headline_weight,
                                             contiguity_weight=args.contiguity_weight)
-            rule_stats = load_headline_word_stats(args.corpus) if args.rule_candidate else None
+            # the corpus's word counts are read once: the chooser holds them already with --headline-weight
+            rule_stats = None
+            if args.rule_candidate:
+                rule_stats = (chooser.headline_stats if chooser.headline_stats is not None
+                              else load_headline_word_stats(args.corpus))
         except CorpusError as err:
             raise SummarizeError(f"--corpus {args.corpus}: {err} (--corpus names the data_prep folder the model "
                                  f"was trained on, e.g. runs/corpus)") from None

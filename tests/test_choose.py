@@ -397,6 +397,11 @@ def test_cli_rule_candidate(export: Path, encoder_dir: Path, tiny_corpus: Path, 
     stats = load_headline_word_stats(tiny_corpus)
     assert seen["extra"] == [headline_rule(d, stats, words=5) if d else "" for d in seen["documents"]]
     assert seen["extra"][1] == "" and seen["extra"][0]
+    # with --headline-weight too, the rule uses the word counts the chooser already read: the same summaries
+    rule_only = seen["extra"]
+    assert summarize.main([*base, "--output", str(out), "--candidates", "2", "--corpus", str(tiny_corpus),
+                           "--rule-candidate", "--max-words", "5", "--headline-weight", "0.5"]) == 0
+    assert seen["extra"] == rule_only
     lines = out.read_text(encoding="utf-8").split("\n")[:-1]
     assert len(lines) == 3 and lines[1] == "" and lines[0] and all(len(line.split()) <= 5 for line in lines)
     for flags in (["--rule-candidate", "--corpus", str(tiny_corpus)], ["--candidates", "2", "--rule-candidate"]):
