@@ -16,6 +16,11 @@ vocabulary, contiguity, the sentence-embedding similarity when it is installed, 
   learned to maximise that reward (within G's current samples) would score. Compare with ``mean sample``,
   ``greedy`` and ``oracle`` (the best sample by ROUGE itself).
 
+``--rule_samples N`` adds N summaries of the headline-deletion rule (the pre-training teacher) to each document's
+candidates, sampled at ``--rule_temperature``: does a reward pick, among the teacher's variants, ones better than
+the deterministic rule (the ``rule`` figure)? That is the ceiling of a stage that imitates reward-chosen teacher
+variants. With ``--samples 0`` the candidates are the rule's samples alone.
+
 The ``total`` row is the reward of the config's weights (``--adversarial.*`` overrides apply). Each ``--zscore``
 row ranks by a weighted sum of the rewards z-scored among a document's samples, as the test-time choice
 (``seq2seq2seq.choose``) does. Nothing is trained.
@@ -24,8 +29,10 @@ row ranks by a weighted sum of the rewards z-scored among a document's samples, 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
+import random
 import sys
 from pathlib import Path
 
@@ -36,12 +43,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from seq2seq2seq import checkpoint as ckpt  # noqa: E402
 from seq2seq2seq.choose import zscore_combination  # noqa: E402
 from seq2seq2seq.config import ConfigError, load_config, parse_overrides  # noqa: E402
-from seq2seq2seq.data import CorpusError, headline_word_stats, load_corpus, token_idf  # noqa: E402
+from seq2seq2seq.data import (CorpusError, decoder_targets, headline_deletion, headline_rule,  # noqa: E402
+                              headline_word_stats, load_corpus, token_idf)
 from seq2seq2seq.models import ModelLoadError  # noqa: E402
 from seq2seq2seq.rewards import (ContiguityReward, DiscriminatorReward, FluencyReward,  # noqa: E402
                                  HeadlineVocabularyReward, LengthReward, ReconstructionReward, SimilarityReward,
                                  load_fluency_model, load_sentence_encoder)
 from seq2seq2seq.rouge import score_summaries  # noqa: E402
+from seq2seq2seq.sampling import Summaries  # noqa: E402
 from seq2seq2seq.train import Trainer, ensure_corpus  # noqa: E402
 
 
@@ -75,12 +84,44 @@ def rouge_mean(reference: str, prediction: str) -> float:
     return (scores["rouge1"] + scores["rouge2"] + scores["rougeL"]) / 3
 
 
+def rule_summaries(trainer: Trainer, texts: list[str], max_tokens: int) -> Summaries | None:
+    """The rule's summaries in G's tokenizer, shaped like G's samples (shape (n, t), end-of-sentence included)."""
+    if not texts:
+        return None
+    ids, mask = decoder_targets(trainer.tokenizer, texts, max_tokens)
+    device = trainer.accelerator.device
+    return Summaries(ids.to(device), mask.to(device))
+
+
+def candidates(g: Summaries | None, rule: Summaries | None, b: int, pad: int) -> Summaries:
+    """Each document's candidates in one block of rows: its G samples, then its rule samples. g: (b*k, t), rule:
+    (b*n, t'); returns (b*(k+n), max(t, t')), right-padded with ``pad`` (mask 0)."""
+    parts = [x for x in (g, rule) if x is not None]
+    if len(parts) == 1:
+        return parts[0]
+    width = max(x.summary_ids.shape[1] for x in parts)
+
+    def block(x: Summaries, value: int, field: str) -> torch.Tensor:
+        t = getattr(x, field)
+        t = torch.nn.functional.pad(t, (0, width - t.shape[1]), value=value)
+        return t.view(b, -1, width)
+
+    ids = torch.cat([block(x, pad, "summary_ids") for x in parts], dim=1).view(-1, width)
+    mask = torch.cat([block(x, 0, "summary_mask") for x in parts], dim=1).view(-1, width)
+    return Summaries(ids, mask)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", required=True, help="the training config whose models and rewards to use")
     parser.add_argument("--checkpoint", required=True, help="a training checkpoint folder (runs/X/checkpoints/step-N)")
     parser.add_argument("--documents", type=int, default=300, help="dev documents (valid.jsonl from row 0)")
-    parser.add_argument("--samples", type=int, default=8, help="summaries sampled per document")
+    parser.add_argument("--samples", type=int, default=8, help="summaries G samples per document (0: none)")
+    parser.add_argument("--rule_samples", type=int, default=0,
+                        help="also this many summaries per document sampled from the headline-deletion rule")
+    parser.add_argument("--rule_temperature", type=float, default=0.5,
+                        help="the rule samples' headline_temperature (the deterministic rule is 1e-6)")
+    parser.add_argument("--rule_words", type=int, default=10, help="the rule's summaries' length in words")
     parser.add_argument("--batch", type=int, default=32, help="documents per rollout")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     parser.add_argument("--dump", help="write every sample's rewards and ROUGE to this JSONL file (one line per "
@@ -89,8 +130,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="also rank by this weighted sum of rewards, each z-scored among a document's samples "
                              "as the test-time choice does (e.g. similarity:1,fluency:0.5,headline:0.5); repeatable")
     args, rest = parser.parse_known_args(argv)
-    if args.samples < 2:
-        parser.error("--samples must be >= 2 (a correlation needs several samples per document)")
+    if args.samples < 0 or args.rule_samples < 0:
+        parser.error("--samples and --rule_samples must be >= 0")
+    if args.samples + args.rule_samples < 2:
+        parser.error("--samples + --rule_samples must be >= 2 (a correlation needs several candidates per document)")
+    if args.rule_temperature <= 0 or args.rule_words < 1:
+        parser.error("--rule_temperature must be > 0 and --rule_words >= 1")
     try:
         combos = {spec: parse_combination(spec) for spec in args.zscore}
     except ValueError as err:
@@ -147,7 +192,11 @@ def main(argv: list[str] | None = None) -> int:
 
     docs_text = corpus.dev_documents[: args.documents]
     refs = corpus.dev_summaries[: args.documents]
-    k = args.samples
+    word_stats = headline_word_stats(corpus)
+    rule_cfg = dataclasses.replace(cfg.pretrain, headline_temperature=args.rule_temperature)
+    rule_rng = random.Random(cfg.seed)
+    k = args.samples + args.rule_samples  # candidates per document: G's samples, then the rule's
+    rule_scores, rule_picked = [], {name: [] for name in names}
     corr = {name: [] for name in names}
     pick = {name: [] for name in names}
     mean_sample, greedy_scores, oracle, sample_words = [], [], [], []
@@ -158,7 +207,11 @@ def main(argv: list[str] | None = None) -> int:
         trainer._seed("adversarial", start)
         docs = trainer._documents(texts)
         with torch.no_grad():
-            samples = trainer._rollout(docs, do_sample=True, k=k)
+            rule_texts = [headline_deletion(t, args.rule_words, rule_cfg, word_stats, rule_rng)
+                          for t in texts for _ in range(args.rule_samples)]
+            samples = candidates(trainer._rollout(docs, do_sample=True, k=args.samples) if args.samples else None,
+                                 rule_summaries(trainer, rule_texts, cfg.decoding.max_summary_tokens),
+                                 len(texts), trainer.tokenizer.pad_token_id)
             greedy = trainer._rollout(docs, do_sample=False)
             parts = {s.name: s(docs.repeat(k), samples).float().view(-1, k) for s in scorers}
         parts["total"] = sum(weights[name] * value for name, value in parts.items())
@@ -174,12 +227,17 @@ def main(argv: list[str] | None = None) -> int:
             mean_sample.append(sum(rouge) / k)
             oracle.append(max(rouge))
             greedy_scores.append(rouge_mean(ref, greedy_texts[i]))
+            if args.rule_samples:
+                rule_scores.append(rouge_mean(ref, headline_rule(texts[i], word_stats, cfg.pretrain,
+                                                                 args.rule_words)))
             for name in names:
                 values = parts[name][i].tolist()
                 c = pearson(values, rouge)
                 if c is not None:
                     corr[name].append(c)
-                pick[name].append(rouge[max(range(k), key=values.__getitem__)])
+                top = max(range(k), key=values.__getitem__)
+                pick[name].append(rouge[top])
+                rule_picked[name].append(float(top >= args.samples))
             if dump:
                 dump.write(json.dumps({"summaries": sample_texts[i * k:(i + 1) * k], "rouge": rouge,
                                        **{name: parts[name][i].tolist() for name in names}}) + "\n")
@@ -192,22 +250,30 @@ def main(argv: list[str] | None = None) -> int:
         return sum(xs) / max(len(xs), 1)
 
     result = {
-        "documents": len(docs_text), "samples": k, "checkpoint": args.checkpoint,
+        "documents": len(docs_text), "samples": k, "g_samples": args.samples, "rule_samples": args.rule_samples,
+        "rule_temperature": args.rule_temperature, "checkpoint": args.checkpoint,
         "weights": weights, "sample_words": avg(sample_words),
         "rouge": {"greedy": avg(greedy_scores), "mean_sample": avg(mean_sample), "oracle": avg(oracle)},
-        "rewards": {name: {"corr": avg(corr[name]), "pick": avg(pick[name]), "documents": len(corr[name])}
+        "rewards": {name: {"corr": avg(corr[name]), "pick": avg(pick[name]), "documents": len(corr[name]),
+                           "rule_picked": avg(rule_picked[name])}
                     for name in names},
     }
-    print(f"dev documents {len(docs_text)}, {k} samples each ({result['sample_words']:.2f} words on average); "
+    if args.rule_samples:
+        result["rouge"]["rule"] = avg(rule_scores)
+    print(f"dev documents {len(docs_text)}, {k} candidates each ({args.samples} from G, {args.rule_samples} from "
+          f"the rule at temperature {args.rule_temperature:g}; {result['sample_words']:.2f} words on average); "
           f"ROUGE = mean of R-1/R-2/R-L F1")
-    print(f"greedy {result['rouge']['greedy']:.2f} | mean sample {result['rouge']['mean_sample']:.2f} | "
-          f"oracle (best of {k} by ROUGE) {result['rouge']['oracle']:.2f}")
-    print("| reward | weight | corr with ROUGE | ROUGE of its top sample |")
-    print("|---|---|---|---|")
+    rule = f" | the deterministic rule {result['rouge']['rule']:.2f}" if args.rule_samples else ""
+    print(f"greedy {result['rouge']['greedy']:.2f} | mean candidate {result['rouge']['mean_sample']:.2f} | "
+          f"oracle (best of {k} by ROUGE) {result['rouge']['oracle']:.2f}{rule}")
+    mixed = args.samples and args.rule_samples
+    print("| reward | weight | corr with ROUGE | ROUGE of its top sample |" + (" rule's sample on top |" if mixed else ""))
+    print("|---|---|---|---|" + ("---|" if mixed else ""))
     for name in names:
         r = result["rewards"][name]
         weight = f"{weights[name]:g}" if name in weights else ""
-        print(f"| {name} | {weight} | {r['corr']:+.3f} | {r['pick']:.2f} |")
+        share = f" {100 * r['rule_picked']:.0f}% |" if mixed else ""
+        print(f"| {name} | {weight} | {r['corr']:+.3f} | {r['pick']:.2f} |{share}")
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2), encoding="utf-8")
     return 0

@@ -255,6 +255,13 @@ class AdversarialConfig:
                                      "scattered words (no model; 0 = off)", 0.0)
     pretrain_weight: float = _help("weight of the pre-training loss (G imitating the pseudo-summaries) kept in G's "
                                    "loss: an anchor against drifting away from the pre-trained G (0 = off)", 0.0)
+    anchor_candidates: int = _help(
+        "0 = the anchor imitates the pre-training task's pseudo-summary; n >= 2 = it imitates whichever of n "
+        "candidates the stage's rewards rank first: that pseudo-summary and n - 1 samples of the 'headline' rule at "
+        "anchor_temperature (a search teacher: the rewards choose among the teacher's variants, G learns the choice; "
+        "needs pretrain_weight > 0 and pretrain.task: headline)", 0)
+    anchor_temperature: float = _help("the 'headline' rule's headline_temperature for the anchor's candidates beyond "
+                                      "the first", 0.5)
     d_steps: int = _help("D updates per G update", 1)
     entropy_weight: float = _help("entropy bonus for G's per-token distribution", 0.0)
     normalize_advantages: bool = _help("divide advantages by their batch standard deviation", False)
@@ -285,6 +292,11 @@ class AdversarialConfig:
         _require(self.target_words >= 1, "adversarial.target_words", "must be >= 1, e.g. 9")
         _require(self.entropy_weight >= 0, "adversarial.entropy_weight", "must be >= 0")
         _require(self.pretrain_weight >= 0, "adversarial.pretrain_weight", "must be >= 0 (0 switches the anchor off)")
+        _require(self.anchor_candidates == 0 or self.anchor_candidates >= 2, "adversarial.anchor_candidates",
+                 "must be 0 (off) or >= 2, e.g. 8")
+        _require(self.anchor_candidates == 0 or self.pretrain_weight > 0, "adversarial.anchor_candidates",
+                 "chooses the anchor's target, so it needs adversarial.pretrain_weight > 0 (e.g. 1.0)")
+        _require(self.anchor_temperature > 0, "adversarial.anchor_temperature", "must be positive, e.g. 0.5")
 
 
 @dataclass
@@ -369,6 +381,9 @@ class TrainConfig:
         _require(not self.supervised.enabled or share == 0 or round(share * self.pretrain.batch_size) >= 1,
                  "supervised.pretrain_share", f"{share} of pretrain.batch_size={self.pretrain.batch_size} is less "
                  f"than one pair per batch; raise it (or set it to 0 to keep the pairs out of pre-training)")
+        _require(self.adversarial.anchor_candidates == 0 or self.pretrain.task == "headline",
+                 "adversarial.anchor_candidates", f"samples the 'headline' rule, but pretrain.task is "
+                 f"'{self.pretrain.task}'; set pretrain.task: headline or anchor_candidates: 0")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

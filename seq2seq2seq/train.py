@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import logging
 import math
@@ -84,6 +85,7 @@ class Rollout:
     advantages: torch.Tensor  # (b*k,)
     r_loss: torch.Tensor  # R's teacher-forced loss on the samples (with its graph)
     stats: dict[str, float]
+    anchor_targets: list[str] | None = None  # the anchor's reward-chosen targets (anchor_candidates), one per document
 
 
 class Trainer:
@@ -418,15 +420,42 @@ class Trainer:
                 advantages = best_of_k_advantages(policy_reward.view(-1, k))
             else:
                 advantages = leave_one_out_advantages(policy_reward.view(-1, k))
+            anchor_targets, anchor_stats = self._choose_anchor_targets(texts, docs, index)
         self.r.train(), self.d.train()
         advantages = advantages.flatten().float()
         if cfg.normalize_advantages:
             advantages = advantages / (advantages.std(unbiased=False) + 1e-6)
         stats = {"reward/total/mean": reward.mean().item(), "advantage/mean": advantages.mean().item(),
                  "summary/tokens": samples.summary_mask.sum(1).float().mean().item(),
-                 **{f"rewards/{name}/mean": value.mean().item() for name, value in parts.items()}}
+                 **{f"rewards/{name}/mean": value.mean().item() for name, value in parts.items()}, **anchor_stats}
         return Rollout(texts, docs_k, samples, constraint.repeat_interleave(k) if constraint else None,
-                       advantages, r_loss, stats)
+                       advantages, r_loss, stats, anchor_targets)
+
+    def anchor_pool(self, texts: list[str], index: int) -> list[str]:
+        """anchor_candidates = n: per document (in a block of n), the pre-training task's pseudo-summary, then n - 1
+        samples of the 'headline' rule at anchor_temperature."""
+        cfg = self.cfg.adversarial
+        rng = self._seed("adversarial_anchor", index)
+        varied = dataclasses.replace(self.cfg.pretrain, headline_temperature=cfg.anchor_temperature)
+        return [pseudo_summary(t, self.cfg.pretrain if j == 0 else varied, rng, self.word_stats)[1]
+                for t in texts for j in range(cfg.anchor_candidates)]
+
+    def _choose_anchor_targets(self, texts: list[str], docs: Documents,
+                               index: int) -> tuple[list[str] | None, dict[str, float]]:
+        """With anchor_candidates = n: each document's ``anchor_pool`` scored by the stage's rewards (called without
+        grad, R and D in eval mode); the top one is the anchor's target. Returns (targets or None, stats: how often
+        the pseudo-summary itself won)."""
+        n = self.cfg.adversarial.anchor_candidates
+        if not n:
+            return None, {}
+        pool = self.anchor_pool(texts, index)
+        ids, mask = decoder_targets(self.tokenizer, pool, self.cfg.decoding.max_summary_tokens)
+        device = self.accelerator.device
+        reward, _ = score(self.scorers, docs.repeat(n), Summaries(ids.to(device), mask.to(device)))
+        top = reward.view(-1, n).argmax(dim=1).tolist()
+        targets = [pool[i * n + j] for i, j in enumerate(top)]
+        kept = sum(targets[i] == pool[i * n] for i in range(len(texts))) / len(texts)
+        return targets, {"anchor/pseudo_summary_kept": kept}
 
     def update_g(self, rollout: Rollout, index: int) -> dict[str, float]:
         """REINFORCE on the rollout's samples, plus R's and D's soft-row rewards under estimator: gumbel, plus the
@@ -438,7 +467,10 @@ class Trainer:
         if cfg.pretrain_weight > 0:
             # the pre-training loss on the same documents keeps G near what it learned there; its gradient is
             # accumulated locally and all-reduced with the REINFORCE gradient below (one forward per backward)
-            batch = self._pseudo_batch(rollout.texts, self._seed("adversarial_anchor", index))
+            if rollout.anchor_targets is not None:  # the rewards chose each target (anchor_candidates)
+                batch = self._teacher_batch(rollout.texts, rollout.anchor_targets)
+            else:
+                batch = self._pseudo_batch(rollout.texts, self._seed("adversarial_anchor", index))
             anchor = self._side_loss(cfg.pretrain_weight, *batch)
         supervised = None
         if self.pairs is not None and self.cfg.supervised.adversarial_weight > 0:

@@ -62,3 +62,36 @@ def test_parse_combination_and_its_errors(tiny_corpus: Path, tmp_path: Path, cap
     with pytest.raises(SystemExit):
         diagnostics.main(["--config", str(TINY_CONFIG), "--checkpoint", str(tmp_path), "--zscore", "similarity"])
     assert "is not NAME:WEIGHT" in capsys.readouterr().err
+
+
+def test_candidates_put_each_documents_rule_samples_after_its_g_samples() -> None:
+    from seq2seq2seq.sampling import Summaries
+    import torch
+    # 2 documents; G: 2 samples each, width 2; rule: 1 sample each, width 3; pad id 0
+    g = Summaries(torch.tensor([[1, 2], [3, 2], [4, 2], [5, 2]]), torch.ones(4, 2, dtype=torch.long))
+    rule = Summaries(torch.tensor([[7, 8, 2], [9, 2, 0]]), torch.tensor([[1, 1, 1], [1, 1, 0]]))
+    both = diagnostics.candidates(g, rule, b=2, pad=0)
+    assert both.summary_ids.tolist() == [[1, 2, 0], [3, 2, 0], [7, 8, 2], [4, 2, 0], [5, 2, 0], [9, 2, 0]]
+    assert both.summary_mask.tolist() == [[1, 1, 0], [1, 1, 0], [1, 1, 1], [1, 1, 0], [1, 1, 0], [1, 1, 0]]
+    assert diagnostics.candidates(None, rule, b=2, pad=0) is rule
+
+
+def test_the_rules_samples_as_candidates(tiny_corpus: Path, tiny_run: Path, tmp_path: Path, capsys) -> None:
+    checkpoint = sorted((tiny_run / "checkpoints").iterdir())[-1]
+    base = ["--config", str(TINY_CONFIG), "--data_dir", str(tiny_corpus), "--checkpoint", str(checkpoint),
+            "--documents", "4", "--batch", "2", "--rule_samples", "3", "--rule_temperature", "1.0"]
+    out = tmp_path / "rule.json"
+    assert diagnostics.main(base + ["--samples", "0", "--json", str(out)]) == 0
+    alone = json.loads(out.read_text())
+    assert alone["samples"] == 3 and alone["g_samples"] == 0
+    # the deterministic rule is one of the summaries a low-temperature sample can be; its score is a real ROUGE
+    assert 0.0 <= alone["rouge"]["rule"] <= 100.0
+    assert all(row["rule_picked"] == 1.0 for row in alone["rewards"].values())  # nothing else to pick
+    assert diagnostics.main(base + ["--samples", "2", "--json", str(out)]) == 0
+    mixed = json.loads(out.read_text())
+    assert mixed["samples"] == 5
+    assert all(0.0 <= row["rule_picked"] <= 1.0 for row in mixed["rewards"].values())
+    assert "rule's sample on top" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        diagnostics.main(base[:-4] + ["--samples", "1", "--rule_samples", "0"])
+    assert "must be >= 2" in capsys.readouterr().err

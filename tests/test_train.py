@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from safetensors.torch import load_file
 
 from conftest import TINY_CONFIG, run_tiny
 from seq2seq2seq.config import load_config
-from seq2seq2seq.data import load_corpus
+from seq2seq2seq.data import decoder_targets, load_corpus
 from seq2seq2seq.losses import reinforce_loss, token_logprobs
 from seq2seq2seq.models import load_seq2seq
 from seq2seq2seq.sampling import Summaries, summary_logits, summary_token_mask
@@ -372,3 +373,50 @@ def test_gumbel_with_a_d_of_its_own_tokenizer_is_refused_with_the_fix(tiny_corpu
                     "--discriminator.init", str(bert)) == 2
     err = capsys.readouterr().err
     assert "adversarial.estimator: reinforce" in err and "discriminator.init" in err and "Traceback" not in err
+
+
+def test_anchor_candidates_imitate_the_rewards_top_rule_variant(tiny_corpus: Path, tmp_path: Path) -> None:
+    # headline vocabulary alone ranks the candidates (no model): each chosen target must be its document's best
+    from seq2seq2seq.data import pseudo_summary
+    from seq2seq2seq.rewards import HeadlineVocabularyReward
+
+    off = {"reconstruction_weight": 0.0, "discriminator_weight": 0.0, "similarity_weight": 0.0,
+           "fluency_weight": 0.0, "length_weight": 0.0}
+    trainer = _trainer(tiny_corpus, tmp_path, pretrain={"task": "headline"},
+                       adversarial={**off, "headline_weight": 1.0, "pretrain_weight": 1.0,
+                                    "anchor_candidates": 4, "anchor_temperature": 2.0})
+    rollout = trainer.collect(0)
+    texts, n = rollout.texts, 4
+    pool = trainer.anchor_pool(texts, 0)
+    assert len(pool) == len(texts) * n and len(rollout.anchor_targets) == len(texts)
+    # the first candidate is the pre-training task's own pseudo-summary, drawn as the plain anchor draws it
+    plain = [pseudo_summary(t, trainer.cfg.pretrain, trainer._seed("adversarial_anchor", 0), trainer.word_stats)[1]
+             for t in texts[:1]]
+    assert pool[0] == plain[0]
+    headline = HeadlineVocabularyReward(trainer.word_stats, trainer.tokenizer, 1.0)
+    ids, mask = decoder_targets(trainer.tokenizer, pool, trainer.cfg.decoding.max_summary_tokens)
+    reward = headline(trainer._documents(texts).repeat(n), Summaries(ids, mask)).view(-1, n)
+    for i, target in enumerate(rollout.anchor_targets):
+        assert target in pool[i * n:(i + 1) * n]
+        assert reward[i, pool[i * n:(i + 1) * n].index(target)] == pytest.approx(reward[i].max().item())
+    assert 0.0 <= rollout.stats["anchor/pseudo_summary_kept"] <= 1.0
+    assert len(set(pool)) > len(texts)  # the variants differ from the pseudo-summary somewhere
+    g_before = [p.detach().clone() for p in trainer.g.parameters()]
+    stats = trainer.adversarial_step(1)
+    assert stats["loss/anchor"] > 0
+    assert any(not torch.equal(p.detach(), b) for p, b in zip(trainer.g.parameters(), g_before))
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"adversarial": {"anchor_candidates": 1, "pretrain_weight": 1.0}}, "must be 0 (off) or >= 2"),
+    ({"adversarial": {"anchor_candidates": 4}}, "needs adversarial.pretrain_weight > 0"),
+    ({"adversarial": {"anchor_candidates": 4, "pretrain_weight": 1.0}, "pretrain": {"task": "deletion"}},
+     "set pretrain.task: headline"),
+    ({"adversarial": {"anchor_temperature": 0.0}}, "must be positive"),
+])
+def test_anchor_candidates_config_errors_name_the_fix(tiny_corpus: Path, tmp_path: Path, overrides: dict,
+                                                      message: str) -> None:
+    from seq2seq2seq.config import ConfigError, _merge
+
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(TINY_CONFIG, _merge({"data_dir": str(tiny_corpus), "output_dir": str(tmp_path)}, overrides))
