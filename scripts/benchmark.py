@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import itertools
 import json
 import os
@@ -180,9 +181,9 @@ def collect_reports(reports: list[Path], results_json: Path) -> int:
     return 0
 
 
-def _without_last(rows: list[list] | None) -> list[list] | None:
-    """Each row without its last item (the rule's summary added as a candidate); None stays None."""
-    return None if rows is None else [row[:-1] for row in rows]
+def _without_last(rows: list[list] | None, n: int = 1) -> list[list] | None:
+    """Each row without its last ``n`` items (the rule's candidates); None stays None."""
+    return None if rows is None else [row[:-n] for row in rows]
 
 
 def _samples(documents: list[str], predictions: list[str], references: list[str], k: int = 5) -> dict:
@@ -327,6 +328,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--candidates_with_rule", action="store_true",
                         help="with --candidates: also rows where the rule's 10-word summary (the headline-deletion "
                              "row) is one more candidate, ranked by the same scores")
+    parser.add_argument("--candidates_rule_samples", type=int, default=0, metavar="N",
+                        help="with --candidates_with_rule: N variants of the rule (its deletion at "
+                             "--candidates_rule_temperature) join its summary as candidates: a search around the rule")
+    parser.add_argument("--candidates_rule_temperature", type=float, default=0.5, metavar="T",
+                        help="with --candidates_rule_samples: how freely the variants keep or drop words near the "
+                             "rule's threshold")
     parser.add_argument("--results_json", default=None,
                         help="add this run's test scores (final, pre-trained G, the rule) under its seed to a JSON "
                              "file shared by runs, e.g. docs/results/cpu.json")
@@ -364,6 +371,14 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     if not (0 < args.candidates_temperature < float("inf")):
         print(f"error: --candidates_temperature must be a number > 0, got {args.candidates_temperature}",
+              file=sys.stderr)
+        return 2
+    if args.candidates_rule_samples < 0 or (args.candidates_rule_samples and not args.candidates_with_rule):
+        print("error: --candidates_rule_samples " + ("must be >= 0" if args.candidates_rule_samples < 0 else
+                                                      "needs --candidates_with_rule"), file=sys.stderr)
+        return 2
+    if not (0 < args.candidates_rule_temperature < float("inf")):
+        print(f"error: --candidates_rule_temperature must be a number > 0, got {args.candidates_rule_temperature}",
               file=sys.stderr)
         return 2
     run_dir = Path(args.run_dir or ROOT / "runs" / Path(args.config).stem)
@@ -478,10 +493,13 @@ def main(argv: list[str] | None = None) -> int:
         return (f"best of 1+{args.candidates}{at} by similarity" + "".join(terms)
                 + (", no longer than greedy" if args.candidates_no_longer else ""))
 
+    rule_rows = 1 + args.candidates_rule_samples  # candidates the rule adds per document
+    rule_label = (f", the rule's summary and {args.candidates_rule_samples} variants at temperature "
+                  f"{args.candidates_rule_temperature:g} candidates" if args.candidates_rule_samples else
+                  ", the rule's summary a candidate")
     # (model, weights, rule a candidate) -> row label
     chosen_labels = {(model, combo, with_rule): (f"{'seq2seq2seq' if model == 'seq2seq2seq' else 'pre-trained G'}, "
-                                                 f"{chosen_label(*combo)}"
-                                                 + (", the rule's summary a candidate" if with_rule else ""))
+                                                 f"{chosen_label(*combo)}" + (rule_label if with_rule else ""))
                      for model in (["seq2seq2seq", PRETRAINED_G] if args.candidates_pretrained else ["seq2seq2seq"])
                      if model in loaded
                      for combo in combos for with_rule in ([False, True] if args.candidates_with_rule else [False])}
@@ -499,6 +517,7 @@ def main(argv: list[str] | None = None) -> int:
             systems[HEADLINE_BASELINE] = [headline_baseline(d, stats, cfg.pretrain) for d in normalised]
         if chooser is not None and name in args.candidates_sets.split(","):
             from seq2seq2seq.choose import candidate_summaries
+            from seq2seq2seq.data import headline_rule_samples
 
             for model_label in dict.fromkeys(model for model, _, _ in chosen_labels):
                 started = time.perf_counter()
@@ -509,8 +528,12 @@ def main(argv: list[str] | None = None) -> int:
                     progress=True, temperature=args.candidates_temperature)
                 key = "" if model_label == "seq2seq2seq" else "pretrained_"
                 wall[f"summarize_{name}_{key}{args.candidates}_candidates_seconds"] = time.perf_counter() - started
-                if args.candidates_with_rule:  # the rule's summary last, dropped again for the rows without it
-                    candidates = [row + [rule] for row, rule in zip(candidates, systems[HEADLINE_BASELINE])]
+                if args.candidates_with_rule:  # the rule's candidates last, dropped again for the rows without it
+                    variants = [headline_rule_samples(d, stats, args.candidates_rule_samples,
+                                                      args.candidates_rule_temperature, cfg.pretrain, seed=cfg.seed)
+                                for d in normalised]
+                    candidates = [row + [rule, *more] for row, rule, more
+                                  in zip(candidates, systems[HEADLINE_BASELINE], variants)]
                 # the candidates are scored once; each weight only recombines the scores
                 started = time.perf_counter()
                 scores = {"similarity": chooser.similarity(normalised, candidates),
@@ -521,16 +544,17 @@ def main(argv: list[str] | None = None) -> int:
                 for (model, weights, with_rule), label in chosen_labels.items():
                     if model != model_label:
                         continue
-                    cut = _without_last if args.candidates_with_rule and not with_rule else (lambda rows: rows)
+                    cut = (functools.partial(_without_last, n=rule_rows) if args.candidates_with_rule and not with_rule
+                           else (lambda rows: rows))
                     chooser.fluency_weight, chooser.headline_weight, chooser.contiguity_weight = weights
                     shown = cut(candidates)
                     picks = chooser.best(chooser.combine(shown, cut(scores["similarity"]), cut(scores["fluency"]),
                                                          args.candidates_no_longer, headline=cut(scores["headline"]),
                                                          contiguity=cut(scores["contiguity"])))
                     systems[label] = [row[p] for row, p in zip(shown, picks)]
-                    if with_rule:  # how often the rule's summary won
+                    if with_rule:  # how often the rule's summary (or a variant of it) won
                         report.setdefault("rule_chosen", {}).setdefault(name, {})[label] = (
-                            sum(p == len(row) - 1 for row, p in zip(shown, picks)) / max(1, len(shown)))
+                            sum(p >= len(row) - rule_rows for row, p in zip(shown, picks)) / max(1, len(shown)))
         (run_dir / f"{name}.predictions.txt").write_text("\n".join(systems["seq2seq2seq"]) + "\n", encoding="utf-8")
         # the Lead baselines read the raw file, as evaluation.md's Lead rows do
         systems.update({baseline: lead_baseline(documents, baseline) for baseline in BASELINES})

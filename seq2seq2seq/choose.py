@@ -259,18 +259,19 @@ def summarize_and_choose(model: PreTrainedModel, tokenizer: PreTrainedTokenizerB
                          cfg: DecodingConfig, *, k: int, chooser: CandidateChooser, max_document_tokens: int,
                          max_words: int | None = None, batch_size: int = 64, seed: int = 0,
                          progress: bool = False, no_longer: bool = False, temperature: float = 1.0,
-                         extra: list[str] | None = None) -> list[str]:
+                         extra: list[list[str]] | None = None) -> list[str]:
     """The chosen summary of each normalised document, in input order. Candidates are cut to ``max_words`` words
     before they are compared, so the choice is made among the summaries as they will be shown; ``no_longer`` keeps
     out samples with more words than the decoded summary (see :meth:`CandidateChooser.choose`); the samples are
-    drawn at ``temperature``. ``extra``: one more candidate per document, after the samples (e.g. the no-model
-    rule's summary, ``data.headline_rule``), ranked by the same scores."""
+    drawn at ``temperature``. ``extra``: more candidates per document (a list each), after the samples (e.g. the
+    no-model rule's summary, ``data.headline_rule``, and its variants), ranked by the same scores."""
     if extra is not None and len(extra) != len(documents):
-        raise ValueError(f"extra has {len(extra)} candidates for {len(documents)} documents: give one per document")
+        raise ValueError(f"extra has candidates for {len(extra)} documents, not {len(documents)}: give a list per "
+                         f"document")
     candidates = candidate_summaries(model, tokenizer, documents, cfg, k=k, max_document_tokens=max_document_tokens,
                                      batch_size=batch_size, seed=seed, progress=progress, temperature=temperature)
     if extra is not None:
-        candidates = [row + [" ".join(text.split())] for row, text in zip(candidates, extra)]
+        candidates = [row + [" ".join(text.split()) for text in more] for row, more in zip(candidates, extra)]
     if max_words is not None:
         candidates = [[" ".join(text.split()[:max_words]) for text in row] for row in candidates]
     if k == 0 and extra is None:

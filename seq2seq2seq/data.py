@@ -264,6 +264,17 @@ def headline_rule(document: str, stats: HeadlineWordStats, cfg: PretrainConfig |
     return headline_deletion(document, words, sharp, stats, random.Random(0))
 
 
+def headline_rule_samples(document: str, stats: HeadlineWordStats, n: int, temperature: float = 0.5,
+                          cfg: PretrainConfig | None = None, words: int = 10, seed: int = 0) -> list[str]:
+    """``n`` variants of :func:`headline_rule`: the same deletion with the keep probability softened to
+    ``temperature`` (``headline_deletion``), so words near the threshold are sometimes kept, sometimes dropped.
+    Repeatable: the random draws depend on ``seed`` and the document only, not on which documents come with it.
+    Candidates for a choice by the rewards (a search around the rule; docs/benchmarks.md)."""
+    soft = dataclasses.replace(cfg or PretrainConfig(), headline_temperature=temperature)
+    rng = random.Random(f"{seed}:{document}")
+    return [headline_deletion(document, words, soft, stats, rng) for _ in range(n)]
+
+
 def pseudo_summary(document: str, cfg: PretrainConfig, rng: random.Random,
                    stats: HeadlineWordStats | None = None) -> tuple[str, str]:
     """A (source, target) pair made from a document alone, for pre-training G (and, reversed, R).

@@ -349,7 +349,7 @@ def summarize_documents(summarizer: Summarizer, documents: list[str], decoding: 
                         max_words: int | None = None, batch_size: int = 64, bf16: bool = False,
                         progress: bool = False, candidates: int = 0, chooser: Any = None,
                         seed: int = 0, no_longer: bool = False, temperature: float = 1.0,
-                        extra: list[str] | None = None) -> list[str]:
+                        extra: list[list[str]] | None = None) -> list[str]:
     """Summaries of normalised documents, in input order, as shown (:func:`present`); an empty document gets an
     empty summary.
 
@@ -359,7 +359,7 @@ def summarize_documents(summarizer: Summarizer, documents: list[str], decoding: 
     :class:`seq2seq2seq.choose.CandidateChooser`) among the decoded one and k samples (:mod:`seq2seq2seq.choose`);
     the samples are drawn with ``seed``, so the output is repeatable for the same documents and batch size;
     ``no_longer`` lets only samples no longer than the decoded summary compete; ``temperature`` is the samples';
-    ``extra`` (one text per document) is one more candidate each, e.g. the no-model rule's summary.
+    ``extra`` (a list of texts per document) are more candidates each, e.g. the no-model rule's summary.
     """
     keep = [i for i, doc in enumerate(documents) if doc.strip()]
     device = next(summarizer.model.parameters()).device

@@ -299,6 +299,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --candidates and --corpus: the no-model headline rule's summary (the pre-training "
                         "rule made deterministic, at --max-words or 10 words) is one more candidate; on Gigaword "
                         "it lifted the best choice above the rule itself (docs/benchmarks.md)")
+    p.add_argument("--rule-samples", type=int, default=0, metavar="N",
+                   help="with --rule-candidate: also N variants of the rule (words near its threshold kept or dropped "
+                        "at random, --rule-temperature) as candidates: a search around the rule that the scores "
+                        "choose from (docs/benchmarks.md)")
+    p.add_argument("--rule-temperature", type=float, default=0.5, metavar="T",
+                   help="with --rule-samples: how freely the variants keep or drop words near the threshold")
     p.add_argument("--candidates-no-longer", action="store_true",
                    help="with --candidates: only samples with at most as many words as the decoded summary compete")
     p.add_argument("--candidates-temperature", type=float, default=1.0, metavar="T",
@@ -341,6 +347,13 @@ def run(args: argparse.Namespace) -> int:
         raise SummarizeError("--rule-candidate adds the headline rule's summary to the candidates: it needs "
                              "--candidates K (e.g. 8) and --corpus FOLDER (the data_prep folder the model was trained "
                              "on, e.g. runs/corpus, for its word counts)")
+    if args.rule_samples < 0:
+        raise SummarizeError(f"--rule-samples must be >= 0, got {args.rule_samples}")
+    if args.rule_samples and not args.rule_candidate:
+        raise SummarizeError("--rule-samples adds variants of the rule's summary: add --rule-candidate (with "
+                             "--candidates K and --corpus FOLDER)")
+    if not (0 < args.rule_temperature < float("inf")):
+        raise SummarizeError(f"--rule-temperature must be a number > 0, got {args.rule_temperature}")
     input_format = args.format or args.input_format
     output_format = _format_of(args.format or args.output_format, args.output)
     output = None if args.output in (None, "-") else Path(args.output)
@@ -365,7 +378,7 @@ def run(args: argparse.Namespace) -> int:
     chooser = None
     if args.candidates:
         from .choose import CandidateChooser
-        from .data import CorpusError, headline_rule, load_headline_word_stats
+        from .data import CorpusError, headline_rule, headline_rule_samples, load_headline_word_stats
 
         weight = 0.0 if not args.fluency_model else 0.5 if args.fluency_weight is None else args.fluency_weight
         try:
@@ -404,7 +417,10 @@ def run(args: argparse.Namespace) -> int:
               f"{summarizer.max_document_tokens} tokens and were truncated to it", file=sys.stderr)
 
     # the rule reads the same normalised documents as G
-    extra = ([headline_rule(d, rule_stats, words=args.max_words or 10) if d else "" for d in documents]
+    words = args.max_words or 10
+    extra = ([[headline_rule(d, rule_stats, words=words),
+               *headline_rule_samples(d, rule_stats, args.rule_samples, args.rule_temperature, words=words,
+                                      seed=args.seed)] if d else [] for d in documents]
              if args.rule_candidate else None)
     summaries = summarize_documents(summarizer, documents, decoding, max_words=args.max_words,
                                     batch_size=args.batch_size, bf16=args.bf16,

@@ -105,6 +105,16 @@ def test_benchmark_writes_the_report_with_ablation_and_readability_rows(tiny_cor
     assert report["choice"]["chosen_with_rule"]["pretrained"].startswith("pre-trained G, best of 1+3")
     assert set(report["rule_chosen"]["test"]) == {label for label in report["scores"]["test"]
                                                   if label.endswith("the rule's summary a candidate")}
+    # the rule's variants join its summary: the rows without the rule are still those above
+    assert benchmark.main(args + ["--candidates", "3", "--candidates_headline_weight", "0", "0.5",
+                                  "--candidates_contiguity_weight", "1", "--candidates_with_rule",
+                                  "--candidates_rule_samples", "2", "--candidates_rule_temperature", "1"]) == 0
+    report = json.loads((run / "report.json").read_text())
+    label = "seq2seq2seq, best of 1+3 by similarity + 1 contiguity"
+    assert report["scores"]["test"][label] == rescored[label]
+    searched = label + ", the rule's summary and 2 variants at temperature 1 candidates"
+    assert 0.0 <= report["scores"]["test"][searched]["rouge1"] <= 100.0
+    assert 0.0 <= report["rule_chosen"]["test"][searched] <= 1.0
 
 
 def test_headline_baseline_is_the_deterministic_pretraining_rule() -> None:
@@ -251,6 +261,11 @@ def test_a_bad_fluency_chooser_is_refused_before_training(tmp_path: Path, capsys
         assert f"{flag} needs --candidates K" in capsys.readouterr().err
     assert benchmark.main([*run, "--candidates", "4", "--candidates_temperature", "0"]) == 2
     assert "--candidates_temperature must be a number > 0" in capsys.readouterr().err
+    assert benchmark.main([*run, "--candidates", "4", "--candidates_rule_samples", "2"]) == 2
+    assert "--candidates_rule_samples needs --candidates_with_rule" in capsys.readouterr().err
+    assert benchmark.main([*run, "--candidates", "4", "--candidates_with_rule",
+                           "--candidates_rule_temperature", "0"]) == 2
+    assert "--candidates_rule_temperature must be a number > 0" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()  # nothing trained, nothing written
 
 

@@ -359,25 +359,27 @@ class _PicksTheLast:
 def test_an_extra_candidate_per_document_joins_the_choice(export: Path) -> None:
     summarizer = load_summarizer(export)
     cfg, limit = summarizer.decoding, summarizer.max_document_tokens
-    extra = [" ".join(d.split()[:6]) for d in DOCUMENTS]
+    extra = [[" ".join(d.split()[:6])] for d in DOCUMENTS]
     chooser = _PicksTheLast()
     chosen = summarize_and_choose(summarizer.model, summarizer.tokenizer, DOCUMENTS, cfg, k=2, chooser=chooser,
                                   max_document_tokens=limit, max_words=4, extra=extra)
     # 1 decoded + 2 samples + the extra one, all cut to 4 words before the choice
     assert [len(row) for row in chooser.seen] == [4] * len(DOCUMENTS)
-    assert chosen == [" ".join(e.split()[:4]) for e in extra] == [row[-1] for row in chooser.seen]
-    # with no samples the choice is between the decoded summary and the extra one
-    summarize_and_choose(summarizer.model, summarizer.tokenizer, DOCUMENTS, cfg, k=0, chooser=chooser,
-                         max_document_tokens=limit, extra=extra)
-    assert [len(row) for row in chooser.seen] == [2] * len(DOCUMENTS)
-    with pytest.raises(ValueError, match="one per document"):
+    assert chosen == [" ".join(e[0].split()[:4]) for e in extra] == [row[-1] for row in chooser.seen]
+    # with no samples the choice is between the decoded summary and the extra ones, in the order given
+    two = [[" ".join(d.split()[:3]), " ".join(d.split()[1:4])] for d in DOCUMENTS]
+    chosen = summarize_and_choose(summarizer.model, summarizer.tokenizer, DOCUMENTS, cfg, k=0, chooser=chooser,
+                                  max_document_tokens=limit, extra=two)
+    assert [len(row) for row in chooser.seen] == [3] * len(DOCUMENTS)
+    assert [row[1:] for row in chooser.seen] == two and chosen == [e[1] for e in two]
+    with pytest.raises(ValueError, match="give a list per document"):
         summarize_and_choose(summarizer.model, summarizer.tokenizer, DOCUMENTS, cfg, k=2, chooser=chooser,
                              max_document_tokens=limit, extra=extra[:1])
 
 
 def test_cli_rule_candidate(export: Path, encoder_dir: Path, tiny_corpus: Path, tmp_path: Path,
                             capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
-    from seq2seq2seq.data import headline_rule, load_headline_word_stats
+    from seq2seq2seq.data import headline_rule, headline_rule_samples, load_headline_word_stats
 
     source = write_lines(tmp_path / "docs.txt", [DOCUMENTS[0], "", DOCUMENTS[1]])
     base = ["--model", str(export), "--input", str(source), "--similarity-model", str(encoder_dir), "--quiet"]
@@ -395,8 +397,8 @@ def test_cli_rule_candidate(export: Path, encoder_dir: Path, tiny_corpus: Path, 
     assert code == 0, capsys.readouterr().err
     # the rule's 5-word summary of each normalised document; none for the empty line, whose summary stays empty
     stats = load_headline_word_stats(tiny_corpus)
-    assert seen["extra"] == [headline_rule(d, stats, words=5) if d else "" for d in seen["documents"]]
-    assert seen["extra"][1] == "" and seen["extra"][0]
+    assert seen["extra"] == [[headline_rule(d, stats, words=5)] if d else [] for d in seen["documents"]]
+    assert seen["extra"][1] == [] and seen["extra"][0][0]
     # with --headline-weight too, the rule uses the word counts the chooser already read: the same summaries
     rule_only = seen["extra"]
     assert summarize.main([*base, "--output", str(out), "--candidates", "2", "--corpus", str(tiny_corpus),
@@ -404,6 +406,21 @@ def test_cli_rule_candidate(export: Path, encoder_dir: Path, tiny_corpus: Path, 
     assert seen["extra"] == rule_only
     lines = out.read_text(encoding="utf-8").split("\n")[:-1]
     assert len(lines) == 3 and lines[1] == "" and lines[0] and all(len(line.split()) <= 5 for line in lines)
+    # --rule-samples: the rule's summary first, then its variants, drawn per document with --seed
+    assert summarize.main([*base, "--output", str(out), "--candidates", "2", "--corpus", str(tiny_corpus),
+                           "--rule-candidate", "--max-words", "5", "--rule-samples", "3",
+                           "--rule-temperature", "2"]) == 0
+    assert seen["extra"] == [[headline_rule(d, stats, words=5),
+                              *headline_rule_samples(d, stats, 3, 2.0, words=5)] if d else []
+                             for d in seen["documents"]]
+    assert len(seen["extra"][0]) == 4 and all(len(text.split()) <= 5 for text in seen["extra"][0])
+    for flags, message in ((["--rule-samples", "2"], "add --rule-candidate"),
+                           (["--rule-candidate", "--corpus", str(tiny_corpus), "--candidates", "2",
+                             "--rule-samples", "-1"], "--rule-samples must be >= 0"),
+                           (["--rule-candidate", "--corpus", str(tiny_corpus), "--candidates", "2",
+                             "--rule-temperature", "0"], "--rule-temperature must be a number > 0")):
+        assert summarize.main([*base, *flags]) == 2
+        assert message in capsys.readouterr().err
     for flags in (["--rule-candidate", "--corpus", str(tiny_corpus)], ["--candidates", "2", "--rule-candidate"]):
         assert summarize.main([*base, *flags]) == 2
         assert "--rule-candidate adds the headline rule's summary" in capsys.readouterr().err

@@ -217,3 +217,25 @@ def test_headline_rule_keeps_the_first_words_that_headlines_keep() -> None:
     assert headline_rule(document, stats, PretrainConfig(headline_threshold=0.0), words=1) == "police"
     # no word above the threshold: the document's first words
     assert headline_rule(document, stats, PretrainConfig(headline_threshold=99.0), words=3) == "the police said"
+
+
+def test_headline_rule_samples_vary_around_the_rule_and_repeat() -> None:
+    from seq2seq2seq.config import PretrainConfig
+    from seq2seq2seq.data import HeadlineWordStats, headline_rule, headline_rule_samples
+
+    stats = HeadlineWordStats(["police arrest man", "police find bomb"], ["the police said the man was arrested"])
+    document = "the police said the man was arrested"
+    cfg = PretrainConfig(headline_threshold=0.0)
+    samples = headline_rule_samples(document, stats, 20, temperature=1.0, cfg=cfg, words=3)
+    assert len(samples) == 20 and all(1 <= len(s.split()) <= 3 for s in samples)
+    # every variant keeps the document's word order
+    for s in samples:  # a subsequence of the document's words
+        rest = iter(document.split())
+        assert all(word in rest for word in s.split()), s
+    assert len(set(samples)) > 1  # words near the threshold come and go
+    # repeatable, and independent of the other documents: a function of (seed, document)
+    assert samples == headline_rule_samples(document, stats, 20, temperature=1.0, cfg=cfg, words=3)
+    assert samples != headline_rule_samples(document, stats, 20, temperature=1.0, cfg=cfg, words=3, seed=1)
+    # a near-zero temperature is the rule itself
+    sharp = headline_rule_samples(document, stats, 3, temperature=1e-6, cfg=cfg, words=2)
+    assert sharp == [headline_rule(document, stats, cfg, words=2)] * 3
