@@ -181,6 +181,11 @@ def collect_reports(reports: list[Path], results_json: Path) -> int:
     return 0
 
 
+def _last(rows: list[list] | None, n: int) -> list[list] | None:
+    """Each row's last ``n`` items (the rule's candidates); None stays None."""
+    return None if rows is None else [row[-n:] for row in rows]
+
+
 def _without_last(rows: list[list] | None, n: int = 1) -> list[list] | None:
     """Each row without its last ``n`` items (the rule's candidates); None stays None."""
     return None if rows is None else [row[:-n] for row in rows]
@@ -218,6 +223,7 @@ def beside_pretrained_table(rows: list[dict]) -> str:
 PRETRAINED_G = "pre-trained G only"
 HEADLINE_BASELINE = "headline-deletion (no model)"
 HEADLINE_AT_LENGTH = "headline-deletion at the model's lengths"
+RULE_SEARCH = "headline-deletion search (no model)"
 
 
 def matmul_peak_flops(size: int = 1024, seconds: float = 3.0) -> float:
@@ -486,11 +492,13 @@ def main(argv: list[str] | None = None) -> int:
               f"readable: rebuild it with `python -m data_prep --out {cfg.data_dir}`", file=sys.stderr)
         return 2
 
+    def scores_label(fluency: float, headline: float, contiguity: float) -> str:
+        return "similarity" + "".join(f" + {w:g} {name}" for name, w in (
+            ("fluency", fluency), ("headline", headline), ("contiguity", contiguity)) if w)
+
     def chosen_label(fluency: float, headline: float, contiguity: float) -> str:
-        terms = [f" + {w:g} {name}" for name, w in (("fluency", fluency), ("headline", headline),
-                                                    ("contiguity", contiguity)) if w]
         at = f" at temperature {args.candidates_temperature:g}" if args.candidates_temperature != 1 else ""
-        return (f"best of 1+{args.candidates}{at} by similarity" + "".join(terms)
+        return (f"best of 1+{args.candidates}{at} by {scores_label(fluency, headline, contiguity)}"
                 + (", no longer than greedy" if args.candidates_no_longer else ""))
 
     rule_rows = 1 + args.candidates_rule_samples  # candidates the rule adds per document
@@ -555,6 +563,18 @@ def main(argv: list[str] | None = None) -> int:
                     if with_rule:  # how often the rule's summary (or a variant of it) won
                         report.setdefault("rule_chosen", {}).setdefault(name, {})[label] = (
                             sum(p >= len(row) - rule_rows for row, p in zip(shown, picks)) / max(1, len(shown)))
+                if args.candidates_rule_samples and model_label == "seq2seq2seq":
+                    # the search without G: the same choice among the rule's candidates alone (no model at all)
+                    only = functools.partial(_last, n=rule_rows)
+                    for combo in combos:
+                        chooser.fluency_weight, chooser.headline_weight, chooser.contiguity_weight = combo
+                        picks = chooser.best(chooser.combine(only(candidates), only(scores["similarity"]),
+                                                             only(scores["fluency"]), headline=only(scores["headline"]),
+                                                             contiguity=only(scores["contiguity"])))
+                        systems[f"{RULE_SEARCH}: the rule's summary and {args.candidates_rule_samples} variants "
+                                f"at temperature {args.candidates_rule_temperature:g}, best by "
+                                f"{scores_label(*combo)}"] = [
+                            row[p] for row, p in zip(only(candidates), picks)]
         (run_dir / f"{name}.predictions.txt").write_text("\n".join(systems["seq2seq2seq"]) + "\n", encoding="utf-8")
         # the Lead baselines read the raw file, as evaluation.md's Lead rows do
         systems.update({baseline: lead_baseline(documents, baseline) for baseline in BASELINES})

@@ -259,7 +259,8 @@ class AdversarialConfig:
         "0 = the anchor imitates the pre-training task's pseudo-summary; n >= 2 = it imitates whichever of n "
         "candidates the stage's rewards rank first: that pseudo-summary and n - 1 samples of the 'headline' rule at "
         "anchor_temperature (a search teacher: the rewards choose among the teacher's variants, G learns the choice; "
-        "needs pretrain_weight > 0 and pretrain.task: headline)", 0)
+        "needs pretrain_weight > 0 and pretrain.task: headline; measured: no dev gain in 200 steps of the cpu recipe, "
+        "docs/benchmarks.md, 'A search around the rule')", 0)
     anchor_temperature: float = _help("the 'headline' rule's headline_temperature for the anchor's candidates beyond "
                                       "the first", 0.5)
     d_steps: int = _help("D updates per G update", 1)

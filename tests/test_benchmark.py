@@ -115,6 +115,16 @@ def test_benchmark_writes_the_report_with_ablation_and_readability_rows(tiny_cor
     searched = label + ", the rule's summary and 2 variants at temperature 1 candidates"
     assert 0.0 <= report["scores"]["test"][searched]["rouge1"] <= 100.0
     assert 0.0 <= report["rule_chosen"]["test"][searched] <= 1.0
+    no_model = ("headline-deletion search (no model): the rule's summary and 2 variants at temperature 1, best by "
+                "similarity + 1 contiguity")
+    assert 0.0 <= report["scores"]["test"][no_model]["rouge1"] <= 100.0
+    # variants at a near-zero temperature are the rule's summary itself: the search without G is then the rule
+    assert benchmark.main(args + ["--candidates", "3", "--candidates_with_rule", "--candidates_rule_samples", "2",
+                                  "--candidates_rule_temperature", "1e-6"]) == 0
+    report = json.loads((run / "report.json").read_text())
+    sharp = ("headline-deletion search (no model): the rule's summary and 2 variants at temperature 1e-06, best by "
+             "similarity")
+    assert report["scores"]["test"][sharp] == report["scores"]["test"]["headline-deletion (no model)"]
 
 
 def test_headline_baseline_is_the_deterministic_pretraining_rule() -> None:
