@@ -255,6 +255,9 @@ class AdversarialConfig:
                                      "scattered words (no model; 0 = off)", 0.0)
     pretrain_weight: float = _help("weight of the pre-training loss (G imitating the pseudo-summaries) kept in G's "
                                    "loss: an anchor against drifting away from the pre-trained G (0 = off)", 0.0)
+    reinforce_weight: float = _help(
+        "weight of the policy-gradient term in G's loss (0 = G learns from the anchor alone, whose targets the rewards "
+        "still choose under anchor_candidates; R and D still train)", 1.0)
     anchor_candidates: int = _help(
         "0 = the anchor imitates the pre-training task's pseudo-summary; n >= 2 = it imitates whichever of n "
         "candidates the stage's rewards rank first: that pseudo-summary and n - 1 samples of the 'headline' rule at "
@@ -293,6 +296,10 @@ class AdversarialConfig:
         _require(self.target_words >= 1, "adversarial.target_words", "must be >= 1, e.g. 9")
         _require(self.entropy_weight >= 0, "adversarial.entropy_weight", "must be >= 0")
         _require(self.pretrain_weight >= 0, "adversarial.pretrain_weight", "must be >= 0 (0 switches the anchor off)")
+        _require(self.reinforce_weight >= 0, "adversarial.reinforce_weight", "must be >= 0 (0 switches it off)")
+        _require(self.reinforce_weight > 0 or self.pretrain_weight > 0 or self.estimator == "gumbel",
+                 "adversarial.reinforce_weight", "is 0 and nothing else trains G: set adversarial.pretrain_weight > 0 "
+                 "(e.g. 1.0) or reinforce_weight > 0")
         _require(self.anchor_candidates == 0 or self.anchor_candidates >= 2, "adversarial.anchor_candidates",
                  "must be 0 (off) or >= 2, e.g. 8")
         _require(self.anchor_candidates == 0 or self.pretrain_weight > 0, "adversarial.anchor_candidates",

@@ -484,7 +484,8 @@ class Trainer:
         logps = token_logprobs(logits, samples.summary_ids)
         with torch.set_grad_enabled(cfg.entropy_weight > 0):  # only logged when it has no weight
             entropy = masked_mean(token_entropy(logits), samples.summary_mask)
-        g_loss = reinforce_loss(logps, samples.summary_mask, rollout.advantages) - cfg.entropy_weight * entropy
+        g_loss = (cfg.reinforce_weight * reinforce_loss(logps, samples.summary_mask, rollout.advantages)
+                  - cfg.entropy_weight * entropy)
         soft_stats = {}
         if self.gumbel:
             soft_loss, soft_stats = self._soft_reward_loss(logits, rollout)

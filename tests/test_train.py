@@ -420,3 +420,28 @@ def test_anchor_candidates_config_errors_name_the_fix(tiny_corpus: Path, tmp_pat
 
     with pytest.raises(ConfigError, match=re.escape(message)):
         load_config(TINY_CONFIG, _merge({"data_dir": str(tiny_corpus), "output_dir": str(tmp_path)}, overrides))
+
+
+def test_reinforce_weight_zero_leaves_g_to_the_anchor(tiny_corpus: Path, tmp_path: Path) -> None:
+    # the same start and samples: with the policy-gradient term off, G's step is the anchor's alone, so the
+    # anchor-only run's G (every reward 0) and this one (rewards on, reinforce_weight 0) take the same step
+    off = {"reconstruction_weight": 0.0, "discriminator_weight": 0.0, "similarity_weight": 0.0,
+           "fluency_weight": 0.0, "length_weight": 0.0}
+
+    def g_after_step(**adversarial) -> list[torch.Tensor]:
+        torch.manual_seed(0)
+        trainer = _trainer(tiny_corpus, tmp_path / str(len(adversarial)), adversarial={"pretrain_weight": 1.0,
+                                                                                        **adversarial})
+        stats = trainer.adversarial_step(0)
+        assert stats["loss/anchor"] > 0
+        return [p.detach().clone() for p in trainer.g.parameters()]
+
+    anchor_only = g_after_step(**off)
+    no_policy = g_after_step(reinforce_weight=0.0)
+    with_policy = g_after_step(reinforce_weight=1.0, headline_weight=1.0)
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(anchor_only, no_policy))
+    assert any(not torch.allclose(a, b, atol=1e-6) for a, b in zip(anchor_only, with_policy))
+    from seq2seq2seq.config import ConfigError, _merge
+    with pytest.raises(ConfigError, match="nothing else trains G"):
+        load_config(TINY_CONFIG, _merge({"data_dir": str(tiny_corpus), "output_dir": str(tmp_path)},
+                                        {"adversarial": {"reinforce_weight": 0.0}}))
