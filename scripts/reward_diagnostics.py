@@ -29,10 +29,8 @@ row ranks by a weighted sum of the rewards z-scored among a document's samples, 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import math
-import random
 import sys
 from pathlib import Path
 
@@ -43,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from seq2seq2seq import checkpoint as ckpt  # noqa: E402
 from seq2seq2seq.choose import zscore_combination  # noqa: E402
 from seq2seq2seq.config import ConfigError, load_config, parse_overrides  # noqa: E402
-from seq2seq2seq.data import (CorpusError, decoder_targets, headline_deletion, headline_rule,  # noqa: E402
+from seq2seq2seq.data import (CorpusError, decoder_targets, headline_rule, headline_rule_samples,  # noqa: E402
                               headline_word_stats, load_corpus, token_idf)
 from seq2seq2seq.models import ModelLoadError  # noqa: E402
 from seq2seq2seq.rewards import (ContiguityReward, DiscriminatorReward, FluencyReward,  # noqa: E402
@@ -193,8 +191,6 @@ def main(argv: list[str] | None = None) -> int:
     docs_text = corpus.dev_documents[: args.documents]
     refs = corpus.dev_summaries[: args.documents]
     word_stats = headline_word_stats(corpus)
-    rule_cfg = dataclasses.replace(cfg.pretrain, headline_temperature=args.rule_temperature)
-    rule_rng = random.Random(cfg.seed)
     k = args.samples + args.rule_samples  # candidates per document: G's samples, then the rule's
     rule_scores, rule_picked = [], {name: [] for name in names}
     corr = {name: [] for name in names}
@@ -207,8 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         trainer._seed("adversarial", start)
         docs = trainer._documents(texts)
         with torch.no_grad():
-            rule_texts = [headline_deletion(t, args.rule_words, rule_cfg, word_stats, rule_rng)
-                          for t in texts for _ in range(args.rule_samples)]
+            rule_texts = [text for t in texts for text in headline_rule_samples(
+                t, word_stats, args.rule_samples, args.rule_temperature, cfg.pretrain, args.rule_words, seed=cfg.seed)]
             samples = candidates(trainer._rollout(docs, do_sample=True, k=args.samples) if args.samples else None,
                                  rule_summaries(trainer, rule_texts, cfg.decoding.max_summary_tokens),
                                  len(texts), trainer.tokenizer.pad_token_id)

@@ -297,9 +297,6 @@ class AdversarialConfig:
         _require(self.entropy_weight >= 0, "adversarial.entropy_weight", "must be >= 0")
         _require(self.pretrain_weight >= 0, "adversarial.pretrain_weight", "must be >= 0 (0 switches the anchor off)")
         _require(self.reinforce_weight >= 0, "adversarial.reinforce_weight", "must be >= 0 (0 switches it off)")
-        _require(self.reinforce_weight > 0 or self.pretrain_weight > 0 or self.estimator == "gumbel",
-                 "adversarial.reinforce_weight", "is 0 and nothing else trains G: set adversarial.pretrain_weight > 0 "
-                 "(e.g. 1.0) or reinforce_weight > 0")
         _require(self.anchor_candidates == 0 or self.anchor_candidates >= 2, "adversarial.anchor_candidates",
                  "must be 0 (off) or >= 2, e.g. 8")
         _require(self.anchor_candidates == 0 or self.pretrain_weight > 0, "adversarial.anchor_candidates",
@@ -389,6 +386,11 @@ class TrainConfig:
         _require(not self.supervised.enabled or share == 0 or round(share * self.pretrain.batch_size) >= 1,
                  "supervised.pretrain_share", f"{share} of pretrain.batch_size={self.pretrain.batch_size} is less "
                  f"than one pair per batch; raise it (or set it to 0 to keep the pairs out of pre-training)")
+        a = self.adversarial
+        _require(a.reinforce_weight > 0 or a.pretrain_weight > 0 or a.estimator == "gumbel"
+                 or (self.supervised.enabled and self.supervised.adversarial_weight > 0),
+                 "adversarial.reinforce_weight", "is 0 and nothing else trains G: set adversarial.pretrain_weight > 0 "
+                 "(e.g. 1.0), supervised.adversarial_weight > 0 with pairs, or reinforce_weight > 0")
         _require(self.adversarial.anchor_candidates == 0 or self.pretrain.task == "headline",
                  "adversarial.anchor_candidates", f"samples the 'headline' rule, but pretrain.task is "
                  f"'{self.pretrain.task}'; set pretrain.task: headline or anchor_candidates: 0")

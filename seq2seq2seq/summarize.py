@@ -310,7 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--candidates-temperature", type=float, default=1.0, metavar="T",
                    help="with --candidates: the samples' temperature (above 1: candidates that differ more; on "
                         "Gigaword 8 candidates at 1.5 scored as 16 at 1, docs/benchmarks.md)")
-    p.add_argument("--seed", type=int, default=0, help="with --candidates: seed of the samples")
+    p.add_argument("--seed", type=int, default=0,
+                   help="with --candidates: seed of the samples (and of the rule's variants, --rule-samples)")
     p.add_argument("--device", default="auto", help="auto (cuda when present, else cpu), cpu, cuda, cuda:N")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (cuda; allowed on cpu)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")

@@ -434,11 +434,13 @@ class Trainer:
     def anchor_pool(self, texts: list[str], index: int) -> list[str]:
         """anchor_candidates = n: per document (in a block of n), the pre-training task's pseudo-summary, then n - 1
         samples of the 'headline' rule at anchor_temperature."""
-        cfg = self.cfg.adversarial
+        n = self.cfg.adversarial.anchor_candidates
         rng = self._seed("adversarial_anchor", index)
-        varied = dataclasses.replace(self.cfg.pretrain, headline_temperature=cfg.anchor_temperature)
-        return [pseudo_summary(t, self.cfg.pretrain if j == 0 else varied, rng, self.word_stats)[1]
-                for t in texts for j in range(cfg.anchor_candidates)]
+        # first the pseudo-summaries exactly as the plain anchor draws them (_pseudo_batch), then the variants
+        plain = [pseudo_summary(t, self.cfg.pretrain, rng, self.word_stats)[1] for t in texts]
+        varied = dataclasses.replace(self.cfg.pretrain, headline_temperature=self.cfg.adversarial.anchor_temperature)
+        more = [[pseudo_summary(t, varied, rng, self.word_stats)[1] for _ in range(n - 1)] for t in texts]
+        return [text for first, rest in zip(plain, more) for text in (first, *rest)]
 
     def _choose_anchor_targets(self, texts: list[str], docs: Documents,
                                index: int) -> tuple[list[str] | None, dict[str, float]]:

@@ -389,10 +389,10 @@ def test_anchor_candidates_imitate_the_rewards_top_rule_variant(tiny_corpus: Pat
     texts, n = rollout.texts, 4
     pool = trainer.anchor_pool(texts, 0)
     assert len(pool) == len(texts) * n and len(rollout.anchor_targets) == len(texts)
-    # the first candidate is the pre-training task's own pseudo-summary, drawn as the plain anchor draws it
-    plain = [pseudo_summary(t, trainer.cfg.pretrain, trainer._seed("adversarial_anchor", 0), trainer.word_stats)[1]
-             for t in texts[:1]]
-    assert pool[0] == plain[0]
+    # each document's first candidate is the pre-training task's own pseudo-summary, as the plain anchor draws it
+    rng = trainer._seed("adversarial_anchor", 0)
+    plain = [pseudo_summary(t, trainer.cfg.pretrain, rng, trainer.word_stats)[1] for t in texts]
+    assert [pool[i * n] for i in range(len(texts))] == plain
     headline = HeadlineVocabularyReward(trainer.word_stats, trainer.tokenizer, 1.0)
     ids, mask = decoder_targets(trainer.tokenizer, pool, trainer.cfg.decoding.max_summary_tokens)
     reward = headline(trainer._documents(texts).repeat(n), Summaries(ids, mask)).view(-1, n)
