@@ -41,8 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from seq2seq2seq import checkpoint as ckpt  # noqa: E402
 from seq2seq2seq.choose import zscore_combination  # noqa: E402
 from seq2seq2seq.config import ConfigError, load_config, parse_overrides  # noqa: E402
-from seq2seq2seq.data import (CorpusError, decoder_targets, headline_rule, headline_rule_samples,  # noqa: E402
-                              headline_word_stats, load_corpus, token_idf)
+from seq2seq2seq.data import (CorpusError, headline_rule, headline_rule_samples, headline_word_stats,  # noqa: E402
+                              load_corpus, token_idf)
 from seq2seq2seq.models import ModelLoadError  # noqa: E402
 from seq2seq2seq.rewards import (ContiguityReward, DiscriminatorReward, FluencyReward,  # noqa: E402
                                  HeadlineVocabularyReward, LengthReward, ReconstructionReward, SimilarityReward,
@@ -80,15 +80,6 @@ def parse_combination(spec: str) -> dict[str, float]:
 def rouge_mean(reference: str, prediction: str) -> float:
     scores = score_summaries([prediction], [reference])  # F1 x 100, Porter stemmer: the evaluation protocol
     return (scores["rouge1"] + scores["rouge2"] + scores["rougeL"]) / 3
-
-
-def rule_summaries(trainer: Trainer, texts: list[str], max_tokens: int) -> Summaries | None:
-    """The rule's summaries in G's tokenizer, shaped like G's samples (shape (n, t), end-of-sentence included)."""
-    if not texts:
-        return None
-    ids, mask = decoder_targets(trainer.tokenizer, texts, max_tokens)
-    device = trainer.accelerator.device
-    return Summaries(ids.to(device), mask.to(device))
 
 
 def candidates(g: Summaries | None, rule: Summaries | None, b: int, pad: int) -> Summaries:
@@ -206,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
             rule_texts = [text for t in texts for text in headline_rule_samples(
                 t, word_stats, args.rule_samples, args.rule_temperature, cfg.pretrain, args.rule_words, seed=cfg.seed)]
             samples = candidates(trainer._rollout(docs, do_sample=True, k=args.samples) if args.samples else None,
-                                 rule_summaries(trainer, rule_texts, cfg.decoding.max_summary_tokens),
+                                 trainer.text_summaries(rule_texts) if rule_texts else None,
                                  len(texts), trainer.tokenizer.pad_token_id)
             greedy = trainer._rollout(docs, do_sample=False)
             parts = {s.name: s(docs.repeat(k), samples).float().view(-1, k) for s in scorers}

@@ -301,19 +301,22 @@ class SimilarityReward:
                  max_tokens: int = 128) -> None:
         self.encoder, self.encoder_tokenizer, self.tokenizer = encoder, encoder_tokenizer, tokenizer
         self.weight, self.max_tokens = weight, max_tokens
-        self._last_documents: tuple[torch.Tensor, torch.Tensor] | None = None  # (ids, embeddings) of the last batch
+        # (distinct document rows, their embeddings) of the last call
+        self._last_documents: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def embed(self, texts: list[str]) -> torch.Tensor:
         """Unit-length embeddings, shape (n, d)."""
         return embed_texts(self.encoder, self.encoder_tokenizer, texts, self.max_tokens)
 
     def _document_embeddings(self, documents: Documents) -> torch.Tensor:
-        # the sampled and the greedy (baseline) summaries of a step share their documents: embed them once
+        # rows repeat each document k times, and a step scores the same documents several times (samples, greedy
+        # baseline, anchor candidates): embed each distinct document once, and again only when the set changes
+        distinct, row_of = torch.unique(documents.input_ids, dim=0, return_inverse=True)
         last = self._last_documents
-        if last is None or last[0].shape != documents.input_ids.shape or not torch.equal(last[0], documents.input_ids):
-            texts = self.tokenizer.batch_decode(documents.input_ids, skip_special_tokens=True)
-            self._last_documents = (documents.input_ids.clone(), self.embed(texts))
-        return self._last_documents[1]
+        if last is None or last[0].shape != distinct.shape or not torch.equal(last[0], distinct):
+            texts = self.tokenizer.batch_decode(distinct, skip_special_tokens=True)
+            self._last_documents = (distinct, self.embed(texts))
+        return self._last_documents[1][row_of]
 
     def __call__(self, documents: Documents, summaries: Summaries) -> torch.Tensor:
         return (self._document_embeddings(documents) * self.embed(summary_texts(self.tokenizer, summaries))).sum(-1)

