@@ -13,10 +13,15 @@ from seq2seq2seq.paths import shared_data_dir
 TINY_CONFIG = Path(__file__).resolve().parent.parent / "scripts" / "configs" / "tiny.yaml"
 
 
+def real_data_available() -> bool:
+    """Whether the tiny corpus is built from real Gigaword rows (the shared data) rather than synthetic text."""
+    return (shared_data_dir() / "gigaword" / "train10k.jsonl").is_file()
+
+
 def _texts() -> tuple[list[str], list[str], list[dict]]:
     """Real Gigaword rows when the shared data is there, else synthetic sentences (same layout)."""
     path = shared_data_dir() / "gigaword" / "train10k.jsonl"
-    if path.is_file():
+    if real_data_available():
         rows = [json.loads(line) for _, line in zip(range(360), path.open(encoding="utf-8"))]
         documents = [r["document"] for r in rows[:240]]
         sentences = [r["summary"] for r in rows[240:]]
