@@ -98,6 +98,10 @@ _LOAD_ERRORS = (OSError, ValueError, TypeError, KeyError, RuntimeError, Safetens
 
 
 def _check_folder(path: Path, what: str) -> None:
+    if path.is_file():
+        raise ModelLoadError(f"{what} path {path} is a file, not a folder; pass the model folder that holds it "
+                             f"(config.json and safetensors weights, as written by training: e.g. "
+                             f"RUN/final/summarizer)")
     if not path.is_dir():
         raise ModelLoadError(f"{what} folder {path} does not exist; pass the folder written by training "
                              f"(e.g. RUN/final/summarizer)")
@@ -152,8 +156,8 @@ def _check_seq2seq_config(path: Path) -> None:
                              f"summarizer export; pass the folder written by training (RUN/final/summarizer)")
 
 
-def _few(names: list[str], limit: int = 3) -> str:
-    return ", ".join(names[:limit]) + (", ..." if len(names) > limit else "")
+def _few(names: list[str], limit: int = 3, sep: str = ", ") -> str:
+    return sep.join(names[:limit]) + (f"{sep}..." if len(names) > limit else "")
 
 
 def _check_loading_info(source: str | Path, info: dict[str, Any], what: str,
@@ -168,13 +172,24 @@ def _check_loading_info(source: str | Path, info: dict[str, Any], what: str,
     for key, problem in (("missing_keys", "lack {n} of the model's tensors"),
                          ("unexpected_keys", "hold {n} tensor(s) the model does not use"),
                          ("mismatched_keys", "hold {n} tensor(s) of the wrong shape")):
-        names = sorted(str(k[0] if isinstance(k, tuple) else k) for k in info.get(key) or ())
+        names = sorted(_describe_key(k) for k in info.get(key) or ())
         if new is not None:
-            names = [] if key == "unexpected_keys" else [n for n in names if not new(n)]
+            names = [] if key == "unexpected_keys" else [n for n in names if not new(n.split(":")[0])]
         if names:
-            raise ModelLoadError(f"the weights in {source} {problem.format(n=len(names))} ({_few(names)}): they do "
+            listed = _few(names, sep="; " if key == "mismatched_keys" else ", ")
+            raise ModelLoadError(f"the weights in {source} {problem.format(n=len(names))} ({listed}): they do "
                                  f"not match its config.json (an incomplete or edited file); re-export the {what} "
                                  f"from its training run")
+
+
+def _describe_key(key: Any) -> str:
+    """A tensor name of a loading report; a wrong-shape one, (name, shape in the file, shape in the model), with both
+    shapes: transformers prints them only in a report that our quiet loading hides."""
+    if not isinstance(key, tuple):
+        return str(key)
+    if len(key) == 3:
+        return f"{key[0]}: {tuple(key[1])} in the file, {tuple(key[2])} in the model"
+    return str(key[0])
 
 
 @contextlib.contextmanager
@@ -192,6 +207,9 @@ def _load_complete(model_class: Any, source: str | Path, what: str, fix: str,
                    new: Callable[[str], bool] | None = None, **kwargs: Any) -> PreTrainedModel:
     """``model_class.from_pretrained(source, **kwargs)`` from safetensors, refusing weights that do not cover the
     model (except the ``new`` parts of a warm start, see :func:`_check_loading_info`)."""
+    # wrong-shape tensors are loaded as random values and then refused by _check_loading_info, which names them with
+    # their shapes (without this, transformers raises an error that points to a report the quiet loading hides)
+    kwargs.setdefault("ignore_mismatched_sizes", True)
     try:
         with _quiet_transformers():
             model, info = model_class.from_pretrained(str(source), use_safetensors=True, output_loading_info=True,
@@ -202,7 +220,37 @@ def _load_complete(model_class: Any, source: str | Path, what: str, fix: str,
     except _LOAD_ERRORS as err:
         raise ModelLoadError(f"cannot load the {what} from {source}: {describe_error(err)}; {fix}") from None
     _check_loading_info(source, info, what, new)
+    check_finite(model, source)
     return model
+
+
+def non_finite_tensors(model: nn.Module) -> list[str]:
+    """Names of the model's floating-point tensors (parameters and saved buffers, such as BART's final_logits_bias)
+    holding a NaN or an infinity. Buffers that are not saved (masks a model builds itself) may hold -inf on purpose.
+
+    A sum per tensor screens them (NaN and inf propagate) at a tenth of the cost of ``isfinite`` over every value;
+    a tensor whose sum is not finite is checked value by value, since finite values can also overflow a sum.
+    """
+    saved = set(model.state_dict())
+    bad = []
+    for name, tensor in [*model.named_parameters(), *((n, b) for n, b in model.named_buffers() if n in saved)]:
+        if not tensor.is_floating_point() or torch.isfinite(tensor.detach().sum(dtype=torch.float32)):
+            continue
+        if not torch.isfinite(tensor.detach()).all():
+            bad.append(name)
+    return sorted(bad)
+
+
+def check_finite(model: nn.Module, source: str | Path) -> None:
+    """Refuse weights with NaN or infinite values: a diverged run (e.g. a learning rate far too high) exports them,
+    and the model then writes empty summaries without any error."""
+    bad = non_finite_tensors(model)
+    if bad:
+        raise ModelLoadError(f"the weights in {source} hold NaN or infinite values in {len(bad)} tensor(s) "
+                             f"({_few(bad)}): the training run that wrote them diverged (e.g. a learning rate too "
+                             f"high); use an export the run wrote before it diverged (RUN/best/summarizer: the "
+                             f"dev-selected G, summarize --best; RUN/pretrained/summarizer: G after pre-training), or "
+                             f"train again with a lower learning rate")
 
 
 def load_seq2seq(name_or_path: str | Path, vocab_size: int | None = None) -> PreTrainedModel:

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import regex
 import torch
 import transformers
 import transformers.pipelines
@@ -52,7 +53,7 @@ from transformers.utils import logging as hf_logging
 from .checkpoint import DECODING_FILE
 from .config import ConfigError, DecodingConfig
 from .language import DEFAULT_LANGUAGE, LanguageError, check_language, detokenize, segmenter_note
-from .models import ModelLoadError, describe_error, load_seq2seq, read_json_object
+from .models import ModelLoadError, check_finite, describe_error, load_seq2seq, read_json_object
 from .normalize import normalize as normalize_text
 from .sampling import generate_summaries, summarize_texts, word_start_mask
 
@@ -60,6 +61,8 @@ TASK = "seq2seq2seq-summarization"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "spiece.model", "sentencepiece.bpe.model", "vocab.json")
 # Without a stored limit: T5 has relative positions and no hard limit, 512 is what it was pre-trained with
 DEFAULT_MAX_DOCUMENT_TOKENS = 512
+# a letter, mark or digit (# is the English normaliser's digit): a summary without one is empty or punctuation only
+_WORD_CHARACTER = regex.compile(r"[\p{L}\p{M}\p{N}#]")
 
 
 class SummarizeError(ValueError):
@@ -227,6 +230,37 @@ def decoder_positions(model: PreTrainedModel) -> int | None:
     return table.num_embeddings - int(getattr(table, "offset", 0))
 
 
+def encoder_positions(model: PreTrainedModel) -> int | None:
+    """How many document tokens the encoder can take, or None without a position table (T5's relative positions).
+
+    BART-style encoders (and Pegasus, Marian) have ``embed_positions`` (BART's offset of 2 aside); the BERT-style
+    encoder of a BERT2BERT model has ``embeddings.position_embeddings`` (RoBERTa's position ids start after its
+    padding id). A longer document is an IndexError in the middle of the encoder.
+    """
+    get_encoder = getattr(model, "get_encoder", None)
+    encoder = get_encoder() if callable(get_encoder) else None
+    table = getattr(encoder, "embed_positions", None)
+    if isinstance(table, nn.Embedding):
+        return table.num_embeddings - int(getattr(table, "offset", 0))
+    embeddings = getattr(encoder, "embeddings", None)
+    table = getattr(embeddings, "position_embeddings", None)
+    if not isinstance(table, nn.Embedding):
+        return None
+    padding = getattr(embeddings, "padding_idx", None)
+    return table.num_embeddings - (padding + 1 if isinstance(padding, int) else 0)
+
+
+def check_document_limit(value: Any, positions: int | None, what: str = "max_document_tokens") -> int:
+    """``value`` as a document limit in tokens: an integer from 1 to the encoder's ``positions``
+    (:func:`encoder_positions`; no upper bound without a position table); SummarizeError (a ValueError) if not."""
+    valid = f"1..{positions}" if positions is not None else ">= 1"
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1 or (positions is not None
+                                                                               and value > positions):
+        why = f" (this model's encoder has positions for {positions} tokens)" if positions is not None else ""
+        raise SummarizeError(f"{what} must be an integer in {valid}{why}, got {value!r}")
+    return value
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # decoding settings given at run time, the words-to-tokens rule, batched summarizing
 
@@ -339,10 +373,35 @@ def trim_words(text: str, max_words: int | None) -> str:
     return " ".join(words if max_words is None else words[:max_words])
 
 
-def present(text: str, max_words: int | None, language: str) -> str:
+def lead_length(decoding: DecodingConfig) -> int:
+    """How many words the length settings ask for: the word cap, else half the token cap (a word is one to two
+    tokens, as in :func:`decoding_overrides`)."""
+    return decoding.max_summary_words or max(1, decoding.max_summary_tokens // 2)
+
+
+def present(text: str, max_words: int | None, language: str, document: str = "", lead: int = 0
+            ) -> tuple[str, bool]:
     """A decoded summary as shown: at most ``max_words`` words (segmented words for zh/ja, counted before their
-    spaces go), then :func:`seq2seq2seq.language.detokenize`."""
-    return detokenize(trim_words(text, max_words), language)
+    spaces go), then :func:`seq2seq2seq.language.detokenize`; and whether it was replaced.
+
+    A summary with no letter or digit (empty, or punctuation only: seen from a Chinese model) says nothing, so it
+    is replaced by the first ``lead`` words of its ``document``, the Lead baseline. The document is in the
+    normaliser's form, whose spaces separate the language setting's words (zh and ja: segmented), so the words are
+    counted as ``max_words`` counts them and shown as a summary is. The callers count the replacements and warn once
+    (:func:`replaced_warning`). An empty document keeps its empty summary.
+    """
+    shown = detokenize(trim_words(text, max_words), language)
+    if _WORD_CHARACTER.search(shown) or not document.strip():
+        return shown, False
+    words = max(lead if max_words is None else min(lead, max_words), 1)
+    return detokenize(trim_words(document, words), language), True
+
+
+def replaced_warning(replaced: int, total: int) -> None:
+    """One line on stderr for the summaries :func:`present` replaced in a run (none when there were none)."""
+    if replaced:
+        print(f"warning: {replaced} of {total} summaries were empty or punctuation only; replaced by the document's "
+              f"first words", file=sys.stderr)
 
 
 def summarize_documents(summarizer: Summarizer, documents: list[str], decoding: DecodingConfig, *,
@@ -350,8 +409,8 @@ def summarize_documents(summarizer: Summarizer, documents: list[str], decoding: 
                         progress: bool = False, candidates: int = 0, chooser: Any = None,
                         seed: int = 0, no_longer: bool = False, temperature: float = 1.0,
                         extra: list[list[str]] | None = None) -> list[str]:
-    """Summaries of normalised documents, in input order, as shown (:func:`present`); an empty document gets an
-    empty summary.
+    """Summaries of normalised documents, in input order, as shown (:func:`present`: one with no word is replaced by
+    the document's first words, with one warning for the run); an empty document gets an empty summary.
 
     Deterministic: greedy and beam search involve no randomness, and batches are formed by length
     (``sampling.summarize_texts``), so the output does not depend on the input order or the batch size.
@@ -361,6 +420,8 @@ def summarize_documents(summarizer: Summarizer, documents: list[str], decoding: 
     ``no_longer`` lets only samples no longer than the decoded summary compete; ``temperature`` is the samples';
     ``extra`` (a list of texts per document) are more candidates each, e.g. the no-model rule's summary.
     """
+    check_document_limit(summarizer.max_document_tokens, encoder_positions(summarizer.model),
+                         "Summarizer.max_document_tokens")
     keep = [i for i, doc in enumerate(documents) if doc.strip()]
     device = next(summarizer.model.parameters()).device
     kept = [documents[i] for i in keep]
@@ -381,8 +442,12 @@ def summarize_documents(summarizer: Summarizer, documents: list[str], decoding: 
                                     max_document_tokens=summarizer.max_document_tokens, batch_size=batch_size,
                                     progress=progress)
     summaries = [""] * len(documents)
+    replaced = 0
     for i, text in zip(keep, texts):
-        summaries[i] = present(text, max_words, summarizer.language)
+        summaries[i], was_replaced = present(text, max_words, summarizer.language, documents[i],
+                                             lead_length(decoding))
+        replaced += was_replaced
+    replaced_warning(replaced, len(documents))
     return summaries
 
 
@@ -461,6 +526,8 @@ class Seq2Seq2SeqSummarizationPipeline(Pipeline):
         if not isinstance(model, PreTrainedModel) or not getattr(model.config, "is_encoder_decoder", False):
             raise ModelLoadError(f"{TASK} pipeline: model must be a seq2seq2seq summarizer (an encoder-decoder), got "
                                  f"{type(model).__name__}; pass model=RUN/final/summarizer")
+        # also a model given loaded, not through load_export: NaN weights would give empty summaries without an error
+        check_finite(model, model.name_or_path)
         # set before the base class checks the construction-time arguments against them (_sanitize_parameters)
         folder = Path(str(model.name_or_path))
         stored, self.max_document_tokens, _ = export_settings(folder, model.config)
@@ -469,6 +536,8 @@ class Seq2Seq2SeqSummarizationPipeline(Pipeline):
             print(f"warning: {note}", file=sys.stderr)
         self.decoding = decoding or stored
         self._positions = decoder_positions(model)
+        self._encoder_positions = encoder_positions(model)
+        self._replaced = 0  # summaries replaced by their document's first words in the current call
         super().__init__(model, *args, **kwargs)
         if self.tokenizer is None:
             raise ModelLoadError(f"{TASK} pipeline: no tokenizer; pass the export folder as model= (it holds the "
@@ -490,6 +559,11 @@ class Seq2Seq2SeqSummarizationPipeline(Pipeline):
         if kwargs.get("truncation") is False:
             raise ValueError(f"{TASK} pipeline: truncation=False: documents are always truncated to the model's "
                              f"limit ({self.max_document_tokens} tokens), since it cannot read more; drop truncation")
+        if "max_document_tokens" in kwargs:  # 0 is not "the default", and the encoder reads no more than its positions
+            try:
+                check_document_limit(kwargs["max_document_tokens"], self._encoder_positions)
+            except SummarizeError as err:
+                raise ValueError(f"{TASK} pipeline: {err}") from None
         preprocess = {k: kwargs[k] for k in ("normalize", "max_document_tokens") if k in kwargs}
         forward = {k: kwargs[k] for k in _DECODING_KEYS + ("early_stopping", "length_penalty") if k in kwargs}
         postprocess: dict[str, Any] = {}
@@ -542,7 +616,14 @@ class Seq2Seq2SeqSummarizationPipeline(Pipeline):
         return cfg
 
     def __call__(self, inputs: str | list[str], *args: Any, **kwargs: Any) -> Any:
+        if isinstance(inputs, list) and not inputs:
+            # the arguments are still checked (those of the base class's __call__ aside)
+            self._sanitize_parameters(**{k: v for k, v in kwargs.items() if k not in ("batch_size", "num_workers")})
+            return []  # transformers' own batching fails on an empty list
+        self._replaced = 0
         result = super().__call__(inputs, *args, **kwargs)
+        if isinstance(inputs, (str, list)):  # a generator or dataset gives an iterator: the count is not final yet
+            replaced_warning(self._replaced, 1 if isinstance(inputs, str) else len(inputs))
         # like the transformers 4 summarization pipeline: a list of strings gives a flat list of dicts
         if isinstance(inputs, list) and all(isinstance(r, list) and len(r) == 1 for r in result):
             return [r[0] for r in result]
@@ -553,10 +634,10 @@ class Seq2Seq2SeqSummarizationPipeline(Pipeline):
         if not isinstance(text, str):
             raise TypeError(f"{TASK} pipeline: expected a string or a list of strings, got {type(text).__name__}")
         document = normalize_text(text, self.language) if normalize else " ".join(text.split())
-        encoded = self.tokenizer(document, max_length=max_document_tokens or self.max_document_tokens,
-                                 truncation=True, return_tensors="pt")
+        limit = self.max_document_tokens if max_document_tokens is None else max_document_tokens
+        encoded = self.tokenizer(document, max_length=limit, truncation=True, return_tensors="pt")
         return {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"],
-                "empty": not document}
+                "empty": not document, "document": document}
 
     def _forward(self, model_inputs: dict[str, Any], **params: Any) -> dict[str, Any]:
         cfg = self._decoding_for(params)
@@ -564,16 +645,19 @@ class Seq2Seq2SeqSummarizationPipeline(Pipeline):
                                  num_beams=cfg.num_beams, no_repeat_ngram_size=cfg.no_repeat_ngram_size,
                                  word_start=word_start_mask(self.tokenizer) if cfg.whole_words else None,
                                  finish_words=True)
-        empty = model_inputs["empty"]
-        # batched, "empty" is a list (one flag a row) that the pipeline splits back up with the rows
-        return {"summary_ids": out.summary_ids, "empty": empty if isinstance(empty, list) else [empty]}
+        # batched, "empty" and "document" are lists (one a row) that the pipeline splits back up with the rows
+        rows = {key: value if isinstance(value, list) else [value]
+                for key, value in (("empty", model_inputs["empty"]), ("document", model_inputs["document"]))}
+        return {"summary_ids": out.summary_ids, **rows, "lead": [lead_length(cfg)] * len(rows["empty"])}
 
     def postprocess(self, model_outputs: dict[str, Any], max_words: int | None = None) -> list[dict[str, str]]:
-        empty = model_outputs["empty"]
-        empty = empty[0] if isinstance(empty, list) else empty
-        ids = model_outputs["summary_ids"]
-        text = "" if empty else present(self.tokenizer.decode(ids[0], skip_special_tokens=True), max_words,
-                                        self.language)
+        empty, document, lead = (model_outputs[key][0] if isinstance(model_outputs[key], list) else model_outputs[key]
+                                 for key in ("empty", "document", "lead"))
+        if empty:
+            return [{"summary_text": ""}]
+        decoded = self.tokenizer.decode(model_outputs["summary_ids"][0], skip_special_tokens=True)
+        text, replaced = present(decoded, max_words, self.language, document, lead)
+        self._replaced += replaced
         return [{"summary_text": text}]
 
 

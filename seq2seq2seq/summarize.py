@@ -154,8 +154,22 @@ def _umask() -> int:
     return mask
 
 
+def stdin_reads(path: Path) -> bool:
+    """Whether standard input is the file ``path`` itself (``< path``): the same device and inode. False where it
+    cannot tell (no stdin, a pipe, a terminal, a missing file)."""
+    try:
+        here, there = os.fstat(sys.stdin.fileno()), os.stat(path)
+    except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is both an OSError and a ValueError
+        return False
+    return stat.S_ISREG(here.st_mode) and (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
+
+
 def check_output(output: Path, source: str | None) -> None:
-    """Refuse an output that writing would damage or bypass: the input itself, a link, a device, a read-only file."""
+    """Refuse an output that writing would damage or bypass: the input itself (also as stdin), a link, a device, a
+    read-only file."""
+    if source in (None, "-") and stdin_reads(output):
+        raise SummarizeError(f"--output {output} is the file standard input reads (< {output}): its documents would "
+                             f"be replaced by their summaries; write to another file")
     if source not in (None, "-"):
         with contextlib.suppress(OSError):  # a missing input is reported when it is read
             if output.exists() and os.path.samefile(source, output):  # also through a link or another path
@@ -212,6 +226,28 @@ def _format_of(flag: str, path: str | None) -> str:
 def _line_list(numbers: list[int], limit: int = 5) -> str:
     shown = ", ".join(str(n) for n in numbers[:limit])
     return shown + (f", ... ({len(numbers) - limit} more)" if len(numbers) > limit else "")
+
+
+def check_corpus_folder(corpus: str) -> None:
+    """--corpus names a folder: a file given instead is said to be one (not "does not exist")."""
+    if Path(corpus).is_file():
+        raise SummarizeError(f"--corpus {corpus} is a file, not a folder; pass the corpus folder that data_prep wrote "
+                             f"for the model's training (e.g. runs/corpus, holding manifest.json and tokenizer/)")
+
+
+def check_corpus_language(corpus: str, language: str, model: Path) -> None:
+    """Refuse a --corpus of another language than the model's: its word counts would pick the rule's words and the
+    headline score in text the model never reads, and nothing would say so."""
+    from .data import CorpusError, corpus_language
+
+    try:
+        corpus_lang = corpus_language(corpus)[0]
+    except CorpusError as err:
+        raise SummarizeError(f"--corpus {corpus}: {err}") from None
+    if corpus_lang != language:
+        raise SummarizeError(f"--corpus {corpus} holds {corpus_lang} text (built with --language {corpus_lang}) but "
+                             f"the model {model} was trained on {language} text (--language {language}): its word "
+                             f"counts do not fit the model's documents; pass the corpus the model was trained on")
 
 
 def choose_device(name: str) -> torch.device:
@@ -355,6 +391,8 @@ def run(args: argparse.Namespace) -> int:
                              "--candidates K and --corpus FOLDER)")
     if not (0 < args.rule_temperature < float("inf")):
         raise SummarizeError(f"--rule-temperature must be a number > 0, got {args.rule_temperature}")
+    if args.corpus:
+        check_corpus_folder(args.corpus)
     input_format = args.format or args.input_format
     output_format = _format_of(args.format or args.output_format, args.output)
     output = None if args.output in (None, "-") else Path(args.output)
@@ -376,6 +414,8 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     summarizer = load_summarizer(args.model, best=args.best, device=choose_device(args.device))
+    if args.corpus and (args.rule_candidate or args.headline_weight):
+        check_corpus_language(args.corpus, summarizer.language, summarizer.folder)
     chooser = None
     if args.candidates:
         from .choose import CandidateChooser

@@ -119,6 +119,10 @@ def checkpoint_config(source: str | Path, key: str) -> dict[str, Any]:
     """The config.json of a local folder (checked: it exists, holds readable safetensors) or of a hub name."""
     if is_local(source):
         path = Path(source).expanduser()
+        if path.is_file():
+            raise ModelLoadError(f"{key}: {path} is a file, not a folder; pass the folder holding the transformers "
+                                 f"model (its config.json, safetensors weights and tokenizer: e.g. a downloaded "
+                                 f"checkpoint's folder or RUN/final/summarizer), or a hub name")
         if not path.is_dir():
             raise ModelLoadError(f"{key}: {path} does not exist; pass a folder holding a transformers model "
                                  f"(config.json, safetensors weights, tokenizer) or a hub name")
