@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # a Ctrl-C while torch loads: one line, no traceback (seq2seq2seq/quiet_interrupt.py)
+    from seq2seq2seq.quiet_interrupt import quiet_until_main
+
+    quiet_until_main()
+
 import argparse
 import os
 import shlex
