@@ -215,6 +215,11 @@ def parse_path_field(spec: str, flag: str) -> tuple[Path, str | None]:
 
 def read_dev_pairs(path: Path, document_field: str, summary_field: str) -> list[dict[str, str]]:
     """The user's (document, summary) pairs for ``dev.jsonl``, verbatim, as ``{"document", "summary"}`` rows."""
+    return [pair for _, pair in numbered_dev_pairs(path, document_field, summary_field)]
+
+
+def numbered_dev_pairs(path: Path, document_field: str, summary_field: str) -> list[tuple[str, dict[str, str]]]:
+    """:func:`read_dev_pairs` with where each pair is ("PATH, line N" or "PATH, row N") for error messages."""
     _check_exists(path, "--dev-file: JSONL or Parquet of (document, summary) pairs")
     if path.suffix.lower() not in TABLE_SUFFIXES:
         raise DataPrepError(
@@ -233,7 +238,7 @@ def read_dev_pairs(path: Path, document_field: str, summary_field: str) -> list[
                     f"{where}: field '{name}' is {got}; each dev pair needs a non-empty document and summary "
                     "(one reference summary as text); fix or remove the row"
                 )
-        pairs.append({"document": record[document_field], "summary": record[summary_field]})
+        pairs.append((where, {"document": record[document_field], "summary": record[summary_field]}))
     if not pairs:
         raise DataPrepError(
             f"--dev-file {path}: no (document, summary) pairs in it; give a file with pairs or drop --dev-file"
