@@ -118,6 +118,13 @@ def read_lines(path: Path) -> list[str]:
     return list(iter_lines(path))
 
 
+def text_lines(path: Path) -> Iterator[str]:
+    """Every line of a UTF-8 text file, blank ones too, with :func:`iter_lines`' line ends (LF, CR LF or a lone
+    CR, as seq2seq2seq.summarize reads its input): for readers whose Nth line must stay the Nth example (ROUGE).
+    Raises OSError for a file it cannot open, DataPrepError for invalid UTF-8, as the lines are read."""
+    return (line for _, line in _decode_lines(path, lone_cr=True))
+
+
 def read_records(path: Path, fields: list[str] | None = None) -> list[dict[str, Any]]:
     """Rows of a JSONL or Parquet file as dicts; ``fields`` are required and, for Parquet, the only columns read."""
     return [record for _, record in iter_numbered_records(path, fields)]

@@ -48,6 +48,7 @@ from seq2seq2seq.rouge import (  # noqa: E402
     example_ids,
     format_table,
     is_jsonl,
+    language_warning,
     lead_baseline,
     prediction_ids,
     read_texts,
@@ -131,6 +132,9 @@ def run(args: argparse.Namespace) -> tuple[dict[str, dict[str, float]], int]:
     _check_json_output(args)
     references = read_texts(args.references, args.reference_field, allow_lists=True, flag="--reference-field")
     references = _limit(references, args.limit)
+    warning = language_warning(references, args.language)
+    if warning:  # e.g. Chinese references under the default --language en: every score would be 0.00
+        print(f"warning: {warning}", file=sys.stderr)
 
     systems: dict[str, list[str]] = {}
     if args.baseline:
