@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # a Ctrl-C while torch loads: one line, no traceback (seq2seq2seq/quiet_interrupt.py)
+    from seq2seq2seq.quiet_interrupt import quiet_until_main
+
+    quiet_until_main()
+
 import argparse
 import os
 import shlex
@@ -64,7 +69,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--overwrite",
         action="store_true",
-        help="replace an existing data_prep output at --out (other non-empty folders are never replaced)",
+        help="replace an existing data_prep output at --out (other non-empty folders, and a corpus folder holding "
+        "files data_prep did not write, are never replaced)",
     )
     src = p.add_argument_group("sources")
     src.add_argument("--source", choices=["shared", "hub", "none"], default=d.source, help="built-in recipe")

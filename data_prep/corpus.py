@@ -48,8 +48,8 @@ from data_prep.sources import (
     hub_recipe,
     iter_field,
     iter_lines,
+    numbered_dev_pairs,
     parse_path_field,
-    read_dev_pairs,
     read_lines,
     read_records,
     shared_recipe,
@@ -60,6 +60,7 @@ from seq2seq2seq import language as lang
 from seq2seq2seq import normalize as norm
 from seq2seq2seq.paths import DEFAULT_CORPUS_DIR, shared_data_dir
 from seq2seq2seq.supervised import HELD_OUT_FILE  # one name for the file both sides use
+from seq2seq2seq.supervised import describe_rows, held_out_overlap
 
 MANIFEST = "manifest.json"
 DEV_FILE = "dev.jsonl"
@@ -216,6 +217,28 @@ def is_corpus_dir(path: Path) -> bool:
         return False
 
 
+def _unknown_entries(out: Path) -> list[str]:
+    """What the corpus folder ``out`` holds besides what data_prep wrote there (its manifest's ``files``, their
+    folders, the manifest itself): the user's own files, which replacing the folder would delete. Links are not
+    followed; folders end with "/"."""
+    try:
+        listed = json.loads((out / MANIFEST).read_text(encoding="utf-8")).get("files")
+    except (OSError, ValueError, AttributeError):
+        listed = None
+    known = {MANIFEST, *(listed if isinstance(listed, dict) else ())}
+    folders = {parent.as_posix() for name in known for parent in Path(name).parents if parent != Path(".")}
+    unknown = []
+    for root, dirs, names in os.walk(out):
+        here = Path(root).relative_to(out)
+        for name in sorted(dirs):
+            path = (here / name).as_posix()
+            if path not in folders:
+                unknown.append(f"{path}/")
+                dirs.remove(name)  # its contents go with it: named once
+        unknown += [(here / name).as_posix() for name in sorted(names) if (here / name).as_posix() not in known]
+    return sorted(unknown)
+
+
 def _check_out(out: Path, overwrite: bool) -> None:
     """Refuse an output folder we must not replace; checked before the work and again before the rename."""
     if not out.exists():
@@ -231,6 +254,14 @@ def _check_out(out: Path, overwrite: bool) -> None:
         )
     if not overwrite:
         raise DataPrepError(f"{out}: a corpus is already there; pass --overwrite to replace it")
+    unknown = _unknown_entries(out)
+    if unknown:  # --overwrite replaces the whole folder: it may delete only what data_prep wrote
+        shown = ", ".join(unknown[:10]) + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")
+        raise DataPrepError(
+            f"{out}: --overwrite would delete {len(unknown)} file(s) or folder(s) that data_prep did not write "
+            f"(not in its {MANIFEST}): {shown}; move them out of the folder (or delete them yourself) and run "
+            "again, or choose another --out"
+        )
 
 
 def _input_paths(recipe: Recipe) -> list[tuple[str, Path]]:
@@ -381,12 +412,38 @@ def _collect(recipe: Recipe, num_proc: int) -> tuple[list[Source], EvalSet, list
     if recipe.dev_file is not None:
         # Replaces the built-in dev slice; those rows stay held out all the same (the recipe does not move).
         dev_file = Path(recipe.dev_file)
-        evalset.dev_rows = read_dev_pairs(dev_file, *recipe.dev_fields)
+        pairs = numbered_dev_pairs(dev_file, *recipe.dev_fields)
+        _check_dev_pairs_not_held_out(dev_file, pairs, evalset, recipe.language)
+        evalset.dev_rows = [pair for _, pair in pairs]
         evalset.dev_source = str(dev_file.resolve())
         evalset.texts.extend(t for row in evalset.dev_rows for t in row.values())
         excluded_inputs.append({"name": f"dev:{dev_file}", **file_info(dev_file)})
     kept_out, kept_out_inputs = _exclusions(recipe.keep_out, "--keep-out")
     return sources + user, evalset, kept_out, inputs + user_inputs + excluded_inputs + kept_out_inputs
+
+
+def _digests(texts: list[str], language: str) -> set[str]:
+    """The digests of the texts, normalised, as ``held_out.sha256`` holds them."""
+    return {norm.text_digest(t) for t in (norm.normalize(x, language) for x in texts) if t}
+
+
+def _check_dev_pairs_not_held_out(dev_file: Path, pairs: list[tuple[str, dict[str, str]]], evalset: EvalSet,
+                                  language: str) -> None:
+    """Refuse --dev-file pairs that are evaluation texts (the Gigaword test set, --exclude files): dev ROUGE picks
+    the checkpoints (best/), so the reported test score would be a score on the data that chose the model. The
+    check is supervised.pairs' own, against the same digests; only the built-in dev slice, which --dev-file
+    replaces, does not count."""
+    dev_slice = [t for row in evalset.dev_rows or [] for t in row.values()]
+    held_out = _digests(evalset.texts, language) - _digests(dev_slice, language)
+    rows = ((where, norm.normalize(p["document"], language), norm.normalize(p["summary"], language))
+            for where, p in pairs)
+    overlap = held_out_overlap(rows, held_out)
+    if overlap:
+        raise DataPrepError(
+            f"--dev-file {dev_file}: {len(overlap)} text(s) are evaluation texts this corpus holds out (the Gigaword "
+            f"test set or --exclude files): {describe_rows(overlap)}; dev ROUGE picks the best checkpoint, so dev "
+            "pairs must not come from the test set: remove those rows, or give other pairs"
+        )
 
 
 @contextlib.contextmanager

@@ -99,11 +99,6 @@ def _normalized_features() -> Any:
                      "reason": Value("int8"), "partners": Sequence(Value("binary")), "cjk": Value("bool")})
 
 
-def _is_cjk(raw: str, language: str) -> bool:
-    share = lang.cjk_share(raw)
-    return share > 0.0 if language in lang.CJK_LANGUAGES else share >= 0.5
-
-
 def normalize_batch(batch: dict[str, list[Any]], limits: list[tuple[int, int]], language: str) -> dict[str, list]:
     """A batch of raw rows as one row per text (see the module's docstring); ``limits[source]`` is the (min, max)
     word count of the set that source feeds."""
@@ -120,7 +115,7 @@ def normalize_batch(batch: dict[str, list[Any]], limits: list[tuple[int, int]], 
             out["key"].append(text_key(text))
             out["reason"].append(reason)
             out["partners"].append(partner_keys)
-            out["cjk"].append(_is_cjk(raw, language))
+            out["cjk"].append(lang.counts_as_cjk(raw, language))
     return out
 
 

@@ -118,6 +118,13 @@ def read_lines(path: Path) -> list[str]:
     return list(iter_lines(path))
 
 
+def text_lines(path: Path) -> Iterator[str]:
+    """Every line of a UTF-8 text file, blank ones too, with :func:`iter_lines`' line ends (LF, CR LF or a lone
+    CR, as seq2seq2seq.summarize reads its input): for readers whose Nth line must stay the Nth example (ROUGE).
+    Raises OSError for a file it cannot open, DataPrepError for invalid UTF-8, as the lines are read."""
+    return (line for _, line in _decode_lines(path, lone_cr=True))
+
+
 def read_records(path: Path, fields: list[str] | None = None) -> list[dict[str, Any]]:
     """Rows of a JSONL or Parquet file as dicts; ``fields`` are required and, for Parquet, the only columns read."""
     return [record for _, record in iter_numbered_records(path, fields)]
@@ -215,6 +222,11 @@ def parse_path_field(spec: str, flag: str) -> tuple[Path, str | None]:
 
 def read_dev_pairs(path: Path, document_field: str, summary_field: str) -> list[dict[str, str]]:
     """The user's (document, summary) pairs for ``dev.jsonl``, verbatim, as ``{"document", "summary"}`` rows."""
+    return [pair for _, pair in numbered_dev_pairs(path, document_field, summary_field)]
+
+
+def numbered_dev_pairs(path: Path, document_field: str, summary_field: str) -> list[tuple[str, dict[str, str]]]:
+    """:func:`read_dev_pairs` with where each pair is ("PATH, line N" or "PATH, row N") for error messages."""
     _check_exists(path, "--dev-file: JSONL or Parquet of (document, summary) pairs")
     if path.suffix.lower() not in TABLE_SUFFIXES:
         raise DataPrepError(
@@ -233,7 +245,7 @@ def read_dev_pairs(path: Path, document_field: str, summary_field: str) -> list[
                     f"{where}: field '{name}' is {got}; each dev pair needs a non-empty document and summary "
                     "(one reference summary as text); fix or remove the row"
                 )
-        pairs.append({"document": record[document_field], "summary": record[summary_field]})
+        pairs.append((where, {"document": record[document_field], "summary": record[summary_field]}))
     if not pairs:
         raise DataPrepError(
             f"--dev-file {path}: no (document, summary) pairs in it; give a file with pairs or drop --dev-file"

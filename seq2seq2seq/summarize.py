@@ -16,6 +16,11 @@ the ``seq2seq2seq-summarization`` transformers pipeline, so both give the same s
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # a Ctrl-C while torch loads: one line, no traceback (seq2seq2seq/quiet_interrupt.py)
+    from .quiet_interrupt import quiet_until_main
+
+    quiet_until_main()
+
 import argparse
 import contextlib
 import json

@@ -10,6 +10,7 @@ as human sentences (seq2seq2seq/train.py).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,9 +65,18 @@ def _rows(path: Path, fields: list[str]) -> list[tuple[str, dict]]:
         raise PairsError(f"supervised.pairs: {err}") from None
 
 
-def _describe(rows: list[str]) -> str:
+def describe_rows(rows: list[str]) -> str:
+    """The first SHOWN_ROWS of ``rows`` for an error message, and how many more there are."""
     more = f" and {len(rows) - SHOWN_ROWS} more" if len(rows) > SHOWN_ROWS else ""
     return "; ".join(rows[:SHOWN_ROWS]) + more
+
+
+def held_out_overlap(rows: Iterable[tuple[str, str, str]], held_out: set[str]) -> list[str]:
+    """``"WHERE (document)"`` or ``"WHERE (summary)"`` for each text of the ``(where, document, summary)`` rows
+    (normalised) whose digest is among ``held_out`` (as in ``held_out.sha256``): evaluation text that must not be
+    trained on (supervised.pairs) nor pick checkpoints (data_prep --dev-file)."""
+    return [f"{where} ({name})" for where, document, summary in rows
+            for name, text in (("document", document), ("summary", summary)) if text_digest(text) in held_out]
 
 
 def held_out_digests(data_dir: Path) -> set[str] | None:
@@ -110,7 +120,7 @@ def load_pairs(cfg: SupervisedConfig, data_dir: Path, dev_texts: list[str] = (),
             documents.append(values[0])
             summaries.append(values[1])
     if bad:
-        raise PairsError(f"supervised.pairs {path}: {len(bad)} bad row(s): {_describe(bad)}; fix or remove them")
+        raise PairsError(f"supervised.pairs {path}: {len(bad)} bad row(s): {describe_rows(bad)}; fix or remove them")
     if not documents:
         raise PairsError(f"supervised.pairs {path}: no pairs in it; give a file with pairs or leave "
                          f"supervised.pairs empty")
@@ -122,12 +132,12 @@ def load_pairs(cfg: SupervisedConfig, data_dir: Path, dev_texts: list[str] = (),
                      f"pairs are checked against its dev set only; rebuild it with `python -m data_prep` to check "
                      f"them against the test set too")
     held_out |= {text_digest(normalize(t, language)) for t in dev_texts}
-    overlap = [f"{where} ({name})" for (where, _), doc, summary in zip(records, documents, summaries)
-               for name, text in (("document", doc), ("summary", summary)) if text_digest(text) in held_out]
+    overlap = held_out_overlap(((where, doc, summary) for (where, _), doc, summary in
+                                zip(records, documents, summaries)), held_out)
     if overlap:
         raise PairsError(f"supervised.pairs {path}: {len(overlap)} text(s) are evaluation texts the corpus holds out "
-                         f"(test set, dev slice or --exclude files): {_describe(overlap)}; remove those rows, since "
-                         f"training on them would inflate every reported score")
+                         f"(test set, dev slice or --exclude files): {describe_rows(overlap)}; remove those rows, "
+                         f"since training on them would inflate every reported score")
     from data_prep.sources import file_info
 
     return Pairs(documents, summaries, str(path.resolve()), file_info(path)["sha256"], len(records), notes)

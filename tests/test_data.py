@@ -239,3 +239,38 @@ def test_headline_rule_samples_vary_around_the_rule_and_repeat() -> None:
     # a near-zero temperature is the rule itself
     sharp = headline_rule_samples(document, stats, 3, temperature=1e-6, cfg=cfg, words=2)
     assert sharp == [headline_rule(document, stats, cfg, words=2)] * 3
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# corpus loading errors
+
+
+def test_a_missing_corpus_file_is_named_and_the_hint_rebuilds_that_corpus(tmp_path) -> None:
+    """The error names the file that is gone, and its command (the manifest's own, with --overwrite) works."""
+    import shlex
+
+    from test_data_prep import files_args, make_document, make_title, write_lines
+
+    from data_prep.__main__ import main as data_prep
+    from seq2seq2seq.data import load_corpus
+
+    docs = write_lines(tmp_path / "docs.txt", [make_document(i) for i in range(60)])
+    sents = write_lines(tmp_path / "sents.txt", [make_title(i) for i in range(40)])
+    out = tmp_path / "corpus"
+    recipe = [*map(str, files_args(docs, sents)), "--language", "whitespace", "--vocab-size", "300"]
+    assert data_prep(["--out", str(tmp_path / "elsewhere"), *recipe]) == 0
+    (tmp_path / "elsewhere").rename(out)  # a moved corpus: the hint's --out is where it is now
+    (out / "documents.arrow").unlink()
+    with pytest.raises(CorpusError) as err:
+        load_corpus(out)
+    message = str(err.value)
+    assert message.startswith(f"{out / 'documents.arrow'} is missing; rebuild the corpus with `")
+    assert "documents.jsonl" not in message
+    command = shlex.split(message.split("`")[1])
+    assert command[:5] == ["python", "-m", "data_prep", "--out", str(out)] and command[-1] == "--overwrite"
+    assert "--language" in command and "elsewhere" not in message  # its own recipe, not the default one
+    assert data_prep(command[3:]) == 0  # following the hint works
+    assert len(load_corpus(out).documents) == 60 and load_corpus(out).language == "whitespace"
+    (out / "dev.jsonl").write_text("not json\n", encoding="utf-8")  # the older readers' errors give it too
+    with pytest.raises(CorpusError, match=r"dev.jsonl line 1 .* --overwrite`$"):
+        load_corpus(out)

@@ -176,6 +176,27 @@ def test_bad_dev_file(
     assert_failed_cleanly(capsys, run(out, *files_args(*text_files), *args), out, *needles)
 
 
+def test_dev_file_of_test_set_pairs_is_refused_as_supervised_pairs_are(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fake_shared: Path, text_files: tuple[Path, Path]
+) -> None:
+    """Dev ROUGE picks best/: dev pairs from the test set would make the test score a score on tuned data. The
+    rows are refused by supervised.pairs' check against the same held-out digests."""
+    test_rows = read_jsonl(fake_shared / "gigaword" / "test.jsonl")
+    pairs = dev_pairs(range(400, 402)) + [test_rows[0]]
+    dev_file = write_jsonl(tmp_path / "pairs.jsonl", pairs)
+    out = tmp_path / "corpus"
+    rc = run(out, "--shared-data", fake_shared, "--dev-size", "4", "--dev-file", dev_file)
+    assert_failed_cleanly(capsys, rc, out, "--dev-file", "pairs.jsonl, line 3 (document)",
+                          "pairs.jsonl, line 3 (summary)", "test set", "remove those rows")
+    # a test set of one's own, given as --exclude, counts the same; the built-in dev slice (replaced) does not
+    exclude = write_jsonl(tmp_path / "my_test.jsonl", [{"document": "x y z", "summary": make_title(401)}])
+    rc = run(out, *files_args(*text_files), "--exclude", exclude, "--dev-file", dev_file)
+    assert_failed_cleanly(capsys, rc, out, "pairs.jsonl, line 2 (summary)")
+    valid = read_jsonl(fake_shared / "gigaword" / "valid.jsonl")
+    write_jsonl(dev_file, valid[:2] + dev_pairs(range(400, 402)))
+    assert run(out, "--shared-data", fake_shared, "--dev-size", "4", "--dev-file", dev_file) == 0
+
+
 # --- 2. inputs inside --out -------------------------------------------------------------------------------------
 
 
@@ -231,6 +252,34 @@ def test_overwrite_refuses_a_link_to_a_file_inside_out(
     link.symlink_to(target)
     rc = run(out, *files_args(link, text_files[1]), "--overwrite")
     assert rc == 2 and "docs-link.txt" in capsys.readouterr().err and Path(target).exists()
+
+
+def test_overwrite_deletes_only_what_data_prep_wrote(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text_files: tuple[Path, Path]
+) -> None:
+    out = tmp_path / "corpus"
+    assert run(out, *files_args(*text_files)) == 0
+    # the manifest lists every file data_prep wrote (folders: those of its files), so nothing of its own is unknown
+    written = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    assert written == set(manifest(out)["files"]) | {"manifest.json"}
+    (out / "NOTES.md").write_text("my notes on this corpus")
+    (out / "tokenizer" / "my_vocab_check.txt").write_text("mine too")
+    (out / "plots").mkdir()
+    (out / "plots" / "lengths.png").write_bytes(b"png")
+    before, _ = manifest(out), capsys.readouterr()
+    rc = run(out, *files_args(*text_files), "--min-document-words", "16", "--overwrite")
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("error: ") and "Traceback" not in err
+    assert "3 file(s) or folder(s) that data_prep did not write" in err
+    assert "NOTES.md, plots/, tokenizer/my_vocab_check.txt" in err and "move them out" in err
+    assert (out / "NOTES.md").read_text() == "my notes on this corpus" and (out / "plots" / "lengths.png").exists()
+    assert (out / "tokenizer" / "my_vocab_check.txt").exists() and manifest(out) == before  # nothing touched
+    assert work_folders_beside(out) == []
+    for path in (out / "NOTES.md", out / "tokenizer" / "my_vocab_check.txt", out / "plots" / "lengths.png"):
+        path.unlink()
+    (out / "plots").rmdir()
+    assert run(out, *files_args(*text_files), "--min-document-words", "16", "--overwrite") == 0
+    assert manifest(out)["recipe"]["min_document_words"] == 16
 
 
 # --- 3. Ctrl-C and what killed runs leave ------------------------------------------------------------------------

@@ -329,3 +329,38 @@ def test_cli_aligns_jsonl_predictions_by_id(tmp_path: Path, capsys: pytest.Captu
     duplicated.write_text("".join(json.dumps({"id": i, "summary": r}) + "\n" for i, r in zip("aabc", references)))
     code, err, _ = score(duplicated, _summarize_style(list("abc"), predictions[:3]))
     assert code == 2 and 'the references have the id "a" more than once' in err
+
+
+def test_cli_reads_old_mac_cr_only_files_one_example_a_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Lines end at LF, CR LF or a lone CR, as data_prep and summarize read them; a blank line is an example."""
+    refs, preds = tmp_path / "refs.txt", tmp_path / "preds.txt"
+    refs.write_bytes(b"the cat sat down\rdogs bark\rstocks rise\r")
+    preds.write_bytes(b"a cat sat\r\ndogs bark\n\r")  # mixed ends; the third prediction is empty
+    assert rouge.read_lines(refs) == [REF, "dogs bark", "stocks rise"]
+    assert rouge.read_lines(preds) == [PRED, "dogs bark", ""]
+    out = tmp_path / "scores.json"
+    assert load_cli().main(["--references", str(refs), "--predictions", str(preds), "--json", str(out)]) == 0
+    assert "3 examples" in capsys.readouterr().out
+    expected = score_summaries([PRED, "dogs bark", ""], [REF, "dogs bark", "stocks rise"])
+    assert json.loads(out.read_text())["preds"] == pytest.approx(expected)
+
+
+def test_cli_warns_when_the_text_does_not_fit_the_language_setting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    zh_refs = ["国家统计局发布数据", "股市今日上涨", "北京下雪了"]
+    refs = tmp_path / "refs.jsonl"
+    refs.write_text("".join(json.dumps({"summary": r}, ensure_ascii=False) + "\n" for r in zh_refs), encoding="utf-8")
+    preds = tmp_path / "preds.txt"
+    preds.write_text("国家统计局发布\n股市上涨\n北京下雪\n", encoding="utf-8")
+    argv = ["--references", str(refs), "--predictions", str(preds)]
+    assert load_cli().main(argv) == 0  # the default, en: every score 0.00, which used to pass without a word
+    err = capsys.readouterr().err
+    assert "warning: 3 of the 3 references are mostly Chinese or Japanese characters" in err
+    assert "--language en" in err and "--language zh" in err
+    assert load_cli().main(argv + ["--language", "zh"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert rouge.language_warning([REF, [REF, "dogs bark"]], "en") is None  # English (and lists of references)
+    assert "--language en" in rouge.language_warning([REF, "dogs bark"], "zh")  # and the other way round
