@@ -40,6 +40,10 @@ def _load_yaml(text: str) -> Any:
     return yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
 
 
+# the top-level key of RUN/config.yaml that records the settings a resume changed (not a TrainConfig field)
+RESUME_CHANGES = "resume_changes"
+
+
 class ConfigError(ValueError):
     """A configuration problem; the message names the key and the fix."""
 
@@ -540,7 +544,8 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
             raise ConfigError(f"config file {path} is not valid YAML: {err}") from None
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"config file {path} must be a mapping of keys to values at the top level")
-        data = loaded or {}
+        data = dict(loaded or {})
+        data.pop(RESUME_CHANGES, None)  # a run's record of its history (config_to_yaml), not a setting
     data = _merge(data, overrides or {})
     try:
         return _build(TrainConfig, data, "")
@@ -548,5 +553,10 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
         raise ConfigError(str(err)) from None
 
 
-def config_to_yaml(cfg: TrainConfig) -> str:
-    return yaml.safe_dump(cfg.to_dict(), sort_keys=False)
+def config_to_yaml(cfg: TrainConfig, resume_changes: list[dict[str, Any]] | None = None) -> str:
+    """The config as YAML; a run resumed with ``--resume-with-changes`` also lists, under ``resume_changes``, the
+    settings it changed and the step from which each new value holds (``load_config`` skips that list)."""
+    data = cfg.to_dict()
+    if resume_changes:
+        data[RESUME_CHANGES] = resume_changes
+    return yaml.safe_dump(data, sort_keys=False)

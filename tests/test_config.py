@@ -267,3 +267,12 @@ def test_train_refuses_an_infinite_learning_rate_before_training(capsys):
     err = capsys.readouterr().err
     assert err.startswith("error:") and "adversarial.lr_g" in err and "Traceback" not in err
 
+
+def test_a_recorded_config_with_resume_changes_loads_and_round_trips(tmp_path):
+    cfg = load_config(overrides={"adversarial": {"lr_g": 0.5}})
+    changes = [{"step": 40, "stage": "adversarial", "global_step": 45, "key": "adversarial.lr_g", "old": 0.001,
+                "new": 0.5}]
+    path = tmp_path / "config.yaml"
+    path.write_text(config_to_yaml(cfg, changes), encoding="utf-8")
+    assert yaml.safe_load(path.read_text())["resume_changes"] == changes
+    assert load_config(path) == cfg
