@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(1, str(ROOT / "scripts"))  # plot_training, also when this file is imported by path
 
-from seq2seq2seq.config import ConfigError, load_config, parse_overrides  # noqa: E402
+from seq2seq2seq.config import RESUME_CHANGES, ConfigError, load_config, parse_overrides  # noqa: E402
 from seq2seq2seq.paths import shared_data_dir  # noqa: E402
 
 BASELINES = ("lead-8", "lead-10", "lead-75c")
@@ -58,8 +58,20 @@ def changed_settings(requested, trained_config: Path) -> list[str]:
     except ConfigError as err:
         return [f"its {trained_config} is unreadable ({err})"]
     wanted = _flat(requested.to_dict())
-    return [f"{key}: {trained.get(key)!r} -> {wanted.get(key)!r}" for key in sorted(set(wanted) | set(trained))
-            if key.split(".")[-1] not in NOT_TRAINING and trained.get(key) != wanted.get(key)]
+    # a run resumed with --resume-with-changes trained under its recorded values only from the step each changed
+    resumed = [f"{c['key']}: {c['old']!r} until {c['stage']} step {c['step']}, then {c['new']!r}"
+               for c in resume_changes(trained_config) if c["key"].split(".")[-1] not in NOT_TRAINING]
+    return resumed + [f"{key}: {trained.get(key)!r} -> {wanted.get(key)!r}"
+                      for key in sorted(set(wanted) | set(trained))
+                      if key.split(".")[-1] not in NOT_TRAINING and trained.get(key) != wanted.get(key)]
+
+
+def resume_changes(trained_config: Path) -> list[dict]:
+    """The settings a run changed on a resume (RUN/config.yaml's ``resume_changes``, written by train.py)."""
+    import yaml
+
+    data = yaml.safe_load(trained_config.read_text(encoding="utf-8"))
+    return list(data.get(RESUME_CHANGES) or []) if isinstance(data, dict) else []
 
 
 def _read_pairs(path: Path, limit: int | None = None) -> tuple[list[str], list[str]]:

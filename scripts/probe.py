@@ -85,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         lines = (run / METRICS_FILE).read_text(encoding="utf-8").splitlines(keepends=True)
         kept = [line for line in lines if line.strip() and json.loads(line)["global_step"] <= state["global_step"]]
         (out / METRICS_FILE).write_text("".join(kept), encoding="utf-8")
+    # the overrides are the probe's point: each is recorded in OUT/config.yaml with the step it takes effect
     code = train_main(["--config", str(run / "config.yaml"), "--output_dir", str(out), "--resume",
+                       "--resume-with-changes",
                        "--adversarial.steps", str(start + args.steps), "--eval_every", str(args.eval_every),
                        *overrides])
     if code != 0:

@@ -17,6 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable
 
+import torch
 from accelerate import Accelerator
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
@@ -93,6 +94,36 @@ def check_resumable(state: dict[str, Any], cfg: TrainConfig, fingerprints: dict[
         raise CheckpointError(f"{path} has already run {state['step']} steps of {state['stage']}; this config asks "
                               f"for {state['stage']}.steps {getattr(cfg, state['stage']).steps}: pass at least "
                               f"{state['step']} to continue, or start a new run (--output_dir NEW)")
+
+
+def non_finite_tensors(models: dict[str, Any]) -> list[str]:
+    """``model.tensor (n of N values)`` for each floating parameter or buffer holding an inf or a nan."""
+    found = []
+    for model_name, model in models.items():
+        tensors = {name: t for name, t in model.state_dict().items() if t.is_floating_point() and t.numel()}
+        if not tensors:
+            continue
+        # one device-to-host copy per model, not one per tensor
+        counts = torch.stack([(~torch.isfinite(t)).sum() for t in tensors.values()]).tolist()
+        found += [f"{model_name}.{name} ({bad} of {t.numel()} values)"
+                  for (name, t), bad in zip(tensors.items(), counts) if bad]
+    return found
+
+
+def check_finite(models: dict[str, Any], what: str, output_dir: str | Path) -> None:
+    """Stop when any weight of ``models`` (name -> model) is inf or nan: a diverged model written over the last good
+    checkpoint or export would lose that one. ``what``: what is not done, e.g. "the export RUN/final was not
+    written". The message names the tensors and what remains."""
+    bad = non_finite_tensors(models)
+    if not bad:
+        return
+    shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+    saved = list_checkpoints(output_dir)
+    remains = (f"the last good checkpoint, {saved[-1]}, remains" if saved else "no checkpoint was saved before")
+    raise CheckpointError(
+        f"training diverged: {len(bad)} tensors hold inf or nan values ({shown}); {what}. Nothing was saved over: "
+        f"{remains}, and earlier exports are untouched. Lower the learning rates (resume with --resume "
+        f"--resume-with-changes and e.g. --adversarial.lr_g, or start a new run in another --output_dir)")
 
 
 def check_output_dir(output_dir: str | Path, resume: bool, overwrite: bool) -> None:
@@ -223,10 +254,12 @@ def export_models(folder: Path, summarizer: PreTrainedModel, reconstructor: PreT
                   discriminator: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, cfg: TrainConfig,
                   results: dict[str, Any], language: str = DEFAULT_LANGUAGE,
                   reconstructor_tokenizer: PreTrainedTokenizerBase | None = None,
-                  discriminator_tokenizer: PreTrainedTokenizerBase | None = None) -> None:
+                  discriminator_tokenizer: PreTrainedTokenizerBase | None = None,
+                  resume_changes: list[dict[str, Any]] | None = None) -> None:
     """``folder/{summarizer,reconstructor,discriminator,tokenizer}`` plus the resolved config and results JSON;
     ``language``: the corpus's language setting, recorded in the summarizer export. Each model folder holds the
-    tokenizer that model reads (R's and D's default to G's, ``tokenizer``, which ``folder/tokenizer`` holds too)."""
+    tokenizer that model reads (R's and D's default to G's, ``tokenizer``, which ``folder/tokenizer`` holds too);
+    ``resume_changes``: the settings a resume changed, listed in the config (config_to_yaml)."""
     save_summarizer(summarizer, tokenizer, cfg.decoding, folder / "summarizer", cfg.model.max_document_tokens,
                     language)
     reconstructor.save_pretrained(folder / "reconstructor", safe_serialization=True)
@@ -234,6 +267,6 @@ def export_models(folder: Path, summarizer: PreTrainedModel, reconstructor: PreT
     discriminator.save_pretrained(folder / "discriminator", safe_serialization=True)
     (discriminator_tokenizer or tokenizer).save_pretrained(folder / "discriminator")
     tokenizer.save_pretrained(folder / "tokenizer")
-    (folder / "config.yaml").write_text(config_to_yaml(cfg), encoding="utf-8")
+    (folder / "config.yaml").write_text(config_to_yaml(cfg, resume_changes), encoding="utf-8")
     (folder / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
     apply_umask(folder)

@@ -7,8 +7,10 @@ Every error names the key and says how to fix it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
+import math
 import re
 import types
 import typing
@@ -38,6 +40,10 @@ def _load_yaml(text: str) -> Any:
     return yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
 
 
+# the top-level key of RUN/config.yaml that records the settings a resume changed (not a TrainConfig field)
+RESUME_CHANGES = "resume_changes"
+
+
 class ConfigError(ValueError):
     """A configuration problem; the message names the key and the fix."""
 
@@ -51,6 +57,14 @@ def _help(text: str, default: Any = dataclasses.MISSING, factory: Any = dataclas
 def _require(ok: bool, key: str, message: str) -> None:
     if not ok:
         raise ConfigError(f"config key '{key}': {message}")
+
+
+def _require_lr(value: float, key: str, zero_freezes: bool = False) -> None:
+    """A learning rate of inf or nan trains every weight into inf/nan in one step, and a negative one climbs the loss;
+    0 is allowed only where it means "freeze that model"."""
+    low = "must be >= 0 (0 freezes that model)" if zero_freezes else "must be positive"
+    _require(math.isfinite(value) and (value >= 0 if zero_freezes else value > 0), key,
+             f"got {value}; a learning rate {low} and finite, e.g. 1e-4")
 
 
 @dataclass
@@ -182,7 +196,7 @@ class PretrainConfig:
     def __post_init__(self) -> None:
         _require(self.steps >= 0, "pretrain.steps", "must be >= 0")
         _require(self.batch_size > 0, "pretrain.batch_size", "must be positive")
-        _require(self.lr > 0, "pretrain.lr", "must be positive, e.g. 5e-4")
+        _require_lr(self.lr, "pretrain.lr")
         _require(1 <= self.summary_words_min <= self.summary_words_max, "pretrain.summary_words_min",
                  f"must be between 1 and pretrain.summary_words_max={self.summary_words_max}")
         _require(self.deletion_window >= 1.0, "pretrain.deletion_window", "must be >= 1.0")
@@ -201,7 +215,7 @@ class DiscriminatorPretrainConfig:
     def __post_init__(self) -> None:
         _require(self.steps >= 0, "pretrain_d.steps", "must be >= 0")
         _require(self.batch_size > 0, "pretrain_d.batch_size", "must be positive")
-        _require(self.lr > 0, "pretrain_d.lr", "must be positive")
+        _require_lr(self.lr, "pretrain_d.lr")
 
 
 @dataclass
@@ -274,7 +288,7 @@ class AdversarialConfig:
         _require(self.steps >= 0, "adversarial.steps", "must be >= 0")
         _require(self.batch_size > 0, "adversarial.batch_size", "must be positive")
         for key in ("lr_g", "lr_r", "lr_d"):
-            _require(getattr(self, key) >= 0, f"adversarial.{key}", "must be >= 0 (0 freezes that model)")
+            _require_lr(getattr(self, key), f"adversarial.{key}", zero_freezes=True)
         _require(self.num_samples >= 1, "adversarial.num_samples", "must be >= 1")
         _require(self.gumbel_temperature > 0, "adversarial.gumbel_temperature", "must be positive, e.g. 1.0")
         _require(self.baseline == "greedy" or self.num_samples >= 2, "adversarial.baseline",
@@ -435,14 +449,17 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
             return int(value)
         raise ConfigError(f"config key '{key}': expected an integer, got {value!r}")
     if hint is float:
+        number = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):  # YAML reads "5e-4" (no dot) as a string
-            try:
-                return float(value)
-            except ValueError:
-                pass
-        raise ConfigError(f"config key '{key}': expected a number, got {value!r}")
+            number = float(value)
+        elif isinstance(value, str):  # YAML reads "5e-4" (no dot) as a string, and "inf"/"nan" too
+            with contextlib.suppress(ValueError):
+                number = float(value)
+        if number is None:
+            raise ConfigError(f"config key '{key}': expected a number, got {value!r}")
+        if not math.isfinite(number):  # no setting means anything at inf or nan; they only train non-finite weights
+            raise ConfigError(f"config key '{key}': got {value!r}; give a finite number")
+        return number
     if hint is str:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return str(value)
@@ -527,7 +544,8 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
             raise ConfigError(f"config file {path} is not valid YAML: {err}") from None
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"config file {path} must be a mapping of keys to values at the top level")
-        data = loaded or {}
+        data = dict(loaded or {})
+        data.pop(RESUME_CHANGES, None)  # a run's record of its history (config_to_yaml), not a setting
     data = _merge(data, overrides or {})
     try:
         return _build(TrainConfig, data, "")
@@ -535,5 +553,10 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
         raise ConfigError(str(err)) from None
 
 
-def config_to_yaml(cfg: TrainConfig) -> str:
-    return yaml.safe_dump(cfg.to_dict(), sort_keys=False)
+def config_to_yaml(cfg: TrainConfig, resume_changes: list[dict[str, Any]] | None = None) -> str:
+    """The config as YAML; a run resumed with ``--resume-with-changes`` also lists, under ``resume_changes``, the
+    settings it changed and the step from which each new value holds (``load_config`` skips that list)."""
+    data = cfg.to_dict()
+    if resume_changes:
+        data[RESUME_CHANGES] = resume_changes
+    return yaml.safe_dump(data, sort_keys=False)

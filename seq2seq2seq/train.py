@@ -40,6 +40,7 @@ from tqdm.auto import tqdm
 from transformers import AutoTokenizer
 
 from . import checkpoint as ckpt
+from . import resume_policy, run_lock
 from .config import ConfigError, TrainConfig, config_to_yaml, load_config, parse_overrides
 from .data import (BatchStream, Corpus, CorpusError, decoder_targets, headline_word_stats, load_corpus,
                    pseudo_summary, token_idf, tokenize)
@@ -186,7 +187,9 @@ class Trainer:
                       "micro_batches_per_step": n * cfg.gradient_accumulation_steps,
                       # what --resume checks: the same token ids, and no change to the stages already finished
                       "tokenizers_sha256": self._tokenizer_fingerprints(), "stage_steps": {},
-                      "pairs_sha256": self.pairs.sha256 if self.pairs is not None else None}
+                      "pairs_sha256": self.pairs.sha256 if self.pairs is not None else None,
+                      # what a resume compares its settings with, and the changes --resume-with-changes made
+                      "config": cfg.to_dict(), "resume_changes": []}
 
     # ---- helpers --------------------------------------------------------------------------------------------------
 
@@ -600,38 +603,79 @@ class Trainer:
                          for d, s, x in zip(docs, summaries, rebuilt))
 
     def export(self, folder: Path, results: dict) -> None:
+        self._check_finite(f"the export {folder} was not written")
         if self.accelerator.is_main_process:
             unwrap = self.accelerator.unwrap_model
             ckpt.export_models(folder, unwrap(self.g), unwrap(self.r), unwrap(self.d), self.tokenizer, self.cfg,
-                               results, self.corpus.language, self.r_tokenizer, self.d_tokenizer)
+                               results, self.corpus.language, self.r_tokenizer, self.d_tokenizer,
+                               self.state.get("resume_changes"))
         self.accelerator.wait_for_everyone()
+
+    def resume(self, allow_changes: bool = False) -> list[dict]:
+        """Load the newest checkpoint of output_dir after every check that it continues the same run; nothing is
+        written. Returns the setting changes that ``allow_changes`` (--resume-with-changes) let through, each with
+        the step from which it holds (see resume_policy)."""
+        cfg, out = self.cfg, Path(self.cfg.output_dir)
+        checkpoints = ckpt.list_checkpoints(out)
+        if not checkpoints:
+            raise ckpt.CheckpointError(no_checkpoint_message(out))
+        fingerprints = self._tokenizer_fingerprints()
+        changes: list = []
+
+        def check(state: dict) -> None:
+            ckpt.check_resumable(state, cfg, fingerprints, checkpoints[-1], STAGES)
+            recorded = resume_policy.recorded_settings(state, out)
+            if recorded is not None:
+                changes.extend(resume_policy.restricted_changes(recorded, cfg, state["stage"], STAGES))
+            resume_policy.check_changes(changes, checkpoints[-1], state, allow_changes)
+
+        state = ckpt.load_checkpoint(self.accelerator, checkpoints[-1], check=check)
+        layout = self.world * cfg.gradient_accumulation_steps
+        if state.get("micro_batches_per_step", layout) != layout:
+            raise ckpt.CheckpointError(
+                f"{checkpoints[-1]} was written with {state['micro_batches_per_step']} micro-batches per step "
+                f"(processes x gradient_accumulation_steps) but this run has {layout}; resume with the same "
+                f"product so that every batch is seen once")
+        pairs_sha256 = self.pairs.sha256 if self.pairs is not None else None
+        if state.get("pairs_sha256") != pairs_sha256:
+            raise ckpt.CheckpointError(
+                f"{checkpoints[-1]} was trained with other supervised.pairs (sha256 "
+                f"{state.get('pairs_sha256')}, now {pairs_sha256}); resume with the same pairs file, or "
+                f"start a new run in another --output_dir")
+        records = resume_policy.change_records(changes, state)
+        self.state = state
+        self.state["config"] = cfg.to_dict()  # what the next resume compares against
+        self.state["resume_changes"] = state.get("resume_changes", []) + records
+        return records
+
+    def remaining_steps(self) -> int:
+        """Optimizer steps this run has still to train (0: a finished run that a resume would only re-export)."""
+        current = STAGES.index(self.state["stage"])
+        left = getattr(self.cfg, STAGES[current]).steps - self.state["step"]
+        return max(left, 0) + sum(getattr(self.cfg, stage).steps for stage in STAGES[current + 1:])
+
+    def _check_finite(self, what: str, *parts: str) -> None:
+        """Refuse to save weights with an inf or nan (a diverged run) over anything: the last good checkpoint and
+        exports stay. Every process checks, so that all of them stop together."""
+        models = {"summarizer": self.g, "reconstructor": self.r, "discriminator": self.d}
+        unwrap = self.accelerator.unwrap_model
+        ckpt.check_finite({name: unwrap(models[name]) for name in parts or models}, what,
+                          Path(self.cfg.output_dir))
+
+    def _step(self, step_fn, stage: str, step: int) -> dict[str, float]:
+        """One optimizer step; a diverged model (inf/nan weights) fails in sampling with torch's own error, which
+        becomes the message that says so and what remains."""
+        try:
+            return step_fn(step)
+        except RuntimeError:
+            self._check_finite(f"{stage} step {step + 1} cannot run (sampling from inf/nan probabilities)")
+            raise
 
     # ---- the loop -------------------------------------------------------------------------------------------------
 
-    def run(self, resume: bool = False) -> dict:
+    def run(self) -> dict:
+        """Train from ``self.state`` (a new run, or one that :meth:`resume` loaded) to the end, and export."""
         acc, cfg, out = self.accelerator, self.cfg, Path(self.cfg.output_dir)
-        if resume:
-            checkpoints = ckpt.list_checkpoints(out)
-            if not checkpoints:
-                raise ckpt.CheckpointError(f"--resume given but {out}/checkpoints holds no checkpoint; start "
-                                           f"without --resume")
-            fingerprints = self._tokenizer_fingerprints()
-            self.state = ckpt.load_checkpoint(
-                acc, checkpoints[-1], check=lambda state: ckpt.check_resumable(state, cfg, fingerprints,
-                                                                               checkpoints[-1], STAGES))
-            layout = self.world * cfg.gradient_accumulation_steps
-            if self.state.get("micro_batches_per_step", layout) != layout:
-                raise ckpt.CheckpointError(
-                    f"{checkpoints[-1]} was written with {self.state['micro_batches_per_step']} micro-batches per step "
-                    f"(processes x gradient_accumulation_steps) but this run has {layout}; resume with the same "
-                    f"product so that every batch is seen once")
-            pairs_sha256 = self.pairs.sha256 if self.pairs is not None else None
-            if self.state.get("pairs_sha256") != pairs_sha256:
-                raise ckpt.CheckpointError(
-                    f"{checkpoints[-1]} was trained with other supervised.pairs (sha256 "
-                    f"{self.state.get('pairs_sha256')}, now {pairs_sha256}); resume with the same pairs file, or "
-                    f"start a new run in another --output_dir")
-            logger.info(f"resumed from {checkpoints[-1]} at {self.state['stage']} step {self.state['step']}")
         if acc.is_main_process and not (self.corpus.dev_documents and cfg.eval_size > 0):
             logger.info("no dev set (the corpus has no dev.jsonl, or eval_size is 0): no dev ROUGE and no model "
                         "selection; the model to use is the last one, final/summarizer (best/ is not written)")
@@ -665,10 +709,10 @@ class Trainer:
                     # model FLOPs of one optimizer step (forward, backward, sampling; all processes), counted once
                     # per stage; the benchmark relates them to a matrix-multiply peak measured on the same machine
                     with FlopCounterMode(display=False) as counter:
-                        window.append(step_fns[stage](step))
+                        window.append(self._step(step_fns[stage], stage, step))
                     timing["flops_per_step"] = counter.get_total_flops() * self.world
                 else:
-                    window.append(step_fns[stage](step))
+                    window.append(self._step(step_fns[stage], stage, step))
                 timing["seconds"] += time.perf_counter() - started
                 timing["examples"] += examples_per_step
                 timing["steps"] = timing.get("steps", 0) + 1
@@ -688,8 +732,11 @@ class Trainer:
                 if stage != "pretrain_d" and ((cfg.eval_every and done % cfg.eval_every == 0) or done == total):
                     self._evaluate_and_keep_best(stage, done)
                 if (cfg.save_every and done % cfg.save_every == 0) or done == total:
+                    self._check_finite(f"the checkpoint at {stage} step {done} was not written")
                     ckpt.save_checkpoint(acc, out, self.state, cfg.keep_checkpoints)
             bar.close()
+            if stage == "pretrain" and total:
+                self._check_finite("the pre-trained summarizer was not written", "summarizer")
             if stage == "pretrain" and total and acc.is_main_process:
                 # G as pre-training left it: the "pre-trained G only" row of the benchmark's ablation
                 ckpt.save_summarizer(acc.unwrap_model(self.g), self.tokenizer, cfg.decoding,
@@ -729,6 +776,7 @@ class Trainer:
         key = f"dev/{self.cfg.eval_metric}"
         best = self.state["best"]
         if best is None or metrics[key] > best[key]:
+            self._check_finite("the best summarizer was not written", "summarizer")
             self.state["best"] = entry
             # the best summarizer so far, ready to use (model selection on the dev slice only)
             if self.accelerator.is_main_process:
@@ -804,11 +852,21 @@ def main(argv: list[str] | None = None) -> int:
         prog="seq2seq2seq-train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Any config key can be overridden: --pretrain.steps 100 --adversarial.discriminator_weight 0")
     parser.add_argument("--config", help="YAML config (scripts/configs/*.yaml); defaults apply without one")
-    parser.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in output_dir")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from the newest checkpoint in output_dir; a resume may change only the steps of "
+                             "unfinished stages, log/eval/save/sample cadence, keep_checkpoints, num_threads and "
+                             "report_to")
+    parser.add_argument("--resume-with-changes", action="store_true",
+                        help="with --resume: also allow other settings to change (a learning rate, a reward weight, "
+                             "...); each change and the step it takes effect are recorded in config.yaml "
+                             "(resume_changes) and train.log")
     parser.add_argument("--print_config", action="store_true", help="print the resolved config and exit")
     parser.add_argument("--overwrite", action="store_true",
                         help="train into an output_dir that holds a finished run without checkpoints, replacing it")
     args, rest = parser.parse_known_args(argv)
+    if args.resume_with_changes and not args.resume:
+        print("error: --resume-with-changes lets a resume change settings; pass --resume as well", file=sys.stderr)
+        return 2
     try:
         overrides = parse_overrides(rest)
         cfg = load_config(args.config, overrides)
@@ -828,6 +886,40 @@ def main(argv: list[str] | None = None) -> int:
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
     out = Path(cfg.output_dir)
+    try:
+        lock = run_lock.acquire(out) if _is_main_process() else None
+    except run_lock.RunLockError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    try:
+        return _train(args, cfg, out)
+    finally:  # also on an exception or Ctrl-C (and the kernel releases the lock of a killed process)
+        if lock is not None:
+            lock.release()
+
+
+def _is_main_process() -> bool:
+    """Only the main process locks the run folder: the processes of one multi-process run share it."""
+    from accelerate import PartialState
+
+    return PartialState(cpu=not torch.cuda.is_available()).is_main_process
+
+
+def no_checkpoint_message(out: Path) -> str:
+    """Why --resume cannot go on without a checkpoint, with a fix that works for what the folder holds."""
+    finished = [name for name in ("final", "best", "results.json") if (out / name).exists()]
+    if finished:
+        return (f"--resume given but {out}/checkpoints holds no checkpoint, so the finished run in {out} "
+                f"({', '.join(finished)}) cannot be continued; to train it again from the start, replacing it, pass "
+                f"--overwrite instead of --resume, or choose another --output_dir")
+    return f"--resume given but {out}/checkpoints holds no checkpoint; start without --resume"
+
+
+def _train(args: argparse.Namespace, cfg: TrainConfig, out: Path) -> int:
+    """The rest of main, in the run folder it has locked: refuse what would lose or mix up work, then train."""
+    if args.resume and not ckpt.list_checkpoints(out):
+        print(f"error: {no_checkpoint_message(out)}", file=sys.stderr)
+        return 2
     if not args.resume and ckpt.list_checkpoints(out):
         print(f"error: {out} already holds checkpoints; pass --resume to continue that run or choose another "
               f"--output_dir", file=sys.stderr)
@@ -837,15 +929,26 @@ def main(argv: list[str] | None = None) -> int:
     except ckpt.CheckpointError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    if ckpt.remove_stale_temporaries(out):
-        print(f"note: removed half-written checkpoints left in {out}/checkpoints by an interrupted run", file=sys.stderr)
     package_logger, handlers = logging.getLogger("seq2seq2seq"), []
     try:
         corpus = load_corpus(ensure_corpus(cfg.data_dir), cfg.max_documents)
         trainer = Trainer(cfg, corpus)
+        # every check passes before anything is written: a refused command leaves the run folder as it was
+        changes = trainer.resume(args.resume_with_changes) if args.resume else []
+        if args.resume and not trainer.remaining_steps() and (out / "final" / "results.json").is_file():
+            if trainer.accelerator.is_main_process:
+                print(f"nothing to train: {out} has finished every stage ({trainer.state['stage']} at step "
+                      f"{trainer.state['step']}) and its export {out / 'final'} is left as it is; to train on, "
+                      f"raise that stage's steps (e.g. --{trainer.state['stage']}.steps N --resume)")
+            return 0
+        if ckpt.remove_stale_temporaries(out):
+            print(f"note: removed half-written checkpoints left in {out}/checkpoints by an interrupted run",
+                  file=sys.stderr)
         if trainer.accelerator.is_main_process:
             out.mkdir(parents=True, exist_ok=True)
-            (out / "config.yaml").write_text(config_to_yaml(cfg), encoding="utf-8")
+            if not args.resume or trainer.remaining_steps():
+                (out / "config.yaml").write_text(config_to_yaml(cfg, trainer.state["resume_changes"]),
+                                                 encoding="utf-8")
             if not args.resume:  # a new run (or --overwrite) starts its curves afresh
                 (out / METRICS_FILE).unlink(missing_ok=True)
             handlers = [logging.FileHandler(out / "train.log", encoding="utf-8"), logging.StreamHandler()]
@@ -854,7 +957,12 @@ def main(argv: list[str] | None = None) -> int:
                 package_logger.addHandler(handler)
             package_logger.propagate = False  # the handlers above are the log; no duplicate via the root logger
         package_logger.setLevel(logging.INFO)
-        results = trainer.run(resume=args.resume)
+        if args.resume:
+            logger.info(f"resumed from {ckpt.list_checkpoints(out)[-1]} at {trainer.state['stage']} step "
+                        f"{trainer.state['step']}")
+        for change in changes:
+            logger.warning(resume_policy.describe(change))
+        results = trainer.run()
     except (ConfigError, CorpusError, ModelLoadError, ckpt.CheckpointError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

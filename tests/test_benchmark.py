@@ -326,3 +326,16 @@ def test_rule_by_length_scores_the_rule_at_each_length(tiny_corpus: Path, tmp_pa
     assert cells["rule, 6 words"][0] == f"{200 * (1 / 2) / (1 + 1 / 2):.2f}" and cells["rule, 6 words"][-1] == "6.00"
     assert rule_by_length.main(["--data_dir", str(tmp_path / "missing"), "--words", "9"]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_a_run_resumed_with_changes_is_not_a_run_of_its_final_settings(tmp_path: Path) -> None:
+    from seq2seq2seq.config import config_to_yaml, load_config
+
+    cfg = load_config(TINY_CONFIG, {"adversarial": {"lr_g": 0.5}})
+    path = tmp_path / "config.yaml"
+    path.write_text(config_to_yaml(cfg), encoding="utf-8")
+    assert benchmark.changed_settings(cfg, path) == []
+    change = {"step": 40, "stage": "adversarial", "global_step": 45, "key": "adversarial.lr_g", "old": 0.001,
+              "new": 0.5}
+    path.write_text(config_to_yaml(cfg, [change]), encoding="utf-8")
+    assert benchmark.changed_settings(cfg, path) == ["adversarial.lr_g: 0.001 until adversarial step 40, then 0.5"]

@@ -231,3 +231,48 @@ def test_train_bad_key_exits_2_with_an_error(capsys):
     captured = capsys.readouterr()
     assert captured.err.startswith("error:") and "pretrain.steps" in captured.err
     assert captured.out == ""
+
+
+LEARNING_RATES = ["pretrain.lr", "pretrain_d.lr", "adversarial.lr_g", "adversarial.lr_r", "adversarial.lr_d"]
+
+
+@pytest.mark.parametrize("key", LEARNING_RATES)
+@pytest.mark.parametrize("value", ["inf", "nan", "-inf", ".inf", ".nan", "1e999", "-0.001"])
+def test_a_non_finite_or_negative_learning_rate_is_refused_with_the_fix(key, value):
+    # "inf" and "nan" arrive as strings from the command line (YAML 1.1 spells them .inf, .nan) and float() takes them
+    with pytest.raises(ConfigError) as err:
+        load_config(overrides=parse_overrides([f"--{key}", value]))
+    assert f"'{key}'" in str(err.value) and ("finite" in str(err.value) or "learning rate" in str(err.value))
+
+
+def test_learning_rates_of_zero_mean_frozen_in_the_adversarial_stage_only():
+    assert load_config(overrides={"adversarial": {"lr_d": 0}}).adversarial.lr_d == 0.0  # D frozen
+    for key in ("pretrain.lr", "pretrain_d.lr"):
+        with pytest.raises(ConfigError, match=key):
+            load_config(overrides=parse_overrides([f"--{key}", "0"]))
+
+
+def test_non_finite_values_are_refused_for_every_number_and_when_built_directly():
+    with pytest.raises(ConfigError, match="adversarial.discriminator_weight"):
+        load_config(overrides=parse_overrides(["--adversarial.discriminator_weight", "inf"]))
+    with pytest.raises(ConfigError, match="adversarial.lr_g"):
+        AdversarialConfig(lr_g=float("inf"))
+
+
+def test_train_refuses_an_infinite_learning_rate_before_training(capsys):
+    from seq2seq2seq.train import main
+
+    assert main(["--config", str(ROOT / "scripts" / "configs" / "tiny.yaml"), "--adversarial.lr_g", "inf",
+                 "--print_config"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "adversarial.lr_g" in err and "Traceback" not in err
+
+
+def test_a_recorded_config_with_resume_changes_loads_and_round_trips(tmp_path):
+    cfg = load_config(overrides={"adversarial": {"lr_g": 0.5}})
+    changes = [{"step": 40, "stage": "adversarial", "global_step": 45, "key": "adversarial.lr_g", "old": 0.001,
+                "new": 0.5}]
+    path = tmp_path / "config.yaml"
+    path.write_text(config_to_yaml(cfg, changes), encoding="utf-8")
+    assert yaml.safe_load(path.read_text())["resume_changes"] == changes
+    assert load_config(path) == cfg
