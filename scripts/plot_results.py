@@ -14,6 +14,15 @@ matplotlib (`pip install -e '.[plot]'`) for the picture, not for ``--table``.
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # a Ctrl-C while matplotlib loads: one line, no traceback (seq2seq2seq/quiet_interrupt.py)
+    import pathlib
+    import sys
+
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+    from seq2seq2seq.quiet_interrupt import quiet_until_main
+
+    quiet_until_main()
+
 import argparse
 import io
 import json
