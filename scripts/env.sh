@@ -2,7 +2,7 @@
 # The environment the project's CPU jobs run in; scripts/run_main.sh and scripts/test.sh source it, and so can you:
 #   . .venv/bin/activate && . scripts/env.sh && python -m seq2seq2seq.train --config ...
 # - memory allocator: glibc's default malloc returns freed tensor memory to the kernel and takes it back with page
-#   faults at every step, which made CPU training 2.6x slower on a fresh machine (docs/benchmarks.md). tcmalloc is
+#   faults at every step, which made CPU training 2.6x slower on a fresh machine (docs/lab/speed.md). tcmalloc is
 #   preloaded when installed (scripts/setup.sh installs it where it can); otherwise glibc's malloc is tuned
 #   (GLIBC_TUNABLES: huge pages, mmap threshold fixed high, no trimming), which recovers part of the difference.
 # - offline: the hub is never asked at run time (set HF_HUB_OFFLINE=0 to allow it).

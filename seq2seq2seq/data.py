@@ -291,7 +291,7 @@ def headline_deletion(document: str, length: int, cfg: PretrainConfig, stats: He
 def headline_rule(document: str, stats: HeadlineWordStats, cfg: PretrainConfig | None = None, words: int = 10) -> str:
     """The pre-training task made deterministic, a summarizer with no model: the document's first ``words`` words
     whose headline score is above ``cfg.headline_threshold`` (default: :class:`PretrainConfig`'s). On Gigaword test
-    it scores 27.86 / 10.30 / 25.17 at 10 words (docs/benchmarks.md)."""
+    it scores 27.86 / 10.30 / 25.17 at 10 words (docs/results.md)."""
     sharp = dataclasses.replace(cfg or PretrainConfig(), headline_temperature=1e-6)
     return headline_deletion(document, words, sharp, stats, random.Random(0))
 
@@ -301,7 +301,7 @@ def headline_rule_samples(document: str, stats: HeadlineWordStats, n: int, tempe
     """``n`` variants of :func:`headline_rule`: the same deletion with the keep probability softened to
     ``temperature`` (``headline_deletion``), so words near the threshold are sometimes kept, sometimes dropped.
     Repeatable: the random draws depend on ``seed`` and the document only, not on which documents come with it.
-    Candidates for a choice by the rewards (a search around the rule; docs/benchmarks.md)."""
+    Candidates for a choice by the rewards (a search around the rule; docs/lab/search.md)."""
     soft = dataclasses.replace(cfg or PretrainConfig(), headline_temperature=temperature)
     rng = random.Random(f"{seed}:{document}")
     return [headline_deletion(document, words, soft, stats, rng) for _ in range(n)]

@@ -339,18 +339,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rule-candidate", action="store_true",
                    help="with --candidates and --corpus: the no-model headline rule's summary (the pre-training "
                         "rule made deterministic, at --max-words or 10 words) is one more candidate; on Gigaword "
-                        "it lifted the best choice above the rule itself (docs/benchmarks.md)")
+                        "it lifted the best choice above the rule itself (docs/lab/recipes.md)")
     p.add_argument("--rule-samples", type=int, default=0, metavar="N",
                    help="with --rule-candidate: also N variants of the rule (words near its threshold kept or dropped "
                         "at random, --rule-temperature) as candidates: a search around the rule that the scores "
-                        "choose from (docs/benchmarks.md)")
+                        "choose from (docs/lab/search.md)")
     p.add_argument("--rule-temperature", type=float, default=0.5, metavar="T",
                    help="with --rule-samples: how freely the variants keep or drop words near the threshold")
     p.add_argument("--candidates-no-longer", action="store_true",
                    help="with --candidates: only samples with at most as many words as the decoded summary compete")
     p.add_argument("--candidates-temperature", type=float, default=1.0, metavar="T",
                    help="with --candidates: the samples' temperature (above 1: candidates that differ more; on "
-                        "Gigaword 8 candidates at 1.5 scored as 16 at 1, docs/benchmarks.md)")
+                        "Gigaword 8 candidates at 1.5 scored as 16 at 1, docs/lab/search.md)")
     p.add_argument("--seed", type=int, default=0,
                    help="with --candidates: seed of the samples (and of the rule's variants, --rule-samples)")
     p.add_argument("--device", default="auto", help="auto (cuda when present, else cpu), cpu, cuda, cuda:N")
