@@ -201,8 +201,7 @@ class Outcome:
 
     def rc(self, ran: Ran, *wanted: int) -> bool:
         return self.expect(ran.rc in wanted, f"rc {ran.rc}, not {' or '.join(map(str, wanted))} "
-                                             f"({' '.join(Path(a).name if '/' in a else a for a in ran.argv[1:4])}"
-                                             f"...: {ran.said()})")
+                                             f"({command_name(ran.argv)}: {ran.said()})")
 
     def says(self, ran: Ran, *pieces: str, stream: str = "err") -> bool:
         text = ran.err if stream == "err" else ran.out
@@ -214,6 +213,13 @@ class Outcome:
         changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
         return self.expect(not changed, f"{what} changed: {', '.join(changed[:5])}"
                                         f"{' ...' if len(changed) > 5 else ''}")
+
+
+def command_name(argv: list[str]) -> str:
+    """A command's short name for messages: ``-m seq2seq2seq.train``, ``evaluate_rouge.py``, ``-c snippet``."""
+    if len(argv) > 2 and argv[1] in ("-m", "-c"):
+        return f"{argv[1]} {argv[2] if argv[1] == '-m' else 'snippet'}"
+    return Path(argv[1]).name if len(argv) > 1 else argv[0]
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:
@@ -421,18 +427,19 @@ def probe_rouge_chinese_warning(ctx: Context, o: Outcome) -> None:
 
 
 _PIPELINE_SNIPPET = r"""
-import importlib, json, sys
+import importlib, json, pathlib, sys
 export = sys.argv[1]
-module = None
-for name in ("seq2seq2seq.inference.api", "seq2seq2seq.pipeline"):
-    try:
-        module = importlib.import_module(name)
-        break
-    except ModuleNotFoundError as err:  # that layout is not there; any other missing module is a real error
-        if not (err.name and (name == err.name or name.startswith(err.name + "."))):
-            raise
-if module is None:
-    raise SystemExit("neither seq2seq2seq.inference.api nor seq2seq2seq.pipeline can be imported")
+# the layout of the checkout probed (the working folder), by its files: an editable install of another checkout
+# could otherwise answer an import that this one cannot
+root = pathlib.Path.cwd().resolve()
+found = [n for n in ("seq2seq2seq.inference.api", "seq2seq2seq.pipeline")
+         if (root / (n.replace(".", "/") + ".py")).is_file()]
+if not found:
+    raise SystemExit(f"{root} has neither seq2seq2seq/inference/api.py nor seq2seq2seq/pipeline.py")
+name = found[0]
+module = importlib.import_module(name)
+if not pathlib.Path(module.__file__).resolve().is_relative_to(root):
+    raise SystemExit(f"{name} was imported from {module.__file__}, not from the checkout {root}")
 factory = getattr(module, "summarization_pipeline", None)
 if factory is not None:
     pipe = factory(export)
