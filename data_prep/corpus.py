@@ -59,8 +59,11 @@ from seq2seq2seq import corpus_files as files
 from seq2seq2seq import language as lang
 from seq2seq2seq import normalize as norm
 from seq2seq2seq.paths import DEFAULT_CORPUS_DIR, shared_data_dir
-from seq2seq2seq.supervised import HELD_OUT_FILE  # one name for the file both sides use
-from seq2seq2seq.supervised import describe_rows, held_out_overlap
+from seq2seq2seq.supervised import (
+    HELD_OUT_FILE,  # one name for the file both sides use
+    describe_rows,
+    held_out_overlap,
+)
 
 MANIFEST = "manifest.json"
 DEV_FILE = "dev.jsonl"

@@ -120,7 +120,7 @@ def read_lines(path: Path) -> list[str]:
 
 def text_lines(path: Path) -> Iterator[str]:
     """Every line of a UTF-8 text file, blank ones too, with :func:`iter_lines`' line ends (LF, CR LF or a lone
-    CR, as seq2seq2seq.summarize reads its input): for readers whose Nth line must stay the Nth example (ROUGE).
+    CR, as seq2seq2seq.inference.cli reads its input): for readers whose Nth line must stay the Nth example (ROUGE).
     Raises OSError for a file it cannot open, DataPrepError for invalid UTF-8, as the lines are read."""
     return (line for _, line in _decode_lines(path, lone_cr=True))
 

@@ -298,7 +298,7 @@ def readability(summaries: list[str], judge, tokenizer) -> dict[str, float]:
     import torch
 
     from seq2seq2seq.data import tokenize
-    from seq2seq2seq.models import discriminator_logits
+    from seq2seq2seq.models.build import discriminator_logits
 
     probs = []
     # as long a sentence as the judge learned on (a warm-started D's export records it; older ones read 48 tokens)
@@ -331,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--beams", type=int, default=None, help="beam size for dev/test summaries (default: config)")
     parser.add_argument("--candidates", type=int, default=0, metavar="K",
                         help="also score the dev-selected G choosing, per document, among its decoded summary and K "
-                             "samples by sentence-embedding similarity to the document (seq2seq2seq/choose.py)")
+                             "samples by sentence-embedding similarity to the document (seq2seq2seq/inference/choose.py)")
     parser.add_argument("--candidates_no_longer", action="store_true",
                         help="with --candidates: only samples no longer (in words) than the decoded summary compete")
     parser.add_argument("--candidates_fluency_model", default="",
@@ -443,12 +443,12 @@ def main(argv: list[str] | None = None) -> int:
 
     # 3. summarize dev and test with the dev-selected summarizer
     import torch
-
-    from seq2seq2seq.models import load_discriminator, load_seq2seq
-    from seq2seq2seq.normalize import normalize
-    from seq2seq2seq.rouge import format_table, lead_baseline, score_summaries
-    from seq2seq2seq.sampling import summarize_texts
     from transformers import AutoTokenizer
+
+    from seq2seq2seq.decoding.sampling import summarize_texts
+    from seq2seq2seq.eval.rouge import format_table, lead_baseline, score_summaries
+    from seq2seq2seq.models.build import load_discriminator, load_seq2seq
+    from seq2seq2seq.normalize import normalize
 
     torch.set_num_threads(cfg.num_threads or torch.get_num_threads())
     # the dev-selected summarizer is the result; G as pre-training left it and the last G are the ablation rows
@@ -488,9 +488,8 @@ def main(argv: list[str] | None = None) -> int:
     loaded = {label: load_seq2seq(path).to(device).eval() for label, path in models.items()}
     chooser = None
     if args.candidates > 0:
-        from seq2seq2seq.choose import CandidateChooser
-
-        from seq2seq2seq.models import ModelLoadError
+        from seq2seq2seq.inference.choose import CandidateChooser
+        from seq2seq2seq.models.build import ModelLoadError
 
         try:
             chooser = CandidateChooser.load(cfg.adversarial.similarity_model,
@@ -545,8 +544,8 @@ def main(argv: list[str] | None = None) -> int:
         if stats is not None:
             systems[HEADLINE_BASELINE] = [headline_baseline(d, stats, cfg.pretrain) for d in normalised]
         if chooser is not None and name in args.candidates_sets.split(","):
-            from seq2seq2seq.choose import candidate_summaries
             from seq2seq2seq.data import headline_rule_samples
+            from seq2seq2seq.inference.choose import candidate_summaries
 
             for model_label in dict.fromkeys(model for model, _, _ in chosen_labels):
                 started = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Summaries per second of the summarize path (seq2seq2seq.summarize.summarize_documents), greedy and beam 5.
+"""Summaries per second of the summarize path (seq2seq2seq.inference.cli.summarize_documents), greedy and beam 5.
 
     python scripts/benchmark_summarize.py --threads 2
     python scripts/benchmark_summarize.py --threads 2 --limit 200 --modes greedy     # a quick look
@@ -38,10 +38,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from seq2seq2seq.config import load_config  # noqa: E402
-from seq2seq2seq.models import build_seq2seq  # noqa: E402
+from seq2seq2seq.decoding.sampling import summary_token_mask  # noqa: E402
+from seq2seq2seq.inference.api import Summarizer, decoding_overrides, summarize_documents  # noqa: E402
+from seq2seq2seq.models.build import build_seq2seq  # noqa: E402
 from seq2seq2seq.paths import shared_data_dir  # noqa: E402
-from seq2seq2seq.sampling import summary_token_mask  # noqa: E402
-from seq2seq2seq.pipeline import Summarizer, decoding_overrides, summarize_documents  # noqa: E402
 
 MODES = {"greedy": 1, "beam5": 5}
 

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from seq2seq2seq.config import ConfigError, load_config, parse_overrides  # noqa: E402
 from seq2seq2seq.data import CorpusError, load_corpus  # noqa: E402
-from seq2seq2seq.train import Trainer, ensure_corpus  # noqa: E402
+from seq2seq2seq.train.loop import Trainer, ensure_corpus  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,7 +5,7 @@
 
 References: a JSONL file (``--reference-field``, default ``summary``; a list value means several references per
 example) or plain text, one reference per line. Predictions: plain text, one per line, or JSONL
-(``--prediction-field``); JSONL predictions with an ``id`` field (as ``seq2seq2seq.summarize`` writes them) are
+(``--prediction-field``); JSONL predictions with an ``id`` field (as ``seq2seq2seq.inference.cli`` writes them) are
 aligned to the references by id, in any order. Files ending in ``.jsonl``/``.json``/``.ndjson`` are read as JSONL,
 anything else as text. ``--json`` may not name one of the input files.
 Baseline documents come from the references' JSONL (``--document-field``) or ``--documents FILE``.
@@ -39,8 +39,7 @@ from pathlib import Path
 # Lets `python scripts/evaluate_rouge.py` run from a checkout without `pip install -e .`.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from seq2seq2seq.language import CJK_LANGUAGES, LANGUAGES, ROUGE_UNITS  # noqa: E402
-from seq2seq2seq.rouge import (  # noqa: E402
+from seq2seq2seq.eval.rouge import (  # noqa: E402
     MEASURES,
     PerlRougeUnavailable,
     RougeInputError,
@@ -55,6 +54,7 @@ from seq2seq2seq.rouge import (  # noqa: E402
     score_summaries,
     score_summaries_perl,
 )
+from seq2seq2seq.language import CJK_LANGUAGES, LANGUAGES, ROUGE_UNITS  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -39,13 +39,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import torch
+    from benchmark import _read_pairs, readability
     from transformers import AutoTokenizer
 
-    from benchmark import _read_pairs, readability
     from seq2seq2seq.config import ConfigError, load_config
-    from seq2seq2seq.models import ModelLoadError, load_discriminator, load_seq2seq
+    from seq2seq2seq.decoding.sampling import summarize_texts
+    from seq2seq2seq.models.build import ModelLoadError, load_discriminator, load_seq2seq
     from seq2seq2seq.normalize import normalize
-    from seq2seq2seq.sampling import summarize_texts
 
     try:
         cfg = load_config(args.config, {})

@@ -23,7 +23,7 @@ variants. With ``--samples 0`` the candidates are the rule's samples alone.
 
 The ``total`` row is the reward of the config's weights (``--adversarial.*`` overrides apply). Each ``--zscore``
 row ranks by a weighted sum of the rewards z-scored among a document's samples, as the test-time choice
-(``seq2seq2seq.choose``) does. Nothing is trained.
+(``seq2seq2seq.inference.choose``) does. Nothing is trained.
 """
 
 from __future__ import annotations
@@ -48,17 +48,31 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from seq2seq2seq import checkpoint as ckpt  # noqa: E402
-from seq2seq2seq.choose import zscore_combination  # noqa: E402
 from seq2seq2seq.config import ConfigError, load_config, parse_overrides  # noqa: E402
-from seq2seq2seq.data import (CorpusError, headline_rule, headline_rule_samples, headline_word_stats,  # noqa: E402
-                              load_corpus, token_idf)
-from seq2seq2seq.models import ModelLoadError  # noqa: E402
-from seq2seq2seq.rewards import (ContiguityReward, DiscriminatorReward, FluencyReward,  # noqa: E402
-                                 HeadlineVocabularyReward, LengthReward, ReconstructionReward, SimilarityReward,
-                                 load_fluency_model, load_sentence_encoder)
-from seq2seq2seq.rouge import score_summaries  # noqa: E402
-from seq2seq2seq.sampling import Summaries  # noqa: E402
-from seq2seq2seq.train import Trainer, ensure_corpus  # noqa: E402
+from seq2seq2seq.data import (  # noqa: E402
+    CorpusError,
+    headline_rule,
+    headline_rule_samples,
+    headline_word_stats,
+    load_corpus,
+    token_idf,
+)
+from seq2seq2seq.decoding.sampling import Summaries  # noqa: E402
+from seq2seq2seq.eval.rouge import score_summaries  # noqa: E402
+from seq2seq2seq.inference.choose import zscore_combination  # noqa: E402
+from seq2seq2seq.models.build import ModelLoadError  # noqa: E402
+from seq2seq2seq.rewards.scorers import (  # noqa: E402
+    ContiguityReward,
+    DiscriminatorReward,
+    FluencyReward,
+    HeadlineVocabularyReward,
+    LengthReward,
+    ReconstructionReward,
+    SimilarityReward,
+    load_fluency_model,
+    load_sentence_encoder,
+)
+from seq2seq2seq.train.loop import Trainer, ensure_corpus  # noqa: E402
 
 
 def pearson(xs: list[float], ys: list[float]) -> float | None:

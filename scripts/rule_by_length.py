@@ -47,8 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         print("error: --words must be positive word counts, e.g. --words 9 10 11", file=sys.stderr)
         return 2
     from seq2seq2seq.data import CorpusError, headline_word_stats, load_corpus
+    from seq2seq2seq.eval.rouge import format_table, score_summaries
     from seq2seq2seq.normalize import normalize
-    from seq2seq2seq.rouge import format_table, score_summaries
 
     try:
         pretrain = load_config(args.config).pretrain if args.config else PretrainConfig()

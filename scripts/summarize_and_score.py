@@ -2,7 +2,7 @@
 
     python scripts/summarize_and_score.py runs/my-model --split dev --limit 2000 --beams 5
 
-Runs the summarize CLI in-process (``seq2seq2seq.summarize.main``) on ``runs/corpus/dev.jsonl`` (or ``--dev-file``)
+Runs the summarize CLI in-process (``seq2seq2seq.inference.cli.main``) on ``runs/corpus/dev.jsonl`` (or ``--dev-file``)
 or on the Gigaword test set, writes the summaries and the scores under ``--out-dir`` (default ``MODEL_DIR/eval``),
 then scores them with scripts/evaluate_rouge.py, in the language setting the export records (``--language zh``
 for a Chinese model). Options this script does not know (``--beams 5``, length settings...) go to the summarize CLI
@@ -31,8 +31,8 @@ sys.path[:0] = [str(SCRIPTS_DIR.parent), str(SCRIPTS_DIR)]
 
 from evaluate_rouge import main as rouge_main  # noqa: E402
 
+from seq2seq2seq.eval.rouge import RougeInputError, read_lines  # noqa: E402
 from seq2seq2seq.paths import DEFAULT_CORPUS_DIR, shared_data_dir  # noqa: E402
-from seq2seq2seq.rouge import RougeInputError, read_lines  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,9 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: --limit must be positive, got {args.limit}", file=sys.stderr)
         return 2
     try:
-        from seq2seq2seq.summarize import main as summarize_main
+        from seq2seq2seq.inference.cli import main as summarize_main
     except ImportError as err:
-        print(f"error: cannot import the summarize CLI (seq2seq2seq.summarize): {err}", file=sys.stderr)
+        print(f"error: cannot import the summarize CLI (seq2seq2seq.inference.cli): {err}", file=sys.stderr)
         return 2
 
     model_dir = Path(args.model_dir)
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return code
 
-    from seq2seq2seq.pipeline import export_language, resolve_export
+    from seq2seq2seq.inference.api import export_language, resolve_export
 
     # the summarize CLI has loaded this export already, so it resolves; ROUGE counts words as its language does
     language, _ = export_language(resolve_export(model_dir, best="--best" in decoding_args))

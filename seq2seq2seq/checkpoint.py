@@ -21,10 +21,10 @@ import torch
 from accelerate import Accelerator
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from .config import DecodingConfig, TrainConfig, config_to_yaml
-from .language import DEFAULT_LANGUAGE
-from .models import describe_error
-from .normalize import normalizer_info
+from seq2seq2seq.config import DecodingConfig, TrainConfig, config_to_yaml
+from seq2seq2seq.language import DEFAULT_LANGUAGE
+from seq2seq2seq.models.build import describe_error
+from seq2seq2seq.normalize import normalizer_info
 
 DECODING_FILE = "seq2seq2seq_decoding.json"
 STATE_FILE = "training_state.json"
@@ -226,7 +226,7 @@ def save_summarizer(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, 
     and the constraints ``generate`` cannot express (source-only pieces, end-of-sentence damping) are kept in
     ``seq2seq2seq_decoding.json`` for the summarize CLI, with the document length the model was trained on and the
     corpus's ``language`` setting (with its normaliser), which the CLI and the pipeline normalise input with.
-    With transformers 5 (which removed the stock summarization pipeline) ``import seq2seq2seq.pipeline`` and use
+    With transformers 5 (which removed the stock summarization pipeline) ``import seq2seq2seq.inference.api`` and use
     ``pipeline("seq2seq2seq-summarization", model=folder)``; with transformers 4, ``pipeline("summarization")``.
     """
     folder.mkdir(parents=True, exist_ok=True)

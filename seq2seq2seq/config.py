@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import yaml
 
-from .paths import DEFAULT_CORPUS_DIR
+from seq2seq2seq.paths import DEFAULT_CORPUS_DIR
 
 
 class _Yaml12Loader(yaml.SafeLoader):
@@ -80,7 +80,7 @@ class ModelConfig:
     dropout: float = _help("dropout probability", 0.1)
     max_document_tokens: int = _help("documents are truncated to this many tokens (G input, R target)", 64)
     pointer: bool = _help("BART only: G and R mix generating with copying source tokens (a pointer), so copying need "
-                          "not be learned from scratch (seq2seq2seq/pointer.py)", False)
+                          "not be learned from scratch (seq2seq2seq/models/pointer.py)", False)
     summarizer_init: str | None = _help("warm-start G from this local folder or hub name instead of random weights: "
                                         "any transformers encoder-decoder (BART, T5, mT5, Pegasus, Marian, a previous "
                                         "export), with its own tokenizer, which then is the run's (docs/warm_start.md)",

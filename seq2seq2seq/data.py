@@ -26,10 +26,10 @@ import pyarrow as pa
 import torch
 from transformers import PreTrainedTokenizerBase
 
-from . import corpus_files as files
-from .config import PretrainConfig
-from .language import DEFAULT_LANGUAGE, LanguageError, check_language, segmenter_note
-from .normalize import normalize
+from seq2seq2seq import corpus_files as files
+from seq2seq2seq.config import PretrainConfig
+from seq2seq2seq.language import DEFAULT_LANGUAGE, LanguageError, check_language, segmenter_note
+from seq2seq2seq.normalize import normalize
 
 
 class CorpusError(RuntimeError):

@@ -21,14 +21,14 @@ All of that is the ``en`` language setting, the default. ``normalize(text, langu
 
 from __future__ import annotations
 
-import html
 import hashlib
+import html
 import re
 import unicodedata
 
 from nltk.tokenize.treebank import TreebankWordTokenizer
 
-from . import language as lang
+from seq2seq2seq import language as lang
 
 NORMALIZER_NAME = "seq2seq2seq.normalize"
 # Bump when the output of normalize() changes for any input: the corpus manifest records it.

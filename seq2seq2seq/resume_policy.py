@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from .checkpoint import CheckpointError
-from .config import RESUME_CHANGES, TrainConfig
+from seq2seq2seq.checkpoint import CheckpointError
+from seq2seq2seq.config import RESUME_CHANGES, TrainConfig
 
 # settings that pace or watch a run without changing what it learns
 FREE_KEYS = frozenset({"log_every", "eval_every", "save_every", "sample_every", "keep_checkpoints", "num_threads",

@@ -5,7 +5,7 @@ like the corpus, and checked: every row must hold a non-empty document and summa
 its document, and no pair may be one of the texts the corpus holds out (the Gigaword test set, the dev slice,
 ``--exclude`` files: data_prep records their digests in ``held_out.sha256``). The training loop mixes them into
 G's pre-training, interleaves teacher-forced steps with the adversarial updates, and may give their summaries to D
-as human sentences (seq2seq2seq/train.py).
+as human sentences (seq2seq2seq/train/loop.py).
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import SupervisedConfig
-from .data import CorpusError
-from .language import DEFAULT_LANGUAGE
-from .normalize import normalize, text_digest
+from seq2seq2seq.config import SupervisedConfig
+from seq2seq2seq.data import CorpusError
+from seq2seq2seq.language import DEFAULT_LANGUAGE
+from seq2seq2seq.normalize import normalize, text_digest
 
 HELD_OUT_FILE = "held_out.sha256"  # written by data_prep (data_prep/corpus.py)
 SHOWN_ROWS = 5  # offending rows named in an error message

@@ -7,10 +7,9 @@ import json
 from pathlib import Path
 
 import torch
-from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
-
 from conftest import TINY_CONFIG
 from pretrained import tiny_bert
+from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("benchmark_script", ROOT / "scripts" / "benchmark.py")

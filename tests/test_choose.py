@@ -7,15 +7,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
-
-from seq2seq2seq import summarize
-from seq2seq2seq.choose import CandidateChooser, candidate_summaries, summarize_and_choose, zscore_combination
-from seq2seq2seq.pipeline import load_summarizer, summarize_documents
-from seq2seq2seq.sampling import summarize_texts
-
 from pretrained import tiny_bert
 from test_summarize import DOCUMENTS, build_tiny_export, tokenizer_texts, write_lines
+from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
+
+from seq2seq2seq.decoding.sampling import summarize_texts
+from seq2seq2seq.inference import cli as summarize
+from seq2seq2seq.inference.api import load_summarizer, summarize_documents
+from seq2seq2seq.inference.choose import CandidateChooser, candidate_summaries, summarize_and_choose, zscore_combination
 
 
 @pytest.fixture(scope="module")
@@ -294,7 +293,7 @@ def test_zscore_combination_by_hand() -> None:
 
 def test_headline_and_contiguity_join_the_choice(encoder_dir: Path, tiny_corpus: Path) -> None:
     from seq2seq2seq.data import CorpusError, load_headline_word_stats
-    from seq2seq2seq.rewards import contiguity, headline_vocabulary
+    from seq2seq2seq.rewards.scorers import contiguity, headline_vocabulary
 
     stats = load_headline_word_stats(tiny_corpus)
     chooser = CandidateChooser.load(str(encoder_dir), corpus=str(tiny_corpus), headline_weight=0.5,

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import TINY_CONFIG, run_tiny
 from transformers import AutoTokenizer
 
-from conftest import TINY_CONFIG, run_tiny
 from seq2seq2seq.config import ConfigError, load_config
 from seq2seq2seq.data import decoder_targets, load_corpus
 from seq2seq2seq.losses import sequence_mean_logprob
-from seq2seq2seq.rewards import FluencyReward, language_model_logits, load_fluency_model
-from seq2seq2seq.sampling import Summaries
+from seq2seq2seq.rewards.scorers import FluencyReward, language_model_logits, load_fluency_model
+from seq2seq2seq.types import Summaries
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("train_fluency_lm", ROOT / "scripts" / "train_fluency_lm.py")
@@ -152,7 +152,7 @@ def test_reward_diagnostics_reports_a_fluency_row(fluency_lm: Path, tiny_corpus:
 
 
 def test_soft_rows_give_the_lm_reward_of_the_ids_and_a_gradient(fluency_lm: Path, tiny_corpus: Path) -> None:
-    from seq2seq2seq.soft_tokens import soft_language_model_logprob
+    from seq2seq2seq.decoding.soft_tokens import soft_language_model_logprob
 
     lm, lm_tokenizer = load_fluency_model(str(fluency_lm))
     reward = FluencyReward(lm, lm_tokenizer, lm_tokenizer, 1.0)

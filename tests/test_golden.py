@@ -20,7 +20,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import TINY_CONFIG, real_data_available, run_tiny
 
 ROOT = Path(__file__).resolve().parent.parent

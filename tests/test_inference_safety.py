@@ -13,15 +13,14 @@ from pathlib import Path
 import pytest
 import torch
 import transformers
-
-import seq2seq2seq.pipeline as s2s_pipeline
-from seq2seq2seq import summarize
-from seq2seq2seq.language import detokenize, normalizer_info
-from seq2seq2seq.models import ModelLoadError
-from seq2seq2seq.normalize import normalize
-
 from pretrained import tiny_bert
 from test_summarize import DOCUMENTS, build_tiny_export, tokenizer_texts, write_lines
+
+import seq2seq2seq.inference.api as s2s_pipeline
+from seq2seq2seq.inference import cli as summarize
+from seq2seq2seq.language import detokenize, normalizer_info
+from seq2seq2seq.models.build import ModelLoadError
+from seq2seq2seq.normalize import normalize
 
 
 @pytest.fixture(scope="module")
@@ -226,7 +225,7 @@ def test_the_document_limit_at_the_encoder_positions_and_an_empty_list(export):
 
 def test_a_file_given_for_a_folder_is_said_to_be_a_file(export, tmp_path, capsys):
     from seq2seq2seq.config import ModelConfig
-    from seq2seq2seq.warm_start import seq2seq_from
+    from seq2seq2seq.models.warm_start import seq2seq_from
 
     text = write_lines(tmp_path / "notes.txt", ["not a model"])
     with pytest.raises(ModelLoadError, match=re.escape(f"model.summarizer_init: {text} is a file, not a folder; "

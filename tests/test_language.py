@@ -15,13 +15,13 @@ from data_prep.__main__ import main as data_prep_main
 from data_prep.corpus import Recipe
 from data_prep.sources import DataPrepError
 from seq2seq2seq import language as lang
-from seq2seq2seq import summarize
 from seq2seq2seq.checkpoint import DECODING_FILE
 from seq2seq2seq.corpus_files import iter_texts
 from seq2seq2seq.data import corpus_language, load_corpus
+from seq2seq2seq.eval.rouge import lead_baseline, score_summaries
+from seq2seq2seq.inference import cli as summarize
+from seq2seq2seq.inference.api import export_language
 from seq2seq2seq.normalize import NORMALIZER_NAME, normalize, normalizer_info
-from seq2seq2seq.pipeline import export_language
-from seq2seq2seq.rouge import lead_baseline, score_summaries
 
 HAS_JIEBA = lang._load_jieba() is not None
 
@@ -251,7 +251,7 @@ def test_export_segmented_otherwise_warns(tmp_path):
 @pytest.fixture(scope="module", params=["zh", "whitespace"])
 def trained(request, tmp_path_factory) -> tuple[str, Path, Path]:
     """(language, corpus, run) after data_prep and a tiny training run whose G copies whole document words."""
-    from seq2seq2seq.train import main as train_main
+    from seq2seq2seq.train.loop import main as train_main
 
     language = request.param
     folder = tmp_path_factory.mktemp(f"lang_{language}")
@@ -324,7 +324,7 @@ def test_summaries_are_document_words_and_score(trained, tmp_path, capsys):
 def test_pipeline_follows_the_export_language(trained, tmp_path):
     import transformers
 
-    import seq2seq2seq.pipeline  # noqa: F401  (registers the task)
+    import seq2seq2seq.inference.api  # noqa: F401  (registers the task)
 
     language, corpus, run = trained
     documents = [json.loads(line)["document"] for line in (corpus / "dev.jsonl").open(encoding="utf-8")][:4]

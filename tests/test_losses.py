@@ -11,11 +11,11 @@ import pytest
 import torch
 
 from seq2seq2seq.losses import (
+    best_of_k_advantages,
     conditional_gumbel_logits,
     conditional_gumbel_softmax,
     cross_entropy,
     discriminator_loss,
-    best_of_k_advantages,
     leave_one_out_advantages,
     masked_mean,
     reinforce_loss,
@@ -24,7 +24,7 @@ from seq2seq2seq.losses import (
     token_entropy,
     token_logprobs,
 )
-from seq2seq2seq.rewards import score
+from seq2seq2seq.rewards.scorers import score
 
 LN3 = math.log(3.0)
 INF = float("inf")
@@ -336,7 +336,7 @@ def test_score_is_the_weighted_sum_and_skips_zero_weights():
 
 
 def test_score_with_every_weight_zero_is_zero_per_summary():
-    from seq2seq2seq.sampling import Summaries
+    from seq2seq2seq.types import Summaries
 
     off = StubScorer("off", 0.0, [100.0, 100.0])
     ids = torch.tensor([[5, 1], [6, 1]])
@@ -346,8 +346,8 @@ def test_score_with_every_weight_zero_is_zero_per_summary():
 
 
 def test_length_reward_counts_words_beyond_the_target_by_hand():
-    from seq2seq2seq.rewards import LengthReward
-    from seq2seq2seq.sampling import Summaries
+    from seq2seq2seq.rewards.scorers import LengthReward
+    from seq2seq2seq.types import Summaries
 
     # vocabulary of 6: ids 2, 3 start words, 4, 5 continue them; 1 is end-of-sentence
     word_start = torch.tensor([False, False, True, True, False, False])

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import transformers
 
-import seq2seq2seq.pipeline as s2s_pipeline
-from seq2seq2seq import summarize
-from seq2seq2seq.models import ModelLoadError
+import seq2seq2seq.inference.api as s2s_pipeline
+from seq2seq2seq.inference import cli as summarize
+from seq2seq2seq.models.build import ModelLoadError
 
 # the tiny export builder lives in test_summarize.py; loaded by path so this works under any pytest import mode
 # (the shared fixtures belong to tests/conftest.py, which another part of the project owns)
@@ -185,7 +185,7 @@ def test_pipeline_accepts_a_run_folder_like_the_cli(export, tmp_path):
 
 
 def test_pipeline_class_refuses_a_model_that_is_not_a_summarizer():
-    from seq2seq2seq.models import HumanSentenceDiscriminator, HumanSentenceDiscriminatorConfig
+    from seq2seq2seq.models.build import HumanSentenceDiscriminator, HumanSentenceDiscriminatorConfig
 
     model = HumanSentenceDiscriminator(HumanSentenceDiscriminatorConfig(vocab_size=20, d_model=8, layers=1,
                                                                          attention_heads=2, ffn_dim=8))
@@ -196,7 +196,11 @@ def test_pipeline_class_refuses_a_model_that_is_not_a_summarizer():
 def test_load_discriminator_refuses_incomplete_or_foreign_weights(export, tmp_path):
     from safetensors.torch import load_file, save_file
 
-    from seq2seq2seq.models import HumanSentenceDiscriminator, HumanSentenceDiscriminatorConfig, load_discriminator
+    from seq2seq2seq.models.build import (
+        HumanSentenceDiscriminator,
+        HumanSentenceDiscriminatorConfig,
+        load_discriminator,
+    )
 
     model = HumanSentenceDiscriminator(HumanSentenceDiscriminatorConfig(vocab_size=20, d_model=8, layers=1,
                                                                          attention_heads=2, ffn_dim=8))

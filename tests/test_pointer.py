@@ -7,8 +7,8 @@ import torch
 from transformers import AutoModelForSeq2SeqLM
 
 from seq2seq2seq.config import ConfigError, ModelConfig
-from seq2seq2seq.models import build_seq2seq
-from seq2seq2seq.pointer import PointerBartForConditionalGeneration, pointer_mixture
+from seq2seq2seq.models.build import build_seq2seq
+from seq2seq2seq.models.pointer import PointerBartForConditionalGeneration, pointer_mixture
 
 
 class StandInTokenizer:

@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY_CONFIG = ROOT / "scripts" / "configs" / "tiny.yaml"
-ENTRY_POINTS = [ROOT / "seq2seq2seq" / "train.py", ROOT / "seq2seq2seq" / "summarize.py",
+ENTRY_POINTS = [ROOT / "seq2seq2seq" / "train" / "__main__.py", ROOT / "seq2seq2seq" / "summarize.py",
                 ROOT / "data_prep" / "__main__.py", *sorted((ROOT / "scripts").glob("*.py"))]
 HEAVY = ("torch", "transformers", "accelerate", "pyarrow", "numpy", "datasets")
 STARTING_UP = "interrupted while starting up; nothing was done"
@@ -62,7 +62,7 @@ def test_the_packages_import_nothing_heavy_before_the_handler() -> None:
 
 def test_importing_the_modules_leaves_sigint_alone() -> None:
     """Only a program run as a tool gets the handler: importing a CLI module from Python changes nothing."""
-    code = ("import importlib.util, signal, seq2seq2seq.train, seq2seq2seq.summarize, data_prep.__main__\n"
+    code = ("import importlib.util, signal, seq2seq2seq.train.loop, seq2seq2seq.inference.cli, data_prep.__main__\n"
             "spec = importlib.util.spec_from_file_location('evaluate_rouge', 'scripts/evaluate_rouge.py')\n"
             "spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
             "print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)")

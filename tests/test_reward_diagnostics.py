@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import TINY_CONFIG
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,8 +64,9 @@ def test_parse_combination_and_its_errors(tiny_corpus: Path, tmp_path: Path, cap
 
 
 def test_candidates_put_each_documents_rule_samples_after_its_g_samples() -> None:
-    from seq2seq2seq.sampling import Summaries
     import torch
+
+    from seq2seq2seq.types import Summaries
     # 2 documents; G: 2 samples each, width 2; rule: 1 sample each, width 3; pad id 0
     g = Summaries(torch.tensor([[1, 2], [3, 2], [4, 2], [5, 2]]), torch.ones(4, 2, dtype=torch.long))
     rule = Summaries(torch.tensor([[7, 8, 2], [9, 2, 0]]), torch.tensor([[1, 1, 1], [1, 1, 0]]))

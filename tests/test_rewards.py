@@ -11,9 +11,10 @@ import pytest
 import torch
 from transformers import AutoTokenizer, BertConfig, BertModel, BertTokenizerFast
 
-from seq2seq2seq.models import ModelLoadError
-from seq2seq2seq.rewards import Documents, SimilarityReward, load_sentence_encoder
-from seq2seq2seq.sampling import Summaries, summary_token_mask
+from seq2seq2seq.decoding.sampling import summary_token_mask
+from seq2seq2seq.models.build import ModelLoadError
+from seq2seq2seq.rewards.scorers import SimilarityReward, load_sentence_encoder
+from seq2seq2seq.types import Documents, Summaries
 
 WORDS = "the a of in to police said on government minister president talks bomb school town".split()
 
@@ -98,9 +99,10 @@ def test_similarity_model_errors_name_the_callers_setting(tmp_path: Path, monkey
 
 def test_adversarial_step_uses_the_similarity_reward(encoder_dir: Path, tiny_corpus: Path, tmp_path: Path) -> None:
     from conftest import TINY_CONFIG
+
     from seq2seq2seq.config import _merge, load_config
     from seq2seq2seq.data import load_corpus
-    from seq2seq2seq.train import Trainer
+    from seq2seq2seq.train.loop import Trainer
 
     cfg = load_config(TINY_CONFIG, _merge({"data_dir": str(tiny_corpus), "output_dir": str(tmp_path)},
                                           {"adversarial": {"similarity_weight": 1.0,
@@ -112,7 +114,7 @@ def test_adversarial_step_uses_the_similarity_reward(encoder_dir: Path, tiny_cor
 def test_token_idf_and_the_idf_weighted_reconstruction_reward(tiny_corpus):
     from seq2seq2seq.data import token_idf
     from seq2seq2seq.losses import sequence_mean_logprob
-    from seq2seq2seq.rewards import ReconstructionReward
+    from seq2seq2seq.rewards.scorers import ReconstructionReward
 
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_corpus / "tokenizer"))
     docs = ["the cat sat .", "the dog ran .", "a cat ran ."]
@@ -142,7 +144,7 @@ def test_headline_vocabulary_is_the_mean_log_ratio_of_headline_to_document_frequ
     from collections import Counter
 
     from seq2seq2seq.data import HeadlineWordStats
-    from seq2seq2seq.rewards import headline_vocabulary
+    from seq2seq2seq.rewards.scorers import headline_vocabulary
 
     # sentences: 10 words, "bomb" 4 of them; documents: 20 words, "bomb" 2, "the" 10 (add-one smoothing)
     stats = HeadlineWordStats.from_counts(Counter({"bomb": 4, "police": 6}), Counter({"bomb": 2, "the": 10,
@@ -156,7 +158,7 @@ def test_headline_vocabulary_is_the_mean_log_ratio_of_headline_to_document_frequ
 
 
 def test_contiguity_is_the_share_of_word_pairs_adjacent_in_the_document() -> None:
-    from seq2seq2seq.rewards import contiguity
+    from seq2seq2seq.rewards.scorers import contiguity
 
     document = "police defused a small bomb outside a school on wednesday".split()
     assert contiguity("police defused small bomb".split(), document) == pytest.approx(2 / 3)  # "defused small" is not
@@ -167,9 +169,10 @@ def test_contiguity_is_the_share_of_word_pairs_adjacent_in_the_document() -> Non
 
 def test_adversarial_step_uses_the_headline_and_contiguity_rewards(tiny_corpus: Path, tmp_path: Path) -> None:
     from conftest import TINY_CONFIG
+
     from seq2seq2seq.config import _merge, load_config
     from seq2seq2seq.data import load_corpus
-    from seq2seq2seq.train import Trainer
+    from seq2seq2seq.train.loop import Trainer
 
     cfg = load_config(TINY_CONFIG, _merge({"data_dir": str(tiny_corpus), "output_dir": str(tmp_path)},
                                           {"adversarial": {"headline_weight": 1.0, "contiguity_weight": 0.5}}))
@@ -182,7 +185,7 @@ def test_adversarial_step_uses_the_headline_and_contiguity_rewards(tiny_corpus: 
 
 def test_the_rewards_read_the_decoded_summaries_and_documents(tiny_corpus: Path) -> None:
     from seq2seq2seq.data import headline_word_stats, load_corpus
-    from seq2seq2seq.rewards import ContiguityReward, HeadlineVocabularyReward, contiguity, headline_vocabulary
+    from seq2seq2seq.rewards.scorers import ContiguityReward, HeadlineVocabularyReward, contiguity, headline_vocabulary
 
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_corpus / "tokenizer"))
     corpus = load_corpus(tiny_corpus)

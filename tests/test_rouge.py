@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from seq2seq2seq import rouge
+from seq2seq2seq.eval import rouge as rouge
+from seq2seq2seq.eval.rouge import format_table, lead_baseline, score_summaries, truncate_to_bytes
 from seq2seq2seq.paths import shared_data_dir
-from seq2seq2seq.rouge import format_table, lead_baseline, score_summaries, truncate_to_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 GIGAWORD = shared_data_dir() / "gigaword"

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-
 from conftest import run_tiny, write_tiny_corpus
+
 from seq2seq2seq.checkpoint import list_checkpoints as ckpt_list
-from seq2seq2seq.train import Trainer, _throughput, main
+from seq2seq2seq.train.loop import Trainer, _throughput, main
 
 
 def _finished_run(corpus: Path, out: Path, *extra: str) -> Path:
@@ -256,7 +256,7 @@ def test_a_resume_that_changes_a_learning_rate_is_refused_unless_asked_and_then_
 def test_what_a_resume_may_change_freely():
     from seq2seq2seq.config import load_config
     from seq2seq2seq.resume_policy import flatten, restricted_changes
-    from seq2seq2seq.train import STAGES
+    from seq2seq2seq.train.loop import STAGES
 
     old = flatten(load_config().to_dict())
     free = load_config(overrides={"output_dir": "elsewhere", "log_every": 3, "eval_every": 7, "save_every": 9,

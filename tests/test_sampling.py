@@ -7,18 +7,18 @@ import pytest
 import torch
 
 from seq2seq2seq.config import DecodingConfig, ModelConfig
-from seq2seq2seq.losses import token_logprobs
-from seq2seq2seq.sampling import (
+from seq2seq2seq.decoding.sampling import (
     ConstrainedLogits,
-    Summaries,
     SourceConstraint,
-    constraint_for,
     constrain_logits,
+    constraint_for,
     generate_summaries,
     source_allowed_mask,
     summary_logits,
     summary_token_mask,
 )
+from seq2seq2seq.losses import token_logprobs
+from seq2seq2seq.types import Summaries
 
 INF = float("inf")
 EOS = 1
@@ -169,7 +169,7 @@ class StandInTokenizer:
 
 
 def peaked_tiny_bart(pointer: bool):
-    from seq2seq2seq.models import build_seq2seq
+    from seq2seq2seq.models.build import build_seq2seq
 
     torch.manual_seed(0)
     model = build_seq2seq(ModelConfig(d_model=32, encoder_layers=1, decoder_layers=1, attention_heads=2,
@@ -249,7 +249,7 @@ def test_generate_scores_equal_teacher_forced_constrained_logits(request, docume
     # cached decoding step
     from transformers import GenerationConfig, LogitsProcessorList
 
-    from seq2seq2seq.sampling import _blocked_ids
+    from seq2seq2seq.decoding.sampling import _blocked_ids
 
     tiny_bart = request.getfixturevalue(model_name)
     cfg = {False: SOURCE_ONLY, True: WHOLE_WORDS, "no_repeat": NO_REPEAT_WORDS}[whole_words]
@@ -527,7 +527,7 @@ def test_finish_words_drops_a_word_cut_by_the_token_cap(tiny_bart, documents):
 def test_word_start_mask_of_a_sentencepiece_tokenizer(tiny_corpus):
     from transformers import AutoTokenizer
 
-    from seq2seq2seq.sampling import word_start_mask
+    from seq2seq2seq.decoding.sampling import word_start_mask
 
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_corpus / "tokenizer"))
     mask = word_start_mask(tokenizer)
@@ -541,7 +541,7 @@ def test_word_start_mask_of_a_sentencepiece_tokenizer(tiny_corpus):
 def test_rollouts_ignore_generation_defaults_saved_with_a_warm_start(tmp_path, documents):
     # a pretrained export's generation_config (forced first token, suppressed tokens, beams, n-gram blocking) used
     # to leak into sampling: every sample began with the forced token, a distribution REINFORCE never scores
-    from seq2seq2seq.models import load_seq2seq
+    from seq2seq2seq.models.build import load_seq2seq
 
     model = peaked_tiny_bart(pointer=True)
     model.generation_config.forced_bos_token_id = 7

@@ -113,10 +113,9 @@ def test_pyproject_license_is_an_spdx_string_and_transformers_is_bounded():
     # a license table made setuptools print a deprecation warning block at every install; an unbounded transformers
     # would take releases that remove the APIs the tests cover
     import tomllib
-
+    import transformers
     from packaging.requirements import Requirement
     from packaging.version import Version
-    import transformers
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert isinstance(project["license"], str)

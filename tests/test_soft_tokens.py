@@ -11,10 +11,11 @@ from transformers import AutoTokenizer
 
 from seq2seq2seq.config import DiscriminatorConfig, ModelConfig
 from seq2seq2seq.data import load_corpus
-from seq2seq2seq.models import build_discriminator, build_seq2seq, discriminator_logits, seq2seq_logits
-from seq2seq2seq.retokenize import Retokenizer
-from seq2seq2seq.sampling import Summaries, summary_token_mask
-from seq2seq2seq.soft_tokens import input_embeddings, soft_discriminator_logits, soft_seq2seq_logits
+from seq2seq2seq.decoding.retokenize import Retokenizer
+from seq2seq2seq.decoding.sampling import summary_token_mask
+from seq2seq2seq.decoding.soft_tokens import input_embeddings, soft_discriminator_logits, soft_seq2seq_logits
+from seq2seq2seq.models.build import build_discriminator, build_seq2seq, discriminator_logits, seq2seq_logits
+from seq2seq2seq.types import Summaries
 
 
 @pytest.fixture(scope="module")

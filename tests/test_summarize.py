@@ -14,13 +14,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from seq2seq2seq import pipeline, summarize
 from seq2seq2seq.checkpoint import save_summarizer
 from seq2seq2seq.config import DecodingConfig, ModelConfig
-from seq2seq2seq.models import build_seq2seq
+from seq2seq2seq.decoding.sampling import generate_summaries
+from seq2seq2seq.inference import api as pipeline
+from seq2seq2seq.inference import cli as summarize
+from seq2seq2seq.models.build import build_seq2seq
 from seq2seq2seq.normalize import normalize
 from seq2seq2seq.paths import shared_data_dir
-from seq2seq2seq.sampling import generate_summaries
 
 DOCUMENTS = [
     "The 2 cats sat on the mat in Paris on Monday, officials said.",
@@ -240,7 +241,7 @@ def test_greedy_output_is_deterministic_and_independent_of_batch_size(export, tm
 
 def sequence_scores(model, input_ids, attention_mask, summary_ids, summary_mask) -> torch.Tensor:
     """Mean log-prob per summary token under the model (the length-normalised score beam search maximises)."""
-    from seq2seq2seq.models import seq2seq_logits
+    from seq2seq2seq.models.build import seq2seq_logits
 
     logps = torch.log_softmax(seq2seq_logits(model, input_ids, attention_mask, summary_ids, summary_mask), -1)
     token_logps = logps.gather(-1, summary_ids[..., None])[..., 0] * summary_mask

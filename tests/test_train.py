@@ -13,15 +13,16 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import TINY_CONFIG, run_tiny
 from safetensors.torch import load_file
 
-from conftest import TINY_CONFIG, run_tiny
 from seq2seq2seq.config import load_config
 from seq2seq2seq.data import decoder_targets, load_corpus
+from seq2seq2seq.decoding.sampling import summary_logits, summary_token_mask
 from seq2seq2seq.losses import reinforce_loss, token_logprobs
-from seq2seq2seq.models import load_seq2seq
-from seq2seq2seq.sampling import Summaries, summary_logits, summary_token_mask
-from seq2seq2seq.train import Trainer, main
+from seq2seq2seq.models.build import load_seq2seq
+from seq2seq2seq.train.loop import Trainer, main
+from seq2seq2seq.types import Summaries
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -215,7 +216,7 @@ def test_two_processes_match_one_process_with_double_accumulation(tiny_corpus: P
 
 
 def test_whole_word_decoding_trains_and_summarizes(tiny_corpus: Path, tmp_path: Path) -> None:
-    from seq2seq2seq.summarize import main as summarize_main
+    from seq2seq2seq.inference.cli import main as summarize_main
 
     out = tmp_path / "run"
     assert run_tiny(tiny_corpus, out, "--decoding.source_only", "true", "--decoding.whole_words", "true") == 0
@@ -248,9 +249,9 @@ def test_constrained_pretraining_loss_is_finite_and_lower_than_unconstrained(tin
 def test_pointer_model_with_headline_pretraining_trains_exports_and_serves(tiny_corpus: Path, tmp_path: Path) -> None:
     import transformers
 
-    import seq2seq2seq.pipeline  # noqa: F401  (registers the task)
-    from seq2seq2seq.pointer import PointerBartForConditionalGeneration
-    from seq2seq2seq.summarize import main as summarize_main
+    import seq2seq2seq.inference.api  # noqa: F401  (registers the task)
+    from seq2seq2seq.inference.cli import main as summarize_main
+    from seq2seq2seq.models.pointer import PointerBartForConditionalGeneration
 
     out = tmp_path / "run"
     assert run_tiny(tiny_corpus, out, "--model.pointer", "true", "--pretrain.task", "headline",
@@ -271,7 +272,7 @@ def test_a_non_finite_g_loss_skips_the_update_and_is_logged(tiny_corpus: Path, t
     # one -inf log-prob used to make G's loss and then all of G's weights NaN for good
     import logging
 
-    import seq2seq2seq.train as train_module
+    import seq2seq2seq.train.loop as train_module
 
     trainer = _trainer(tiny_corpus, tmp_path)
     before = {n: p.detach().clone() for n, p in trainer.g.named_parameters()}
@@ -310,7 +311,7 @@ def test_collect_then_updates_one_r_forward_gives_reward_and_loss(tiny_corpus: P
     # the reconstruction reward of each sample is R's length-normalised log-likelihood from the very forward pass
     # whose loss R is trained on
     from seq2seq2seq.losses import sequence_mean_logprob
-    from seq2seq2seq.models import seq2seq_logits
+    from seq2seq2seq.models.build import seq2seq_logits
 
     trainer = _trainer(tiny_corpus, tmp_path)
     rollout = trainer.collect(0)
@@ -378,7 +379,7 @@ def test_gumbel_with_a_d_of_its_own_tokenizer_is_refused_with_the_fix(tiny_corpu
 def test_anchor_candidates_imitate_the_rewards_top_rule_variant(tiny_corpus: Path, tmp_path: Path) -> None:
     # headline vocabulary alone ranks the candidates (no model): each chosen target must be its document's best
     from seq2seq2seq.data import pseudo_summary
-    from seq2seq2seq.rewards import HeadlineVocabularyReward
+    from seq2seq2seq.rewards.scorers import HeadlineVocabularyReward
 
     off = {"reconstruction_weight": 0.0, "discriminator_weight": 0.0, "similarity_weight": 0.0,
            "fluency_weight": 0.0, "length_weight": 0.0}

@@ -16,17 +16,17 @@ import transformers
 from conftest import TINY_CONFIG, _texts, run_tiny
 from pretrained import LEAKY_GENERATION, tiny_bart, tiny_bert, tiny_t5
 
-import seq2seq2seq.pipeline  # noqa: F401  (registers the seq2seq2seq-summarization task)
-from seq2seq2seq import summarize
+import seq2seq2seq.inference.api  # noqa: F401  (registers the seq2seq2seq-summarization task)
 from seq2seq2seq.config import ConfigError, DecodingConfig, ModelConfig, _merge, load_config
 from seq2seq2seq.data import decoder_targets, load_corpus, tokenize
+from seq2seq2seq.decoding.sampling import generate_summaries, summary_logits
+from seq2seq2seq.decoding.word_pieces import word_start_mask, words
+from seq2seq2seq.inference import cli as summarize
 from seq2seq2seq.losses import cross_entropy, sequence_mean_logprob, token_logprobs
-from seq2seq2seq.models import ModelLoadError, load_seq2seq, seq2seq_logits
-from seq2seq2seq.pointer import PointerBartForConditionalGeneration
-from seq2seq2seq.sampling import generate_summaries, summary_logits
-from seq2seq2seq.train import Trainer
-from seq2seq2seq.warm_start import discriminator_from, seq2seq_from
-from seq2seq2seq.word_pieces import word_start_mask, words
+from seq2seq2seq.models.build import ModelLoadError, load_seq2seq, seq2seq_logits
+from seq2seq2seq.models.pointer import PointerBartForConditionalGeneration
+from seq2seq2seq.models.warm_start import discriminator_from, seq2seq_from
+from seq2seq2seq.train.loop import Trainer
 
 KEY = "model.summarizer_init"
 
@@ -93,7 +93,7 @@ def _weights_differ(folder: Path, start: Path) -> bool:
 def test_must_show_bart_with_byte_level_bpe_and_a_bert_discriminator(tiny_corpus, checkpoints, tmp_path):
     """python -m seq2seq2seq.train --config scripts/configs/tiny.yaml --model.summarizer_init DIR
     --model.reconstructor_init DIR --discriminator.init ENC --output_dir OUT"""
-    from seq2seq2seq.train import main
+    from seq2seq2seq.train.loop import main
 
     bart, bert, out = checkpoints["bart"], checkpoints["bert"], tmp_path / "out"
     assert main(["--config", str(TINY_CONFIG), "--model.summarizer_init", str(bart), "--model.reconstructor_init",
@@ -257,8 +257,8 @@ def test_r_reads_g_summaries_retokenized_and_rebuilds_documents_in_its_own_token
 def test_summaries_reach_a_same_tokenizer_model_framed_like_human_sentences(name, corpus_tokenizer, checkpoints):
     """With D's (or R's) tokenizer = G's, G's ids pass through, but framed exactly as the tokenizer frames any
     sentence (BART's <s>, BERT's [CLS] in front): else D could tell human from G by the first token alone."""
-    from seq2seq2seq.retokenize import Retokenizer
-    from seq2seq2seq.sampling import Summaries
+    from seq2seq2seq.decoding.retokenize import Retokenizer
+    from seq2seq2seq.types import Summaries
 
     tok = corpus_tokenizer if name == "corpus" else transformers.AutoTokenizer.from_pretrained(
         str(checkpoints[name]), **({"add_prefix_space": True} if name == "bart" else {}))
@@ -297,7 +297,7 @@ def test_whole_word_decoding_holds_for_each_tokenizer_family(name, checkpoints, 
     cfg = ModelConfig(bert2bert=name == "bert", summarizer_init="any", d_model=32, encoder_layers=1,
                       decoder_layers=1, attention_heads=2, ffn_dim=64)
     if name == "corpus":
-        from seq2seq2seq.models import build_seq2seq
+        from seq2seq2seq.models.build import build_seq2seq
 
         model, tok = build_seq2seq(cfg, corpus_tokenizer), corpus_tokenizer
     else:
@@ -429,7 +429,7 @@ def test_bad_checkpoints_get_errors_that_name_the_fix(checkpoints, corpus_tokeni
 
     # not a model folder; not a seq2seq model; an encoder without the BERT2BERT option
     refused(tiny_corpus / "tokenizer", "has no config.json, so it is not a transformers model folder")
-    from seq2seq2seq.models import HumanSentenceDiscriminator, HumanSentenceDiscriminatorConfig
+    from seq2seq2seq.models.build import HumanSentenceDiscriminator, HumanSentenceDiscriminatorConfig
 
     HumanSentenceDiscriminator(HumanSentenceDiscriminatorConfig(vocab_size=20, d_model=8, layers=1, attention_heads=2,
                                                                 ffn_dim=8)).save_pretrained(tmp_path / "d")

@@ -10,7 +10,7 @@ import torch
 from conftest import _texts
 from pretrained import byte_level_bpe, sentencepiece_t5, wordpiece
 
-from seq2seq2seq.word_pieces import (
+from seq2seq2seq.decoding.word_pieces import (
     BYTE_LEVEL_BPE,
     SENTENCEPIECE,
     WORDPIECE,

@@ -1,6 +1,6 @@
-"""ROUGE as an `evaluate` metric module, computed by ``seq2seq2seq.rouge.score_summaries``.
+"""ROUGE as an `evaluate` metric module, computed by ``seq2seq2seq.eval.rouge.score_summaries``.
 
-Load it offline by path: ``evaluate.load("seq2seq2seq/metrics/rouge")`` or ``seq2seq2seq.rouge.load_rouge_metric()``.
+Load it offline by path: ``evaluate.load("seq2seq2seq/metrics/rouge")`` or ``seq2seq2seq.eval.rouge.load_rouge_metric()``.
 """
 
 import datasets
@@ -10,7 +10,7 @@ import evaluate
 # name. The import is indented on purpose: evaluate checks top-level imports against installed packages and would
 # otherwise tell the user to "pip install seq2seq2seq", a name that is not on PyPI.
 try:
-    from seq2seq2seq.rouge import ROUGE_TYPES, score_summaries
+    from seq2seq2seq.eval.rouge import ROUGE_TYPES, score_summaries
 except ImportError as err:
     raise ImportError(
         "the seq2seq2seq ROUGE metric needs the seq2seq2seq package importable: run from the project root "

@@ -17,8 +17,8 @@ import torch
 from torch.func import functional_call
 from transformers import PreTrainedModel
 
-from .models import decoder_inputs
-from .pointer import PointerBartForConditionalGeneration
+from seq2seq2seq.models.build import decoder_inputs
+from seq2seq2seq.models.pointer import PointerBartForConditionalGeneration
 
 
 def input_embeddings(model: PreTrainedModel, soft: torch.Tensor, frozen: bool = True) -> torch.Tensor:
@@ -50,7 +50,7 @@ def soft_seq2seq_logits(model: PreTrainedModel, soft: torch.Tensor, mask: torch.
 
     soft: (n, t, V) soft one-hot summary rows; mask: (n, t); source_ids: (n, t) the same summaries as ids (the
     pointer copies from them); target_ids, target_mask: (n, s) the documents. Returns (n, s, V'), as
-    :func:`seq2seq2seq.models.seq2seq_logits` does for ids.
+    :func:`seq2seq2seq.models.build.seq2seq_logits` does for ids.
     """
     decoder_input_ids, decoder_mask = decoder_inputs(model.config, target_ids, target_mask)
     extra = {"decoder_source_ids": source_ids} if isinstance(model, PointerBartForConditionalGeneration) else {}

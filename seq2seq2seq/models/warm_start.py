@@ -11,7 +11,7 @@
 new one-logit classifier head.
 
 Each model keeps its checkpoint's tokenizer. G's is the run's tokenizer: documents, pseudo-summaries, summaries and
-the export use it. R and D read G's summaries re-tokenized (:mod:`seq2seq2seq.retokenize`) when theirs differs. A
+the export use it. R and D read G's summaries re-tokenized (:mod:`seq2seq2seq.decoding.retokenize`) when theirs differs. A
 folder without a tokenizer (a seq2seq2seq export from before this) is read with the run's tokenizer, whose size it
 must have. Anything else wrong is a ModelLoadError that says what to do.
 """
@@ -36,9 +36,12 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from .config import ModelConfig, TrainConfig
-from .data import end_of_sentence_id
-from .models import (
+from seq2seq2seq.config import ModelConfig, TrainConfig
+from seq2seq2seq.data import end_of_sentence_id
+from seq2seq2seq.decoding.retokenize import same_tokenizer
+from seq2seq2seq.decoding.sampling import plain_generation_config
+from seq2seq2seq.decoding.word_pieces import BYTE_LEVEL_BPE, TokenizerFamilyError, adds_prefix_space, word_pieces
+from seq2seq2seq.models.build import (
     HumanSentenceDiscriminatorConfig,
     ModelLoadError,
     _check_folder,
@@ -53,10 +56,7 @@ from .models import (
     model_config,
     read_json_object,
 )
-from .pointer import PointerBartConfig, PointerBartForConditionalGeneration
-from .retokenize import same_tokenizer
-from .sampling import plain_generation_config
-from .word_pieces import BYTE_LEVEL_BPE, TokenizerFamilyError, adds_prefix_space, word_pieces
+from seq2seq2seq.models.pointer import PointerBartConfig, PointerBartForConditionalGeneration
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "spiece.model", "sentencepiece.bpe.model",
                    "vocab.json", "vocab.txt", "source.spm")

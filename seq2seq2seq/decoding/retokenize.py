@@ -12,9 +12,9 @@ from __future__ import annotations
 import torch
 from transformers import PreTrainedTokenizerBase
 
-from .checkpoint import tokenizer_fingerprint
-from .data import end_of_sentence_id, tokenize
-from .sampling import Summaries
+from seq2seq2seq.checkpoint import tokenizer_fingerprint
+from seq2seq2seq.data import end_of_sentence_id, tokenize
+from seq2seq2seq.types import Summaries
 
 
 def same_tokenizer(a: PreTrainedTokenizerBase, b: PreTrainedTokenizerBase) -> bool:

@@ -1,7 +1,7 @@
 """Summarizing in Python with a summarizer export, and the ``"seq2seq2seq-summarization"`` transformers pipeline.
 
     import transformers
-    import seq2seq2seq.pipeline  # registers the task
+    import seq2seq2seq.inference.api  # registers the task
 
     summarizer = transformers.pipeline("seq2seq2seq-summarization", model="runs/cpu/final/summarizer")
     summarizer("The 2 cats sat on the mat.")                  # [{"summary_text": "..."}]
@@ -9,9 +9,9 @@
     summarizer(texts, max_new_tokens=20, min_new_tokens=4)   # the usual generate arguments work too
 
 In Python without the pipeline: ``load_summarizer(DIR)`` then ``summarize_documents(...)``, the core of the summarize
-CLI (:mod:`seq2seq2seq.summarize`). transformers 5 removed the stock "summarization" and "text2text-generation"
+CLI (:mod:`seq2seq2seq.inference.cli`). transformers 5 removed the stock "summarization" and "text2text-generation"
 pipelines, so this module also provides a pipeline task for our exports, built on the same pieces. It decodes
-through :mod:`seq2seq2seq.sampling` with the export's ``seq2seq2seq_decoding.json`` constraints (minimum length,
+through :mod:`seq2seq2seq.decoding.sampling` with the export's ``seq2seq2seq_decoding.json`` constraints (minimum length,
 end-of-sentence damping, source-only pieces), normalises raw text like the training data (with the language setting
 the export records: ``en`` for exports that record none), truncates documents to the model's limit, and shows
 Chinese and Japanese summaries without the spaces between words: it gives the same summaries as
@@ -50,12 +50,12 @@ from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, Pipeline, PreTrai
 from transformers.pipelines import PIPELINE_REGISTRY
 from transformers.utils import logging as hf_logging
 
-from .checkpoint import DECODING_FILE
-from .config import ConfigError, DecodingConfig
-from .language import DEFAULT_LANGUAGE, LanguageError, check_language, detokenize, segmenter_note
-from .models import ModelLoadError, check_finite, describe_error, load_seq2seq, read_json_object
-from .normalize import normalize as normalize_text
-from .sampling import generate_summaries, summarize_texts, word_start_mask
+from seq2seq2seq.checkpoint import DECODING_FILE
+from seq2seq2seq.config import ConfigError, DecodingConfig
+from seq2seq2seq.decoding.sampling import generate_summaries, summarize_texts, word_start_mask
+from seq2seq2seq.language import DEFAULT_LANGUAGE, LanguageError, check_language, detokenize, segmenter_note
+from seq2seq2seq.models.build import ModelLoadError, check_finite, describe_error, load_seq2seq, read_json_object
+from seq2seq2seq.normalize import normalize as normalize_text
 
 TASK = "seq2seq2seq-summarization"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "spiece.model", "sentencepiece.bpe.model", "vocab.json")
@@ -415,7 +415,7 @@ def summarize_documents(summarizer: Summarizer, documents: list[str], decoding: 
     Deterministic: greedy and beam search involve no randomness, and batches are formed by length
     (``sampling.summarize_texts``), so the output does not depend on the input order or the batch size.
     With ``candidates`` = k > 0, each document's summary is chosen by ``chooser`` (a
-    :class:`seq2seq2seq.choose.CandidateChooser`) among the decoded one and k samples (:mod:`seq2seq2seq.choose`);
+    :class:`seq2seq2seq.inference.choose.CandidateChooser`) among the decoded one and k samples (:mod:`seq2seq2seq.inference.choose`);
     the samples are drawn with ``seed``, so the output is repeatable for the same documents and batch size;
     ``no_longer`` lets only samples no longer than the decoded summary compete; ``temperature`` is the samples';
     ``extra`` (a list of texts per document) are more candidates each, e.g. the no-model rule's summary.
@@ -428,7 +428,7 @@ def summarize_documents(summarizer: Summarizer, documents: list[str], decoding: 
     # bf16 autocast works on cpu as well as cuda; the weights stay in float32
     with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
         if candidates > 0 or extra is not None:
-            from .choose import summarize_and_choose
+            from seq2seq2seq.inference.choose import summarize_and_choose
 
             if chooser is None:
                 raise SummarizeError("choosing among candidates needs a chooser: CandidateChooser.load(...)")
@@ -518,7 +518,7 @@ class Seq2Seq2SeqSummarizationPipeline(Pipeline):
     _load_image_processor = False
     _load_video_processor = False
     _load_feature_extractor = False
-    # generate is called by seq2seq2seq.sampling with our own logits processor, not by the base class
+    # generate is called by seq2seq2seq.decoding.sampling with our own logits processor, not by the base class
     _pipeline_calls_generate = False
 
     def __init__(self, model: PreTrainedModel, *args: Any, decoding: DecodingConfig | None = None,

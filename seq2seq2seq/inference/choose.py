@@ -22,12 +22,20 @@ from typing import Any
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from .config import DecodingConfig
-from .data import decoder_targets, load_headline_word_stats
-from .losses import sequence_mean_logprob
-from .rewards import (contiguity, embed_texts, headline_vocabulary, language_model_logits, lm_positions, lm_start_id,
-                      load_fluency_model, load_sentence_encoder)
-from .sampling import constraint_for, generate_summaries, length_batches, word_start_mask
+from seq2seq2seq.config import DecodingConfig
+from seq2seq2seq.data import decoder_targets, load_headline_word_stats
+from seq2seq2seq.decoding.sampling import constraint_for, generate_summaries, length_batches, word_start_mask
+from seq2seq2seq.losses import sequence_mean_logprob
+from seq2seq2seq.rewards.scorers import (
+    contiguity,
+    embed_texts,
+    headline_vocabulary,
+    language_model_logits,
+    lm_positions,
+    lm_start_id,
+    load_fluency_model,
+    load_sentence_encoder,
+)
 
 
 def zscore_combination(columns: list[list[float]], weights: list[float]) -> list[float]:

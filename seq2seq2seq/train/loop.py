@@ -14,11 +14,6 @@ Stages, in order, each resumable in the middle (``--resume``):
 
 from __future__ import annotations
 
-if __name__ == "__main__":  # a Ctrl-C while torch loads: one line, no traceback (seq2seq2seq/quiet_interrupt.py)
-    from .quiet_interrupt import quiet_until_main
-
-    quiet_until_main()
-
 import argparse
 import contextlib
 import dataclasses
@@ -32,33 +27,67 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 from accelerate import Accelerator
 from accelerate.logging import get_logger
 from accelerate.utils import set_seed
+from torch.utils.flop_counter import FlopCounterMode
 from tqdm.auto import tqdm
 from transformers import AutoTokenizer
 
-from . import checkpoint as ckpt
-from . import resume_policy, run_lock
-from .config import ConfigError, TrainConfig, config_to_yaml, load_config, parse_overrides
-from .data import (BatchStream, Corpus, CorpusError, decoder_targets, headline_word_stats, load_corpus,
-                   pseudo_summary, token_idf, tokenize)
-from .losses import (best_of_k_advantages, conditional_gumbel_softmax, cross_entropy, discriminator_loss,
-                     leave_one_out_advantages, masked_mean, reinforce_loss, self_critical_advantages, token_entropy,
-                     token_logprobs)
-from .models import ModelLoadError, discriminator_logits, model_config, seq2seq_logits
-from .retokenize import Retokenizer
-from .rewards import (ContiguityReward, DiscriminatorReward, Documents, FluencyReward, HeadlineVocabularyReward,
-                      LengthReward, ReconstructionReward, SimilarityReward, load_fluency_model,
-                      load_sentence_encoder, score)
-from .sampling import SourceConstraint, Summaries, constraint_for, generate_summaries, summarize_texts, summary_logits
-from .soft_tokens import soft_discriminator_logits, soft_language_model_logprob, soft_seq2seq_logits
-from .supervised import Pairs, load_pairs, source_words
-from .warm_start import build_models
-from .word_pieces import word_start_mask
+from seq2seq2seq import checkpoint as ckpt
+from seq2seq2seq import resume_policy, run_lock
+from seq2seq2seq.config import ConfigError, TrainConfig, config_to_yaml, load_config, parse_overrides
+from seq2seq2seq.data import (
+    BatchStream,
+    Corpus,
+    CorpusError,
+    decoder_targets,
+    headline_word_stats,
+    load_corpus,
+    pseudo_summary,
+    token_idf,
+    tokenize,
+)
+from seq2seq2seq.decoding.retokenize import Retokenizer
+from seq2seq2seq.decoding.sampling import (
+    SourceConstraint,
+    constraint_for,
+    generate_summaries,
+    summarize_texts,
+    summary_logits,
+)
+from seq2seq2seq.decoding.soft_tokens import soft_discriminator_logits, soft_language_model_logprob, soft_seq2seq_logits
+from seq2seq2seq.decoding.word_pieces import word_start_mask
+from seq2seq2seq.losses import (
+    best_of_k_advantages,
+    conditional_gumbel_softmax,
+    cross_entropy,
+    discriminator_loss,
+    leave_one_out_advantages,
+    masked_mean,
+    reinforce_loss,
+    self_critical_advantages,
+    token_entropy,
+    token_logprobs,
+)
+from seq2seq2seq.models.build import ModelLoadError, discriminator_logits, model_config, seq2seq_logits
+from seq2seq2seq.models.warm_start import build_models
+from seq2seq2seq.rewards.scorers import (
+    ContiguityReward,
+    DiscriminatorReward,
+    FluencyReward,
+    HeadlineVocabularyReward,
+    LengthReward,
+    ReconstructionReward,
+    SimilarityReward,
+    load_fluency_model,
+    load_sentence_encoder,
+    score,
+)
+from seq2seq2seq.supervised import Pairs, load_pairs, source_words
+from seq2seq2seq.types import Documents, Summaries
 
-logger = get_logger("seq2seq2seq.train")  # not __name__: that is "__main__" under `python -m`
+logger = get_logger("seq2seq2seq.train.loop")  # not __name__: that is "__main__" under `python -m`
 STAGES = ("pretrain", "pretrain_d", "adversarial")
 METRICS_FILE = "metrics.jsonl"
 SEED_STREAMS = {"pretrain": 0, "pretrain_d": 1, "adversarial": 2, "adversarial_d": 3, "adversarial_anchor": 4}
@@ -575,7 +604,7 @@ class Trainer:
 
     def evaluate(self) -> dict[str, float]:
         """Dev ROUGE of G's summaries (main process decodes; the others wait)."""
-        from .rouge import score_summaries
+        from seq2seq2seq.eval.rouge import score_summaries
 
         result: dict[str, float] = {}
         if self.accelerator.is_main_process and self.cfg.eval_size > 0 and self.corpus.dev_documents:
@@ -786,7 +815,7 @@ class Trainer:
 
 
 def _reconstruction_decoding(cfg: TrainConfig):
-    from .config import DecodingConfig
+    from seq2seq2seq.config import DecodingConfig
 
     return DecodingConfig(max_summary_tokens=cfg.model.max_document_tokens, min_summary_tokens=0)
 
@@ -832,7 +861,7 @@ def ensure_corpus(data_dir: str | Path) -> Path:
     """The corpus folder, built with data_prep's defaults (by the main process) if it is the default one and missing."""
     from accelerate import PartialState
 
-    from .paths import DEFAULT_CORPUS_DIR
+    from seq2seq2seq.paths import DEFAULT_CORPUS_DIR
 
     data_dir = Path(data_dir)
     if not data_dir.is_dir() and data_dir.resolve() == DEFAULT_CORPUS_DIR.resolve():

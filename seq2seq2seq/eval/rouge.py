@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .language import (
+from seq2seq2seq.language import (
     CJK_LANGUAGES,
     DEFAULT_LANGUAGE,
     LanguageError,
@@ -46,7 +46,7 @@ if TYPE_CHECKING:  # evaluate is slow to import and only needed by load_rouge_me
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
 MEASURES = ("f1", "recall")
 # The evaluate module lives inside the package so that it ships with it (see pyproject's package-data).
-METRIC_PATH = Path(__file__).resolve().parent / "metrics" / "rouge" / "rouge.py"
+METRIC_PATH = Path(__file__).resolve().parent.parent / "metrics" / "rouge" / "rouge.py"
 
 _LEAD_RE = re.compile(r"^lead-(\d+)(c?)$")
 # What to install for the perl backend; quoted by the error messages and docs/evaluation.md.
@@ -289,7 +289,7 @@ def read_lines(path: str | Path) -> list[str]:
     """The lines of a UTF-8 text file, without line endings; a final newline does not add an empty line.
 
     Lines end at LF, CR LF or a lone CR (old Mac files), read by data_prep's reader: the examples are the lines
-    that data_prep and seq2seq2seq.summarize see in the same file.
+    that data_prep and seq2seq2seq.inference.cli see in the same file.
     """
     from data_prep.sources import DataPrepError, text_lines
 
@@ -336,7 +336,7 @@ def read_jsonl_field(path: str | Path, field: str, *, flag: str = "") -> list[An
 
 
 def example_ids(path: str | Path) -> list[Any]:
-    """The id of every example, as ``seq2seq2seq.summarize`` writes it: a JSONL record's ``"id"`` field, else its
+    """The id of every example, as ``seq2seq2seq.inference.cli`` writes it: a JSONL record's ``"id"`` field, else its
     0-based line number (every line of a text file)."""
     if not is_jsonl(path):
         return list(range(len(read_lines(path))))
@@ -358,7 +358,7 @@ def prediction_ids(path: str | Path) -> list[Any] | None:
         number = records[with_id.index(False)][0]
         raise RougeInputError(
             f"{path}, line {number}: no \"id\" field, but other predictions have one; give every prediction its id "
-            "(as seq2seq2seq.summarize writes them) or none, to align by line order"
+            "(as seq2seq2seq.inference.cli writes them) or none, to align by line order"
         )
     return [record["id"] for _, record in records]
 

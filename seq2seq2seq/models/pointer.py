@@ -27,7 +27,6 @@ from transformers import AutoConfig, AutoModelForSeq2SeqLM, BartConfig, BartForC
 from transformers.modeling_outputs import Seq2SeqLMOutput
 from transformers.models.bart.modeling_bart import shift_tokens_right
 
-
 # the name of the decoding cache in model outputs: "cache" in the transformers releases that deprecate
 # "past_key_values" (passing the old name there warns at every decoding step)
 _CACHE_FIELD = "cache" if "cache" in Seq2SeqLMOutput.__dataclass_fields__ else "past_key_values"

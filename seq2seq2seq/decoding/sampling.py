@@ -9,23 +9,14 @@ taken under exactly the distribution it was sampled from.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 
 import torch
 from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList, PreTrainedModel
 
-from .config import DecodingConfig
-from .models import model_config
-from .word_pieces import fit_mask, word_start_mask
-
-
-@dataclass
-class Summaries:
-    """G's output. ``summary_ids``/``summary_mask``: shape (n, t), no decoder start token; the mask covers the real
-    tokens including the final end-of-sentence token, if any."""
-
-    summary_ids: torch.Tensor
-    summary_mask: torch.Tensor
+from seq2seq2seq.config import DecodingConfig
+from seq2seq2seq.decoding.word_pieces import fit_mask, word_start_mask
+from seq2seq2seq.models.build import model_config
+from seq2seq2seq.types import Summaries
 
 
 def source_allowed_mask(input_ids: torch.Tensor, vocab_size: int, always_allowed: list[int]) -> torch.Tensor:

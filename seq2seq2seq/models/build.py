@@ -1,7 +1,7 @@
 """Build or load the three models: summarizer G, reconstructor R (encoder-decoders) and discriminator D.
 
 Built from scratch, all three share the run's tokenizer, so G's summary ids feed R and D directly. Warm starts from
-pretrained checkpoints, each with its own tokenizer, are assembled by :mod:`seq2seq2seq.warm_start` from the loaders
+pretrained checkpoints, each with its own tokenizer, are assembled by :mod:`seq2seq2seq.models.warm_start` from the loaders
 here.
 """
 
@@ -31,8 +31,8 @@ from transformers import (
 )
 from transformers.utils import logging as hf_logging
 
-from .config import DiscriminatorConfig, ModelConfig
-from .pointer import PointerBartConfig, PointerBartForConditionalGeneration
+from seq2seq2seq.config import DiscriminatorConfig, ModelConfig
+from seq2seq2seq.models.pointer import PointerBartConfig, PointerBartForConditionalGeneration
 
 
 class ModelLoadError(RuntimeError):
@@ -63,9 +63,9 @@ def special_ids(tokenizer: PreTrainedTokenizerBase) -> dict[str, int]:
 
 def build_seq2seq(cfg: ModelConfig, tokenizer: PreTrainedTokenizerBase, init: str | None = None) -> PreTrainedModel:
     """A randomly initialised BART- or T5-style encoder-decoder over the tokenizer's vocabulary, or a warm start
-    from ``init`` (see :func:`seq2seq2seq.warm_start.seq2seq_from`, which also returns the checkpoint's tokenizer)."""
+    from ``init`` (see :func:`seq2seq2seq.models.warm_start.seq2seq_from`, which also returns the checkpoint's tokenizer)."""
     if init:
-        from .warm_start import seq2seq_from
+        from seq2seq2seq.models.warm_start import seq2seq_from
 
         return seq2seq_from(init, cfg, tokenizer, "model.summarizer_init")[0]
     ids = special_ids(tokenizer)
@@ -348,9 +348,9 @@ class HumanSentenceDiscriminator(PreTrainedModel):
 
 def build_discriminator(cfg: DiscriminatorConfig, tokenizer: PreTrainedTokenizerBase) -> PreTrainedModel:
     """A randomly initialised :class:`HumanSentenceDiscriminator` over the tokenizer's vocabulary, or a warm start
-    from ``cfg.init`` (see :func:`seq2seq2seq.warm_start.discriminator_from`, which also returns its tokenizer)."""
+    from ``cfg.init`` (see :func:`seq2seq2seq.models.warm_start.discriminator_from`, which also returns its tokenizer)."""
     if cfg.init:
-        from .warm_start import discriminator_from
+        from seq2seq2seq.models.warm_start import discriminator_from
 
         return discriminator_from(cfg.init, tokenizer, max_tokens=cfg.max_tokens)[0]
     config = HumanSentenceDiscriminatorConfig(

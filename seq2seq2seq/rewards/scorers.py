@@ -4,48 +4,20 @@ carries its own weight; the total reward is the weighted sum. Each is logged as 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import torch
 from transformers import PreTrainedModel
 
-from .data import decoder_targets
-from .losses import sequence_mean_logprob, weighted_mean_logprob
-from .models import ModelLoadError, describe_error, discriminator_logits, seq2seq_logits
-from .retokenize import Retokenizer, same_tokenizer
-from .sampling import Summaries
-from .word_pieces import count_words
+from seq2seq2seq.data import decoder_targets
+from seq2seq2seq.decoding.retokenize import Retokenizer, same_tokenizer
+from seq2seq2seq.decoding.word_pieces import count_words
+from seq2seq2seq.losses import sequence_mean_logprob, weighted_mean_logprob
+from seq2seq2seq.models.build import ModelLoadError, describe_error, discriminator_logits, seq2seq_logits
+from seq2seq2seq.types import Documents, Summaries
 
 if TYPE_CHECKING:
-    from .data import HeadlineWordStats
-
-
-@dataclass
-class Documents:
-    """A batch of tokenized documents. input_ids, attention_mask: shape (n, s), G's encoder input; ids end with
-    end-of-sentence. target_ids, target_mask: shape (n, s'), the same documents as R's decoder targets (R's
-    tokenizer, no beginning-of-sequence token); None when they are the input ids themselves."""
-
-    input_ids: torch.Tensor
-    attention_mask: torch.Tensor
-    target_ids: torch.Tensor | None = None
-    target_mask: torch.Tensor | None = None
-
-    @property
-    def targets(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """What R rebuilds: (ids, mask)."""
-        if self.target_ids is None:
-            return self.input_ids, self.attention_mask
-        return self.target_ids, self.target_mask
-
-    def repeat(self, k: int) -> "Documents":
-        """Each document k times in a row, to line up with k samples per document."""
-        if k == 1:
-            return self
-        rows = lambda x: None if x is None else x.repeat_interleave(k, 0)
-        return Documents(rows(self.input_ids), rows(self.attention_mask), rows(self.target_ids),
-                         rows(self.target_mask))
+    from seq2seq2seq.data import HeadlineWordStats
 
 
 class ReconstructionReward:
@@ -102,7 +74,7 @@ class DiscriminatorReward:
 
 class LengthReward:
     """Minus the number of words beyond ``target_words`` (a word = a piece that starts one, per ``word_start`` of
-    :func:`seq2seq2seq.word_pieces.word_start_mask`, for any tokenizer family); with ``two_sided``, minus the
+    :func:`seq2seq2seq.decoding.word_pieces.word_start_mask`, for any tokenizer family); with ``two_sided``, minus the
     distance to ``target_words`` either way.
 
     R's log-likelihood of the document grows with every word G adds, so the reconstruction reward alone makes G's
