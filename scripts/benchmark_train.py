@@ -25,6 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -33,7 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from seq2seq2seq.config import ConfigError, load_config, parse_overrides  # noqa: E402
 from seq2seq2seq.data import CorpusError, load_corpus  # noqa: E402
-from seq2seq2seq.train.loop import Trainer, ensure_corpus  # noqa: E402
+from seq2seq2seq.train import stages as train_stages
+from seq2seq2seq.train.cli import ensure_corpus
+from seq2seq2seq.train.loop import Trainer  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,9 +52,9 @@ def main(argv: list[str] | None = None) -> int:
             cfg = load_config(args.config, {**parse_overrides(rest), "output_dir": out, "report_to": "none"})
             trainer = Trainer(cfg, load_corpus(ensure_corpus(cfg.data_dir), cfg.max_documents))
             stages = {
-                "pretrain (G+R)": (trainer.pretrain_step, cfg.pretrain.batch_size),
-                "pretrain_d (D)": (trainer.pretrain_d_step, cfg.pretrain_d.batch_size),
-                "adversarial (G+R+D)": (trainer.adversarial_step, cfg.adversarial.batch_size),
+                "pretrain (G+R)": (partial(train_stages.pretrain_step, trainer), cfg.pretrain.batch_size),
+                "pretrain_d (D)": (partial(train_stages.pretrain_d_step, trainer), cfg.pretrain_d.batch_size),
+                "adversarial (G+R+D)": (partial(train_stages.adversarial_step, trainer), cfg.adversarial.batch_size),
             }
             a = cfg.gradient_accumulation_steps
             print(f"config {args.config}; threads {args.threads}; {a} micro-batch(es)/step; "

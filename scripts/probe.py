@@ -33,8 +33,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from seq2seq2seq.checkpoint import STATE_FILE  # noqa: E402
+from seq2seq2seq.train.cli import main as train_main  # noqa: E402
 from seq2seq2seq.train.loop import METRICS_FILE  # noqa: E402
-from seq2seq2seq.train.loop import main as train_main  # noqa: E402
 
 SHOWN = ("dev/rouge1", "dev/rouge2", "dev/rougeL", "dev/avg_words")
 LOGGED = ("entropy", "summary/tokens", "reward/total/mean", "rewards/reconstruction/mean",

@@ -72,7 +72,9 @@ from seq2seq2seq.rewards.scorers import (  # noqa: E402
     load_fluency_model,
     load_sentence_encoder,
 )
-from seq2seq2seq.train.loop import Trainer, ensure_corpus  # noqa: E402
+from seq2seq2seq.rl.rollout import sample
+from seq2seq2seq.train.cli import ensure_corpus
+from seq2seq2seq.train.loop import Trainer  # noqa: E402
 
 
 def pearson(xs: list[float], ys: list[float]) -> float | None:
@@ -173,8 +175,8 @@ def main(argv: list[str] | None = None) -> int:
                LengthReward(trainer.word_starts, a.target_words, 1.0, a.length_prior == "two_sided"),
                HeadlineVocabularyReward(headline_word_stats(corpus), trainer.tokenizer, 1.0),
                ContiguityReward(trainer.tokenizer, 1.0)]
-    if trainer.similarity is not None:  # loaded by the trainer when the config weights it
-        scorers.append(SimilarityReward(trainer.similarity.encoder, trainer.similarity.encoder_tokenizer,
+    if trainer.rewards.get("similarity") is not None:  # loaded by the trainer when the config weights it
+        scorers.append(SimilarityReward(trainer.rewards["similarity"].encoder, trainer.rewards["similarity"].encoder_tokenizer,
                                         trainer.tokenizer, 1.0))
     else:
         try:
@@ -214,15 +216,15 @@ def main(argv: list[str] | None = None) -> int:
     trainer.r.eval(), trainer.d.eval()
     for start in range(0, len(docs_text), args.batch):
         texts, batch_refs = docs_text[start:start + args.batch], refs[start:start + args.batch]
-        trainer._seed("adversarial", start)
-        docs = trainer._documents(texts)
+        trainer.engine.seed("adversarial", start)
+        docs = trainer.batches.documents(texts)
         with torch.no_grad():
             rule_texts = [text for t in texts for text in headline_rule_samples(
                 t, word_stats, args.rule_samples, args.rule_temperature, cfg.pretrain, args.rule_words, seed=cfg.seed)]
-            samples = candidates(trainer._rollout(docs, do_sample=True, k=args.samples) if args.samples else None,
-                                 trainer.text_summaries(rule_texts) if rule_texts else None,
+            samples = candidates(sample(trainer, docs, do_sample=True, k=args.samples) if args.samples else None,
+                                 trainer.batches.summaries(rule_texts) if rule_texts else None,
                                  len(texts), trainer.tokenizer.pad_token_id)
-            greedy = trainer._rollout(docs, do_sample=False)
+            greedy = sample(trainer, docs, do_sample=False)
             parts = {s.name: s(docs.repeat(k), samples).float().view(-1, k) for s in scorers}
         parts["total"] = sum(weights[name] * value for name, value in parts.items())
         for spec, combo in combos.items():  # per document, as the test-time choice combines its scores

@@ -72,7 +72,7 @@ def tiny_corpus(tmp_path_factory) -> Path:
 
 
 def run_tiny(corpus: Path, out: Path, *extra: str) -> int:
-    from seq2seq2seq.train.loop import main
+    from seq2seq2seq.train.cli import main
 
     return main(["--config", str(TINY_CONFIG), "--data_dir", str(corpus), "--output_dir", str(out), *extra])
 

@@ -214,7 +214,7 @@ def test_impossible_values_also_raise_when_built_directly():
 
 
 def test_train_print_config(capsys):
-    from seq2seq2seq.train.loop import main
+    from seq2seq2seq.train.cli import main
 
     tiny = ROOT / "scripts" / "configs" / "tiny.yaml"
     assert main(["--config", str(tiny), "--print_config", "--pretrain.steps", "5"]) == 0
@@ -225,7 +225,7 @@ def test_train_print_config(capsys):
 
 
 def test_train_bad_key_exits_2_with_an_error(capsys):
-    from seq2seq2seq.train.loop import main
+    from seq2seq2seq.train.cli import main
 
     assert main(["--print_config", "--pretrain.setps", "5"]) == 2
     captured = capsys.readouterr()
@@ -260,7 +260,7 @@ def test_non_finite_values_are_refused_for_every_number_and_when_built_directly(
 
 
 def test_train_refuses_an_infinite_learning_rate_before_training(capsys):
-    from seq2seq2seq.train.loop import main
+    from seq2seq2seq.train.cli import main
 
     assert main(["--config", str(ROOT / "scripts" / "configs" / "tiny.yaml"), "--adversarial.lr_g", "inf",
                  "--print_config"]) == 2

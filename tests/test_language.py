@@ -251,7 +251,7 @@ def test_export_segmented_otherwise_warns(tmp_path):
 @pytest.fixture(scope="module", params=["zh", "whitespace"])
 def trained(request, tmp_path_factory) -> tuple[str, Path, Path]:
     """(language, corpus, run) after data_prep and a tiny training run whose G copies whole document words."""
-    from seq2seq2seq.train.loop import main as train_main
+    from seq2seq2seq.train.cli import main as train_main
 
     language = request.param
     folder = tmp_path_factory.mktemp(f"lang_{language}")

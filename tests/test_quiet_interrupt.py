@@ -62,7 +62,7 @@ def test_the_packages_import_nothing_heavy_before_the_handler() -> None:
 
 def test_importing_the_modules_leaves_sigint_alone() -> None:
     """Only a program run as a tool gets the handler: importing a CLI module from Python changes nothing."""
-    code = ("import importlib.util, signal, seq2seq2seq.train.loop, seq2seq2seq.inference.cli, data_prep.__main__\n"
+    code = ("import importlib.util, signal, seq2seq2seq.train.cli, seq2seq2seq.inference.cli, data_prep.__main__\n"
             "spec = importlib.util.spec_from_file_location('evaluate_rouge', 'scripts/evaluate_rouge.py')\n"
             "spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
             "print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)")

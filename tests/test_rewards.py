@@ -14,6 +14,7 @@ from transformers import AutoTokenizer, BertConfig, BertModel, BertTokenizerFast
 from seq2seq2seq.decoding.sampling import summary_token_mask
 from seq2seq2seq.models.build import ModelLoadError
 from seq2seq2seq.rewards.scorers import SimilarityReward, load_sentence_encoder
+from seq2seq2seq.train import stages
 from seq2seq2seq.types import Documents, Summaries
 
 WORDS = "the a of in to police said on government minister president talks bomb school town".split()
@@ -107,7 +108,7 @@ def test_adversarial_step_uses_the_similarity_reward(encoder_dir: Path, tiny_cor
     cfg = load_config(TINY_CONFIG, _merge({"data_dir": str(tiny_corpus), "output_dir": str(tmp_path)},
                                           {"adversarial": {"similarity_weight": 1.0,
                                                            "similarity_model": str(encoder_dir)}}))
-    stats = Trainer(cfg, load_corpus(cfg.data_dir)).adversarial_step(0)
+    stats = stages.adversarial_step(Trainer(cfg, load_corpus(cfg.data_dir)), 0)
     assert -1.0 <= stats["rewards/similarity/mean"] <= 1.0
 
 
@@ -177,8 +178,8 @@ def test_adversarial_step_uses_the_headline_and_contiguity_rewards(tiny_corpus: 
     cfg = load_config(TINY_CONFIG, _merge({"data_dir": str(tiny_corpus), "output_dir": str(tmp_path)},
                                           {"adversarial": {"headline_weight": 1.0, "contiguity_weight": 0.5}}))
     trainer = Trainer(cfg, load_corpus(cfg.data_dir))
-    assert {"headline", "contiguity"} <= {s.name for s in trainer.scorers}
-    stats = trainer.adversarial_step(0)
+    assert {"headline", "contiguity"} <= {s.name for s in trainer.rewards}
+    stats = stages.adversarial_step(trainer, 0)
     assert 0.0 <= stats["rewards/contiguity/mean"] <= 1.0
     assert math.isfinite(stats["rewards/headline/mean"])
 

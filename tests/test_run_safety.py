@@ -15,8 +15,10 @@ import torch
 import yaml
 from conftest import run_tiny, write_tiny_corpus
 
+import seq2seq2seq.train.loop as train_loop
 from seq2seq2seq.checkpoint import list_checkpoints as ckpt_list
-from seq2seq2seq.train.loop import Trainer, _throughput, main
+from seq2seq2seq.train.cli import main
+from seq2seq2seq.train.loop import Trainer, _throughput
 
 
 def _finished_run(corpus: Path, out: Path, *extra: str) -> Path:
@@ -133,7 +135,7 @@ def test_ctrl_c_prints_how_to_resume_and_a_stale_half_checkpoint_is_removed(tiny
     def interrupted(self, step):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(Trainer, "pretrain_d_step", interrupted)
+    monkeypatch.setitem(train_loop.STEP_FUNCTIONS, "pretrain_d", interrupted)
     assert run_tiny(tiny_corpus, out, "--save_every", "1") == 130
     err = capsys.readouterr().err
     assert "interrupted" in err and "--resume" in err and "Traceback" not in err
@@ -176,14 +178,14 @@ def _snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:
 
 def _interrupted_in(stage: str, corpus: Path, out: Path, monkeypatch) -> Path:
     """A run stopped (Ctrl-C) at step 1 of ``stage``, with a checkpoint at every step before."""
-    original = getattr(Trainer, f"{stage}_step")
+    original = train_loop.STEP_FUNCTIONS[stage]
 
     def interrupted(self, step):
         if step == 1:
             raise KeyboardInterrupt
         return original(self, step)
 
-    monkeypatch.setattr(Trainer, f"{stage}_step", interrupted)
+    monkeypatch.setitem(train_loop.STEP_FUNCTIONS, stage, interrupted)
     assert run_tiny(corpus, out, "--save_every", "1") == 130
     monkeypatch.undo()
     return out
@@ -333,7 +335,7 @@ def test_a_diverged_model_is_not_saved_over_the_last_good_checkpoint_and_exports
     good = ckpt_list(out)[-1]
     exports = {p: p.read_bytes() for p in (out / "final").rglob("*") if p.is_file()}
     exports.update({p: p.read_bytes() for p in (out / "best").rglob("*") if p.is_file()})
-    original = Trainer.adversarial_step
+    original = train_loop.STEP_FUNCTIONS["adversarial"]
 
     def diverging(self, step):
         stats = original(self, step)
@@ -341,7 +343,7 @@ def test_a_diverged_model_is_not_saved_over_the_last_good_checkpoint_and_exports
             self.accelerator.unwrap_model(self.g).get_encoder().layers[0].fc1.weight[0, :3] = float("nan")
         return stats
 
-    monkeypatch.setattr(Trainer, "adversarial_step", diverging)
+    monkeypatch.setitem(train_loop.STEP_FUNCTIONS, "adversarial", diverging)
     assert run_tiny(tiny_corpus, out, "--save_every", "1", "--resume", "--adversarial.steps", "3") == 2
     err = capsys.readouterr().err
     assert "diverged" in err and "summarizer.model.encoder.layers.0.fc1.weight (3 of" in err
@@ -352,7 +354,7 @@ def test_a_diverged_model_is_not_saved_over_the_last_good_checkpoint_and_exports
 
 def test_a_model_that_diverges_between_checkpoints_stops_with_the_reason_not_a_sampling_traceback(
         tiny_corpus, tmp_path, capsys, monkeypatch):
-    original = Trainer.adversarial_step
+    original = train_loop.STEP_FUNCTIONS["adversarial"]
 
     def diverging(self, step):
         stats = original(self, step)
@@ -361,7 +363,7 @@ def test_a_model_that_diverges_between_checkpoints_stops_with_the_reason_not_a_s
                 parameter.fill_(float("inf"))
         return stats
 
-    monkeypatch.setattr(Trainer, "adversarial_step", diverging)
+    monkeypatch.setitem(train_loop.STEP_FUNCTIONS, "adversarial", diverging)
     out = tmp_path / "run"
     assert run_tiny(tiny_corpus, out) == 2  # step 1 samples from G's inf/nan probabilities
     err = capsys.readouterr().err

@@ -138,14 +138,14 @@ def test_semi_supervised_run_uses_the_pairs_in_every_stage(tiny_corpus: Path, tm
     trainer = Trainer(config, corpus)
     # D's human sentences gain the pairs' summaries; a pre-training batch is half pseudo-summaries, half pairs
     assert len(trainer.corpus.sentences) == human + 12 and trainer.corpus.sentences[-12:] == trainer.pairs.summaries
-    assert trainer.pairs_per_batch == 2 and trainer.doc_stream.batch_size == 2
-    src, tgt_ids, _ = trainer._pseudo_batch(["a b c d e f g h"] * 2, __import__("random").Random(0),
-                                            trainer._pairs_at(trainer.pair_stream, 0))
+    assert trainer.batches.pairs_per_batch == 2 and trainer.batches.doc_stream.batch_size == 2
+    src, tgt_ids, _ = trainer.batches.pseudo_batch(["a b c d e f g h"] * 2, __import__("random").Random(0),
+                                            trainer.batches.pairs_at(trainer.batches.pair_stream, 0))
     targets = trainer.tokenizer.batch_decode(tgt_ids, skip_special_tokens=True)
     assert src.input_ids.shape[0] == 4  # the last two targets are pairs' summaries (cut at max_summary_tokens)
     assert all(any(s.startswith(t.strip()) for s in trainer.pairs.summaries) for t in targets[2:])
     assert not any(any(s.startswith(t.strip()) for s in trainer.pairs.summaries) for t in targets[:2])
-    assert trainer.adv_pair_stream.batch_size == 3
+    assert trainer.batches.adv_pair_stream.batch_size == 3
 
     out = tmp_path / "run"
     assert run_tiny(tiny_corpus, out, "--supervised.pairs", str(pairs)) == 0

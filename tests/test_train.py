@@ -21,7 +21,10 @@ from seq2seq2seq.data import decoder_targets, load_corpus
 from seq2seq2seq.decoding.sampling import summary_logits, summary_token_mask
 from seq2seq2seq.losses import reinforce_loss, token_logprobs
 from seq2seq2seq.models.build import load_seq2seq
-from seq2seq2seq.train.loop import Trainer, main
+from seq2seq2seq.rl.rollout import collect
+from seq2seq2seq.train import stages
+from seq2seq2seq.train.cli import main
+from seq2seq2seq.train.loop import Trainer
 from seq2seq2seq.types import Summaries
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,7 +83,7 @@ def test_every_parameter_changes_after_one_adversarial_step(tiny_corpus: Path, t
             group["weight_decay"] = 0.0
     models = {"g": trainer.g, "r": trainer.r, "d": trainer.d}
     before = {f"{m}.{n}": p.detach().clone() for m, model in models.items() for n, p in model.named_parameters()}
-    stats = trainer.adversarial_step(0)
+    stats = stages.adversarial_step(trainer, 0)
     assert all(torch.isfinite(torch.tensor(v)) for v in stats.values())
     unchanged = [f"{m}.{n}" for m, model in models.items() for n, p in model.named_parameters()
                  if torch.equal(p.detach(), before[f"{m}.{n}"])]
@@ -90,7 +93,7 @@ def test_every_parameter_changes_after_one_adversarial_step(tiny_corpus: Path, t
 def test_reinforce_makes_higher_reward_summary_more_likely(tiny_corpus: Path, tmp_path: Path) -> None:
     trainer = _trainer(tiny_corpus, tmp_path)
     g = trainer.accelerator.unwrap_model(trainer.g)
-    docs = trainer._documents([trainer.corpus.documents[0]] * 2)
+    docs = trainer.batches.documents([trainer.corpus.documents[0]] * 2)
     # two hand-built summaries of the same document: the first gets reward +1, the second -1
     ids = torch.tensor([[10, 11, 12, 1], [13, 14, 15, 1]])
     summaries = Summaries(ids, summary_token_mask(ids, eos_id=1))
@@ -114,14 +117,14 @@ def test_pretraining_anchor_pulls_g_towards_pseudo_summaries(tiny_corpus: Path, 
     def imitation_loss_after_step(weight: float) -> float:
         torch.manual_seed(0)
         trainer = _trainer(tiny_corpus, tmp_path / str(weight), adversarial={"pretrain_weight": weight})
-        stats = trainer.adversarial_step(0)
+        stats = stages.adversarial_step(trainer, 0)
         assert ("loss/anchor" in stats) == (weight > 0)
         # the pseudo-summaries the anchor saw in step 0 (the first micro-batch, index 0)
-        texts = [trainer.corpus.documents[i] for i in trainer.adv_stream.indices(0)]
-        batch = trainer._pseudo_batch(texts, trainer._seed("adversarial_anchor", 0))
+        texts = [trainer.corpus.documents[i] for i in trainer.batches.adv_stream.indices(0)]
+        batch = trainer.batches.pseudo_batch(texts, trainer.engine.seed("adversarial_anchor", 0))
         trainer.g.eval()
         with torch.no_grad():
-            return trainer._imitation_loss(*batch)[0].item()
+            return stages.g_imitation_loss(trainer, *batch)[0].item()
 
     # the same start and the same REINFORCE samples: only the anchor term differs, and it lowers G's loss on them
     assert imitation_loss_after_step(10.0) < imitation_loss_after_step(0.0)
@@ -132,11 +135,11 @@ def test_anchor_only_ablation_trains_g_on_the_anchor_alone(tiny_corpus: Path, tm
     off = {"reconstruction_weight": 0.0, "discriminator_weight": 0.0, "similarity_weight": 0.0,
            "fluency_weight": 0.0, "length_weight": 0.0}
     trainer = _trainer(tiny_corpus, tmp_path, adversarial={**off, "pretrain_weight": 1.0})
-    rollout = trainer.collect(0)
+    rollout = collect(trainer, 0)
     assert torch.equal(rollout.advantages, torch.zeros_like(rollout.advantages))
     assert rollout.stats["reward/total/mean"] == 0.0
     g_before = [p.detach().clone() for p in trainer.g.parameters()]
-    stats = trainer.adversarial_step(1)
+    stats = stages.adversarial_step(trainer, 1)
     assert stats["loss/anchor"] > 0 and stats["loss/g"] == 0.0
     assert any(not torch.equal(p.detach(), b) for p, b in zip(trainer.g.parameters(), g_before))
 
@@ -145,7 +148,7 @@ def test_anchor_with_headline_task_works_without_a_pretraining_stage(tiny_corpus
     # the anchor replays the headline task, whose word statistics must exist even when pretrain.steps is 0
     trainer = _trainer(tiny_corpus, tmp_path, pretrain={"task": "headline", "steps": 0},
                        adversarial={"pretrain_weight": 1.0})
-    stats = trainer.adversarial_step(0)
+    stats = stages.adversarial_step(trainer, 0)
     assert stats["loss/anchor"] > 0
 
 
@@ -154,16 +157,18 @@ def test_interrupted_and_resumed_run_matches_uninterrupted(tiny_corpus: Path, tm
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     assert run_tiny(tiny_corpus, straight, "--save_every", "1") == 0
 
-    original = Trainer.adversarial_step
+    from seq2seq2seq.train import loop
 
-    def crash_at_step_1(self, step):
+    original = loop.STEP_FUNCTIONS["adversarial"]
+
+    def crash_at_step_1(trainer, step):
         if step == 1:
             raise KeyboardInterrupt("simulated kill in the middle of the adversarial stage")
-        return original(self, step)
+        return original(trainer, step)
 
-    monkeypatch.setattr(Trainer, "adversarial_step", crash_at_step_1)
+    monkeypatch.setitem(loop.STEP_FUNCTIONS, "adversarial", crash_at_step_1)
     assert run_tiny(tiny_corpus, resumed, "--save_every", "1") == 130  # Ctrl-C: a message, not a traceback
-    monkeypatch.setattr(Trainer, "adversarial_step", original)
+    monkeypatch.setitem(loop.STEP_FUNCTIONS, "adversarial", original)
     state = json.loads(sorted((resumed / "checkpoints").glob("step-*"))[-1].joinpath("training_state.json").read_text())
     assert (state["stage"], state["step"]) == ("adversarial", 1)
     assert run_tiny(tiny_corpus, resumed, "--save_every", "1", "--resume") == 0
@@ -236,10 +241,10 @@ def test_whole_word_decoding_trains_and_summarizes(tiny_corpus: Path, tmp_path: 
 
 def test_constrained_pretraining_loss_is_finite_and_lower_than_unconstrained(tiny_corpus: Path, tmp_path: Path) -> None:
     overrides = {"decoding": {"source_only": True, "whole_words": True}}
-    constrained = _trainer(tiny_corpus, tmp_path / "a", **overrides,
-                           pretrain={"constrained_loss": True}).pretrain_step(0)
-    free = _trainer(tiny_corpus, tmp_path / "b", **overrides,
-                    pretrain={"constrained_loss": False}).pretrain_step(0)
+    constrained = stages.pretrain_step(_trainer(tiny_corpus, tmp_path / "a", **overrides,
+                                                pretrain={"constrained_loss": True}), 0)
+    free = stages.pretrain_step(_trainer(tiny_corpus, tmp_path / "b", **overrides,
+                                         pretrain={"constrained_loss": False}), 0)
     assert torch.isfinite(torch.tensor(constrained["loss/g"]))
     # same initial weights (same seed) and batch: choosing among the document's pieces is an easier problem than
     # choosing among the whole vocabulary, so its cross-entropy starts lower
@@ -272,7 +277,7 @@ def test_a_non_finite_g_loss_skips_the_update_and_is_logged(tiny_corpus: Path, t
     # one -inf log-prob used to make G's loss and then all of G's weights NaN for good
     import logging
 
-    import seq2seq2seq.train.loop as train_module
+    import seq2seq2seq.rl.objectives as train_module
 
     trainer = _trainer(tiny_corpus, tmp_path)
     before = {n: p.detach().clone() for n, p in trainer.g.named_parameters()}
@@ -284,40 +289,40 @@ def test_a_non_finite_g_loss_skips_the_update_and_is_logged(tiny_corpus: Path, t
 
     monkeypatch.setattr(train_module, "token_logprobs", poisoned)
     with caplog.at_level(logging.WARNING, logger="seq2seq2seq"):
-        stats = trainer.adversarial_step(0)
+        stats = stages.adversarial_step(trainer, 0)
     assert not math.isfinite(stats["loss/g"])
     assert all(torch.equal(p.detach(), before[n]) for n, p in trainer.g.named_parameters())  # G untouched
     assert trainer.state["skipped_steps"] == {"g": 1}
     assert any("skipped an update of G" in r.getMessage() for r in caplog.records)
     monkeypatch.setattr(train_module, "token_logprobs", real)
-    trainer.adversarial_step(1)  # and training goes on with finite weights
+    stages.adversarial_step(trainer, 1)  # and training goes on with finite weights
     assert all(torch.isfinite(p).all() for p in trainer.g.parameters())
     assert any(not torch.equal(p.detach(), before[n]) for n, p in trainer.g.named_parameters())
 
 
 def test_best_of_k_baseline_marks_one_sample_per_document_and_trains(tiny_corpus: Path, tmp_path: Path) -> None:
     trainer = _trainer(tiny_corpus, tmp_path, adversarial={"baseline": "best", "num_samples": 3})
-    rollout = trainer.collect(0)
+    rollout = collect(trainer, 0)
     weights = rollout.advantages.view(len(rollout.texts), 3)
     assert torch.equal(weights.sum(1), torch.ones(len(rollout.texts)))  # exactly one imitated sample a document
     assert set(weights.unique().tolist()) == {0.0, 1.0}
     g_before = [p.detach().clone() for p in trainer.g.parameters()]
-    stats = trainer.adversarial_step(1)
+    stats = stages.adversarial_step(trainer, 1)
     assert all(torch.isfinite(torch.tensor(v)) for v in stats.values())
     assert any(not torch.equal(p.detach(), b) for p, b in zip(trainer.g.parameters(), g_before))
 
 
-def test_collect_then_updates_one_r_forward_gives_reward_and_loss(tiny_corpus: Path, tmp_path: Path) -> None:
-    # the reconstruction reward of each sample is R's length-normalised log-likelihood from the very forward pass
-    # whose loss R is trained on
+def test_collect_keeps_no_graph_and_r_trains_on_the_samples_it_rewarded(tiny_corpus: Path, tmp_path: Path) -> None:
+    # the reconstruction reward of each sample is R's length-normalised log-likelihood (eval mode), and R's update
+    # is its teacher-forced loss on the same samples; collecting keeps no graph
     from seq2seq2seq.losses import sequence_mean_logprob
     from seq2seq2seq.models.build import seq2seq_logits
 
     trainer = _trainer(tiny_corpus, tmp_path)
-    rollout = trainer.collect(0)
+    rollout = collect(trainer, 0)
     k = trainer.cfg.adversarial.num_samples
     assert rollout.samples.summary_ids.shape[0] == rollout.advantages.shape[0] == len(rollout.texts) * k
-    assert rollout.r_loss.requires_grad
+    assert not rollout.advantages.requires_grad and not rollout.samples.summary_ids.requires_grad
     r = trainer.accelerator.unwrap_model(trainer.r).eval()
     with torch.no_grad():
         logits = seq2seq_logits(r, rollout.samples.summary_ids, rollout.samples.summary_mask,
@@ -325,15 +330,15 @@ def test_collect_then_updates_one_r_forward_gives_reward_and_loss(tiny_corpus: P
         reward = sequence_mean_logprob(logits, rollout.documents.input_ids, rollout.documents.attention_mask)
     assert rollout.stats["rewards/reconstruction/mean"] == pytest.approx(reward.mean().item(), abs=1e-5)
     before = [p.detach().clone() for p in trainer.r.parameters()]
-    trainer.update_r(rollout)
-    trainer._update(trainer.r, trainer.opt_r)
+    stages.update_r(trainer, rollout)
+    trainer.engine.update("r", trainer.r, trainer.opt_r)
     assert any(not torch.equal(p.detach(), b) for p, b in zip(trainer.r.parameters(), before))
 
 
 def test_idf_weighted_reconstruction_reward_trains(tiny_corpus: Path, tmp_path: Path) -> None:
     trainer = _trainer(tiny_corpus, tmp_path, adversarial={"reconstruction_tokens": "idf"})
-    assert trainer.scorers[0].token_weights is not None
-    stats = trainer.adversarial_step(0)
+    assert trainer.rewards["reconstruction"].token_weights is not None
+    stats = stages.adversarial_step(trainer, 0)
     assert math.isfinite(stats["rewards/reconstruction/mean"]) and stats["rewards/reconstruction/mean"] < 0
 
 
@@ -343,9 +348,9 @@ def test_gumbel_estimator_trains_g_through_frozen_r_and_d(tiny_corpus: Path, tmp
     # R's and D's rewards of the soft summary rows; R and D get none of it (they learn in their own updates)
     trainer = _trainer(tiny_corpus, tmp_path, model={"pointer": pointer},
                        adversarial={"estimator": "gumbel", "length_weight": 0.0, "discriminator_weight": 0.5})
-    rollout = trainer.collect(0)
+    rollout = collect(trainer, 0)
     assert torch.equal(rollout.advantages, torch.zeros_like(rollout.advantages))  # nothing left for REINFORCE
-    stats = trainer.update_g(rollout, 0)
+    stats = stages.update_g(trainer, rollout, 0)
     # the soft forward is the hard one in value: R's soft reward is the reconstruction reward of the samples
     assert stats["soft/reconstruction"] == pytest.approx(rollout.stats["rewards/reconstruction/mean"], abs=1e-4)
     assert stats["soft/discriminator"] == pytest.approx(rollout.stats["rewards/discriminator/mean"], abs=1e-4)
@@ -386,24 +391,24 @@ def test_anchor_candidates_imitate_the_rewards_top_rule_variant(tiny_corpus: Pat
     trainer = _trainer(tiny_corpus, tmp_path, pretrain={"task": "headline"},
                        adversarial={**off, "headline_weight": 1.0, "pretrain_weight": 1.0,
                                     "anchor_candidates": 4, "anchor_temperature": 2.0})
-    rollout = trainer.collect(0)
+    rollout = collect(trainer, 0)
     texts, n = rollout.texts, 4
-    pool = trainer.anchor_pool(texts, 0)
+    pool = trainer.batches.anchor_pool(texts, trainer.engine.seed("adversarial_anchor", 0))
     assert len(pool) == len(texts) * n and len(rollout.anchor_targets) == len(texts)
     # each document's first candidate is the pre-training task's own pseudo-summary, as the plain anchor draws it
-    rng = trainer._seed("adversarial_anchor", 0)
+    rng = trainer.engine.seed("adversarial_anchor", 0)
     plain = [pseudo_summary(t, trainer.cfg.pretrain, rng, trainer.word_stats)[1] for t in texts]
     assert [pool[i * n] for i in range(len(texts))] == plain
     headline = HeadlineVocabularyReward(trainer.word_stats, trainer.tokenizer, 1.0)
     ids, mask = decoder_targets(trainer.tokenizer, pool, trainer.cfg.decoding.max_summary_tokens)
-    reward = headline(trainer._documents(texts).repeat(n), Summaries(ids, mask)).view(-1, n)
+    reward = headline(trainer.batches.documents(texts).repeat(n), Summaries(ids, mask)).view(-1, n)
     for i, target in enumerate(rollout.anchor_targets):
         assert target in pool[i * n:(i + 1) * n]
         assert reward[i, pool[i * n:(i + 1) * n].index(target)] == pytest.approx(reward[i].max().item())
     assert 0.0 <= rollout.stats["anchor/pseudo_summary_kept"] <= 1.0
     assert len(set(pool)) > len(texts)  # the variants differ from the pseudo-summary somewhere
     g_before = [p.detach().clone() for p in trainer.g.parameters()]
-    stats = trainer.adversarial_step(1)
+    stats = stages.adversarial_step(trainer, 1)
     assert stats["loss/anchor"] > 0
     assert any(not torch.equal(p.detach(), b) for p, b in zip(trainer.g.parameters(), g_before))
 
@@ -433,7 +438,7 @@ def test_reinforce_weight_zero_leaves_g_to_the_anchor(tiny_corpus: Path, tmp_pat
         torch.manual_seed(0)
         trainer = _trainer(tiny_corpus, tmp_path / str(len(adversarial)), adversarial={"pretrain_weight": 1.0,
                                                                                         **adversarial})
-        stats = trainer.adversarial_step(0)
+        stats = stages.adversarial_step(trainer, 0)
         assert stats["loss/anchor"] > 0
         return [p.detach().clone() for p in trainer.g.parameters()]
 

@@ -17,6 +17,7 @@ from conftest import TINY_CONFIG, _texts, run_tiny
 from pretrained import LEAKY_GENERATION, tiny_bart, tiny_bert, tiny_t5
 
 import seq2seq2seq.inference.api  # noqa: F401  (registers the seq2seq2seq-summarization task)
+import seq2seq2seq.train.loop as train_loop
 from seq2seq2seq.config import ConfigError, DecodingConfig, ModelConfig, _merge, load_config
 from seq2seq2seq.data import decoder_targets, load_corpus, tokenize
 from seq2seq2seq.decoding.sampling import generate_summaries, summary_logits
@@ -26,6 +27,8 @@ from seq2seq2seq.losses import cross_entropy, sequence_mean_logprob, token_logpr
 from seq2seq2seq.models.build import ModelLoadError, load_seq2seq, seq2seq_logits
 from seq2seq2seq.models.pointer import PointerBartForConditionalGeneration
 from seq2seq2seq.models.warm_start import discriminator_from, seq2seq_from
+from seq2seq2seq.rl.rollout import collect, sample
+from seq2seq2seq.train import stages
 from seq2seq2seq.train.loop import Trainer
 
 KEY = "model.summarizer_init"
@@ -93,7 +96,7 @@ def _weights_differ(folder: Path, start: Path) -> bool:
 def test_must_show_bart_with_byte_level_bpe_and_a_bert_discriminator(tiny_corpus, checkpoints, tmp_path):
     """python -m seq2seq2seq.train --config scripts/configs/tiny.yaml --model.summarizer_init DIR
     --model.reconstructor_init DIR --discriminator.init ENC --output_dir OUT"""
-    from seq2seq2seq.train.loop import main
+    from seq2seq2seq.train.cli import main
 
     bart, bert, out = checkpoints["bart"], checkpoints["bert"], tmp_path / "out"
     assert main(["--config", str(TINY_CONFIG), "--model.summarizer_init", str(bart), "--model.reconstructor_init",
@@ -156,7 +159,7 @@ def test_every_parameter_learns_in_one_adversarial_step(name, tiny_corpus, check
             group["weight_decay"] = 0.0  # Adam then moves a weight on its first step iff it had a non-zero gradient
     models = {"g": trainer.g, "r": trainer.r, "d": trainer.d}
     before = {f"{m}.{n}": p.detach().clone() for m, model in models.items() for n, p in model.named_parameters()}
-    stats = trainer.adversarial_step(0)
+    stats = stages.adversarial_step(trainer, 0)
     assert all(torch.isfinite(torch.tensor(v)) for v in stats.values())
     unchanged = [f"{m}.{n}" for m, model in models.items() for n, p in model.named_parameters()
                  if p.requires_grad and torch.equal(p.detach(), before[f"{m}.{n}"])]
@@ -174,16 +177,16 @@ def test_a_warm_started_run_resumes_where_it_stopped(tiny_corpus, checkpoints, t
              "--discriminator.init", bert]
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     assert run_tiny(tiny_corpus, straight, *flags) == 0
-    original = Trainer.adversarial_step
+    original = train_loop.STEP_FUNCTIONS["adversarial"]
 
     def crash_at_step_1(self, step):
         if step == 1:
             raise KeyboardInterrupt("simulated kill")
         return original(self, step)
 
-    monkeypatch.setattr(Trainer, "adversarial_step", crash_at_step_1)
+    monkeypatch.setitem(train_loop.STEP_FUNCTIONS, "adversarial", crash_at_step_1)
     assert run_tiny(tiny_corpus, resumed, *flags) == 130
-    monkeypatch.setattr(Trainer, "adversarial_step", original)
+    monkeypatch.setitem(train_loop.STEP_FUNCTIONS, "adversarial", original)
     assert run_tiny(tiny_corpus, resumed, *flags, "--resume") == 0
     for part in ("summarizer", "reconstructor", "discriminator"):
         a = load_file(str(straight / "final" / part / "model.safetensors"))
@@ -200,8 +203,8 @@ def test_d_reads_g_summaries_retokenized_in_its_reward_and_its_updates(tiny_corp
                        discriminator={"init": str(checkpoints["bert"])})
     assert not trainer.to_d.identity
     g_tok, d_tok = trainer.tokenizer, trainer.d_tokenizer
-    docs = trainer._documents(trainer.corpus.documents[:4])
-    samples = trainer._rollout(docs, do_sample=True, k=2)
+    docs = trainer.batches.documents(trainer.corpus.documents[:4])
+    samples = sample(trainer, docs, do_sample=True, k=2)
     # what D must read: each summary (up to its end) as G's text, encoded by D's WordPiece tokenizer
     texts = [" ".join(g_tok.decode(row[: int(n)], skip_special_tokens=True).split())
              for row, n in zip(samples.summary_ids.tolist(), samples.summary_mask.sum(1))]
@@ -215,12 +218,12 @@ def test_d_reads_g_summaries_retokenized_in_its_reward_and_its_updates(tiny_corp
                                 with_kwargs=True)
     with torch.no_grad():
         want = torch.nn.functional.logsigmoid(d(**expected).logits.squeeze(-1))
-        reward = next(s for s in trainer.scorers if s.name == "discriminator")(docs.repeat(2), samples)
+        reward = next(s for s in trainer.rewards if s.name == "discriminator")(docs.repeat(2), samples)
     assert torch.allclose(reward, want, atol=1e-6)
     # D's update: human sentences and the same summaries, all in D's tokenizer, in one batch
     real = list(trainer.corpus.sentences[:3])
     seen.clear()
-    trainer._d_update_loss(real, samples)
+    stages.d_loss(trainer, real, samples)
     batch = seen[-1]
     real_ids = tokenize(d_tok, real, trainer.cfg.discriminator.max_tokens)[0]
     assert torch.equal(batch[:3, : real_ids.shape[1]], real_ids)
@@ -235,7 +238,7 @@ def test_r_reads_g_summaries_retokenized_and_rebuilds_documents_in_its_own_token
                                                      "reconstructor_init": str(checkpoints["t5"])})
     assert not trainer.to_r.identity and trainer.to_d.identity  # D from scratch reads G's ids
     g_tok, r_tok, limit = trainer.tokenizer, trainer.r_tokenizer, trainer.cfg.model.max_document_tokens
-    rollout = trainer.collect(0)
+    rollout = collect(trainer, 0)
     texts = [" ".join(g_tok.decode(row[: int(n)], skip_special_tokens=True).split())
              for row, n in zip(rollout.samples.summary_ids.tolist(), rollout.samples.summary_mask.sum(1))]
     inputs = r_tok(texts, max_length=limit, truncation=True, padding=True, return_tensors="pt")
@@ -248,8 +251,8 @@ def test_r_reads_g_summaries_retokenized_and_rebuilds_documents_in_its_own_token
         logits = seq2seq_logits(r, inputs["input_ids"], inputs["attention_mask"], *rollout.documents.targets)
         want_loss = cross_entropy(logits, *rollout.documents.targets)
         want_reward = sequence_mean_logprob(logits, *rollout.documents.targets)
-        reward = next(s for s in trainer.scorers if s.name == "reconstruction")(rollout.documents, rollout.samples)
-    assert torch.allclose(rollout.r_loss.detach(), want_loss, atol=1e-5)  # R's update
+        reward = next(s for s in trainer.rewards if s.name == "reconstruction")(rollout.documents, rollout.samples)
+    assert stages.update_r(trainer, rollout)["loss/r"] == pytest.approx(want_loss.item(), abs=1e-5)  # R's update
     assert torch.allclose(reward, want_reward, atol=1e-5)  # R's reward
 
 
@@ -339,8 +342,8 @@ def test_saved_generation_settings_never_reach_rollouts(name, checkpoints, tiny_
     default = transformers.GenerationConfig()
     for key in [*LEAKY_GENERATION, "forced_bos_token_id", "forced_eos_token_id"]:
         assert getattr(g.generation_config, key) == getattr(default, key), key
-    docs = trainer._documents(trainer.corpus.documents[:8])
-    greedy = trainer._rollout(docs, do_sample=False)
+    docs = trainer.batches.documents(trainer.corpus.documents[:8])
+    greedy = sample(trainer, docs, do_sample=False)
     logits = summary_logits(g, docs.input_ids, docs.attention_mask, greedy, trainer.cfg.decoding)
     real = greedy.summary_mask.bool()
     # greedy rollouts are the argmax of the distribution REINFORCE scores, at every position (a forced first token,
@@ -348,7 +351,7 @@ def test_saved_generation_settings_never_reach_rollouts(name, checkpoints, tiny_
     assert torch.equal(logits.argmax(-1)[real], greedy.summary_ids[real])
     if name == "bart":
         assert (greedy.summary_ids[:, 0] != 0).all()  # not the forced <s>
-    samples = trainer._rollout(docs, do_sample=True, k=4)
+    samples = sample(trainer, docs, do_sample=True, k=4)
     logps = token_logprobs(summary_logits(g, docs.repeat(4).input_ids, docs.repeat(4).attention_mask, samples,
                                           trainer.cfg.decoding), samples.summary_ids)
     assert torch.isfinite(logps[samples.summary_mask.bool()]).all()
@@ -400,7 +403,7 @@ def test_minilm_discriminator_learns_from_retokenized_summaries(tiny_corpus, tmp
     assert not trainer.to_d.identity and len(trainer.d_tokenizer) == 30522
     d = trainer.accelerator.unwrap_model(trainer.d)
     before = {n: p.detach().clone() for n, p in d.named_parameters()}
-    stats = trainer.pretrain_d_step(0)
+    stats = stages.pretrain_d_step(trainer, 0)
     assert all(torch.isfinite(torch.tensor(v)) for v in stats.values())
     changed = [n for n, p in d.named_parameters() if not torch.equal(p.detach(), before[n])]
     assert "classifier.weight" in changed and any(n.startswith("bert.encoder") for n in changed)

@@ -5,7 +5,7 @@ if __name__ == "__main__":
     from seq2seq2seq.quiet_interrupt import quiet_until_main, start_up_done
 
     quiet_until_main()
-    from seq2seq2seq.train.loop import main
+    from seq2seq2seq.train.cli import main
 
     start_up_done()
     raise SystemExit(main())
