@@ -110,48 +110,76 @@ def _is_main_process() -> bool:
     return PartialState(cpu=not torch.cuda.is_available()).is_main_process
 
 
-def _train(args: argparse.Namespace, cfg: TrainConfig, out: Path) -> int:
-    """The rest of main, in the run folder it has locked: refuse what would lose or mix up work, then train."""
+def _folder_refusal(args: argparse.Namespace, out: Path) -> str | None:
+    """Why the run folder cannot take this command (it would lose or mix up work), or None."""
     if args.resume and not ckpt.list_checkpoints(out):
-        print(f"error: {no_checkpoint_message(out)}", file=sys.stderr)
-        return 2
+        return no_checkpoint_message(out)
     if not args.resume and ckpt.list_checkpoints(out):
-        print(f"error: {out} already holds checkpoints; pass --resume to continue that run or choose another "
-              f"--output_dir", file=sys.stderr)
-        return 2
+        return f"{out} already holds checkpoints; pass --resume to continue that run or choose another --output_dir"
     try:
         ckpt.check_output_dir(out, args.resume, args.overwrite)
     except ckpt.CheckpointError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return str(err)
+    return None
+
+
+def _open_run_folder(args: argparse.Namespace, cfg: TrainConfig, trainer: Trainer, out: Path) -> list:
+    """Write the run's config (only when something will train), start its curves afresh on a new run, and send the
+    package's log to RUN/train.log and the console. Returns the log handlers, for _close_log."""
+    if ckpt.remove_stale_temporaries(out):
+        print(f"note: removed half-written checkpoints left in {out}/checkpoints by an interrupted run",
+              file=sys.stderr)
     package_logger, handlers = logging.getLogger("seq2seq2seq"), []
+    if trainer.accelerator.is_main_process:
+        out.mkdir(parents=True, exist_ok=True)
+        if not args.resume or trainer.remaining_steps():
+            (out / "config.yaml").write_text(config_to_yaml(cfg, trainer.state["resume_changes"]), encoding="utf-8")
+        if not args.resume:  # a new run (or --overwrite) starts its curves afresh
+            (out / METRICS_FILE).unlink(missing_ok=True)
+        handlers = [logging.FileHandler(out / "train.log", encoding="utf-8"), logging.StreamHandler()]
+        for handler in handlers:
+            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+            package_logger.addHandler(handler)
+        package_logger.propagate = False  # the handlers above are the log; no duplicate via the root logger
+    package_logger.setLevel(logging.INFO)
+    return handlers
+
+
+def _close_log(handlers: list) -> None:
+    """This run's log handlers go with it: a second run in the same process must not write into this run's log."""
+    package_logger = logging.getLogger("seq2seq2seq")
+    for handler in handlers:
+        package_logger.removeHandler(handler)
+        handler.close()
+    package_logger.propagate = True
+
+
+def _nothing_to_train(args: argparse.Namespace, trainer: Trainer, out: Path) -> bool:
+    """A resume of a finished, exported run: say so and leave the folder as it is."""
+    if not (args.resume and not trainer.remaining_steps() and (out / "final" / "results.json").is_file()):
+        return False
+    if trainer.accelerator.is_main_process:
+        stage = trainer.state["stage"]
+        print(f"nothing to train: {out} has finished every stage ({stage} at step {trainer.state['step']}) and its "
+              f"export {out / 'final'} is left as it is; to train on, raise that stage's steps (e.g. "
+              f"--{stage}.steps N --resume)")
+    return True
+
+
+def _train(args: argparse.Namespace, cfg: TrainConfig, out: Path) -> int:
+    """The rest of main, in the run folder it has locked: refuse what would lose or mix up work, then train."""
+    refusal = _folder_refusal(args, out)
+    if refusal:
+        print(f"error: {refusal}", file=sys.stderr)
+        return 2
+    handlers: list = []
     try:
-        corpus = load_corpus(ensure_corpus(cfg.data_dir), cfg.max_documents)
-        trainer = Trainer(cfg, corpus)
+        trainer = Trainer(cfg, load_corpus(ensure_corpus(cfg.data_dir), cfg.max_documents))
         # every check passes before anything is written: a refused command leaves the run folder as it was
         changes = trainer.resume(args.resume_with_changes) if args.resume else []
-        if args.resume and not trainer.remaining_steps() and (out / "final" / "results.json").is_file():
-            if trainer.accelerator.is_main_process:
-                print(f"nothing to train: {out} has finished every stage ({trainer.state['stage']} at step "
-                      f"{trainer.state['step']}) and its export {out / 'final'} is left as it is; to train on, "
-                      f"raise that stage's steps (e.g. --{trainer.state['stage']}.steps N --resume)")
+        if _nothing_to_train(args, trainer, out):
             return 0
-        if ckpt.remove_stale_temporaries(out):
-            print(f"note: removed half-written checkpoints left in {out}/checkpoints by an interrupted run",
-                  file=sys.stderr)
-        if trainer.accelerator.is_main_process:
-            out.mkdir(parents=True, exist_ok=True)
-            if not args.resume or trainer.remaining_steps():
-                (out / "config.yaml").write_text(config_to_yaml(cfg, trainer.state["resume_changes"]),
-                                                 encoding="utf-8")
-            if not args.resume:  # a new run (or --overwrite) starts its curves afresh
-                (out / METRICS_FILE).unlink(missing_ok=True)
-            handlers = [logging.FileHandler(out / "train.log", encoding="utf-8"), logging.StreamHandler()]
-            for handler in handlers:
-                handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-                package_logger.addHandler(handler)
-            package_logger.propagate = False  # the handlers above are the log; no duplicate via the root logger
-        package_logger.setLevel(logging.INFO)
+        handlers = _open_run_folder(args, cfg, trainer, out)
         if args.resume:
             logger.info(f"resumed from {ckpt.list_checkpoints(out)[-1]} at {trainer.state['stage']} step "
                         f"{trainer.state['step']}")
@@ -173,11 +201,7 @@ def _train(args: argparse.Namespace, cfg: TrainConfig, out: Path) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     finally:
-        # this run's log handlers go with it: a second run in the same process must not write into this run's log
-        for handler in handlers:
-            package_logger.removeHandler(handler)
-            handler.close()
-        package_logger.propagate = True
+        _close_log(handlers)
     if trainer.accelerator.is_main_process:
         best = results.get("best")
         if best:
