@@ -226,8 +226,9 @@ def save_summarizer(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, 
     and the constraints ``generate`` cannot express (source-only pieces, end-of-sentence damping) are kept in
     ``seq2seq2seq_decoding.json`` for the summarize CLI, with the document length the model was trained on and the
     corpus's ``language`` setting (with its normaliser), which the CLI and the pipeline normalise input with.
-    With transformers 5 (which removed the stock summarization pipeline) ``import seq2seq2seq.inference.api`` and use
-    ``pipeline("seq2seq2seq-summarization", model=folder)``; with transformers 4, ``pipeline("summarization")``.
+    With transformers 5 (which removed the stock summarization pipeline) call
+    ``seq2seq2seq.inference.hf_pipeline.register()`` and use ``pipeline("seq2seq2seq-summarization", model=folder)``;
+    with transformers 4, ``pipeline("summarization")``.
     """
     folder.mkdir(parents=True, exist_ok=True)
     live = model.generation_config

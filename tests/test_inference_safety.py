@@ -16,7 +16,8 @@ import transformers
 from pretrained import tiny_bert
 from test_summarize import DOCUMENTS, build_tiny_export, tokenizer_texts, write_lines
 
-import seq2seq2seq.inference.api as s2s_pipeline
+import seq2seq2seq.inference.api as s2s_api
+import seq2seq2seq.inference.hf_pipeline as s2s_pipeline
 from seq2seq2seq.inference import cli as summarize
 from seq2seq2seq.language import detokenize, normalizer_info
 from seq2seq2seq.models.build import ModelLoadError
@@ -26,6 +27,11 @@ from seq2seq2seq.normalize import normalize
 @pytest.fixture(scope="module")
 def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_export(tmp_path_factory.mktemp("export"))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _registered() -> None:
+    s2s_pipeline.register()  # transformers.pipeline("seq2seq2seq-summarization", ...) below, as a user calls it
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +74,7 @@ def test_an_export_with_non_finite_weights_is_refused_everywhere(export, tmp_pat
     assert code == 2 and out == ""
     assert re.search(message, err) and "RUN/best/summarizer" in err, err  # the tensors, and which export to use
     for load in (lambda: transformers.pipeline("seq2seq2seq-summarization", model=str(broken)),
-                 lambda: s2s_pipeline.summarization_pipeline(broken), lambda: s2s_pipeline.load_summarizer(broken)):
+                 lambda: s2s_pipeline.summarization_pipeline(broken), lambda: s2s_api.load_summarizer(broken)):
         with pytest.raises(ModelLoadError, match=message):
             load()
     # a model loaded by transformers itself and handed to the pipeline class
@@ -200,10 +206,10 @@ def test_a_document_limit_out_of_range_is_a_clear_error(export, value):
         transformers.pipeline("seq2seq2seq-summarization", model=str(export), max_document_tokens=value)
     with pytest.raises(ValueError, match=message):
         s2s_pipeline.summarization_pipeline(export, max_document_tokens=value)
-    summarizer = s2s_pipeline.load_summarizer(export)
+    summarizer = s2s_api.load_summarizer(export)
     summarizer.max_document_tokens = value
     with pytest.raises(ValueError, match=message.replace("max_document_tokens", "Summarizer.max_document_tokens")):
-        s2s_pipeline.summarize_documents(summarizer, [long_document], summarizer.decoding)
+        s2s_api.summarize_documents(summarizer, [long_document], summarizer.decoding)
 
 
 def test_the_document_limit_at_the_encoder_positions_and_an_empty_list(export):
@@ -215,8 +221,8 @@ def test_the_document_limit_at_the_encoder_positions_and_an_empty_list(export):
     assert pipe([], max_words=3, batch_size=2) == []
     with pytest.raises(ValueError, match="max_document_tokens must be an integer in 1..66"):
         pipe([], max_document_tokens=0)  # the arguments are checked all the same
-    summarizer = s2s_pipeline.load_summarizer(export)
-    assert s2s_pipeline.summarize_documents(summarizer, [], summarizer.decoding) == []
+    summarizer = s2s_api.load_summarizer(export)
+    assert s2s_api.summarize_documents(summarizer, [], summarizer.decoding) == []
 
 
 # --------------------------------------------------------------------------------------------------------------------

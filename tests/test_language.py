@@ -324,8 +324,9 @@ def test_summaries_are_document_words_and_score(trained, tmp_path, capsys):
 def test_pipeline_follows_the_export_language(trained, tmp_path):
     import transformers
 
-    import seq2seq2seq.inference.api  # noqa: F401  (registers the task)
+    from seq2seq2seq.inference.hf_pipeline import register
 
+    register()  # the "seq2seq2seq-summarization" task
     language, corpus, run = trained
     documents = [json.loads(line)["document"] for line in (corpus / "dev.jsonl").open(encoding="utf-8")][:4]
     source, out = tmp_path / "in.txt", tmp_path / "out.txt"

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import transformers
 
-import seq2seq2seq.inference.api as s2s_pipeline
+import seq2seq2seq.inference.hf_pipeline as s2s_pipeline
 from seq2seq2seq.inference import cli as summarize
 from seq2seq2seq.models.build import ModelLoadError
 
@@ -27,6 +31,25 @@ DOCUMENTS = _helpers.DOCUMENTS + ["", "Short one."]
 def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _helpers.build_tiny_export(tmp_path_factory.mktemp("export"))
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _registered() -> None:
+    s2s_pipeline.register()  # as a user does: the task in transformers' registry, no model path checks
+
+
+@pytest.fixture
+def checked_pipeline(monkeypatch: pytest.MonkeyPatch) -> Callable:
+    """``transformers.pipeline`` after the opt-in model path checks; transformers' own function again afterwards.
+
+    Taken from sys.modules: transformers replaces its top-level module once while it loads, so the ``transformers``
+    bound in this file may be an earlier copy that has cached the function at its first use (see
+    install_model_path_checks).
+    """
+    top = sys.modules["transformers"]
+    for module in (top, transformers.pipelines):
+        monkeypatch.setattr(module, "pipeline", transformers.pipelines.pipeline)  # recorded: teardown restores it
+    s2s_pipeline.install_model_path_checks()
+    return top.pipeline
 
 
 def cli_summaries(export: Path, folder: Path, *flags: str) -> list[str]:
@@ -73,10 +96,36 @@ def test_register_is_idempotent(monkeypatch):
     monkeypatch.setattr(registry, "register_pipeline", lambda *a, **kw: calls.append(a))
     s2s_pipeline.register()
     s2s_pipeline.register()
-    assert calls == []  # already registered on import: nothing re-registered, no "Overwriting" warning
+    assert calls == []  # already registered: nothing re-registered, no "Overwriting" warning
     monkeypatch.delitem(registry.supported_tasks, s2s_pipeline.TASK)
     s2s_pipeline.register()
     assert len(calls) == 1
+
+
+def test_importing_the_package_changes_nothing_in_transformers():
+    # a fresh interpreter: in this one the tests have registered the task already
+    code = ("import sys, transformers, transformers.pipelines as tp\n"
+            "import seq2seq2seq.inference.api, seq2seq2seq.inference.cli, seq2seq2seq.inference.hf_pipeline as h\n"
+            "def stock():\n"
+            "    return sys.modules['transformers'].pipeline is tp.pipeline and tp.pipeline.__module__ == "
+            "'transformers.pipelines' and not hasattr(tp.pipeline, '__wrapped__')\n"
+            "assert h.TASK not in tp.PIPELINE_REGISTRY.supported_tasks, 'registered on import'\n"
+            "assert stock(), 'transformers.pipeline replaced on import'\n"
+            "h.register()\n"
+            "assert tp.PIPELINE_REGISTRY.supported_tasks[h.TASK]['impl'] is h.Seq2Seq2SeqSummarizationPipeline\n"
+            "assert stock(), 'register() replaced transformers.pipeline'\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy(),
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+
+
+def test_model_path_checks_are_one_front_that_passes_other_tasks_through(checked_pipeline):
+    assert checked_pipeline is transformers.pipelines.pipeline
+    assert checked_pipeline.__wrapped__.__module__ == "transformers.pipelines"  # a front on transformers' function
+    s2s_pipeline.install_model_path_checks()  # idempotent: still the same single front
+    assert transformers.pipelines.pipeline is checked_pipeline is sys.modules["transformers"].pipeline
+    with pytest.raises(KeyError, match="Unknown task no-such-task"):  # transformers' own answer, unchanged
+        checked_pipeline("no-such-task")
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -150,7 +199,7 @@ def test_pipeline_rejects_generate_arguments_that_cannot_apply(export, kwargs, e
 
 @pytest.mark.parametrize("case", ["missing", "file", "no_config", "not_seq2seq_config", *sorted(
     _helpers.BROKEN_EXPORT_MESSAGES)])
-def test_pipeline_bad_model_path_is_a_clear_error(export, tmp_path, case):
+def test_pipeline_bad_model_path_is_a_clear_error(export, tmp_path, checked_pipeline, case):
     model = tmp_path / case
     if case == "file":
         model.write_text("not a model")
@@ -166,17 +215,17 @@ def test_pipeline_bad_model_path_is_a_clear_error(export, tmp_path, case):
                 "not_seq2seq_config": "holds a 'bert' model, not an encoder-decoder",
                 **_helpers.BROKEN_EXPORT_MESSAGES}[case]
     with pytest.raises(ModelLoadError, match=re.escape(expected)):
-        transformers.pipeline("seq2seq2seq-summarization", model=str(model))
+        checked_pipeline("seq2seq2seq-summarization", model=str(model))
     with pytest.raises(ModelLoadError, match=re.escape(expected)):  # a Path, and the helper, say the same
         s2s_pipeline.summarization_pipeline(model)
 
 
-def test_pipeline_accepts_a_run_folder_like_the_cli(export, tmp_path):
+def test_pipeline_accepts_a_run_folder_like_the_cli(export, tmp_path, checked_pipeline):
     shutil.copytree(export, tmp_path / "run" / "final" / "summarizer")
     shutil.copytree(export, tmp_path / "run" / "best" / "summarizer")
     expected = transformers.pipeline("seq2seq2seq-summarization", model=str(export), device="cpu")(DOCUMENTS[:3])
     for model in ("run", "run/final", "run/final/summarizer"):
-        pipe = transformers.pipeline("seq2seq2seq-summarization", model=str(tmp_path / model), device="cpu")
+        pipe = checked_pipeline("seq2seq2seq-summarization", model=str(tmp_path / model), device="cpu")
         assert Path(pipe.model.name_or_path) == tmp_path / "run" / "final" / "summarizer"
         assert pipe(DOCUMENTS[:3]) == expected
     best = s2s_pipeline.summarization_pipeline(tmp_path / "run", best=True, device="cpu")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
 import random
+import re
 import shutil
 import stat
 import sys
@@ -19,6 +21,7 @@ from seq2seq2seq.config import DecodingConfig, ModelConfig
 from seq2seq2seq.decoding.sampling import generate_summaries
 from seq2seq2seq.inference import api as pipeline
 from seq2seq2seq.inference import cli as summarize
+from seq2seq2seq.inference import files
 from seq2seq2seq.models.build import build_seq2seq
 from seq2seq2seq.normalize import normalize
 from seq2seq2seq.paths import shared_data_dir
@@ -519,10 +522,10 @@ def test_jsonl_is_detected_on_stdin_and_in_ndjson_files(export, tmp_path, capsys
 
 
 def test_cr_only_line_endings_are_line_ends(export, tmp_path, capsys):
-    assert summarize.split_lines(b"a\rb\r\nc\n\rd", "x") == ["a", "b", "c", "", "d"]
-    assert summarize.split_lines(b"a\r", "x") == ["a"]
+    assert files.split_lines(b"a\rb\r\nc\n\rd", "x") == ["a", "b", "c", "", "d"]
+    assert files.split_lines(b"a\r", "x") == ["a"]
     with pytest.raises(pipeline.SummarizeError, match="x line 3 is not valid UTF-8"):
-        summarize.split_lines(b"one\rtwo\rcaf\xe9\rfour\r", "x")
+        files.split_lines(b"one\rtwo\rcaf\xe9\rfour\r", "x")
     write_lines(tmp_path / "unix.txt", DOCUMENTS[:3])
     (tmp_path / "mac.txt").write_bytes("\r".join(DOCUMENTS[:3]).encode("utf-8") + b"\r")
     outputs = []
@@ -531,3 +534,39 @@ def test_cr_only_line_endings_are_line_ends(export, tmp_path, capsys):
         assert code == 0, err
         outputs.append(out.splitlines())
     assert len(outputs[1]) == 3 and outputs[0] == outputs[1]
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# the options the flags become
+
+
+def test_options_defaults_are_the_flags_defaults():
+    # the dataclass and the parser each state the defaults: they must agree, or Python callers would get others
+    args = summarize.build_parser().parse_args(["--model", "m"])
+    assert summarize.SummarizeOptions.from_namespace(args) == summarize.SummarizeOptions(model="m")
+    assert set(vars(args)) == {f.name for f in dataclasses.fields(summarize.SummarizeOptions)}
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"batch_size": 0}, "--batch-size must be >= 1, got 0"),
+    ({"threads": -1}, "--threads must be >= 0, got -1"),
+    ({"fluency_model": "lm"}, "--fluency-model ranks candidates: add --candidates K"),
+    ({"candidates": 4, "contiguity_weight": float("inf")}, "--contiguity-weight must be a number >= 0, got inf"),
+    ({"headline_weight": 1.0}, "--headline-weight ranks candidates: add --candidates K"),
+    ({"candidates": 4, "headline_weight": 1.0}, "--headline-weight reads the training corpus's word counts"),
+    ({"candidates": 4, "rule_candidate": True}, "--rule-candidate adds the headline rule's summary"),
+    ({"rule_samples": 2}, "--rule-samples adds variants of the rule's summary: add --rule-candidate"),
+    ({"rule_temperature": 0.0}, "--rule-temperature must be a number > 0, got 0.0"),
+])
+def test_options_refuse_flags_that_cannot_work_together(fields, message):
+    # on construction, from Python as from the command line, before anything is read or loaded
+    with pytest.raises(pipeline.SummarizeError, match=re.escape(message)):
+        summarize.SummarizeOptions(model="m", **fields)
+
+
+def test_options_name_the_output_and_the_chooser_is_off_without_candidates(export):
+    assert summarize.SummarizeOptions(model="m").output_path is None
+    assert summarize.SummarizeOptions(model="m", output="-").output_path is None
+    assert summarize.SummarizeOptions(model="m", output="out.txt").output_path == Path("out.txt")
+    summarizer = pipeline.load_summarizer(export)
+    assert summarize.build_chooser(summarize.SummarizeOptions(model=str(export)), summarizer) == (None, None)

@@ -254,10 +254,11 @@ def test_constrained_pretraining_loss_is_finite_and_lower_than_unconstrained(tin
 def test_pointer_model_with_headline_pretraining_trains_exports_and_serves(tiny_corpus: Path, tmp_path: Path) -> None:
     import transformers
 
-    import seq2seq2seq.inference.api  # noqa: F401  (registers the task)
     from seq2seq2seq.inference.cli import main as summarize_main
+    from seq2seq2seq.inference.hf_pipeline import register
     from seq2seq2seq.models.pointer import PointerBartForConditionalGeneration
 
+    register()  # the "seq2seq2seq-summarization" task
     out = tmp_path / "run"
     assert run_tiny(tiny_corpus, out, "--model.pointer", "true", "--pretrain.task", "headline",
                     "--decoding.source_only", "true", "--decoding.whole_words", "true") == 0

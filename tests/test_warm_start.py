@@ -16,13 +16,13 @@ import transformers
 from conftest import TINY_CONFIG, _texts, run_tiny
 from pretrained import LEAKY_GENERATION, tiny_bart, tiny_bert, tiny_t5
 
-import seq2seq2seq.inference.api  # noqa: F401  (registers the seq2seq2seq-summarization task)
 import seq2seq2seq.train.loop as train_loop
 from seq2seq2seq.config import ConfigError, DecodingConfig, ModelConfig, _merge, load_config
 from seq2seq2seq.data import decoder_targets, load_corpus, tokenize
 from seq2seq2seq.decoding.sampling import generate_summaries, summary_logits
 from seq2seq2seq.decoding.word_pieces import word_start_mask, words
 from seq2seq2seq.inference import cli as summarize
+from seq2seq2seq.inference.hf_pipeline import register
 from seq2seq2seq.losses import cross_entropy, sequence_mean_logprob, token_logprobs
 from seq2seq2seq.models.build import ModelLoadError, load_seq2seq, seq2seq_logits
 from seq2seq2seq.models.pointer import PointerBartForConditionalGeneration
@@ -63,6 +63,7 @@ def _serve(export: Path, tmp: Path, documents: list[str]) -> list[str]:
     src.write_text("".join(d + "\n" for d in documents), encoding="utf-8")
     assert summarize.main(["--model", str(export), "--input", str(src), "--output", str(out), "--quiet"]) == 0
     cli = out.read_text(encoding="utf-8").split("\n")[:-1]
+    register()  # the "seq2seq2seq-summarization" task
     pipe = transformers.pipeline("seq2seq2seq-summarization", model=str(export), device="cpu")
     assert pipe.tokenizer.get_vocab() == _vocab(export)  # the export's own tokenizer serves it
     assert [r["summary_text"] for r in pipe(documents)] == cli

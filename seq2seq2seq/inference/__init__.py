@@ -1,1 +1,2 @@
-"""Using a trained summarizer: load an export, summarize, choose among candidates; the summarize CLI; the HF pipeline."""
+"""Using a trained summarizer: load an export and summarize (api), choose among candidates (choose), the
+summarize CLI (cli, files), the transformers pipeline (hf_pipeline)."""

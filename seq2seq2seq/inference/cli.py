@@ -5,222 +5,187 @@
     echo "The 2 cats sat on the mat." | seq2seq2seq-summarize --model runs/cpu
 
 Input is read and checked completely before the model runs, and output is written at the end through a temporary
-file, so an error never leaves a half-written output. Exit codes: 0 ok, 2 usage or input error. See docs/summarize.md.
+file, so an error never leaves a half-written output (:mod:`seq2seq2seq.inference.files`). Exit codes: 0 ok, 2 usage
+or input error. See docs/summarize.md.
 
 Documents are normalised with the language setting the export records (the corpus's ``--language``; ``en`` for
 older exports); Chinese and Japanese summaries are written without the spaces between words.
 
-Loading the export, the words-to-tokens rule and batched decoding live in :mod:`seq2seq2seq.inference.api`, shared with
-the ``seq2seq2seq-summarization`` transformers pipeline, so both give the same summaries.
+Loading the export, the words-to-tokens rule and batched decoding live in :mod:`seq2seq2seq.inference.api`, shared
+with the ``seq2seq2seq-summarization`` transformers pipeline, so both give the same summaries.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import math
 import os
-import re
-import stat
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import torch
 
-from seq2seq2seq.config import ConfigError
+from seq2seq2seq.config import ConfigError, DecodingConfig
 from seq2seq2seq.inference.api import (
     SummarizeError,
+    Summarizer,
     count_truncated,
     decoder_positions,
     decoding_overrides,
     load_summarizer,
     summarize_documents,
 )
+from seq2seq2seq.inference.files import (
+    Row,
+    check_output,
+    file_format,
+    format_output,
+    looks_like_jsonl,
+    parse_rows,
+    read_bytes,
+    split_lines,
+    write_atomic,
+)
 from seq2seq2seq.language import DEFAULT_LANGUAGE
 from seq2seq2seq.models.build import ModelLoadError
 from seq2seq2seq.normalize import normalize
 
-JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
-# a line ends at \r\n, \n or a lone \r (old Mac files); neither byte occurs inside a multi-byte UTF-8 character
-_LINE_END = re.compile(rb"\r\n|\r|\n")
+if TYPE_CHECKING:
+    from seq2seq2seq.data import HeadlineWordStats
+    from seq2seq2seq.inference.choose import CandidateChooser
 
 
 # --------------------------------------------------------------------------------------------------------------------
-# input and output
+# the options: the command line's flags, checked together before anything is read
 
 
 @dataclass
-class Row:
-    """One input document: ``id`` (the JSONL row's "id", else the 0-based line number) and its raw text."""
+class SummarizeOptions:
+    """The summarize CLI's settings, one field a flag (``--batch-size`` is ``batch_size``; the defaults are the
+    flags'). Flags that cannot work together are refused on construction, with the flag to add or change; the
+    decoding flags are checked against the export once it is loaded (:func:`decoding_overrides`)."""
 
-    id: Any
-    text: str
+    model: str
+    best: bool = False
+    input: str | None = None  # None or "-": stdin
+    output: str | None = None  # None or "-": stdout
+    field: str = "document"
+    input_format: str = "auto"
+    output_format: str = "auto"
+    format: str | None = None  # both formats at once
+    no_normalize: bool = False
+    batch_size: int = 64
+    # decoding: None keeps the export's setting
+    beams: int | None = None
+    no_repeat_ngram: int | None = None
+    no_repeat_words: bool | None = None
+    max_words: int | None = None
+    min_words: int | None = None
+    eos_damping: float | None = None
+    eos_damping_tokens: int | None = None
+    # the choice among candidates
+    candidates: int = 0
+    similarity_model: str = ""
+    fluency_model: str = ""
+    fluency_weight: float | None = None
+    headline_weight: float = 0.0
+    contiguity_weight: float = 0.0
+    corpus: str = ""
+    rule_candidate: bool = False
+    rule_samples: int = 0
+    rule_temperature: float = 0.5
+    candidates_no_longer: bool = False
+    candidates_temperature: float = 1.0
+    seed: int = 0
+    # where and how it runs
+    device: str = "auto"
+    bf16: bool = False
+    threads: int = 0
+    quiet: bool = False
+
+    @classmethod
+    def from_namespace(cls, args: argparse.Namespace) -> SummarizeOptions:
+        """The options of a parsed command line (:func:`build_parser`)."""
+        return cls(**vars(args))
+
+    def __post_init__(self) -> None:
+        # in the order the flags were checked before the options were a dataclass: the first error is the same
+        self._check_sizes()
+        self._check_ranking()
+        self._check_rule()
+        if self.corpus:
+            check_corpus_folder(self.corpus)
+
+    def _check_sizes(self) -> None:
+        """Counts that cannot be negative (or zero, for the batch)."""
+        if self.batch_size < 1:
+            raise SummarizeError(f"--batch-size must be >= 1, got {self.batch_size}")
+        if self.threads < 0:
+            raise SummarizeError(f"--threads must be >= 0, got {self.threads}")
+        if self.candidates < 0:
+            raise SummarizeError(f"--candidates must be >= 0 (0 = no choice among samples), got {self.candidates}")
+
+    def _check_ranking(self) -> None:
+        """The scores that rank candidates each need candidates, and a weight >= 0."""
+        if self.fluency_model and not self.candidates:
+            raise SummarizeError("--fluency-model ranks candidates: add --candidates K (e.g. 8)")
+        if self.fluency_weight is not None and not self.fluency_model:
+            raise SummarizeError("--fluency-weight weighs a fluency model: add --fluency-model FOLDER (from "
+                                 "scripts/train_fluency_lm.py)")
+        if self.fluency_weight is not None and not (math.isfinite(self.fluency_weight) and self.fluency_weight >= 0):
+            raise SummarizeError(f"--fluency-weight must be a number >= 0, got {self.fluency_weight}")
+        for flag in ("headline", "contiguity"):
+            weight = getattr(self, f"{flag}_weight")
+            if not (math.isfinite(weight) and weight >= 0):
+                raise SummarizeError(f"--{flag}-weight must be a number >= 0, got {weight}")
+            if weight and not self.candidates:
+                raise SummarizeError(f"--{flag}-weight ranks candidates: add --candidates K (e.g. 8)")
+        if not (0 < self.candidates_temperature < float("inf")):
+            raise SummarizeError(f"--candidates-temperature must be a number > 0, got {self.candidates_temperature}")
+        if self.headline_weight and not self.corpus:
+            raise SummarizeError("--headline-weight reads the training corpus's word counts: add --corpus FOLDER (the "
+                                 "data_prep folder the model was trained on, e.g. runs/corpus)")
+
+    def _check_rule(self) -> None:
+        """The rule's candidates need the choice and the corpus's word counts."""
+        if self.rule_candidate and not (self.candidates and self.corpus):
+            raise SummarizeError("--rule-candidate adds the headline rule's summary to the candidates: it needs "
+                                 "--candidates K (e.g. 8) and --corpus FOLDER (the data_prep folder the model was "
+                                 "trained on, e.g. runs/corpus, for its word counts)")
+        if self.rule_samples < 0:
+            raise SummarizeError(f"--rule-samples must be >= 0, got {self.rule_samples}")
+        if self.rule_samples and not self.rule_candidate:
+            raise SummarizeError("--rule-samples adds variants of the rule's summary: add --rule-candidate (with "
+                                 "--candidates K and --corpus FOLDER)")
+        if not (0 < self.rule_temperature < float("inf")):
+            raise SummarizeError(f"--rule-temperature must be a number > 0, got {self.rule_temperature}")
+
+    @property
+    def from_stdin(self) -> bool:
+        """Whether the documents come from standard input (``--input`` left out or ``-``)."""
+        return self.input in (None, "-")
+
+    @property
+    def output_path(self) -> Path | None:
+        """The output file, or None for stdout."""
+        return None if self.output in (None, "-") else Path(self.output)
+
+    @property
+    def output_file_format(self) -> str:
+        """``text`` or ``jsonl``: --format, else --output-format (``auto``: by the output file's name)."""
+        return file_format(self.format or self.output_format, self.output)
 
 
-def read_bytes(source: str | None) -> tuple[bytes, str]:
-    """The whole input and a name for messages; ``None`` or ``-`` is stdin."""
-    if source in (None, "-"):
-        if sys.stdin.isatty():
-            print("reading documents from stdin, one a line (end with Ctrl-D); see --help for files", file=sys.stderr)
-        stream = getattr(sys.stdin, "buffer", None)
-        return (stream.read() if stream is not None else sys.stdin.read().encode("utf-8")), "stdin"
-    path = Path(source)
-    if not path.is_file():
-        problem = "is not a file" if path.exists() else "does not exist"
-        raise SummarizeError(f"input file {path} {problem}")
-    return path.read_bytes(), str(path)
-
-
-def split_lines(data: bytes, name: str) -> list[str]:
-    """Lines of UTF-8 input (``\\n``, ``\\r\\n`` or lone ``\\r`` endings, an optional BOM); the first invalid line is
-    an error.
-
-    Splitting the bytes on these three line ends only keeps line numbers equal to an editor's (str.splitlines would
-    also split on form feeds and Unicode separators, which can occur inside a document).
-    """
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    chunks = _LINE_END.split(data)
-    if chunks and chunks[-1] == b"":
-        chunks.pop()  # the final line end ends the last line; it does not start a new one
-    lines = []
-    for number, chunk in enumerate(chunks, start=1):
-        try:
-            lines.append(chunk.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise SummarizeError(f"{name} line {number} is not valid UTF-8; re-encode the file as UTF-8 "
-                                 f"(e.g. iconv -f latin1 -t utf-8)") from None
-    return lines
-
-
-def parse_rows(lines: list[str], fmt: str, field: str, name: str) -> list[Row]:
-    """Rows from text lines (one document a line) or JSONL lines (the document in ``field``)."""
-    if fmt == "text":
-        return [Row(i, line) for i, line in enumerate(lines)]
-    rows = []
-    for i, line in enumerate(lines):
-        if not line.strip():
-            rows.append(Row(i, ""))  # a blank line stays a row, so output lines match input lines
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise SummarizeError(f"{name} line {i + 1} is not valid JSON ({err.msg}); give one JSON object a line, "
-                                 f"or --input-format text for plain text") from None
-        if not isinstance(record, dict):
-            raise SummarizeError(f"{name} line {i + 1} is not a JSON object; give one {{\"{field}\": ...}} a line")
-        if field not in record:
-            keys = ", ".join(map(repr, list(record)[:8])) or "none"
-            raise SummarizeError(f"{name} line {i + 1} has no field '{field}' (its fields: {keys}); pass --field NAME")
-        text = record[field]
-        if not isinstance(text, str):
-            raise SummarizeError(f"{name} line {i + 1}: field '{field}' is {type(text).__name__}, not a string")
-        rows.append(Row(record.get("id", i), text))
-    return rows
-
-
-def looks_like_jsonl(lines: list[str]) -> bool:
-    """Whether text input is really JSONL: its first non-blank line is a JSON object (no news article is)."""
-    first = next((line.strip() for line in lines if line.strip()), "")
-    if not first.startswith("{"):
-        return False
-    try:
-        return isinstance(json.loads(first), dict)
-    except json.JSONDecodeError:
-        return False
+# --------------------------------------------------------------------------------------------------------------------
+# the documents, the corpus, the device
 
 
 def prepare_documents(texts: list[str], normalise: bool, language: str = DEFAULT_LANGUAGE) -> list[str]:
     """What the model reads: the training normaliser's form of each text for the export's ``language`` (or the text
     as given, stripped)."""
     return [normalize(t, language) if normalise else " ".join(t.split()) for t in texts]
-
-
-def format_output(rows: list[Row], summaries: list[str], fmt: str) -> str:
-    if fmt == "jsonl":
-        lines = [json.dumps({"id": row.id, "summary": s}, ensure_ascii=False) for row, s in zip(rows, summaries)]
-    else:
-        lines = summaries
-    return "".join(line + "\n" for line in lines)
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)  # reading the umask means setting it; it is put back at once
-    os.umask(mask)
-    return mask
-
-
-def stdin_reads(path: Path) -> bool:
-    """Whether standard input is the file ``path`` itself (``< path``): the same device and inode. False where it
-    cannot tell (no stdin, a pipe, a terminal, a missing file)."""
-    try:
-        here, there = os.fstat(sys.stdin.fileno()), os.stat(path)
-    except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is both an OSError and a ValueError
-        return False
-    return stat.S_ISREG(here.st_mode) and (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
-
-
-def check_output(output: Path, source: str | None) -> None:
-    """Refuse an output that writing would damage or bypass: the input itself (also as stdin), a link, a device, a
-    read-only file."""
-    if source in (None, "-") and stdin_reads(output):
-        raise SummarizeError(f"--output {output} is the file standard input reads (< {output}): its documents would "
-                             f"be replaced by their summaries; write to another file")
-    if source not in (None, "-"):
-        with contextlib.suppress(OSError):  # a missing input is reported when it is read
-            if output.exists() and os.path.samefile(source, output):  # also through a link or another path
-                raise SummarizeError(f"--output {output} is the input file {source}: its documents would be replaced "
-                                     f"by their summaries; write to another file")
-    if output.is_symlink():
-        raise SummarizeError(f"--output {output} is a symbolic link (to {os.readlink(output)}): the output is renamed "
-                             f"into place, which would replace the link by a file; give the path it points to, or "
-                             f"another name (or leave --output out to write to stdout)")
-    if output.is_dir():
-        raise SummarizeError(f"--output {output} is a folder; give a file name")
-    if not output.exists():
-        return
-    info = output.stat()
-    if not stat.S_ISREG(info.st_mode):
-        raise SummarizeError(f"--output {output} is not a regular file (a device, pipe or socket); give a file name, "
-                             f"or leave --output out (or pass -) to write to stdout and redirect that")
-    # os.access alone lets root overwrite anything: a file with no write permission bit was made read-only on purpose
-    if not os.access(output, os.W_OK) or not info.st_mode & 0o222:
-        raise SummarizeError(f"--output {output} is read-only; make it writable (chmod u+w {output}) or choose "
-                             f"another file")
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path`` and rename it into place.
-
-    The file gets the permissions of the file it replaces, or those of a newly created file (0666 minus the
-    umask), not mkstemp's private 0600.
-    """
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        mode = 0o666 & ~_umask()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _format_of(flag: str, path: str | None) -> str:
-    if flag != "auto":
-        return flag
-    return "jsonl" if path not in (None, "-") and Path(path).suffix.lower() in JSONL_SUFFIXES else "text"
 
 
 def _line_list(numbers: list[int], limit: int = 5) -> str:
@@ -251,6 +216,7 @@ def check_corpus_language(corpus: str, language: str, model: Path) -> None:
 
 
 def choose_device(name: str) -> torch.device:
+    """The torch device --device names; one this machine lacks is refused with the devices it has."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -272,6 +238,7 @@ def choose_device(name: str) -> torch.device:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line; its destinations are the fields of :class:`SummarizeOptions`."""
     p = argparse.ArgumentParser(prog="seq2seq2seq-summarize", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--model", required=True, help="summarizer export (RUN/final/summarizer) or a training run folder")
@@ -355,95 +322,100 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def run(args: argparse.Namespace) -> int:
-    if args.batch_size < 1:
-        raise SummarizeError(f"--batch-size must be >= 1, got {args.batch_size}")
-    if args.threads < 0:
-        raise SummarizeError(f"--threads must be >= 0, got {args.threads}")
-    if args.candidates < 0:
-        raise SummarizeError(f"--candidates must be >= 0 (0 = no choice among samples), got {args.candidates}")
-    if args.fluency_model and not args.candidates:
-        raise SummarizeError("--fluency-model ranks candidates: add --candidates K (e.g. 8)")
-    if args.fluency_weight is not None and not args.fluency_model:
-        raise SummarizeError("--fluency-weight weighs a fluency model: add --fluency-model FOLDER (from "
-                             "scripts/train_fluency_lm.py)")
-    if args.fluency_weight is not None and not (math.isfinite(args.fluency_weight) and args.fluency_weight >= 0):
-        raise SummarizeError(f"--fluency-weight must be a number >= 0, got {args.fluency_weight}")
-    for flag in ("headline", "contiguity"):
-        weight = getattr(args, f"{flag}_weight")
-        if not (math.isfinite(weight) and weight >= 0):
-            raise SummarizeError(f"--{flag}-weight must be a number >= 0, got {weight}")
-        if weight and not args.candidates:
-            raise SummarizeError(f"--{flag}-weight ranks candidates: add --candidates K (e.g. 8)")
-    if not (0 < args.candidates_temperature < float("inf")):
-        raise SummarizeError(f"--candidates-temperature must be a number > 0, got {args.candidates_temperature}")
-    if args.headline_weight and not args.corpus:
-        raise SummarizeError("--headline-weight reads the training corpus's word counts: add --corpus FOLDER (the "
-                             "data_prep folder the model was trained on, e.g. runs/corpus)")
-    if args.rule_candidate and not (args.candidates and args.corpus):
-        raise SummarizeError("--rule-candidate adds the headline rule's summary to the candidates: it needs "
-                             "--candidates K (e.g. 8) and --corpus FOLDER (the data_prep folder the model was trained "
-                             "on, e.g. runs/corpus, for its word counts)")
-    if args.rule_samples < 0:
-        raise SummarizeError(f"--rule-samples must be >= 0, got {args.rule_samples}")
-    if args.rule_samples and not args.rule_candidate:
-        raise SummarizeError("--rule-samples adds variants of the rule's summary: add --rule-candidate (with "
-                             "--candidates K and --corpus FOLDER)")
-    if not (0 < args.rule_temperature < float("inf")):
-        raise SummarizeError(f"--rule-temperature must be a number > 0, got {args.rule_temperature}")
-    if args.corpus:
-        check_corpus_folder(args.corpus)
-    input_format = args.format or args.input_format
-    output_format = _format_of(args.format or args.output_format, args.output)
-    output = None if args.output in (None, "-") else Path(args.output)
+# --------------------------------------------------------------------------------------------------------------------
+# the run: check the output, read the input, load, summarize (choosing among candidates), write
+
+
+def run(options: SummarizeOptions) -> int:
+    """Summarize the input as ``options`` say; SummarizeError (or ModelLoadError) for what the user must fix."""
+    output = checked_output(options)
+    # read and check everything before the model runs: a bad line 10,000 should not cost a decoding pass
+    rows = read_rows(options)
+    if options.threads:
+        torch.set_num_threads(options.threads)
+    summarizer = load_summarizer(options.model, best=options.best, device=choose_device(options.device))
+    if options.corpus and (options.rule_candidate or options.headline_weight):
+        check_corpus_language(options.corpus, summarizer.language, summarizer.folder)
+    chooser, rule_stats = build_chooser(options, summarizer)
+    # normalised as the export's corpus was: its language setting is known once the export is read
+    documents = prepare_documents([row.text for row in rows], normalise=not options.no_normalize,
+                                  language=summarizer.language)
+    decoding = decoding_settings(options, summarizer)
+    warn_about_documents(rows, documents, summarizer)
+    summaries = summarize_documents(summarizer, documents, decoding, max_words=options.max_words,
+                                    batch_size=options.batch_size, bf16=options.bf16,
+                                    progress=not options.from_stdin and not options.quiet,
+                                    candidates=options.candidates, chooser=chooser, seed=options.seed,
+                                    no_longer=options.candidates_no_longer,
+                                    temperature=options.candidates_temperature,
+                                    extra=rule_candidates(options, documents, rule_stats))
+    write_summaries(format_output(rows, summaries, options.output_file_format), output)
+    return 0
+
+
+def checked_output(options: SummarizeOptions) -> Path | None:
+    """The output file (None: stdout), refused before anything is read if writing it would fail or do harm."""
+    output = options.output_path
     if output is not None and not output.parent.is_dir():
         raise SummarizeError(f"output folder {output.parent} does not exist; create it first")
     if output is not None:
-        check_output(output, args.input)
+        check_output(output, options.input)
+    return output
 
-    # read and check everything before the model runs: a bad line 10,000 should not cost a decoding pass
-    data, name = read_bytes(args.input)
+
+def read_rows(options: SummarizeOptions) -> list[Row]:
+    """The input's documents, every line checked; ``auto`` input that looks like JSONL is read as JSONL."""
+    data, name = read_bytes(options.input)
     lines = split_lines(data, name)
-    fmt = _format_of(input_format, args.input)
+    input_format = options.format or options.input_format
+    fmt = file_format(input_format, options.input)
     if input_format == "auto" and fmt == "text" and looks_like_jsonl(lines):
         fmt = "jsonl"
-        print(f"note: input looks like JSONL: reading field '{args.field}'; pass --input-format text to summarize "
+        print(f"note: input looks like JSONL: reading field '{options.field}'; pass --input-format text to summarize "
               f"the raw lines", file=sys.stderr)
-    rows = parse_rows(lines, fmt, args.field, name)
+    return parse_rows(lines, fmt, options.field, name)
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    summarizer = load_summarizer(args.model, best=args.best, device=choose_device(args.device))
-    if args.corpus and (args.rule_candidate or args.headline_weight):
-        check_corpus_language(args.corpus, summarizer.language, summarizer.folder)
+
+def build_chooser(options: SummarizeOptions, summarizer: Summarizer
+                  ) -> tuple[CandidateChooser | None, HeadlineWordStats | None]:
+    """The chooser among candidates that the ranking flags ask for (None without --candidates), on the model's
+    device, and the corpus's word counts for the rule's candidates (None without --rule-candidate)."""
     chooser = None
-    if args.candidates:
-        from seq2seq2seq.data import CorpusError, headline_rule, headline_rule_samples, load_headline_word_stats
+    rule_stats = None
+    if options.candidates:
+        from seq2seq2seq.data import CorpusError, load_headline_word_stats
         from seq2seq2seq.inference.choose import CandidateChooser
 
-        weight = 0.0 if not args.fluency_model else 0.5 if args.fluency_weight is None else args.fluency_weight
+        weight = 0.0 if not options.fluency_model else 0.5 if options.fluency_weight is None else options.fluency_weight
         try:
-            chooser = CandidateChooser.load(args.similarity_model, fluency_model=args.fluency_model,
-                                            fluency_weight=weight, corpus=args.corpus if args.headline_weight else "",
-                                            headline_weight=args.headline_weight,
-                                            contiguity_weight=args.contiguity_weight)
+            chooser = CandidateChooser.load(options.similarity_model, fluency_model=options.fluency_model,
+                                            fluency_weight=weight,
+                                            corpus=options.corpus if options.headline_weight else "",
+                                            headline_weight=options.headline_weight,
+                                            contiguity_weight=options.contiguity_weight)
             # the corpus's word counts are read once: the chooser holds them already with --headline-weight
-            rule_stats = None
-            if args.rule_candidate:
+            if options.rule_candidate:
                 rule_stats = (chooser.headline_stats if chooser.headline_stats is not None
-                              else load_headline_word_stats(args.corpus))
+                              else load_headline_word_stats(options.corpus))
         except CorpusError as err:
-            raise SummarizeError(f"--corpus {args.corpus}: {err} (--corpus names the data_prep folder the model "
+            raise SummarizeError(f"--corpus {options.corpus}: {err} (--corpus names the data_prep folder the model "
                                  f"was trained on, e.g. runs/corpus)") from None
         chooser.to(next(summarizer.model.parameters()).device)
-    # normalised as the export's corpus was: its language setting is known once the export is read
-    documents = prepare_documents([row.text for row in rows], normalise=not args.no_normalize,
-                                  language=summarizer.language)
-    decoding = decoding_overrides(summarizer.decoding, num_beams=args.beams, no_repeat_ngram_size=args.no_repeat_ngram,
-                                  max_words=args.max_words, min_words=args.min_words, eos_damping=args.eos_damping,
-                                  eos_damping_tokens=args.eos_damping_tokens, no_repeat_words=args.no_repeat_words,
-                                  decoder_positions=decoder_positions(summarizer.model))
+    return chooser, rule_stats
 
+
+def decoding_settings(options: SummarizeOptions, summarizer: Summarizer) -> DecodingConfig:
+    """The export's decoding settings with the decoding flags applied (and checked against the model)."""
+    return decoding_overrides(summarizer.decoding, num_beams=options.beams,
+                              no_repeat_ngram_size=options.no_repeat_ngram, max_words=options.max_words,
+                              min_words=options.min_words,
+                              eos_damping=options.eos_damping, eos_damping_tokens=options.eos_damping_tokens,
+                              no_repeat_words=options.no_repeat_words,
+                              decoder_positions=decoder_positions(summarizer.model))
+
+
+def warn_about_documents(rows: list[Row], documents: list[str], summarizer: Summarizer) -> None:
+    """Say which documents get an empty summary (blank, or boilerplate only) and how many are truncated."""
     blank = [i + 1 for i, row in enumerate(rows) if not row.text.strip()]
     emptied = [i + 1 for i, (row, doc) in enumerate(zip(rows, documents)) if row.text.strip() and not doc]
     if blank:
@@ -457,35 +429,38 @@ def run(args: argparse.Namespace) -> int:
         print(f"warning: {truncated} document(s) are longer than the model's limit of "
               f"{summarizer.max_document_tokens} tokens and were truncated to it", file=sys.stderr)
 
-    # the rule reads the same normalised documents as G
-    words = args.max_words or 10
-    extra = ([[headline_rule(d, rule_stats, words=words),
-               *headline_rule_samples(d, rule_stats, args.rule_samples, args.rule_temperature, words=words,
-                                      seed=args.seed)] if d else [] for d in documents]
-             if args.rule_candidate else None)
-    summaries = summarize_documents(summarizer, documents, decoding, max_words=args.max_words,
-                                    batch_size=args.batch_size, bf16=args.bf16,
-                                    progress=args.input not in (None, "-") and not args.quiet,
-                                    candidates=args.candidates, chooser=chooser, seed=args.seed,
-                                    no_longer=args.candidates_no_longer, temperature=args.candidates_temperature,
-                                    extra=extra)
-    text = format_output(rows, summaries, output_format)
+
+def rule_candidates(options: SummarizeOptions, documents: list[str],
+                    rule_stats: HeadlineWordStats | None) -> list[list[str]] | None:
+    """With --rule-candidate, the no-model rule's summary (and --rule-samples variants) of each document, as more
+    candidates; the rule reads the same normalised documents as the model."""
+    if not options.rule_candidate:
+        return None
+    from seq2seq2seq.data import headline_rule, headline_rule_samples
+
+    words = options.max_words or 10
+    return [[headline_rule(d, rule_stats, words=words),
+             *headline_rule_samples(d, rule_stats, options.rule_samples, options.rule_temperature, words=words,
+                                    seed=options.seed)] if d else [] for d in documents]
+
+
+def write_summaries(text: str, output: Path | None) -> None:
+    """The output text to stdout, or atomically to the output file."""
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()
     else:
         write_atomic(output, text)
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    """The summarize command; the exit code: 0 ok, 2 usage or input error, 130 interrupted."""
     try:
-        args = parser.parse_args(argv)
+        args = build_parser().parse_args(argv)
     except SystemExit as exit_:  # argparse has printed the usage error (or --help)
         return int(exit_.code or 0)
     try:
-        return run(args)
+        return run(SummarizeOptions.from_namespace(args))
     except (SummarizeError, ModelLoadError, ConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
