@@ -432,7 +432,7 @@ export = sys.argv[1]
 # the layout of the checkout probed (the working folder), by its files: an editable install of another checkout
 # could otherwise answer an import that this one cannot
 root = pathlib.Path.cwd().resolve()
-found = [n for n in ("seq2seq2seq.inference.api", "seq2seq2seq.pipeline")
+found = [n for n in ("seq2seq2seq.inference.hf_pipeline", "seq2seq2seq.inference.api", "seq2seq2seq.pipeline")
          if (root / (n.replace(".", "/") + ".py")).is_file()]
 if not found:
     raise SystemExit(f"{root} has neither seq2seq2seq/inference/api.py nor seq2seq2seq/pipeline.py")
