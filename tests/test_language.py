@@ -12,8 +12,8 @@ import pytest
 from conftest import TINY_CONFIG
 
 from data_prep.__main__ import main as data_prep_main
+from data_prep.common import DataPrepError
 from data_prep.corpus import Recipe
-from data_prep.sources import DataPrepError
 from seq2seq2seq import language as lang
 from seq2seq2seq.checkpoint import DECODING_FILE
 from seq2seq2seq.corpus_files import iter_texts

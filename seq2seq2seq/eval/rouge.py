@@ -26,6 +26,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from seq2seq2seq.input_files import InputFileError, text_lines
 from seq2seq2seq.language import (
     CJK_LANGUAGES,
     DEFAULT_LANGUAGE,
@@ -288,11 +289,10 @@ def format_table(results: dict[str, dict[str, float]]) -> str:
 def read_lines(path: str | Path) -> list[str]:
     """The lines of a UTF-8 text file, without line endings; a final newline does not add an empty line.
 
-    Lines end at LF, CR LF or a lone CR (old Mac files), read by data_prep's reader: the examples are the lines
-    that data_prep and seq2seq2seq.inference.cli see in the same file.
+    Lines end at LF, CR LF or a lone CR (old Mac files), read by the reader data_prep uses too
+    (:func:`seq2seq2seq.input_files.text_lines`): the examples are the lines that data_prep and
+    seq2seq2seq.inference.cli see in the same file.
     """
-    from data_prep.sources import DataPrepError, text_lines
-
     path = Path(path)
     try:
         return list(text_lines(path))
@@ -300,7 +300,7 @@ def read_lines(path: str | Path) -> list[str]:
         raise RougeInputError(f"{path}: no such file; check the path") from None
     except OSError as err:
         raise RougeInputError(f"{path}: cannot read it ({err.strerror})") from None
-    except DataPrepError as err:  # invalid UTF-8: the message names the file and line
+    except InputFileError as err:  # invalid UTF-8: the message names the file and line
         raise RougeInputError(str(err)) from None
 
 
