@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import torch
@@ -14,6 +15,7 @@ from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("benchmark_script", ROOT / "scripts" / "benchmark.py")
 benchmark = importlib.util.module_from_spec(_spec)
+sys.modules["benchmark_script"] = benchmark  # its dataclasses look their module up there
 _spec.loader.exec_module(benchmark)
 
 
@@ -124,30 +126,6 @@ def test_benchmark_writes_the_report_with_ablation_and_readability_rows(tiny_cor
     sharp = ("headline-deletion search (no model): the rule's summary and 2 variants at temperature 1e-06, best by "
              "similarity")
     assert report["scores"]["test"][sharp] == report["scores"]["test"]["headline-deletion (no model)"]
-
-
-def test_headline_baseline_is_the_deterministic_pretraining_rule() -> None:
-    from seq2seq2seq.config import PretrainConfig
-    from seq2seq2seq.data import HeadlineWordStats
-
-    stats = HeadlineWordStats(["police arrest man", "police find bomb"], ["the police said the man was arrested"])
-    document = "the police said the man was arrested"
-    out = benchmark.headline_baseline(document, stats, PretrainConfig(headline_threshold=0.0), words=2)
-    assert out == " ".join([w for w in document.split() if stats.score(w) > 0.0][:2]) == "police man"
-
-
-def test_headline_baseline_at_lengths_cuts_the_rule_to_each_summarys_word_count() -> None:
-    from seq2seq2seq.config import PretrainConfig
-    from seq2seq2seq.data import HeadlineWordStats
-
-    stats = HeadlineWordStats(["police arrest man in city", "police find bomb"], ["the police said the man was"])
-    documents = ["the police said the man was arrested in the city", "police find a bomb in the city"]
-    cfg = PretrainConfig(headline_threshold=0.0)
-    kept = [[w for w in d.split() if stats.score(w) > 0.0] for d in documents]
-    out = benchmark.headline_baseline_at_lengths(documents, ["one two three", ""], stats, cfg)
-    # three words for the first document; an empty summary still gets the rule's first word, never an empty line
-    assert out == [" ".join(kept[0][:3]), kept[1][0]]
-    assert len(out[0].split()) == 3
 
 
 def test_beside_pretrained_spreads_k_documents_over_the_set() -> None:
@@ -279,15 +257,16 @@ def test_a_bad_fluency_chooser_is_refused_before_training(tmp_path: Path, capsys
 
 
 def test_plot_training_needs_a_run_that_logged_something(tmp_path: Path, capsys) -> None:
-    import plot_training
-
+    spec = importlib.util.spec_from_file_location("plot_training", ROOT / "scripts" / "plot_training.py")
+    plot_training = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(plot_training)
     assert plot_training.main([str(tmp_path)]) == 2
     assert "no metrics.jsonl" in capsys.readouterr().err
 
 
 def test_judge_accuracy_prints_each_discriminators_held_out_shares(tiny_run: Path, tiny_corpus: Path,
                                                                    capsys) -> None:
-    spec = importlib.util.spec_from_file_location("judge_accuracy", ROOT / "scripts" / "judge_accuracy.py")
+    spec = importlib.util.spec_from_file_location("judge_accuracy", ROOT / "scripts" / "research" / "judge_accuracy.py")
     judge_accuracy = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(judge_accuracy)
     d = str(tiny_run / "final" / "discriminator")
@@ -305,7 +284,7 @@ def test_judge_accuracy_prints_each_discriminators_held_out_shares(tiny_run: Pat
 
 
 def test_rule_by_length_scores_the_rule_at_each_length(tiny_corpus: Path, tmp_path: Path, capsys) -> None:
-    spec = importlib.util.spec_from_file_location("rule_by_length", ROOT / "scripts" / "rule_by_length.py")
+    spec = importlib.util.spec_from_file_location("rule_by_length", ROOT / "scripts" / "research" / "rule_by_length.py")
     rule_by_length = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(rule_by_length)
     # the reference is the document's first three words: the 3-word rule (threshold below every score) matches it
