@@ -25,7 +25,8 @@ from seq2seq2seq.paths import shared_data_dir
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Print the rule's ROUGE at each length on dev and test; 0, or 2 with an error line when there is nothing to read."""
+    """Print the rule's ROUGE at each length on dev and test; 0, or 2 with an error line when there is nothing
+    to read."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data_dir", default="runs/corpus", help="the corpus (its word statistics and dev.jsonl)")
     parser.add_argument("--config", default=None, help="a training config whose pretrain.headline_* settings to use "

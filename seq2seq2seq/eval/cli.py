@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-stemmer", dest="use_stemmer", action="store_false", help="turn Porter stemming off")
     parser.add_argument(
         "--language", choices=LANGUAGES, default="en",
-        help="en: rouge_score's [a-z0-9] words, stemmed; whitespace: Unicode words, not stemmed; zh, ja: see --cjk-unit",
+        help="en: rouge_score's [a-z0-9] words, stemmed; whitespace: Unicode words, not stemmed; "
+        "zh, ja: see --cjk-unit",
     )
     parser.add_argument(
         "--cjk-unit", choices=ROUGE_UNITS, default=None,
