@@ -12,9 +12,9 @@ import importlib
 from typing import Any
 
 # Imported on first use (PEP 562): ``python -m data_prep`` runs this file before data_prep/__main__.py, which must
-# be able to catch a Ctrl-C before torch and pyarrow load; and data_prep.sources' readers stay light to import.
+# be able to catch a Ctrl-C before torch and pyarrow load; and data_prep.common stays light to import.
 _EXPORTS = {
-    "DataPrepError": "data_prep.sources",
+    "DataPrepError": "data_prep.common",
     "Recipe": "data_prep.corpus",
     "build_corpus": "data_prep.corpus",
     "build_default_corpus": "data_prep.corpus",

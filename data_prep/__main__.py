@@ -13,8 +13,9 @@ import shlex
 import sys
 from pathlib import Path
 
+from data_prep.common import DataPrepError
 from data_prep.corpus import Recipe, build_corpus, default_num_proc, work_folders
-from data_prep.sources import DataPrepError
+from seq2seq2seq.input_files import InputFileError
 from seq2seq2seq.language import LANGUAGES
 from seq2seq2seq.paths import DEFAULT_CORPUS_DIR
 
@@ -162,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
             gigaword_train_rows=args.gigaword_train_rows,
         )
         out = build_corpus(recipe, args.out, overwrite=args.overwrite, command=command, num_proc=args.num_proc)
-    except DataPrepError as e:
+    except (DataPrepError, InputFileError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as e:  # Ctrl-C: build_corpus has cleaned up; one line, no traceback

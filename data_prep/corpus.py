@@ -36,28 +36,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from data_prep.common import DOCUMENTS, SENTENCES, DataPrepError, Row, Source
 from data_prep.filtering import SetStats, choose, normalize_rows, text_key, write_raw, write_sets
-from data_prep.sources import (
-    DOCUMENTS,
-    SENTENCES,
-    DataPrepError,
-    EvalSet,
-    Row,
-    Source,
-    file_info,
-    hub_recipe,
-    iter_field,
-    iter_lines,
-    numbered_dev_pairs,
-    parse_path_field,
-    read_lines,
-    read_records,
-    shared_recipe,
-)
+from data_prep.sources import EvalSet, hub_recipe, iter_field, numbered_dev_pairs, parse_path_field, shared_recipe
 from data_prep.tokenizer import tokenizer_vocab_size, train_tokenizer
 from seq2seq2seq import corpus_files as files
 from seq2seq2seq import language as lang
 from seq2seq2seq import normalize as norm
+from seq2seq2seq.input_files import InputFileError, file_info, iter_lines, read_lines, read_records
 from seq2seq2seq.paths import DEFAULT_CORPUS_DIR, shared_data_dir
 from seq2seq2seq.supervised import (
     HELD_OUT_FILE,  # one name for the file both sides use
@@ -632,6 +618,8 @@ def build_corpus(recipe: Recipe, out: Path, overwrite: bool = False, command: li
                     break
         if isinstance(e, KeyboardInterrupt) and not isinstance(e, BuildInterrupted):
             raise BuildInterrupted(out, written=moved) from None
+        if isinstance(e, InputFileError):  # an unreadable input file: one kind of error for data_prep's callers
+            raise DataPrepError(str(e)) from None
         raise
     return out
 

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
-from data_prep.sources import DOCUMENTS, SENTENCES, Source
+from data_prep.common import DOCUMENTS, SENTENCES, Source
 from seq2seq2seq import corpus_files as files
 from seq2seq2seq import language as lang
 from seq2seq2seq import normalize as norm

@@ -1,8 +1,8 @@
-"""Where corpus text comes from: readers for plain text, JSONL and Parquet files, and the two built-in recipes.
+"""Where corpus text comes from: the user's files (read with seq2seq2seq.input_files) and the two built-in recipes.
 
-A :class:`Source` is a named stream of rows bound for one set (``documents`` or ``sentences``). Each row carries
-its texts and, for paired data (a Gigaword article and its title), the texts of the other side of the same row,
-so that the corpus builder can keep a title out of training when its article is a training document.
+A :class:`~data_prep.common.Source` is a named stream of rows bound for one set (``documents`` or ``sentences``).
+Each row carries its texts and, for paired data (a Gigaword article and its title), the texts of the other side of
+the same row, so that the corpus builder can keep a title out of training when its article is a training document.
 
 Rows are read lazily, file by file (Parquet a record batch at a time), so an input never has to fit in memory;
 a reader checks that its file exists (and a Parquet file's columns) when it is made, and reports a bad row (invalid
@@ -11,40 +11,22 @@ UTF-8 or JSON, a missing field) with its line number when the stream reaches it.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from data_prep.common import DOCUMENTS, SENTENCES, DataPrepError, Row, Source
+from seq2seq2seq.input_files import (
+    TABLE_SUFFIXES,
+    InputFileError,
+    check_exists,
+    file_info,
+    iter_numbered_records,
+    numbered_records,
+)
 from seq2seq2seq.normalize import normalize, split_sentences
-
-DOCUMENTS, SENTENCES = "documents", "sentences"
-TABLE_SUFFIXES = {".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
-
-
-class DataPrepError(Exception):
-    """A problem with the input or the output folder; the message names the file and the fix."""
-
-
-@dataclass
-class Row:
-    """One input row: the texts it gives to its set, and the texts of its pair on the other side (if any)."""
-
-    texts: tuple[str, ...]
-    partners: tuple[str, ...] = ()
-
-
-@dataclass
-class Source:
-    """A named stream of rows bound for ``documents`` or ``sentences`` (read once, in order)."""
-
-    name: str
-    kind: str
-    rows: Iterable[Row]
-
 
 # (article, titles) rows of a paired file, read afresh at each call: the even rows and the odd rows of one file go
 # to different sets, read in two passes
@@ -60,20 +42,6 @@ class EvalSet:
     dev_source: str | None = None  # where the dev rows come from, for the manifest
 
 
-def file_info(path: Path) -> dict[str, Any]:
-    """Path, size and sha256 of an input file, for the manifest (hashing even the 54 MB Parquet takes ~0.2 s)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return {"path": str(path.resolve()), "bytes": path.stat().st_size, "sha256": digest.hexdigest()}
-
-
-def _check_exists(path: Path, what: str) -> None:
-    if not path.is_file():
-        raise DataPrepError(f"{path}: no such file ({what}); check the path")
-
-
 def _as_texts(value: Any, where: str, name: str) -> tuple[str, ...]:
     """A field's value as texts: a string, a list of strings (CNN/DailyMail highlights), or nothing."""
     if value is None:
@@ -82,120 +50,7 @@ def _as_texts(value: Any, where: str, name: str) -> tuple[str, ...]:
         return (value,)
     if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
         return tuple(value)
-    raise DataPrepError(f"{where}: field '{name}' is {type(value).__name__}, expected text or a list of texts")
-
-
-def _decode_lines(path: Path, lone_cr: bool = False) -> Iterator[tuple[int, str]]:
-    """Lines of a UTF-8 file with their 1-based numbers; invalid UTF-8 stops with the file and line.
-
-    Lines end at LF or CR LF; with ``lone_cr`` a lone CR (old Mac text) ends a line too. Splitting the bytes is
-    safe: CR and LF never occur inside a multi-byte UTF-8 character.
-    """
-    number = 0
-    with open(path, "rb") as f:
-        for raw in f:
-            raw = raw[:-1] if raw.endswith(b"\n") else raw
-            raw = raw[:-1] if raw.endswith(b"\r") else raw
-            for piece in raw.split(b"\r") if lone_cr else [raw]:
-                number += 1
-                try:
-                    yield number, piece.decode("utf-8").rstrip("\r")
-                except UnicodeDecodeError as e:
-                    raise DataPrepError(
-                        f"{path}, line {number}: not valid UTF-8 ({e.reason} at byte {e.start}); "
-                        "re-encode the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)"
-                    ) from None
-
-
-def iter_lines(path: Path) -> Iterator[str]:
-    """Non-empty lines of a plain text file (one text a line, ending with LF, CR LF or CR), read as they are used."""
-    _check_exists(path, "plain text, one text a line")
-    return (line for _, line in _decode_lines(path, lone_cr=True) if line.strip())
-
-
-def read_lines(path: Path) -> list[str]:
-    """:func:`iter_lines` as a list."""
-    return list(iter_lines(path))
-
-
-def text_lines(path: Path) -> Iterator[str]:
-    """Every line of a UTF-8 text file, blank ones too, with :func:`iter_lines`' line ends (LF, CR LF or a lone
-    CR, as seq2seq2seq.inference.cli reads its input): for readers whose Nth line must stay the Nth example (ROUGE).
-    Raises OSError for a file it cannot open, DataPrepError for invalid UTF-8, as the lines are read."""
-    return (line for _, line in _decode_lines(path, lone_cr=True))
-
-
-def read_records(path: Path, fields: list[str] | None = None) -> list[dict[str, Any]]:
-    """Rows of a JSONL or Parquet file as dicts; ``fields`` are required and, for Parquet, the only columns read."""
-    return [record for _, record in iter_numbered_records(path, fields)]
-
-
-def numbered_records(
-    path: Path, fields: list[str] | None, fix: str = "pass the right field name"
-) -> list[tuple[str, dict[str, Any]]]:
-    """:func:`read_records` with where each row is ("PATH, line N" or "PATH, row N") for error messages."""
-    return list(iter_numbered_records(path, fields, fix))
-
-
-def iter_numbered_records(
-    path: Path, fields: list[str] | None, fix: str = "pass the right field name"
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    """:func:`numbered_records`, read as they are used. The file, its format and (Parquet) its columns are checked
-    now; a bad JSONL line stops the iteration with its line number."""
-    _check_exists(path, "JSONL or Parquet")
-    kind = TABLE_SUFFIXES.get(path.suffix.lower())
-    if kind is None:
-        raise DataPrepError(f"{path}: unknown table format; name it *.jsonl or *.parquet (or use a plain text flag)")
-    if kind == "parquet":
-        rows = _iter_parquet(path, fields, fix)
-        return ((f"{path}, row {i}", r) for i, r in enumerate(rows, start=1))
-    return _iter_jsonl(path, fields, fix)
-
-
-def _iter_jsonl(path: Path, fields: list[str] | None, fix: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    for number, line in _decode_lines(path):
-        if not line.strip():
-            continue
-        where = f"{path}, line {number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DataPrepError(f"{where}: not valid JSON ({e.msg}); each line must be one JSON object") from None
-        if not isinstance(record, dict):
-            raise DataPrepError(f"{where}: a JSON {type(record).__name__}, expected an object with named fields")
-        for name in fields or ():
-            if name not in record:
-                names = ", ".join(sorted(record)) or "none"
-                raise DataPrepError(f"{where}: no field '{name}' (fields: {names}); {fix}")
-        yield where, record
-
-
-def _parquet_error(path: Path, e: Exception) -> DataPrepError:
-    return DataPrepError(f"{path}: cannot read as Parquet ({e}); check that the file is a complete Parquet file")
-
-
-def _iter_parquet(path: Path, fields: list[str] | None, fix: str) -> Iterator[dict[str, Any]]:
-    """The rows of a Parquet file, one record batch in memory at a time; the columns are checked now."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        parquet = pq.ParquetFile(path)
-    except (pa.ArrowException, OSError) as e:
-        raise _parquet_error(path, e) from None
-    names = parquet.schema_arrow.names
-    missing = [name for name in fields or () if name not in names]
-    if missing:
-        raise DataPrepError(f"{path}: no column '{missing[0]}' (columns: {', '.join(names)}); {fix}")
-
-    def rows() -> Iterator[dict[str, Any]]:
-        try:
-            for batch in parquet.iter_batches(batch_size=10_000, columns=fields):
-                yield from batch.to_pylist()
-        except (pa.ArrowException, OSError) as e:
-            raise _parquet_error(path, e) from None
-
-    return rows()
+    raise InputFileError(f"{where}: field '{name}' is {type(value).__name__}, expected text or a list of texts")
 
 
 def iter_field(path: Path, name: str) -> Iterator[tuple[str, ...]]:
@@ -227,7 +82,7 @@ def read_dev_pairs(path: Path, document_field: str, summary_field: str) -> list[
 
 def numbered_dev_pairs(path: Path, document_field: str, summary_field: str) -> list[tuple[str, dict[str, str]]]:
     """:func:`read_dev_pairs` with where each pair is ("PATH, line N" or "PATH, row N") for error messages."""
-    _check_exists(path, "--dev-file: JSONL or Parquet of (document, summary) pairs")
+    check_exists(path, "--dev-file: JSONL or Parquet of (document, summary) pairs")
     if path.suffix.lower() not in TABLE_SUFFIXES:
         raise DataPrepError(
             f"--dev-file {path}: not a JSONL or Parquet file (by its extension); write the pairs as JSONL, one "
@@ -354,7 +209,7 @@ def shared_recipe(
         "cnndm/validation": data_dir / "cnndm" / "validation.parquet",
     }
     for path in files.values():
-        _check_exists(path, "part of the shared data; pass --shared-data DIR with the whole folder")
+        check_exists(path, "part of the shared data; pass --shared-data DIR with the whole folder")
     test = list(_gigaword_records(files["test"]))
     dev = list(itertools.islice(_gigaword_records(files["valid"]), dev_size))
     gigaword = {

@@ -12,7 +12,7 @@ import random
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from data_prep.sources import DataPrepError
+from data_prep.common import DataPrepError
 
 SPECIAL_TOKENS = {"pad": (0, "<pad>"), "eos": (1, "</s>"), "unk": (2, "<unk>"), "bos": (3, "<s>")}
 MODEL_FILE = "spiece.model"

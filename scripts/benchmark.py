@@ -2,19 +2,18 @@
 
     python scripts/benchmark.py --config scripts/configs/quickstart.yaml --run_dir runs/quickstart
 
-1. data: the corpus folder of the config (built with `python -m data_prep` defaults if missing, else reused);
-2. train: `python -m seq2seq2seq.train` into RUN/train (resumed if it holds checkpoints, skipped if finished);
-3. summarize the dev slice and the Gigaword test set with the best (dev-selected) summarizer;
-4. score with ROUGE beside the Lead baselines; write RUN/report.md and RUN/report.json; print the table and samples.
+1-2. data and training: `python -m seq2seq2seq.train` into RUN/train (resumed if it holds checkpoints, skipped if
+     finished), which builds the config's corpus folder with `python -m data_prep` defaults if it is missing;
+3. what is summarized and by what: the dev slice and the Gigaword test set; the best (dev-selected) summarizer, the
+   pre-trained and the last G, the readability judge, and with --candidates the chooser among candidates;
+4. summarize each set with each system, the headline-deletion rule and the Lead baselines among them;
+5. score with ROUGE (and the judge's readability); 6. write RUN/report.md and RUN/report.json, print the tables
+   and samples.
 """
 
 from __future__ import annotations
 
 if __name__ == "__main__":  # a Ctrl-C while torch loads: one line, no traceback (seq2seq2seq/quiet_interrupt.py)
-    import pathlib
-    import sys
-
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
     from seq2seq2seq.quiet_interrupt import quiet_until_main
 
     quiet_until_main()
@@ -30,18 +29,26 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
+
+from seq2seq2seq.config import RESUME_CHANGES, ConfigError, load_config, parse_overrides
+from seq2seq2seq.eval.baselines import lead_baseline, read_pairs, rule_summaries, rule_summaries_at_lengths
+from seq2seq2seq.eval.seed_results import (
+    HEADLINE_AT_LENGTH,
+    HEADLINE_BASELINE,
+    LAST_G,
+    PRETRAINED_G,
+    add_seed_results,
+    dev_best_choices,
+)
+from seq2seq2seq.paths import shared_data_dir
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(1, str(ROOT / "scripts"))  # plot_training, also when this file is imported by path
-
-from seq2seq2seq.config import RESUME_CHANGES, ConfigError, load_config, parse_overrides  # noqa: E402
-from seq2seq2seq.paths import shared_data_dir  # noqa: E402
-
 BASELINES = ("lead-8", "lead-10", "lead-75c")
 # settings that change neither the trained models nor their selection
 NOT_TRAINING = {"output_dir", "num_threads", "log_every", "sample_every", "report_to", "keep_checkpoints",
                 "save_every"}
+RULE_SEARCH = "headline-deletion search (no model)"  # report rows of the choice among the rule's candidates alone
 
 
 def _flat(tree: dict, prefix: str = "") -> dict:
@@ -72,109 +79,6 @@ def resume_changes(trained_config: Path) -> list[dict]:
 
     data = yaml.safe_load(trained_config.read_text(encoding="utf-8"))
     return list(data.get(RESUME_CHANGES) or []) if isinstance(data, dict) else []
-
-
-def _read_pairs(path: Path, limit: int | None = None) -> tuple[list[str], list[str]]:
-    documents, summaries = [], []
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            row = json.loads(line)
-            documents.append(row["document"])
-            summaries.append(row["summary"])
-            if limit and len(documents) >= limit:
-                break
-    return documents, summaries
-
-
-def dev_best_choices(dev_scores: dict, labels: dict) -> dict:
-    """The test-time choice each seed reports, picked on dev: among the dev-selected G's choice rows (``labels``:
-    (model, weights, rule a candidate) -> row label), the one with the best mean of dev R-1, R-2 and R-L, once among
-    G's own candidates (``chosen``) and once with the rule's summary a candidate (``chosen_with_rule``). Each names
-    that row and the pre-trained G's row of the same choice (None without ``--candidates_pretrained``)."""
-    out = {}
-    for kind, with_rule in (("chosen", False), ("chosen_with_rule", True)):
-        rows = {key: label for key, label in labels.items()
-                if key[0] == "seq2seq2seq" and key[2] == with_rule and label in dev_scores}
-        if not rows:
-            continue
-        best = max(rows, key=lambda key: sum(dev_scores[rows[key]][m] for m in ("rouge1", "rouge2", "rougeL")))
-        out[kind] = {"final": rows[best], "pretrained": labels.get((PRETRAINED_G, *best[1:]))}
-    return out
-
-
-def _test_row(scores: dict, readability: dict | None, system: str) -> dict:
-    s = scores[system]
-    row = {"rouge1": round(s["rouge1"], 2), "rouge2": round(s["rouge2"], 2), "rougeL": round(s["rougeL"], 2),
-           "words": round(s["avg_words"], 2)}
-    if readability and system in readability:
-        row["p_human"] = round(readability[system]["d_human_prob"], 1)
-    return row
-
-
-def add_seed_results(path: Path, seed: int, test_scores: dict, test_readability: dict | None = None,
-                     choice: dict | None = None) -> None:
-    """Put one run's test scores into ``{"seeds": [{"seed", "final", "pretrained", "rule", ...}, ...], "summary"}``
-    (ROUGE x100 and words; ``p_human``, the judge's mean P(human) in %, when ``test_readability`` has it), replacing
-    an earlier entry of the same seed; the entries stay sorted by seed. ``final`` is the dev-selected model (the
-    pre-trained G itself when no adversarial step beat it on dev), ``last`` the G at the end of the adversarial
-    stage, ``rule_at_final_lengths`` the rule cut to the final model's lengths. ``choice`` (from
-    :func:`dev_best_choices`) adds, per kind of test-time choice, its row label and the test scores of the final and
-    the pre-trained G under it. ``summary`` is :func:`seed_summary`. Pass every seed's run the same ``--judge`` so
-    that the ``p_human`` figures compare."""
-    rows = {"final": "seq2seq2seq", "pretrained": PRETRAINED_G, "rule": HEADLINE_BASELINE,
-            "rule_at_final_lengths": HEADLINE_AT_LENGTH, "last": "final G (no selection)"}
-    entry = {"seed": seed}
-    for key, system in rows.items():
-        if system in test_scores:
-            entry[key] = _test_row(test_scores, test_readability, system)
-    for kind, labels in (choice or {}).items():
-        entry[kind] = {"label": labels["final"], "final": _test_row(test_scores, test_readability, labels["final"])}
-        if labels.get("pretrained") in test_scores:
-            entry[kind]["pretrained"] = _test_row(test_scores, test_readability, labels["pretrained"])
-    data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"seeds": []}
-    seeds = [s for s in data.get("seeds", []) if s.get("seed") != seed] + [entry]
-    data["seeds"] = sorted(seeds, key=lambda s: s["seed"])
-    data["summary"] = seed_summary(data["seeds"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-
-
-GAIN_NAMES = {"rouge1": "R-1", "rouge2": "R-2", "rougeL": "R-L", "words": "words", "p_human": "P(human)"}
-
-
-def seed_summary(seeds: list[dict]) -> dict:
-    """Over the seeds that have both ``final`` and ``pretrained``: the mean and sample standard deviation (0 for one
-    seed) of each of their scores, and of the gain final - pretrained. The gains are keyed R-1, R-2, R-L, words,
-    P(human), so that every ``rouge*`` key in the file holds a score in 0-100 (a gain can be negative). The same
-    for each test-time choice (``chosen``, ``chosen_with_rule``) that every seed has."""
-    out = _gains(seeds)
-    for kind in ("chosen", "chosen_with_rule"):  # the test-time choices, when every seed has them
-        if out and all(kind in s for s in seeds):
-            out[kind] = _gains([s[kind] for s in seeds])
-    return out
-
-
-def _gains(seeds: list[dict]) -> dict:
-    import statistics
-
-    both = [s for s in seeds if "final" in s and "pretrained" in s]
-    if not both:
-        return {}
-    # e.g. p_human only when every run had a judge
-    metrics = [m for m in both[0]["final"] if all(m in s["final"] and m in s["pretrained"] for s in both)]
-
-    def stats(values: list[float]) -> tuple[float, float]:
-        return round(statistics.mean(values), 2), round(statistics.stdev(values), 2) if len(values) > 1 else 0.0
-
-    out: dict = {"seeds": len(both), "mean": {}, "sd": {}}
-    for key in ("final", "pretrained"):
-        pairs = {m: stats([s[key][m] for s in both]) for m in metrics}
-        out["mean"][key] = {m: mean for m, (mean, _) in pairs.items()}
-        out["sd"][key] = {m: sd for m, (_, sd) in pairs.items()}
-    gains = {GAIN_NAMES.get(m, m): stats([s["final"][m] - s["pretrained"][m] for s in both]) for m in metrics}
-    out["gain_over_pretrained"] = {"mean": {m: mean for m, (mean, _) in gains.items()},
-                                   "sd": {m: sd for m, (_, sd) in gains.items()}}
-    return out
 
 
 def collect_reports(reports: list[Path], results_json: Path) -> int:
@@ -241,12 +145,6 @@ def beside_pretrained_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-PRETRAINED_G = "pre-trained G only"
-HEADLINE_BASELINE = "headline-deletion (no model)"
-HEADLINE_AT_LENGTH = "headline-deletion at the model's lengths"
-RULE_SEARCH = "headline-deletion search (no model)"
-
-
 def matmul_peak_flops(size: int = 1024, seconds: float = 3.0) -> float:
     """FLOP/s of a float32 square matrix multiply on this machine with the current threads (GPU when present)."""
     import torch
@@ -275,55 +173,8 @@ def headline_stats(cfg):
     return headline_word_stats(corpus)
 
 
-def headline_baseline(document: str, stats, pretrain_cfg, words: int = 10) -> str:
-    """The pre-training task made deterministic (``data.headline_rule``): the first ``words`` words scoring above
-    the threshold. It shows how much of a model's score the pseudo-summary rule alone already gives."""
-    from seq2seq2seq.data import headline_rule
-
-    return headline_rule(document, stats, pretrain_cfg, words)
-
-
-def headline_baseline_at_lengths(documents: list[str], summaries: list[str], stats, pretrain_cfg) -> list[str]:
-    """The same rule cut, document by document, to as many words as the model's summary of that document has: what
-    the rule alone gives at the model's own lengths. At headline lengths ROUGE F1 rises with every word (the rule on
-    Gigaword test: 27.03 R-1 at 9 words, 27.86 at 10), so a model that writes shorter summaries than the 10-word
-    rule is better than its teacher only if it beats this row."""
-    return [headline_baseline(d, stats, pretrain_cfg, words=max(1, len(s.split())))
-            for d, s in zip(documents, summaries, strict=True)]
-
-
-def readability(summaries: list[str], judge, tokenizer) -> dict[str, float]:
-    """How readable summaries look: the judge discriminator's mean probability that each is human-written, and the
-    share of summaries that repeat no word (a repeated word is the commonest disfluency of an untrained G)."""
-    import torch
-
-    from seq2seq2seq.data import tokenize
-    from seq2seq2seq.models.build import discriminator_logits
-
-    probs = []
-    # as long a sentence as the judge learned on (a warm-started D's export records it; older ones read 48 tokens)
-    limit = getattr(judge.config, "max_tokens", 48)
-    with torch.no_grad():
-        for i in range(0, len(summaries), 256):
-            ids, mask = tokenize(tokenizer, [s or tokenizer.eos_token or "" for s in summaries[i:i + 256]], limit)
-            probs += torch.sigmoid(discriminator_logits(judge, ids, mask)).tolist()
-    no_repeat = [len(set(s.split())) == len(s.split()) for s in summaries]
-    n = max(len(probs), 1)
-    return {"d_human_prob": 100 * sum(probs) / n, "d_judged_human": 100 * sum(p > 0.5 for p in probs) / n,
-            "no_repeated_word": 100 * sum(no_repeat) / max(len(no_repeat), 1)}
-
-
-def readability_table(rows: dict[str, dict[str, float]]) -> str:
-    """One row per system; "judged human" is the share with P(human) > 0.5, so the human references' row and any
-    model's row together give the judge's held-out accuracy on human vs that model's text."""
-    lines = ["| system | D: P(human) % | D: judged human % | summaries with no repeated word % |",
-             "|---|---:|---:|---:|"]
-    lines += [f"| {name} | {r['d_human_prob']:.1f} | {r.get('d_judged_human', float('nan')):.1f} | "
-              f"{r['no_repeated_word']:.1f} |" for name, r in rows.items()]
-    return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The options; anything else on the command line is a training override (``--adversarial.steps 5``)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default=str(ROOT / "scripts/configs/quickstart.yaml"))
     parser.add_argument("--run_dir", default=None, help="default: runs/<config name>")
@@ -331,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--beams", type=int, default=None, help="beam size for dev/test summaries (default: config)")
     parser.add_argument("--candidates", type=int, default=0, metavar="K",
                         help="also score the dev-selected G choosing, per document, among its decoded summary and K "
-                             "samples by sentence-embedding similarity to the document (seq2seq2seq/inference/choose.py)")
+                             "samples by sentence-embedding similarity to the document "
+                             "(seq2seq2seq/inference/choose.py)")
     parser.add_argument("--candidates_no_longer", action="store_true",
                         help="with --candidates: only samples no longer (in words) than the decoded summary compete")
     parser.add_argument("--candidates_fluency_model", default="",
@@ -370,54 +222,83 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--judge", default=None,
                         help="discriminator folder that scores readability (default: this run's final discriminator; "
                              "pass the same one to compare runs)")
-    args, rest = parser.parse_known_args(argv)
-    if args.collect:
-        if not args.results_json or rest:
-            print("error: --collect takes report.json files and --results_json, nothing else: e.g. --collect "
-                  "runs/cpu_s0/report.json runs/cpu_s1/report.json --results_json docs/results/cpu.json", file=sys.stderr)
-            return 2
-        return collect_reports([Path(r) for r in args.collect], Path(args.results_json))
+    return parser
+
+
+def collect_command(args: argparse.Namespace, rest: list[str]) -> int:
+    """``--collect``: add finished runs' test scores to ``--results_json``, nothing else."""
+    if not args.results_json or rest:
+        print("error: --collect takes report.json files and --results_json, nothing else: e.g. --collect "
+              "runs/cpu_s0/report.json runs/cpu_s1/report.json --results_json docs/results/cpu.json", file=sys.stderr)
+        return 2
+    return collect_reports([Path(r) for r in args.collect], Path(args.results_json))
+
+
+def option_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with the ``--candidates*`` options, or None: checked before training, which can take hours."""
     if args.candidates_fluency_model:
         bad = [w for w in args.candidates_fluency_weight if not (0 <= w < float("inf"))]
         problem = ("needs --candidates K (e.g. 8)" if args.candidates <= 0 else
                    "is not a folder" if not Path(args.candidates_fluency_model).is_dir() else
                    f"has a weight that is not a number >= 0 ({bad[0]})" if bad else "")
-        if problem:  # checked before training, which can take hours
-            print(f"error: --candidates_fluency_model {args.candidates_fluency_model} {problem}", file=sys.stderr)
-            return 2
+        if problem:
+            return f"--candidates_fluency_model {args.candidates_fluency_model} {problem}"
     for flag in ("headline", "contiguity"):
         weights = getattr(args, f"candidates_{flag}_weight")
         bad = [w for w in weights if not (0 <= w < float("inf"))]
         if bad or (any(weights) and args.candidates <= 0):
-            print(f"error: --candidates_{flag}_weight " + (f"must be numbers >= 0, got {bad[0]}" if bad else
-                                                          "needs --candidates K (e.g. 8)"), file=sys.stderr)
-            return 2
+            return f"--candidates_{flag}_weight " + (f"must be numbers >= 0, got {bad[0]}" if bad else
+                                                     "needs --candidates K (e.g. 8)")
     for flag in ("pretrained", "with_rule"):
         if getattr(args, f"candidates_{flag}") and args.candidates <= 0:
-            print(f"error: --candidates_{flag} needs --candidates K (e.g. 8)", file=sys.stderr)
-            return 2
+            return f"--candidates_{flag} needs --candidates K (e.g. 8)"
     if not (0 < args.candidates_temperature < float("inf")):
-        print(f"error: --candidates_temperature must be a number > 0, got {args.candidates_temperature}",
-              file=sys.stderr)
-        return 2
+        return f"--candidates_temperature must be a number > 0, got {args.candidates_temperature}"
     if args.candidates_rule_samples < 0 or (args.candidates_rule_samples and not args.candidates_with_rule):
-        print("error: --candidates_rule_samples " + ("must be >= 0" if args.candidates_rule_samples < 0 else
-                                                      "needs --candidates_with_rule"), file=sys.stderr)
-        return 2
+        return "--candidates_rule_samples " + ("must be >= 0" if args.candidates_rule_samples < 0 else
+                                               "needs --candidates_with_rule")
     if not (0 < args.candidates_rule_temperature < float("inf")):
-        print(f"error: --candidates_rule_temperature must be a number > 0, got {args.candidates_rule_temperature}",
-              file=sys.stderr)
-        return 2
-    run_dir = Path(args.run_dir or ROOT / "runs" / Path(args.config).stem)
-    try:
-        cfg = load_config(args.config, {**parse_overrides(rest), "output_dir": str(run_dir / "train")})
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    run_dir.mkdir(parents=True, exist_ok=True)
-    wall = {}
+        return f"--candidates_rule_temperature must be a number > 0, got {args.candidates_rule_temperature}"
+    return None
 
-    # 1-2. data and training (training builds the default corpus itself when it is missing)
+
+@dataclasses.dataclass
+class Bench:
+    """What the steps after training share: the run, its evaluation data, the systems and the report so far."""
+
+    args: argparse.Namespace
+    rest: list[str]  # the training overrides
+    cfg: Any  # seq2seq2seq.config.TrainConfig
+    run_dir: Path
+    wall: dict[str, float]  # seconds by step, kept in the report
+    report: dict = dataclasses.field(default_factory=dict)
+    sets: dict[str, tuple[list[str], list[str]]] = dataclasses.field(default_factory=dict)  # name -> (docs, refs)
+    stats: Any = None  # the corpus's headline word statistics, for the rule (None: unreadable corpus)
+    tokenizer: Any = None  # G's
+    loaded: dict[str, Any] = dataclasses.field(default_factory=dict)  # row label -> summarizer
+    judge: Any = None  # the discriminator that scores readability, with its folder and tokenizer
+    judge_dir: Path | None = None
+    judge_tokenizer: Any = None
+    chooser: Any = None  # seq2seq2seq.inference.choose.CandidateChooser, with --candidates
+    # the choices' weights: (fluency, headline, contiguity), similarity's being 1
+    combos: list[tuple[float, float, float]] = dataclasses.field(default_factory=list)
+    chosen_labels: dict[tuple, str] = dataclasses.field(default_factory=dict)  # (model, weights, with rule) -> row
+    tables: list[str] = dataclasses.field(default_factory=list)  # the report's sections, in order
+
+    @property
+    def train_dir(self) -> Path:
+        return Path(self.cfg.output_dir)
+
+    @property
+    def rule_rows(self) -> int:
+        """Candidates the rule adds per document: its summary and its variants."""
+        return 1 + self.args.candidates_rule_samples
+
+
+def train(args: argparse.Namespace, rest: list[str], cfg: Any, wall: dict[str, float]) -> int:
+    """1-2. data and training: ``python -m seq2seq2seq.train`` into RUN/train (which builds the default corpus
+    itself when it is missing), resumed if it holds checkpoints, skipped if finished; a finished run trained with
+    other settings is refused. Returns an exit code, 0 when RUN/train holds a finished run."""
     train_dir = Path(cfg.output_dir)
     started = time.perf_counter()
     finished = (train_dir / "final" / "results.json").is_file()
@@ -439,214 +320,286 @@ def main(argv: list[str] | None = None) -> int:
             print("error: training failed; see the messages above", file=sys.stderr)
             return 1
     wall["train_seconds"] = time.perf_counter() - started
-    results = json.loads((train_dir / "final" / "results.json").read_text(encoding="utf-8"))
+    return 0
 
-    # 3. summarize dev and test with the dev-selected summarizer
+
+def evaluation_data(bench: Bench) -> dict[str, Path]:
+    """3. what is summarized, and by what: the dev-selected summarizer (the result) and, as ablation rows, G as
+    pre-training left it and the last G; the Gigaword test set and the corpus's dev slice; the report's header
+    (config, command, hardware, training results, the corpus's manifest, the machine's matmul peak)."""
     import torch
-    from transformers import AutoTokenizer
 
-    from seq2seq2seq.decoding.sampling import summarize_texts
-    from seq2seq2seq.eval.rouge import format_table, lead_baseline, score_summaries
-    from seq2seq2seq.models.build import load_discriminator, load_seq2seq
-    from seq2seq2seq.normalize import normalize
-
+    cfg, train_dir = bench.cfg, bench.train_dir
     torch.set_num_threads(cfg.num_threads or torch.get_num_threads())
-    # the dev-selected summarizer is the result; G as pre-training left it and the last G are the ablation rows
     best_dir = train_dir / "best" / "summarizer"
     models = {"seq2seq2seq": best_dir if best_dir.is_dir() else train_dir / "final" / "summarizer",
-              PRETRAINED_G: train_dir / "pretrained" / "summarizer",
-              "final G (no selection)": train_dir / "final" / "summarizer"}
+              PRETRAINED_G: train_dir / "pretrained" / "summarizer", LAST_G: train_dir / "final" / "summarizer"}
     models = {name: path for name, path in models.items() if path.is_dir()}
-    tokenizer = AutoTokenizer.from_pretrained(str(models["seq2seq2seq"]))
-    sets = {"test": _read_pairs(shared_data_dir() / "gigaword" / "test.jsonl", args.test_limit)}
+    bench.sets = {"test": read_pairs(shared_data_dir() / "gigaword" / "test.jsonl", bench.args.test_limit)}
     if (Path(cfg.data_dir) / "dev.jsonl").is_file():  # a corpus of the user's own text may have none
-        sets = {"dev": _read_pairs(Path(cfg.data_dir) / "dev.jsonl", cfg.eval_size or None), **sets}
-    report: dict = {"config": cfg.to_dict(), "command": " ".join(["python scripts/benchmark.py", "--config", args.config, *rest]),
+        bench.sets = {"dev": read_pairs(Path(cfg.data_dir) / "dev.jsonl", cfg.eval_size or None), **bench.sets}
+    results = json.loads((train_dir / "final" / "results.json").read_text(encoding="utf-8"))
+    bench.report = {"config": cfg.to_dict(), "command": " ".join(["python scripts/benchmark.py", "--config",
+                                                                  bench.args.config, *bench.rest]),
                     "hardware": {"machine": platform.machine(), "processor": platform.processor(),
                                  "cpus": os.cpu_count(), "threads": torch.get_num_threads(),
                                  "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
                                  "ld_preload": os.environ.get("LD_PRELOAD", "")},
-                    "training": results, "wall": wall, "scores": {}, "samples": {}}
+                    "training": results, "wall": bench.wall, "scores": {}, "samples": {}}
     manifest = Path(cfg.data_dir) / "manifest.json"
     if manifest.is_file():
         data = json.loads(manifest.read_text(encoding="utf-8"))
-        report["data_manifest"] = {k: data[k] for k in ("counts", "normalisation") if k in data} or data
-    report["models"] = {name: str(path) for name, path in models.items()}
-    report["matmul_peak_flops"] = matmul_peak_flops()
+        bench.report["data_manifest"] = {k: data[k] for k in ("counts", "normalisation") if k in data} or data
+    bench.report["models"] = {name: str(path) for name, path in models.items()}
+    bench.report["matmul_peak_flops"] = matmul_peak_flops()
     for t in results.get("throughput", {}).values():
         if "flops_per_second" in t:
-            t["fraction_of_matmul_peak"] = t["flops_per_second"] / report["matmul_peak_flops"]
-    stats = headline_stats(cfg)
-    judge_dir = Path(args.judge) if args.judge else train_dir / "final" / "discriminator"
-    judge = load_discriminator(judge_dir).eval() if judge_dir.is_dir() else None
+            t["fraction_of_matmul_peak"] = t["flops_per_second"] / bench.report["matmul_peak_flops"]
+    bench.stats = headline_stats(cfg)
+    return models
+
+
+def load_systems(bench: Bench, models: dict[str, Path]) -> str | None:
+    """The summarizers, the readability judge and, with ``--candidates``, the chooser among candidates; returns what
+    stops the benchmark (a chooser that cannot load, a choice that needs word counts the corpus lacks), else None."""
+    import torch
+    from transformers import AutoTokenizer
+
+    from seq2seq2seq.models.build import load_discriminator, load_seq2seq
+
+    args, cfg = bench.args, bench.cfg
+    bench.tokenizer = AutoTokenizer.from_pretrained(str(models["seq2seq2seq"]))
+    bench.judge_dir = Path(args.judge) if args.judge else bench.train_dir / "final" / "discriminator"
+    bench.judge = load_discriminator(bench.judge_dir).eval() if bench.judge_dir.is_dir() else None
     # the judge reads text with its own tokenizer (saved with D since warm starts; older exports use G's)
-    judge_tokenizer = (AutoTokenizer.from_pretrained(str(judge_dir))
-                       if judge is not None and (judge_dir / "tokenizer_config.json").is_file() else None)
-    report["readability_judge"] = str(judge_dir) if judge is not None else None
+    if bench.judge is not None and (bench.judge_dir / "tokenizer_config.json").is_file():
+        bench.judge_tokenizer = AutoTokenizer.from_pretrained(str(bench.judge_dir))
+    bench.report["readability_judge"] = str(bench.judge_dir) if bench.judge is not None else None
     # summarize on the GPU when there is one (the training process has exited and freed it)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    loaded = {label: load_seq2seq(path).to(device).eval() for label, path in models.items()}
-    chooser = None
-    if args.candidates > 0:
-        from seq2seq2seq.inference.choose import CandidateChooser
-        from seq2seq2seq.models.build import ModelLoadError
+    bench.loaded = {label: load_seq2seq(path).to(device).eval() for label, path in models.items()}
+    if args.candidates <= 0:
+        return None
+    from seq2seq2seq.inference.choose import CandidateChooser
+    from seq2seq2seq.models.build import ModelLoadError
 
-        try:
-            chooser = CandidateChooser.load(cfg.adversarial.similarity_model,
-                                            fluency_model=args.candidates_fluency_model,
-                                            setting="--adversarial.similarity_model").to(device)
-        except ModelLoadError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
+    try:
+        bench.chooser = CandidateChooser.load(cfg.adversarial.similarity_model,
+                                              fluency_model=args.candidates_fluency_model,
+                                              setting="--adversarial.similarity_model").to(device)
+    except ModelLoadError as err:
+        return str(err)
     # one chosen row per combination of weights, all from the same candidates
-    combos = list(itertools.product(args.candidates_fluency_weight if args.candidates_fluency_model else [0.0],
-                                    args.candidates_headline_weight, args.candidates_contiguity_weight))
-    if chooser is not None and any(h for _, h, _ in combos):
-        if stats is None:
-            print(f"error: --candidates_headline_weight needs the corpus's word counts, and {cfg.data_dir} has none "
-                  f"readable: rebuild it with `python -m data_prep --out {cfg.data_dir}`", file=sys.stderr)
-            return 2
-        chooser.headline_stats = stats
-    if chooser is not None and args.candidates_with_rule and stats is None:
-        print(f"error: --candidates_with_rule needs the corpus's word counts for the rule, and {cfg.data_dir} has none "
-              f"readable: rebuild it with `python -m data_prep --out {cfg.data_dir}`", file=sys.stderr)
-        return 2
+    bench.combos = list(itertools.product(args.candidates_fluency_weight if args.candidates_fluency_model else [0.0],
+                                          args.candidates_headline_weight, args.candidates_contiguity_weight))
+    rebuild = f"rebuild it with `python -m data_prep --out {cfg.data_dir}`"
+    if any(h for _, h, _ in bench.combos):
+        if bench.stats is None:
+            return (f"--candidates_headline_weight needs the corpus's word counts, and {cfg.data_dir} has none "
+                    f"readable: {rebuild}")
+        bench.chooser.headline_stats = bench.stats
+    if args.candidates_with_rule and bench.stats is None:
+        return f"--candidates_with_rule needs the corpus's word counts for the rule, and {cfg.data_dir} has none " \
+               f"readable: {rebuild}"
+    bench.chosen_labels = chosen_labels(args, [m for m in ("seq2seq2seq", PRETRAINED_G) if m in bench.loaded],
+                                        bench.combos)
+    return None
 
-    def scores_label(fluency: float, headline: float, contiguity: float) -> str:
-        return "similarity" + "".join(f" + {w:g} {name}" for name, w in (
-            ("fluency", fluency), ("headline", headline), ("contiguity", contiguity)) if w)
 
-    def chosen_label(fluency: float, headline: float, contiguity: float) -> str:
-        at = f" at temperature {args.candidates_temperature:g}" if args.candidates_temperature != 1 else ""
-        return (f"best of 1+{args.candidates}{at} by {scores_label(fluency, headline, contiguity)}"
-                + (", no longer than greedy" if args.candidates_no_longer else ""))
+def scores_label(fluency: float, headline: float, contiguity: float) -> str:
+    """The scores a choice combines, as its row label says them: ``similarity + 0.5 fluency``."""
+    return "similarity" + "".join(f" + {w:g} {name}" for name, w in (
+        ("fluency", fluency), ("headline", headline), ("contiguity", contiguity)) if w)
 
-    rule_rows = 1 + args.candidates_rule_samples  # candidates the rule adds per document
-    rule_label = (f", the rule's summary and {args.candidates_rule_samples} variants at temperature "
-                  f"{args.candidates_rule_temperature:g} candidates" if args.candidates_rule_samples else
-                  ", the rule's summary a candidate")
-    # (model, weights, rule a candidate) -> row label
-    chosen_labels = {(model, combo, with_rule): (f"{'seq2seq2seq' if model == 'seq2seq2seq' else 'pre-trained G'}, "
-                                                 f"{chosen_label(*combo)}" + (rule_label if with_rule else ""))
-                     for model in (["seq2seq2seq", PRETRAINED_G] if args.candidates_pretrained else ["seq2seq2seq"])
-                     if model in loaded
-                     for combo in combos for with_rule in ([False, True] if args.candidates_with_rule else [False])}
-    tables = []
-    for name, (documents, references) in sets.items():
-        normalised = [normalize(d) for d in documents]  # G reads documents normalised like its training text
-        systems = {}
-        for label, model in loaded.items():
-            started = time.perf_counter()
-            systems[label] = summarize_texts(model, tokenizer, normalised, cfg.decoding,
-                                             max_document_tokens=cfg.model.max_document_tokens,
-                                             num_beams=args.beams, progress=True)
-            wall[f"summarize_{name}_{label}_seconds"] = time.perf_counter() - started
-        if stats is not None:
-            systems[HEADLINE_BASELINE] = [headline_baseline(d, stats, cfg.pretrain) for d in normalised]
-        if chooser is not None and name in args.candidates_sets.split(","):
-            from seq2seq2seq.data import headline_rule_samples
-            from seq2seq2seq.inference.choose import candidate_summaries
 
-            for model_label in dict.fromkeys(model for model, _, _ in chosen_labels):
-                started = time.perf_counter()
-                candidates = candidate_summaries(
-                    loaded[model_label], tokenizer, normalised,
-                    dataclasses.replace(cfg.decoding, num_beams=args.beams or cfg.decoding.num_beams),
-                    k=args.candidates, max_document_tokens=cfg.model.max_document_tokens, seed=cfg.seed,
-                    progress=True, temperature=args.candidates_temperature)
-                key = "" if model_label == "seq2seq2seq" else "pretrained_"
-                wall[f"summarize_{name}_{key}{args.candidates}_candidates_seconds"] = time.perf_counter() - started
-                if args.candidates_with_rule:  # the rule's candidates last, dropped again for the rows without it
-                    variants = [headline_rule_samples(d, stats, args.candidates_rule_samples,
-                                                      args.candidates_rule_temperature, cfg.pretrain, seed=cfg.seed)
-                                for d in normalised]
-                    candidates = [row + [rule, *more] for row, rule, more
-                                  in zip(candidates, systems[HEADLINE_BASELINE], variants)]
-                # the candidates are scored once; each weight only recombines the scores
-                started = time.perf_counter()
-                scores = {"similarity": chooser.similarity(normalised, candidates),
-                          "fluency": chooser.fluency(candidates) if args.candidates_fluency_model else None,
-                          "headline": chooser.headline(candidates) if chooser.headline_stats is not None else None,
-                          "contiguity": chooser.contiguity(normalised, candidates)}
-                wall[f"score_{name}_{key}candidates_seconds"] = time.perf_counter() - started
-                for (model, weights, with_rule), label in chosen_labels.items():
-                    if model != model_label:
-                        continue
-                    cut = (functools.partial(_without_last, n=rule_rows) if args.candidates_with_rule and not with_rule
-                           else (lambda rows: rows))
-                    chooser.fluency_weight, chooser.headline_weight, chooser.contiguity_weight = weights
-                    shown = cut(candidates)
-                    picks = chooser.best(chooser.combine(shown, cut(scores["similarity"]), cut(scores["fluency"]),
-                                                         args.candidates_no_longer, headline=cut(scores["headline"]),
-                                                         contiguity=cut(scores["contiguity"])))
-                    systems[label] = [row[p] for row, p in zip(shown, picks)]
-                    if with_rule:  # how often the rule's summary (or a variant of it) won
-                        report.setdefault("rule_chosen", {}).setdefault(name, {})[label] = (
-                            sum(p >= len(row) - rule_rows for row, p in zip(shown, picks)) / max(1, len(shown)))
-                if args.candidates_rule_samples and model_label == "seq2seq2seq":
-                    # the search without G: the same choice among the rule's candidates alone (no model at all)
-                    only = functools.partial(_last, n=rule_rows)
-                    for combo in combos:
-                        chooser.fluency_weight, chooser.headline_weight, chooser.contiguity_weight = combo
-                        picks = chooser.best(chooser.combine(only(candidates), only(scores["similarity"]),
-                                                             only(scores["fluency"]), headline=only(scores["headline"]),
-                                                             contiguity=only(scores["contiguity"])))
-                        systems[f"{RULE_SEARCH}: the rule's summary and {args.candidates_rule_samples} variants "
-                                f"at temperature {args.candidates_rule_temperature:g}, best by "
-                                f"{scores_label(*combo)}"] = [
-                            row[p] for row, p in zip(only(candidates), picks)]
-        (run_dir / f"{name}.predictions.txt").write_text("\n".join(systems["seq2seq2seq"]) + "\n", encoding="utf-8")
-        # the Lead baselines read the raw file, as evaluation.md's Lead rows do
-        systems.update({baseline: lead_baseline(documents, baseline) for baseline in BASELINES})
-        if stats is not None:
-            systems[HEADLINE_AT_LENGTH] = headline_baseline_at_lengths(normalised, systems["seq2seq2seq"], stats,
-                                                                      cfg.pretrain)
-        rows = {label: score_summaries(texts, references) for label, texts in systems.items()}
-        report["scores"][name] = rows
-        tables.append(f"### {name} ({len(documents)} examples)\n\n```\n{format_table(rows)}\n```")
-        if report.get("rule_chosen", {}).get(name):
-            tables.append("How often the rule's summary was chosen:\n\n" + "\n".join(
-                f"- {label}: {100 * share:.1f}%" for label, share in report["rule_chosen"][name].items()))
-        if judge is not None:
-            judged = {**systems, "human references": references}
-            report.setdefault("readability", {})[name] = {k: readability(v, judge, judge_tokenizer or tokenizer)
-                                                            for k, v in judged.items()}
-            tables.append(f"Readability ({name}; judge: {judge_dir}):\n\n{readability_table(report['readability'][name])}")
-        report["samples"][name] = _samples(documents, systems["seq2seq2seq"], references)
-        if PRETRAINED_G in systems:
-            report.setdefault("beside_pretrained", {})[name] = beside_pretrained(
-                documents, systems["seq2seq2seq"], systems[PRETRAINED_G], references)
+def chosen_labels(args: argparse.Namespace, models: list[str], combos: list[tuple[float, float, float]]
+                  ) -> dict[tuple[str, tuple[float, float, float], bool], str]:
+    """The report row of each choice: (model, weights, rule a candidate) -> label, for the dev-selected G (and the
+    pre-trained G with ``--candidates_pretrained``), each combination of weights, without and with the rule."""
+    at = f" at temperature {args.candidates_temperature:g}" if args.candidates_temperature != 1 else ""
+    no_longer = ", no longer than greedy" if args.candidates_no_longer else ""
+    rule = (f", the rule's summary and {args.candidates_rule_samples} variants at temperature "
+            f"{args.candidates_rule_temperature:g} candidates" if args.candidates_rule_samples else
+            ", the rule's summary a candidate")
+    return {(model, combo, with_rule): (f"{'seq2seq2seq' if model == 'seq2seq2seq' else 'pre-trained G'}, best of "
+                                        f"1+{args.candidates}{at} by {scores_label(*combo)}{no_longer}"
+                                        + (rule if with_rule else ""))
+            for model in (models if args.candidates_pretrained else models[:1])
+            for combo in combos for with_rule in ([False, True] if args.candidates_with_rule else [False])}
 
-    # 4. the report, the training curves, the shared results file
-    if chooser is not None and "dev" in report["scores"]:
-        report["choice"] = dev_best_choices(report["scores"]["dev"], chosen_labels)
+
+def summarize(bench: Bench, name: str, documents: list[str]) -> dict[str, list[str]]:
+    """4. every system's summaries of one set, by report row: each summarizer's, the rule's, each choice among
+    candidates (with ``--candidates``), the Lead baselines and the rule at the dev-selected G's lengths. The
+    dev-selected G's go to RUN/NAME.predictions.txt too."""
+    from seq2seq2seq.decoding.sampling import summarize_texts
+    from seq2seq2seq.normalize import normalize
+
+    args, cfg = bench.args, bench.cfg
+    normalised = [normalize(d) for d in documents]  # G reads documents normalised like its training text
+    systems = {}
+    for label, model in bench.loaded.items():
+        started = time.perf_counter()
+        systems[label] = summarize_texts(model, bench.tokenizer, normalised, cfg.decoding,
+                                         max_document_tokens=cfg.model.max_document_tokens,
+                                         num_beams=args.beams, progress=True)
+        bench.wall[f"summarize_{name}_{label}_seconds"] = time.perf_counter() - started
+    if bench.stats is not None:
+        systems[HEADLINE_BASELINE] = rule_summaries(normalised, bench.stats, cfg.pretrain)
+    if bench.chooser is not None and name in args.candidates_sets.split(","):
+        for model_label in dict.fromkeys(model for model, _, _ in bench.chosen_labels):
+            systems.update(chosen_summaries(bench, name, model_label, normalised, systems.get(HEADLINE_BASELINE)))
+    (bench.run_dir / f"{name}.predictions.txt").write_text("\n".join(systems["seq2seq2seq"]) + "\n",
+                                                            encoding="utf-8")
+    # the Lead baselines read the raw file, as evaluation.md's Lead rows do
+    systems.update({baseline: lead_baseline(documents, baseline) for baseline in BASELINES})
+    if bench.stats is not None:
+        systems[HEADLINE_AT_LENGTH] = rule_summaries_at_lengths(normalised, systems["seq2seq2seq"], bench.stats,
+                                                                cfg.pretrain)
+    return systems
+
+
+def candidates(bench: Bench, name: str, model_label: str, normalised: list[str],
+               rule: list[str] | None) -> tuple[list[list[str]], dict[str, Any]]:
+    """The candidates of one summarizer for each document (its decoded summary and ``--candidates`` samples, then,
+    with ``--candidates_with_rule``, the rule's summary and its variants last) and their scores, computed once: each
+    weight only recombines them."""
+    from seq2seq2seq.data import headline_rule_samples
+    from seq2seq2seq.inference.choose import candidate_summaries
+
+    args, cfg, chooser = bench.args, bench.cfg, bench.chooser
+    started = time.perf_counter()
+    rows = candidate_summaries(
+        bench.loaded[model_label], bench.tokenizer, normalised,
+        dataclasses.replace(cfg.decoding, num_beams=args.beams or cfg.decoding.num_beams),
+        k=args.candidates, max_document_tokens=cfg.model.max_document_tokens, seed=cfg.seed,
+        progress=True, temperature=args.candidates_temperature)
+    key = "" if model_label == "seq2seq2seq" else "pretrained_"
+    bench.wall[f"summarize_{name}_{key}{args.candidates}_candidates_seconds"] = time.perf_counter() - started
+    if args.candidates_with_rule:  # the rule's candidates last, dropped again for the rows without it
+        variants = [headline_rule_samples(d, bench.stats, args.candidates_rule_samples,
+                                          args.candidates_rule_temperature, cfg.pretrain, seed=cfg.seed)
+                    for d in normalised]
+        rows = [row + [summary, *more] for row, summary, more in zip(rows, rule, variants)]
+    started = time.perf_counter()
+    scores = {"similarity": chooser.similarity(normalised, rows),
+              "fluency": chooser.fluency(rows) if args.candidates_fluency_model else None,
+              "headline": chooser.headline(rows) if chooser.headline_stats is not None else None,
+              "contiguity": chooser.contiguity(normalised, rows)}
+    bench.wall[f"score_{name}_{key}candidates_seconds"] = time.perf_counter() - started
+    return rows, scores
+
+
+def pick(bench: Bench, rows: list[list[str]], scores: dict[str, Any], weights: tuple[float, float, float],
+         keep: Any = lambda rows: rows, no_longer: bool = False) -> tuple[list[list[str]], list[int]]:
+    """The candidates ``keep`` leaves of each document, and the index of the best of them by the scores combined
+    with ``weights`` (fluency, headline, contiguity; similarity's is 1)."""
+    chooser = bench.chooser
+    chooser.fluency_weight, chooser.headline_weight, chooser.contiguity_weight = weights
+    shown = keep(rows)
+    picks = chooser.best(chooser.combine(shown, keep(scores["similarity"]), keep(scores["fluency"]), no_longer,
+                                         headline=keep(scores["headline"]), contiguity=keep(scores["contiguity"])))
+    return shown, picks
+
+
+def chosen_summaries(bench: Bench, name: str, model_label: str, normalised: list[str],
+                     rule: list[str] | None) -> dict[str, list[str]]:
+    """The choice rows of one summarizer: per combination of weights, the best of its candidates (and, with
+    ``--candidates_with_rule``, of its candidates and the rule's, recording how often the rule's won); with
+    ``--candidates_rule_samples``, the same choice among the rule's candidates alone (the search without G)."""
+    args, rule_rows = bench.args, bench.rule_rows
+    rows, scores = candidates(bench, name, model_label, normalised, rule)
+    systems = {}
+    for (model, weights, with_rule), label in bench.chosen_labels.items():
+        if model != model_label:
+            continue
+        cut = (functools.partial(_without_last, n=rule_rows) if args.candidates_with_rule and not with_rule
+               else (lambda rows: rows))
+        shown, picks = pick(bench, rows, scores, weights, cut, args.candidates_no_longer)
+        systems[label] = [row[p] for row, p in zip(shown, picks)]
+        if with_rule:  # how often the rule's summary (or a variant of it) won
+            bench.report.setdefault("rule_chosen", {}).setdefault(name, {})[label] = (
+                sum(p >= len(row) - rule_rows for row, p in zip(shown, picks)) / max(1, len(shown)))
+    if args.candidates_rule_samples and model_label == "seq2seq2seq":
+        # the search without G: the same choice among the rule's candidates alone (no model at all)
+        for combo in bench.combos:
+            shown, picks = pick(bench, rows, scores, combo, functools.partial(_last, n=rule_rows))
+            systems[f"{RULE_SEARCH}: the rule's summary and {args.candidates_rule_samples} variants at temperature "
+                    f"{args.candidates_rule_temperature:g}, best by {scores_label(*combo)}"] = [
+                row[p] for row, p in zip(shown, picks)]
+    return systems
+
+
+def score(bench: Bench, name: str, documents: list[str], references: list[str], systems: dict[str, list[str]]
+          ) -> None:
+    """5. ROUGE of every system on one set, the judge's readability of each (and of the references), good and bad
+    samples, and the final G beside the pre-trained G on a spread of documents: into the report and its tables."""
+    from seq2seq2seq.eval.readability import readability, readability_table
+    from seq2seq2seq.eval.rouge import format_table, score_summaries
+
+    report = bench.report
+    rows = {label: score_summaries(texts, references) for label, texts in systems.items()}
+    report["scores"][name] = rows
+    bench.tables.append(f"### {name} ({len(documents)} examples)\n\n```\n{format_table(rows)}\n```")
+    if report.get("rule_chosen", {}).get(name):
+        bench.tables.append("How often the rule's summary was chosen:\n\n" + "\n".join(
+            f"- {label}: {100 * share:.1f}%" for label, share in report["rule_chosen"][name].items()))
+    if bench.judge is not None:
+        judged = {**systems, "human references": references}
+        report.setdefault("readability", {})[name] = {
+            k: readability(v, bench.judge, bench.judge_tokenizer or bench.tokenizer) for k, v in judged.items()}
+        bench.tables.append(f"Readability ({name}; judge: {bench.judge_dir}):\n\n"
+                            f"{readability_table(report['readability'][name])}")
+    report["samples"][name] = _samples(documents, systems["seq2seq2seq"], references)
+    if PRETRAINED_G in systems:
+        report.setdefault("beside_pretrained", {})[name] = beside_pretrained(
+            documents, systems["seq2seq2seq"], systems[PRETRAINED_G], references)
+
+
+def write_report(bench: Bench) -> None:
+    """6. the report: RUN/report.json, the training curves, the seed's row of ``--results_json``, RUN/report.md;
+    prints the tables and the test samples."""
+    args, report, run_dir = bench.args, bench.report, bench.run_dir
+    if bench.chooser is not None and "dev" in report["scores"]:
+        report["choice"] = dev_best_choices(report["scores"]["dev"], bench.chosen_labels)
     (run_dir / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     curves = ""
     try:
-        from plot_training import plot_training
+        from seq2seq2seq.eval.training_curves import plot_training
 
-        plot_training(train_dir, run_dir / "training_curves.png")
+        plot_training(bench.train_dir, run_dir / "training_curves.png")
         curves = "\n\n## Training curves\n\n![dev ROUGE, rewards and losses over training](training_curves.png)\n"
     except ImportError:
         print("note: no training_curves.png (needs matplotlib: pip install -e '.[plot]')", file=sys.stderr)
     except ValueError as err:
         print(f"note: no training_curves.png ({err})", file=sys.stderr)
     if args.results_json:
-        add_seed_results(Path(args.results_json), cfg.seed, report["scores"]["test"],
+        add_seed_results(Path(args.results_json), bench.cfg.seed, report["scores"]["test"],
                          report.get("readability", {}).get("test"), report.get("choice"))
-    throughput = "\n".join(
-        f"| {stage} | {t['examples']} | {t['seconds']:.0f} | {t['examples_per_second']:.1f} | "
-        f"{t.get('flops_per_second', float('nan')) / 1e9:.1f} | {100 * t.get('fraction_of_matmul_peak', float('nan')):.0f}% |"
-        for stage, t in results.get("throughput", {}).items())
     samples = "\n".join(f"- [{kind}, R-L {s['rougeL']}] {s['document'][:160]}\n  - summary: {s['summary']}\n"
                         f"  - reference: {s['reference']}"
                         for kind in ("good", "bad") for s in report["samples"]["test"][kind])
-    markdown = (f"# Benchmark: {Path(args.config).name}\n\nCommand: `{report['command']}`\n\n"
+    (run_dir / "report.md").write_text(report_markdown(bench, curves, samples), encoding="utf-8")
+    print("\n".join(bench.tables))
+    print(f"\nsamples:\n{samples}\n\nreport: {run_dir / 'report.md'}")
+
+
+def report_markdown(bench: Bench, curves: str, samples: str) -> str:
+    """RUN/report.md: the command, the machine, training throughput, the tables, the curves, the test samples, the
+    choice picked on dev and the test summaries beside the pre-trained G's."""
+    report, wall = bench.report, bench.wall
+    nan = float("nan")
+    throughput = "\n".join(
+        f"| {stage} | {t['examples']} | {t['seconds']:.0f} | {t['examples_per_second']:.1f} | "
+        f"{t.get('flops_per_second', nan) / 1e9:.1f} | {100 * t.get('fraction_of_matmul_peak', nan):.0f}% |"
+        for stage, t in report["training"].get("throughput", {}).items())
+    markdown = (f"# Benchmark: {Path(bench.args.config).name}\n\nCommand: `{report['command']}`\n\n"
                 f"Hardware: {report['hardware']}\n\nTraining wall-clock: {wall['train_seconds']:.0f} s "
-                f"(0 when reused)\n\nMatrix-multiply peak measured in this run: {report['matmul_peak_flops'] / 1e9:.1f} GFLOP/s\n\n"
+                f"(0 when reused)\n\nMatrix-multiply peak measured in this run: "
+                f"{report['matmul_peak_flops'] / 1e9:.1f} GFLOP/s\n\n"
                 f"| stage | examples | seconds | examples/s | model GFLOP/s | of matmul peak |\n"
                 f"|---|---|---|---|---|---|\n{throughput}\n\n"
-                + "\n\n".join(tables) + curves + f"\n\n## Test samples\n\n{samples}\n")
+                + "\n\n".join(bench.tables) + curves + f"\n\n## Test samples\n\n{samples}\n")
     for kind, labels in report.get("choice", {}).items():
         markdown += (f"\n{'Choice' if kind == 'chosen' else 'Choice with the rule a candidate'} picked on dev (best "
                      f"mean of R-1, R-2, R-L): `{labels['final']}`"
@@ -655,9 +608,38 @@ def main(argv: list[str] | None = None) -> int:
     if "test" in report.get("beside_pretrained", {}):
         markdown += ("\n## Test summaries beside the pre-trained G's (10 documents spread over the test set)\n\n"
                      + beside_pretrained_table(report["beside_pretrained"]["test"]) + "\n")
-    (run_dir / "report.md").write_text(markdown, encoding="utf-8")
-    print("\n".join(tables))
-    print(f"\nsamples:\n{samples}\n\nreport: {run_dir / 'report.md'}")
+    return markdown
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The benchmark's steps in order: the options, data and training, what is summarized and by what, then for each
+    set the summaries and their scores, and the report. 0 when the report is written; 2 for bad options or a run
+    that cannot be re-scored, 1 when training fails."""
+    args, rest = build_parser().parse_known_args(argv)
+    if args.collect:
+        return collect_command(args, rest)
+    problem = option_problem(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    run_dir = Path(args.run_dir or ROOT / "runs" / Path(args.config).stem)
+    try:
+        cfg = load_config(args.config, {**parse_overrides(rest), "output_dir": str(run_dir / "train")})
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    run_dir.mkdir(parents=True, exist_ok=True)
+    bench = Bench(args, rest, cfg, run_dir, wall={})
+    code = train(args, rest, cfg, bench.wall)
+    if code:
+        return code
+    problem = load_systems(bench, evaluation_data(bench))
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    for name, (documents, references) in bench.sets.items():
+        score(bench, name, documents, references, summarize(bench, name, documents))
+    write_report(bench)
     return 0
 
 

@@ -21,10 +21,6 @@ sum over the processes (an upper bound: forked workers share pages). Prints a Ma
 from __future__ import annotations
 
 if __name__ == "__main__":  # a Ctrl-C while torch loads: one line, no traceback (seq2seq2seq/quiet_interrupt.py)
-    import pathlib
-    import sys
-
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
     from seq2seq2seq.quiet_interrupt import quiet_until_main
 
     quiet_until_main()
@@ -39,7 +35,6 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 SENTENCES_PER_DOCUMENT = 15_081 / 206_149  # the default corpus's ratio
 MIB = 1024 * 1024

@@ -17,10 +17,6 @@ count can be near 0).
 from __future__ import annotations
 
 if __name__ == "__main__":  # a Ctrl-C while torch loads: one line, no traceback (seq2seq2seq/quiet_interrupt.py)
-    import pathlib
-    import sys
-
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
     from seq2seq2seq.quiet_interrupt import quiet_until_main
 
     quiet_until_main()
@@ -34,14 +30,13 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from seq2seq2seq.config import load_config
+from seq2seq2seq.decoding.sampling import summary_token_mask
+from seq2seq2seq.inference.api import Summarizer, decoding_overrides, summarize_documents
+from seq2seq2seq.models.build import build_seq2seq
+from seq2seq2seq.paths import shared_data_dir
 
-from seq2seq2seq.config import load_config  # noqa: E402
-from seq2seq2seq.decoding.sampling import summary_token_mask  # noqa: E402
-from seq2seq2seq.inference.api import Summarizer, decoding_overrides, summarize_documents  # noqa: E402
-from seq2seq2seq.models.build import build_seq2seq  # noqa: E402
-from seq2seq2seq.paths import shared_data_dir  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 MODES = {"greedy": 1, "beam5": 5}
 

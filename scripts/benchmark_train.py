@@ -11,10 +11,6 @@ for D). Uses the corpus folder of the config (``--data_dir`` to override). Nothi
 from __future__ import annotations
 
 if __name__ == "__main__":  # a Ctrl-C while torch loads: one line, no traceback (seq2seq2seq/quiet_interrupt.py)
-    import pathlib
-    import sys
-
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
     from seq2seq2seq.quiet_interrupt import quiet_until_main
 
     quiet_until_main()
@@ -26,17 +22,14 @@ import sys
 import tempfile
 import time
 from functools import partial
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from seq2seq2seq.config import ConfigError, load_config, parse_overrides  # noqa: E402
-from seq2seq2seq.data import CorpusError, load_corpus  # noqa: E402
+from seq2seq2seq.config import ConfigError, load_config, parse_overrides
+from seq2seq2seq.data import CorpusError, load_corpus
 from seq2seq2seq.train import stages as train_stages
 from seq2seq2seq.train.cli import ensure_corpus
-from seq2seq2seq.train.loop import Trainer  # noqa: E402
+from seq2seq2seq.train.loop import Trainer
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,10 +15,6 @@ matplotlib (`pip install -e '.[plot]'`) for the picture, not for ``--table``.
 from __future__ import annotations
 
 if __name__ == "__main__":  # a Ctrl-C while matplotlib loads: one line, no traceback (seq2seq2seq/quiet_interrupt.py)
-    import pathlib
-    import sys
-
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
     from seq2seq2seq.quiet_interrupt import quiet_until_main
 
     quiet_until_main()
@@ -37,7 +33,7 @@ FILES = ("cpu.json", "quickstart.json")
 # (docs/lab/recipes.md, "Quality: the `cpu` configuration").
 LEADS = [{"label": "Lead-8", "rouge1": 21.30, "rouge2": 7.35, "rougeL": 19.95, "words": 7.89},
          {"label": "Lead-10", "rouge1": 22.94, "rouge2": 7.89, "rougeL": 21.21, "words": 9.83}]
-# The headline-deletion rule cut to 8-12 words (`python scripts/rule_by_length.py --words 8 9 10 11 12`):
+# The headline-deletion rule cut to 8-12 words (`python scripts/research/rule_by_length.py --words 8 9 10 11 12`):
 # docs/lab/adversarial.md, "How much of the gap to the rule is length". (words, R-1, R-2)
 RULE_BY_LENGTH = [(7.81, 26.03, 9.62), (8.75, 27.03, 9.99), (9.68, 27.86, 10.30), (10.59, 28.43, 10.49),
                   (11.48, 28.75, 10.62)]

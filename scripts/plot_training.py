@@ -3,17 +3,13 @@
     python scripts/plot_training.py runs/quickstart/train --out runs/quickstart/training_curves.png
 
 Reads RUN/metrics.jsonl (every logged window: losses, rewards by name) and RUN/results.json (the dev evaluations),
-both written by training; ``scripts/benchmark.py`` calls it for its report. Needs matplotlib (`pip install
-.[plot]`).
+both written by training; ``scripts/benchmark.py`` draws the same picture for its report
+(seq2seq2seq/eval/training_curves.py). Needs matplotlib (`pip install -e '.[plot]'`).
 """
 
 from __future__ import annotations
 
 if __name__ == "__main__":  # a Ctrl-C while torch loads: one line, no traceback (seq2seq2seq/quiet_interrupt.py)
-    import pathlib
-    import sys
-
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
     from seq2seq2seq.quiet_interrupt import quiet_until_main
 
     quiet_until_main()
@@ -23,68 +19,11 @@ import json
 import sys
 from pathlib import Path
 
-STAGE_COLOURS = {"pretrain": "#eef3fb", "pretrain_d": "#fbf3ea", "adversarial": "#eefaf0"}
-
-
-def read_metrics(run: Path) -> list[dict]:
-    path = run / "metrics.jsonl"
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()] \
-        if path.is_file() else []
-
-
-def stage_spans(rows: list[dict]) -> dict[str, tuple[int, int]]:
-    """The global-step range each stage covered, from the logged windows."""
-    spans: dict[str, tuple[int, int]] = {}
-    for row in rows:
-        start = row["global_step"] - row["step"]
-        low, high = spans.get(row["stage"], (start, row["global_step"]))
-        spans[row["stage"]] = (min(low, start), max(high, row["global_step"]))
-    return spans
-
-
-def plot_training(run: str | Path, out: str | Path) -> Path:
-    """Write the PNG; raises ImportError without matplotlib and ValueError when the run logged nothing."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display needed
-    import matplotlib.pyplot as plt
-
-    run, out = Path(run), Path(out)
-    rows = read_metrics(run)
-    results = json.loads((run / "results.json").read_text(encoding="utf-8")) if (run / "results.json").is_file() else {}
-    history = results.get("history", [])
-    if not rows and not history:
-        raise ValueError(f"{run} has no metrics.jsonl nor dev history to plot; train with a seq2seq2seq that logs them")
-    panels = [("dev ROUGE F1 (x100)", [(f"dev/{k}", k) for k in ("rouge1", "rouge2", "rougeL")], history),
-              ("rewards (adversarial stage, mean per sample)",
-               sorted({(k, k.split("/")[1]) for row in rows for k in row if k.startswith("rewards/")}), rows),
-              ("losses", sorted({(k, f"{row['stage']} {k}") for row in rows for k in row if k.startswith("loss/")}),
-               rows)]
-    fig, axes = plt.subplots(len(panels), 1, figsize=(9, 10), sharex=True)
-    spans = stage_spans(rows)
-    for ax, (title, series, source) in zip(axes, panels):
-        for stage, (low, high) in spans.items():
-            ax.axvspan(low, high, color=STAGE_COLOURS.get(stage, "#f4f4f4"), zorder=0)
-        for key, label in series:
-            points = [(r["global_step"], r[key]) for r in source if key in r
-                      and (not label.startswith(tuple(STAGE_COLOURS)) or label.split()[0] == r.get("stage"))]
-            if points:
-                ax.plot(*zip(*points), marker="o" if source is history else None, markersize=3, label=label)
-        ax.set_title(title, fontsize=10, pad=16 if ax is axes[0] else 6)  # room for the stage names on top
-        ax.grid(alpha=0.3)
-        if ax.lines:
-            ax.legend(fontsize=8, loc="best")
-    for stage, (low, high) in spans.items():
-        axes[0].text((low + high) / 2, 1.02, stage, transform=axes[0].get_xaxis_transform(), ha="center", fontsize=8)
-    axes[-1].set_xlabel("optimizer step (all stages)")
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+from seq2seq2seq.eval.training_curves import plot_training
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Draw the curves of the run named on the command line; 0 when written, 2 with an error line when not."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run", help="a training run folder (RUN/train for a benchmark run)")
     parser.add_argument("--out", default=None, help="PNG path (default: RUN/training_curves.png)")

@@ -18,10 +18,6 @@ folder holds (its architecture and tokenizer; the size options are then ignored)
 from __future__ import annotations
 
 if __name__ == "__main__":  # a Ctrl-C while torch loads: one line, no traceback (seq2seq2seq/quiet_interrupt.py)
-    import pathlib
-    import sys
-
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
     from seq2seq2seq.quiet_interrupt import quiet_until_main
 
     quiet_until_main()
@@ -38,12 +34,10 @@ import torch
 from accelerate import Accelerator
 from tqdm.auto import tqdm
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from seq2seq2seq.data import CorpusError, decoder_targets, load_corpus  # noqa: E402
-from seq2seq2seq.losses import cross_entropy  # noqa: E402
-from seq2seq2seq.models.build import ModelLoadError  # noqa: E402
-from seq2seq2seq.rewards.scorers import language_model_logits, lm_start_id, load_fluency_model  # noqa: E402
+from seq2seq2seq.data import CorpusError, decoder_targets, load_corpus
+from seq2seq2seq.losses import cross_entropy
+from seq2seq2seq.models.build import ModelLoadError
+from seq2seq2seq.rewards.scorers import language_model_logits, lm_start_id, load_fluency_model
 
 
 def heldout_perplexity(lm, tokenizer, sentences: list[str], max_tokens: int, batch_size: int, device) -> float:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from seq2seq2seq.config import SupervisedConfig
 from seq2seq2seq.data import CorpusError
+from seq2seq2seq.input_files import InputFileError, file_info, numbered_records
 from seq2seq2seq.language import DEFAULT_LANGUAGE
 from seq2seq2seq.normalize import normalize, text_digest
 
@@ -56,12 +57,10 @@ def source_words(summary: str, document: str) -> str:
 
 def _rows(path: Path, fields: list[str]) -> list[tuple[str, dict]]:
     """(where, record) for each row of the JSONL or Parquet file, with data_prep's readers and their errors."""
-    from data_prep.sources import DataPrepError, numbered_records
-
     fix = f"set supervised.fields to the file's two field names as DOCUMENT,SUMMARY (now {','.join(fields)})"
     try:
         return numbered_records(path, fields, fix)
-    except DataPrepError as err:
+    except InputFileError as err:
         raise PairsError(f"supervised.pairs: {err}") from None
 
 
@@ -138,6 +137,4 @@ def load_pairs(cfg: SupervisedConfig, data_dir: Path, dev_texts: list[str] = (),
         raise PairsError(f"supervised.pairs {path}: {len(overlap)} text(s) are evaluation texts the corpus holds out "
                          f"(test set, dev slice or --exclude files): {describe_rows(overlap)}; remove those rows, "
                          f"since training on them would inflate every reported score")
-    from data_prep.sources import file_info
-
     return Pairs(documents, summaries, str(path.resolve()), file_info(path)["sha256"], len(records), notes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 from pathlib import Path
 
@@ -10,7 +11,12 @@ import pytest
 
 from seq2seq2seq.paths import shared_data_dir
 
-TINY_CONFIG = Path(__file__).resolve().parent.parent / "scripts" / "configs" / "tiny.yaml"
+ROOT = Path(__file__).resolve().parent.parent
+TINY_CONFIG = ROOT / "scripts" / "configs" / "tiny.yaml"
+
+# The tests start tools in child processes (`python scripts/x.py`, `python -m ...`), which import the package as any
+# user's would: from PYTHONPATH first, else from the installed (editable) copy, which may be another checkout's.
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 
 
 def real_data_available() -> bool:
@@ -18,7 +24,7 @@ def real_data_available() -> bool:
     return (shared_data_dir() / "gigaword" / "train10k.jsonl").is_file()
 
 
-def _texts() -> tuple[list[str], list[str], list[dict]]:
+def tiny_texts() -> tuple[list[str], list[str], list[dict]]:
     """Real Gigaword rows when the shared data is there, else synthetic sentences (same layout)."""
     path = shared_data_dir() / "gigaword" / "train10k.jsonl"
     if real_data_available():
@@ -40,7 +46,7 @@ def write_tiny_corpus(folder: Path, vocab_size: int = 400) -> Path:
     from transformers import T5Tokenizer
 
     folder.mkdir(parents=True, exist_ok=True)
-    documents, sentences, dev = _texts()
+    documents, sentences, dev = tiny_texts()
     for name, rows in (("documents.jsonl", [{"text": t} for t in documents]),
                        ("sentences.jsonl", [{"text": t} for t in sentences]), ("dev.jsonl", dev)):
         (folder / name).write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import torch
@@ -11,9 +12,12 @@ from conftest import TINY_CONFIG
 from pretrained import tiny_bert
 from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
 
+from seq2seq2seq.eval.seed_results import HEADLINE_BASELINE
+
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("benchmark_script", ROOT / "scripts" / "benchmark.py")
 benchmark = importlib.util.module_from_spec(_spec)
+sys.modules["benchmark_script"] = benchmark  # its dataclasses look their module up there
 _spec.loader.exec_module(benchmark)
 
 
@@ -29,7 +33,7 @@ def test_benchmark_writes_the_report_with_ablation_and_readability_rows(tiny_cor
     report = json.loads((run / "report.json").read_text())
     test_rows = report["scores"]["test"]
     for row in ("seq2seq2seq", "pre-trained G only", "final G (no selection)", "lead-8", "lead-10",
-                benchmark.HEADLINE_BASELINE):
+                HEADLINE_BASELINE):
         assert 0.0 <= test_rows[row]["rouge1"] <= 100.0, row
     assert test_rows["lead-8"]["avg_words"] <= 8.0
     readable = report["readability"]["test"]
@@ -53,7 +57,7 @@ def test_benchmark_writes_the_report_with_ablation_and_readability_rows(tiny_cor
     seeds = json.loads(results.read_text())["seeds"]
     assert [s["seed"] for s in seeds] == [0]
     for key, system in (("final", "seq2seq2seq"), ("pretrained", "pre-trained G only"),
-                        ("rule", benchmark.HEADLINE_BASELINE)):
+                        ("rule", HEADLINE_BASELINE)):
         assert seeds[0][key]["rouge1"] == round(test_rows[system]["rouge1"], 2)
         assert set(seeds[0][key]) == {"rouge1", "rouge2", "rougeL", "words", "p_human"}
         assert seeds[0][key]["p_human"] == round(report["readability"]["test"][system]["d_human_prob"], 1)
@@ -126,30 +130,6 @@ def test_benchmark_writes_the_report_with_ablation_and_readability_rows(tiny_cor
     assert report["scores"]["test"][sharp] == report["scores"]["test"]["headline-deletion (no model)"]
 
 
-def test_headline_baseline_is_the_deterministic_pretraining_rule() -> None:
-    from seq2seq2seq.config import PretrainConfig
-    from seq2seq2seq.data import HeadlineWordStats
-
-    stats = HeadlineWordStats(["police arrest man", "police find bomb"], ["the police said the man was arrested"])
-    document = "the police said the man was arrested"
-    out = benchmark.headline_baseline(document, stats, PretrainConfig(headline_threshold=0.0), words=2)
-    assert out == " ".join([w for w in document.split() if stats.score(w) > 0.0][:2]) == "police man"
-
-
-def test_headline_baseline_at_lengths_cuts_the_rule_to_each_summarys_word_count() -> None:
-    from seq2seq2seq.config import PretrainConfig
-    from seq2seq2seq.data import HeadlineWordStats
-
-    stats = HeadlineWordStats(["police arrest man in city", "police find bomb"], ["the police said the man was"])
-    documents = ["the police said the man was arrested in the city", "police find a bomb in the city"]
-    cfg = PretrainConfig(headline_threshold=0.0)
-    kept = [[w for w in d.split() if stats.score(w) > 0.0] for d in documents]
-    out = benchmark.headline_baseline_at_lengths(documents, ["one two three", ""], stats, cfg)
-    # three words for the first document; an empty summary still gets the rule's first word, never an empty line
-    assert out == [" ".join(kept[0][:3]), kept[1][0]]
-    assert len(out[0].split()) == 3
-
-
 def test_beside_pretrained_spreads_k_documents_over_the_set() -> None:
     docs = [f"d{i}" for i in range(25)]
     rows = benchmark.beside_pretrained(docs, [f"s{i}" for i in range(25)], [f"p{i}" for i in range(25)],
@@ -160,65 +140,6 @@ def test_beside_pretrained_spreads_k_documents_over_the_set() -> None:
     table = benchmark.beside_pretrained_table([{"document": "a | b", "pretrained": "p", "summary": "s",
                                                 "reference": "r"}])
     assert table.splitlines()[2] == "| a \\| b | p | s | r |"
-
-
-def test_seed_results_are_added_and_replaced_by_seed(tmp_path: Path) -> None:
-    path = tmp_path / "cpu.json"
-    row = {"rouge1": 26.0, "rouge2": 7.0, "rougeL": 22.5, "avg_words": 8.1}
-    scores = {"seq2seq2seq": row, "pre-trained G only": {**row, "rouge1": 25.5}, benchmark.HEADLINE_BASELINE: row}
-    benchmark.add_seed_results(path, 2, scores)
-    benchmark.add_seed_results(path, 0, scores)
-    benchmark.add_seed_results(path, 2, {**scores, "seq2seq2seq": {**row, "rouge1": 27.0}})
-    data = json.loads(path.read_text())
-    seeds = data["seeds"]
-    assert [s["seed"] for s in seeds] == [0, 2]
-    assert seeds[1]["final"] == {"rouge1": 27.0, "rouge2": 7.0, "rougeL": 22.5, "words": 8.1}
-    assert seeds[0]["pretrained"]["rouge1"] == 25.5
-    # final R-1 26.0 and 27.0 over the two seeds, pretrained 25.5 both: gains 0.5 and 1.5
-    summary = data["summary"]
-    assert summary["seeds"] == 2
-    assert summary["mean"]["final"]["rouge1"] == 26.5 and summary["sd"]["final"]["rouge1"] == 0.71
-    assert summary["mean"]["pretrained"]["rouge1"] == 25.5 and summary["sd"]["pretrained"]["rouge1"] == 0.0
-    assert summary["gain_over_pretrained"]["mean"]["R-1"] == 1.0 and summary["gain_over_pretrained"]["sd"]["R-1"] == 0.71
-    assert summary["gain_over_pretrained"]["mean"]["R-2"] == 0.0
-    assert "chosen" not in summary  # no seed has a test-time choice
-
-
-def test_the_choice_each_seed_reports_is_picked_on_dev(tmp_path: Path) -> None:
-    def row(r1: float, r2: float = 10.0, rl: float = 25.0) -> dict:
-        return {"rouge1": r1, "rouge2": r2, "rougeL": rl, "avg_words": 9.5}
-
-    labels = {("seq2seq2seq", (0.5, 0.0, 0.0), False): "G a", ("seq2seq2seq", (0.5, 0.0, 0.5), False): "G b",
-              ("seq2seq2seq", (0.5, 0.0, 0.0), True): "G a rule", ("seq2seq2seq", (0.5, 0.0, 0.5), True): "G b rule",
-              (benchmark.PRETRAINED_G, (0.5, 0.0, 0.0), False): "P a",
-              (benchmark.PRETRAINED_G, (0.5, 0.0, 0.5), False): "P b",
-              (benchmark.PRETRAINED_G, (0.5, 0.0, 0.0), True): "P a rule",
-              (benchmark.PRETRAINED_G, (0.5, 0.0, 0.5), True): "P b rule"}
-    # on dev: b is better by the mean of the three scores (its R-1 is lower), with the rule a is better
-    dev = {"G a": row(30.0), "G b": row(29.9, 10.5), "G a rule": row(30.2), "G b rule": row(30.0),
-           "P a": row(40.0), "P b": row(1.0)}  # the pre-trained rows do not take part in the pick
-    choice = benchmark.dev_best_choices(dev, labels)
-    assert choice == {"chosen": {"final": "G b", "pretrained": "P b"},
-                      "chosen_with_rule": {"final": "G a rule", "pretrained": "P a rule"}}
-    test = {"seq2seq2seq": row(27.0), benchmark.PRETRAINED_G: row(26.5), "G b": row(28.0), "P b": row(27.5),
-            "G a rule": row(28.5), "P a rule": row(28.0, 11.0)}
-    path = tmp_path / "cpu.json"
-    benchmark.add_seed_results(path, 0, test, choice=choice)
-    benchmark.add_seed_results(path, 1, {**test, "G b": row(29.0)}, choice=choice)
-    data = json.loads(path.read_text())
-    assert data["seeds"][0]["chosen"] == {"label": "G b", "final": {"rouge1": 28.0, "rouge2": 10.0, "rougeL": 25.0,
-                                                                    "words": 9.5},
-                                          "pretrained": {"rouge1": 27.5, "rouge2": 10.0, "rougeL": 25.0,
-                                                         "words": 9.5}}
-    # gains of the chosen rows over the pre-trained G's same choice: 0.5 and 1.5 R-1; with the rule 0.5, -1.0 R-2
-    summary = data["summary"]
-    assert summary["chosen"]["gain_over_pretrained"]["mean"]["R-1"] == 1.0
-    assert summary["chosen"]["gain_over_pretrained"]["sd"]["R-1"] == 0.71
-    assert summary["chosen_with_rule"]["gain_over_pretrained"]["mean"] == {"R-1": 0.5, "R-2": -1.0, "R-L": 0.0,
-                                                                           "words": 0.0}
-    # without --candidates_pretrained there is no pre-trained row of the choice
-    alone = benchmark.dev_best_choices(dev, {k: v for k, v in labels.items() if k[0] == "seq2seq2seq"})
-    assert alone["chosen"] == {"final": "G b", "pretrained": None}
 
 
 def test_collect_adds_finished_reports_with_the_judges_p_human(tmp_path: Path, capsys) -> None:
@@ -279,15 +200,16 @@ def test_a_bad_fluency_chooser_is_refused_before_training(tmp_path: Path, capsys
 
 
 def test_plot_training_needs_a_run_that_logged_something(tmp_path: Path, capsys) -> None:
-    import plot_training
-
+    spec = importlib.util.spec_from_file_location("plot_training", ROOT / "scripts" / "plot_training.py")
+    plot_training = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(plot_training)
     assert plot_training.main([str(tmp_path)]) == 2
     assert "no metrics.jsonl" in capsys.readouterr().err
 
 
 def test_judge_accuracy_prints_each_discriminators_held_out_shares(tiny_run: Path, tiny_corpus: Path,
                                                                    capsys) -> None:
-    spec = importlib.util.spec_from_file_location("judge_accuracy", ROOT / "scripts" / "judge_accuracy.py")
+    spec = importlib.util.spec_from_file_location("judge_accuracy", ROOT / "scripts" / "research" / "judge_accuracy.py")
     judge_accuracy = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(judge_accuracy)
     d = str(tiny_run / "final" / "discriminator")
@@ -305,7 +227,7 @@ def test_judge_accuracy_prints_each_discriminators_held_out_shares(tiny_run: Pat
 
 
 def test_rule_by_length_scores_the_rule_at_each_length(tiny_corpus: Path, tmp_path: Path, capsys) -> None:
-    spec = importlib.util.spec_from_file_location("rule_by_length", ROOT / "scripts" / "rule_by_length.py")
+    spec = importlib.util.spec_from_file_location("rule_by_length", ROOT / "scripts" / "research" / "rule_by_length.py")
     rule_by_length = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(rule_by_length)
     # the reference is the document's first three words: the 3-word rule (threshold below every score) matches it

@@ -31,7 +31,7 @@ from test_data_prep import (  # noqa: F401  (fake_shared and text_files are fixt
 )
 
 from data_prep import corpus
-from data_prep.sources import DataPrepError, read_lines
+from seq2seq2seq.input_files import InputFileError, read_lines
 from seq2seq2seq.normalize import normalize
 
 
@@ -405,7 +405,7 @@ def test_plain_text_lines_end_at_lf_crlf_or_a_lone_cr(tmp_path: Path) -> None:
     path.write_bytes("caf\u00e9 one\rcaf\u00e9 two".encode())  # no line end at the end, UTF-8 kept whole
     assert read_lines(path) == ["caf\u00e9 one", "caf\u00e9 two"]
     path.write_bytes(b"fine\rstill fine\rcaf\xe9\r")
-    with pytest.raises(DataPrepError, match=r"mixed.txt, line 3: not valid UTF-8"):
+    with pytest.raises(InputFileError, match=r"mixed.txt, line 3: not valid UTF-8"):
         read_lines(path)
 
 

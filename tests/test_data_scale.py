@@ -20,10 +20,11 @@ from test_data_prep import files_args, make_document, make_title, manifest, run,
 from test_train import _assert_same_weights
 
 from data_prep import filtering
-from data_prep.sources import DataPrepError, iter_field, iter_lines, iter_numbered_records, read_lines, read_records
+from data_prep.sources import iter_field
 from data_prep.tokenizer import sample_lines, train_tokenizer
 from seq2seq2seq import corpus_files as files
 from seq2seq2seq.data import HeadlineWordStats, headline_word_stats, load_corpus
+from seq2seq2seq.input_files import InputFileError, iter_lines, iter_numbered_records, read_lines, read_records
 from seq2seq2seq.normalize import normalize
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,7 +65,7 @@ def test_streamed_readers_give_the_rows_of_the_list_readers_and_read_lazily(tmp_
     lines.write_bytes(b"one\r\ntwo\n\nthree\rfour\ncaf\xe9\n")  # invalid UTF-8 on line 6
     stream = iter_lines(lines)
     assert [next(stream) for _ in range(4)] == ["one", "two", "three", "four"]  # nothing read past what is used
-    with pytest.raises(DataPrepError, match="line 6: not valid UTF-8"):
+    with pytest.raises(InputFileError, match="line 6: not valid UTF-8"):
         next(stream)
 
     rows = [{"body": make_document(i), "titles": [make_title(i), make_title(i + 1)]} for i in range(25)]
@@ -77,9 +78,9 @@ def test_streamed_readers_give_the_rows_of_the_list_readers_and_read_lazily(tmp_
         assert [r["body"] for r in read_records(path, ["body"])] == [r["body"] for r in rows]
         assert list(iter_field(path, "titles")) == [tuple(r["titles"]) for r in rows]
     # a missing file, or a Parquet file without the column, stops when the reader is made, not when it is used
-    with pytest.raises(DataPrepError, match="no such file"):
+    with pytest.raises(InputFileError, match="no such file"):
         iter_lines(tmp_path / "nope.txt")
-    with pytest.raises(DataPrepError, match="no column 'text'"):
+    with pytest.raises(InputFileError, match="no column 'text'"):
         iter_numbered_records(parquet, ["text"])
 
 

@@ -12,13 +12,14 @@ import pytest
 from conftest import TINY_CONFIG
 
 from data_prep.__main__ import main as data_prep_main
+from data_prep.common import DataPrepError
 from data_prep.corpus import Recipe
-from data_prep.sources import DataPrepError
 from seq2seq2seq import language as lang
 from seq2seq2seq.checkpoint import DECODING_FILE
 from seq2seq2seq.corpus_files import iter_texts
 from seq2seq2seq.data import corpus_language, load_corpus
-from seq2seq2seq.eval.rouge import lead_baseline, score_summaries
+from seq2seq2seq.eval.baselines import lead_baseline
+from seq2seq2seq.eval.rouge import score_summaries
 from seq2seq2seq.inference import cli as summarize
 from seq2seq2seq.inference.api import export_language
 from seq2seq2seq.normalize import NORMALIZER_NAME, normalize, normalizer_info

@@ -1,4 +1,4 @@
-"""scripts/probe.py on a finished tiny run: continue its pretrain_d-end checkpoint with other settings."""
+"""scripts/research/probe.py on a finished tiny run: continue its pretrain_d-end checkpoint with other settings."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location("probe_script", ROOT / "scripts" / "probe.py")
+_spec = importlib.util.spec_from_file_location("probe_script", ROOT / "scripts" / "research" / "probe.py")
 probe = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(probe)
 

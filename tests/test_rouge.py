@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from seq2seq2seq.eval import rouge as rouge
-from seq2seq2seq.eval.rouge import format_table, lead_baseline, score_summaries, truncate_to_bytes
+from seq2seq2seq.eval.baselines import lead_baseline
+from seq2seq2seq.eval.rouge import format_table, score_summaries, truncate_to_bytes
 from seq2seq2seq.paths import shared_data_dir
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -3,9 +3,9 @@ baseline, and the label-efficiency script's pieces."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,15 @@ from seq2seq2seq.normalize import normalize, text_digest
 from seq2seq2seq.paths import shared_data_dir
 from seq2seq2seq.supervised import HELD_OUT_FILE, PairsError, load_pairs
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_benchmark_semi():
+    """scripts/research/benchmark_semi.py, loaded from its path (scripts are not a package)."""
+    spec = importlib.util.spec_from_file_location("benchmark_semi", ROOT / "scripts" / "research" / "benchmark_semi.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def pair_rows(n: int = 40) -> list[dict]:
@@ -193,7 +201,7 @@ def test_bad_pairs_file_stops_training_with_one_line(tiny_corpus: Path, tmp_path
 
 
 def test_clean_pairs_drops_held_out_and_corpus_texts(tmp_path: Path) -> None:
-    from benchmark_semi import clean_pairs
+    clean_pairs = load_benchmark_semi().clean_pairs
 
     rows = pair_rows(6)
     corpus = tmp_path / "corpus"
@@ -209,7 +217,8 @@ def test_clean_pairs_drops_held_out_and_corpus_texts(tmp_path: Path) -> None:
 
 def test_curve_overrides_and_plot(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
-    from benchmark_semi import plot_curve, run_overrides
+    semi_script = load_benchmark_semi()
+    plot_curve, run_overrides = semi_script.plot_curve, semi_script.run_overrides
 
     assert run_overrides("semi", 0, Path("p.jsonl"), 900) == []
     semi = run_overrides("semi", 100, Path("p.jsonl"), 900)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 import transformers
-from conftest import TINY_CONFIG, _texts, run_tiny
+from conftest import TINY_CONFIG, run_tiny, tiny_texts
 from pretrained import LEAKY_GENERATION, tiny_bart, tiny_bert, tiny_t5
 
 import seq2seq2seq.train.loop as train_loop
@@ -36,7 +36,7 @@ KEY = "model.summarizer_init"
 
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory) -> dict[str, Path]:
-    documents, sentences, _ = _texts()
+    documents, sentences, _ = tiny_texts()
     root, texts = tmp_path_factory.mktemp("pretrained"), documents + sentences
     torch.manual_seed(0)
     return {"bart": tiny_bart(root / "bart", texts), "t5": tiny_t5(root / "t5", texts),

@@ -7,7 +7,7 @@ import json
 
 import pytest
 import torch
-from conftest import _texts
+from conftest import tiny_texts
 from pretrained import byte_level_bpe, sentencepiece_t5, wordpiece
 
 from seq2seq2seq.decoding.word_pieces import (
@@ -26,7 +26,7 @@ from seq2seq2seq.decoding.word_pieces import (
 
 @pytest.fixture(scope="module")
 def texts() -> list[str]:
-    documents, sentences, _ = _texts()
+    documents, sentences, _ = tiny_texts()
     return documents + sentences
 
 

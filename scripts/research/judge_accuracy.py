@@ -1,6 +1,6 @@
 """How well does a discriminator tell human sentences from G's summaries, on text it never trained on?
 
-    python scripts/judge_accuracy.py --config scripts/configs/cpu.yaml --summarizer RUN/pretrained/summarizer \
+    python scripts/research/judge_accuracy.py --config scripts/configs/cpu.yaml --summarizer RUN/pretrained/summarizer \
         --dev runs/corpus_semi/dev.jsonl --discriminator runs/dprobe_minilm/final/discriminator \
         --discriminator runs/dprobe_scratch/final/discriminator
 
@@ -12,10 +12,6 @@ balanced accuracy, one JSON line each.
 from __future__ import annotations
 
 if __name__ == "__main__":  # a Ctrl-C while torch loads: one line, no traceback (seq2seq2seq/quiet_interrupt.py)
-    import pathlib
-    import sys
-
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
     from seq2seq2seq.quiet_interrupt import quiet_until_main
 
     quiet_until_main()
@@ -25,11 +21,9 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(1, str(Path(__file__).resolve().parent))
-
 
 def main(argv: list[str] | None = None) -> int:
+    """One JSON line per discriminator; 0, or 2 with an error line when a config or model cannot be loaded."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", required=True, help="the training config (decoding settings, document limit)")
     parser.add_argument("--summarizer", required=True, help="G: a summarizer export")
@@ -39,11 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import torch
-    from benchmark import _read_pairs, readability
     from transformers import AutoTokenizer
 
     from seq2seq2seq.config import ConfigError, load_config
     from seq2seq2seq.decoding.sampling import summarize_texts
+    from seq2seq2seq.eval.baselines import read_pairs
+    from seq2seq2seq.eval.readability import readability
     from seq2seq2seq.models.build import ModelLoadError, load_discriminator, load_seq2seq
     from seq2seq2seq.normalize import normalize
 
@@ -55,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     tokenizer = AutoTokenizer.from_pretrained(args.summarizer)
-    documents, titles = _read_pairs(Path(args.dev), args.limit)
+    documents, titles = read_pairs(Path(args.dev), args.limit)
     with torch.no_grad():
         summaries = summarize_texts(g, tokenizer, [normalize(d) for d in documents], cfg.decoding,
                                     max_document_tokens=cfg.model.max_document_tokens)

@@ -1,6 +1,6 @@
 """The label-efficiency curve: how many (document, summary) pairs a user needs, with and without the cycle.
 
-    python scripts/benchmark_semi.py --config scripts/configs/quickstart.yaml --run_dir runs/semi \\
+    python scripts/research/benchmark_semi.py --config scripts/configs/quickstart.yaml --run_dir runs/semi \\
         --sizes 0,100,1000,10000 --results_json docs/results/semi.json
 
 For each N of --sizes, two runs of scripts/benchmark.py (same model, same config, about the same wall-clock):
@@ -17,10 +17,6 @@ order, and counted in the report. Writes RUN/report.md, RUN/label_efficiency.png
 from __future__ import annotations
 
 if __name__ == "__main__":  # a Ctrl-C while torch loads: one line, no traceback (seq2seq2seq/quiet_interrupt.py)
-    import pathlib
-    import sys
-
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
     from seq2seq2seq.quiet_interrupt import quiet_until_main
 
     quiet_until_main()
@@ -31,10 +27,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 from seq2seq2seq.paths import shared_data_dir
+
+ROOT = Path(__file__).resolve().parent.parent.parent  # the checkout: scripts/research/ is two folders down
 
 SCORES = ("rouge1", "rouge2", "rougeL")
 LINES = {"lead-8": "Lead-8", "headline-deletion (no model)": "headline-deletion rule"}

@@ -1,21 +1,17 @@
 """Summarize the dev or test set with a trained model, then print its ROUGE beside the Lead baselines.
 
-    python scripts/summarize_and_score.py runs/my-model --split dev --limit 2000 --beams 5
+    python scripts/research/summarize_and_score.py runs/my-model --split dev --limit 2000 --beams 5
 
-Runs the summarize CLI in-process (``seq2seq2seq.inference.cli.main``) on ``runs/corpus/dev.jsonl`` (or ``--dev-file``)
-or on the Gigaword test set, writes the summaries and the scores under ``--out-dir`` (default ``MODEL_DIR/eval``),
-then scores them with scripts/evaluate_rouge.py, in the language setting the export records (``--language zh``
-for a Chinese model). Options this script does not know (``--beams 5``, length settings...) go to the summarize CLI
-unchanged.
+Runs the summarize CLI in-process (``seq2seq2seq.inference.cli.main``) on ``runs/corpus/dev.jsonl`` (or
+``--dev-file``) or on the Gigaword test set, writes the summaries and the scores under ``--out-dir`` (default
+``MODEL_DIR/eval``), then scores them with scripts/evaluate_rouge.py's command line (``seq2seq2seq.eval.cli``, also
+in-process), in the language setting the export records (``--language zh`` for a Chinese model). Options this script
+does not know (``--beams 5``, length settings...) go to the summarize CLI unchanged.
 """
 
 from __future__ import annotations
 
 if __name__ == "__main__":  # a Ctrl-C while torch loads: one line, no traceback (seq2seq2seq/quiet_interrupt.py)
-    import pathlib
-    import sys
-
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
     from seq2seq2seq.quiet_interrupt import quiet_until_main
 
     quiet_until_main()
@@ -25,14 +21,9 @@ import json
 import sys
 from pathlib import Path
 
-SCRIPTS_DIR = Path(__file__).resolve().parent
-# Lets the script run from a checkout without `pip install -e .`, and find its sibling evaluate_rouge.py.
-sys.path[:0] = [str(SCRIPTS_DIR.parent), str(SCRIPTS_DIR)]
-
-from evaluate_rouge import main as rouge_main  # noqa: E402
-
-from seq2seq2seq.eval.rouge import RougeInputError, read_lines  # noqa: E402
-from seq2seq2seq.paths import DEFAULT_CORPUS_DIR, shared_data_dir  # noqa: E402
+from seq2seq2seq.eval.cli import main as rouge_main
+from seq2seq2seq.eval.rouge import RougeInputError, read_lines
+from seq2seq2seq.paths import DEFAULT_CORPUS_DIR, shared_data_dir
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,7 +1,7 @@
 """The headline-deletion rule (G's pre-training teacher, made deterministic) cut to several lengths, scored with the
 same protocol as every system here: how much of a ROUGE difference between two summarizers is length alone.
 
-    python scripts/rule_by_length.py --data_dir runs/corpus --words 8 9 10 11 12
+    python scripts/research/rule_by_length.py --data_dir runs/corpus --words 8 9 10 11 12
 
 At headline lengths ROUGE F1 rises with every word a summary adds (the references average 8.2 words, and a longer
 summary gains more recall than it loses precision), so compare a model with the rule at the model's own length
@@ -11,10 +11,6 @@ summary gains more recall than it loses precision), so compare a model with the 
 from __future__ import annotations
 
 if __name__ == "__main__":  # a Ctrl-C while torch loads: one line, no traceback (seq2seq2seq/quiet_interrupt.py)
-    import pathlib
-    import sys
-
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
     from seq2seq2seq.quiet_interrupt import quiet_until_main
 
     quiet_until_main()
@@ -23,17 +19,14 @@ import argparse
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(1, str(ROOT / "scripts"))
-
-from benchmark import _read_pairs, headline_baseline  # noqa: E402
-
-from seq2seq2seq.config import ConfigError, PretrainConfig, load_config  # noqa: E402
-from seq2seq2seq.paths import shared_data_dir  # noqa: E402
+from seq2seq2seq.config import ConfigError, PretrainConfig, load_config
+from seq2seq2seq.eval.baselines import read_pairs, rule_summaries
+from seq2seq2seq.paths import shared_data_dir
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Print the rule's ROUGE at each length on dev and test; 0, or 2 with an error line when there is nothing
+    to read."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data_dir", default="runs/corpus", help="the corpus (its word statistics and dev.jsonl)")
     parser.add_argument("--config", default=None, help="a training config whose pretrain.headline_* settings to use "
@@ -59,18 +52,18 @@ def main(argv: list[str] | None = None) -> int:
     sets = {}
     dev = Path(args.data_dir) / "dev.jsonl"
     if dev.is_file():
-        sets["dev"] = _read_pairs(dev, args.dev_size or None)
+        sets["dev"] = read_pairs(dev, args.dev_size or None)
     test = Path(args.test) if args.test else shared_data_dir() / "gigaword" / "test.jsonl"
     if test.is_file():
-        sets["test"] = _read_pairs(test)
+        sets["test"] = read_pairs(test)
     if not sets:
         print(f"error: neither {dev} nor {test} exists; build the corpus with `python -m data_prep` or pass --test",
               file=sys.stderr)
         return 2
     for name, (documents, references) in sets.items():
         normalised = [normalize(d) for d in documents]
-        rows = {f"rule, {w} words": score_summaries([headline_baseline(d, stats, pretrain, words=w) for d in normalised],
-                                                    references) for w in args.words}
+        rows = {f"rule, {w} words": score_summaries(rule_summaries(normalised, stats, pretrain, words=w), references)
+                for w in args.words}
         print(f"### {name} ({len(documents)} examples)\n\n```\n{format_table(rows)}\n```\n")
     return 0
 

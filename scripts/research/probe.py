@@ -1,7 +1,7 @@
 """Probe an adversarial-stage recipe in minutes: continue a saved checkpoint for a few steps with other settings,
 and compare dev ROUGE with where it started and with the source run's own continuation.
 
-    python scripts/probe.py --checkpoint runs/cpu/train/checkpoints/step-00001500 --out runs/probe_gumbel \
+    python scripts/research/probe.py --checkpoint runs/cpu/train/checkpoints/step-00001500 --out runs/probe_gumbel \
         --steps 200 -- --adversarial.estimator gumbel --adversarial.length_weight 0
 
 The checkpoint (G, R, D, optimizers, data position) is copied into OUT with the first lines of the source run's
@@ -16,10 +16,6 @@ A checkpoint at the end of ``pretrain_d`` (the start of the adversarial stage) i
 from __future__ import annotations
 
 if __name__ == "__main__":  # a Ctrl-C while torch loads: one line, no traceback (seq2seq2seq/quiet_interrupt.py)
-    import pathlib
-    import sys
-
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
     from seq2seq2seq.quiet_interrupt import quiet_until_main
 
     quiet_until_main()
@@ -30,11 +26,9 @@ import shutil
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from seq2seq2seq.checkpoint import STATE_FILE  # noqa: E402
-from seq2seq2seq.train.cli import main as train_main  # noqa: E402
-from seq2seq2seq.train.loop import METRICS_FILE  # noqa: E402
+from seq2seq2seq.checkpoint import STATE_FILE
+from seq2seq2seq.train.cli import main as train_main
+from seq2seq2seq.train.loop import METRICS_FILE
 
 SHOWN = ("dev/rouge1", "dev/rouge2", "dev/rougeL", "dev/avg_words")
 LOGGED = ("entropy", "summary/tokens", "reward/total/mean", "rewards/reconstruction/mean",
