@@ -89,3 +89,24 @@ def tiny_run(tiny_corpus, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("run")
     assert run_tiny(tiny_corpus, out) == 0
     return out
+
+
+def final_weights(run: Path) -> dict:
+    """Every tensor of a finished run's three exports, by "part.name"."""
+    from safetensors.torch import load_file
+
+    weights = {}
+    for part in ("summarizer", "reconstructor", "discriminator"):
+        for key, value in load_file(str(run / "final" / part / "model.safetensors")).items():
+            weights[f"{part}.{key}"] = value
+    return weights
+
+
+def assert_same_weights(a: Path, b: Path) -> None:
+    """Two runs ended with the same parameters (to float tolerance): e.g. resumed vs straight, 2 processes vs 1."""
+    import torch
+
+    wa, wb = final_weights(a), final_weights(b)
+    assert wa.keys() == wb.keys()
+    for key in wa:
+        assert torch.allclose(wa[key], wb[key], atol=1e-5, rtol=1e-4), f"{key} differs"

@@ -15,9 +15,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import TINY_CONFIG, run_tiny
+from conftest import TINY_CONFIG, assert_same_weights, run_tiny
 from test_data_prep import files_args, make_document, make_title, manifest, run, write_lines
-from test_train import _assert_same_weights
 
 from data_prep import filtering
 from data_prep.sources import iter_field
@@ -266,7 +265,7 @@ def test_training_on_the_arrow_corpus_matches_training_on_its_jsonl_copy(tiny_co
     assert isinstance(load_corpus(arrow).documents, files.TextColumn)
     assert run_tiny(tiny_corpus, tmp_path / "jsonl_run", *HEADLINE) == 0
     assert run_tiny(arrow, tmp_path / "arrow_run", *HEADLINE) == 0
-    _assert_same_weights(tmp_path / "jsonl_run", tmp_path / "arrow_run")
+    assert_same_weights(tmp_path / "jsonl_run", tmp_path / "arrow_run")
 
 
 @pytest.mark.slow
@@ -286,7 +285,7 @@ def test_two_processes_on_the_memory_mapped_corpus_match_one(tiny_corpus: Path, 
         text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads((two / "final" / "results.json").read_text())["world_size"] == 2
-    _assert_same_weights(one, two)
+    assert_same_weights(one, two)
 
 
 # --- the benchmark's input -------------------------------------------------------------------------------------

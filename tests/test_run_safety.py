@@ -18,7 +18,7 @@ from conftest import run_tiny, write_tiny_corpus
 import seq2seq2seq.train.loop as train_loop
 from seq2seq2seq.checkpoint import list_checkpoints as ckpt_list
 from seq2seq2seq.train.cli import main
-from seq2seq2seq.train.loop import Trainer, _throughput
+from seq2seq2seq.train.loop import Trainer, stage_throughput
 
 
 def _finished_run(corpus: Path, out: Path, *extra: str) -> Path:
@@ -105,8 +105,8 @@ def test_resume_cannot_add_steps_to_a_finished_stage(tiny_corpus, tmp_path, caps
 
 def test_flops_per_second_count_the_steps_that_ran_not_the_configured_ones():
     timing = {"seconds": 2.0, "examples": 8, "steps": 2, "flops_per_step": 10.0}
-    assert _throughput(timing)["flops_per_second"] == 10.0  # 2 steps x 10 FLOPs / 2 s
-    assert "flops_per_second" not in _throughput({"seconds": 1.0, "examples": 4, "flops_per_step": 1.0})
+    assert stage_throughput(timing)["flops_per_second"] == 10.0  # 2 steps x 10 FLOPs / 2 s
+    assert "flops_per_second" not in stage_throughput({"seconds": 1.0, "examples": 4, "flops_per_step": 1.0})
 
 
 def test_a_corpus_without_dev_pairs_trains_without_dev_rouge(tiny_corpus, tmp_path, capsys, caplog):

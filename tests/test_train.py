@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import TINY_CONFIG, run_tiny
-from safetensors.torch import load_file
+from conftest import TINY_CONFIG, assert_same_weights, run_tiny
 
 from seq2seq2seq.config import load_config
 from seq2seq2seq.data import decoder_targets, load_corpus
@@ -28,21 +27,6 @@ from seq2seq2seq.train.loop import Trainer
 from seq2seq2seq.types import Summaries
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _weights(run: Path) -> dict[str, torch.Tensor]:
-    weights = {}
-    for part in ("summarizer", "reconstructor", "discriminator"):
-        for key, value in load_file(str(run / "final" / part / "model.safetensors")).items():
-            weights[f"{part}.{key}"] = value
-    return weights
-
-
-def _assert_same_weights(a: Path, b: Path) -> None:
-    wa, wb = _weights(a), _weights(b)
-    assert wa.keys() == wb.keys()
-    for key in wa:
-        assert torch.allclose(wa[key], wb[key], atol=1e-5, rtol=1e-4), f"{key} differs"
 
 
 def _trainer(corpus: Path, out: Path, **overrides) -> Trainer:
@@ -172,7 +156,7 @@ def test_interrupted_and_resumed_run_matches_uninterrupted(tiny_corpus: Path, tm
     state = json.loads(sorted((resumed / "checkpoints").glob("step-*"))[-1].joinpath("training_state.json").read_text())
     assert (state["stage"], state["step"]) == ("adversarial", 1)
     assert run_tiny(tiny_corpus, resumed, "--save_every", "1", "--resume") == 0
-    _assert_same_weights(straight, resumed)
+    assert_same_weights(straight, resumed)
 
 
 def test_existing_run_needs_resume_flag(tiny_run: Path, tiny_corpus: Path, capsys) -> None:
@@ -217,7 +201,7 @@ def test_two_processes_match_one_process_with_double_accumulation(tiny_corpus: P
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads((two / "final" / "results.json").read_text())["world_size"] == 2
-    _assert_same_weights(one, two)
+    assert_same_weights(one, two)
 
 
 def test_whole_word_decoding_trains_and_summarizes(tiny_corpus: Path, tmp_path: Path) -> None:

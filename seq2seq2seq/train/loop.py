@@ -231,7 +231,7 @@ class Trainer:
             "final": self.state["history"][-1] if self.state["history"] else {},
             "best": self.state["best"],
             "history": self.state["history"],
-            "throughput": {stage: _throughput(t) for stage, t in self.state.get("timing", {}).items()},
+            "throughput": {stage: stage_throughput(t) for stage, t in self.state.get("timing", {}).items()},
             "world_size": self.world,
             "supervised": self.pairs.record() if self.pairs is not None else None,
         }
@@ -404,7 +404,7 @@ def no_checkpoint_message(out: Path) -> str:
     return f"--resume given but {out}/checkpoints holds no checkpoint; start without --resume"
 
 
-def _throughput(timing: dict) -> dict:
+def stage_throughput(timing: dict) -> dict:
     """examples/s and achieved model FLOP/s of a stage from its accumulated wall-clock seconds and the steps it ran
     (not the configured steps: a resumed run may have run fewer in this stage's timing)."""
     seconds = max(timing["seconds"], 1e-9)
