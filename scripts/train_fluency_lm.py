@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from seq2seq2seq.data import CorpusError, decoder_targets, load_corpus  # noqa: E402
 from seq2seq2seq.losses import cross_entropy  # noqa: E402
 from seq2seq2seq.models.build import ModelLoadError  # noqa: E402
-from seq2seq2seq.rewards.scorers import language_model_logits, lm_start_id, load_fluency_model  # noqa: E402
+from seq2seq2seq.rewards.lm import language_model_logits, lm_start_id, load_fluency_model  # noqa: E402
 
 
 def heldout_perplexity(lm, tokenizer, sentences: list[str], max_tokens: int, batch_size: int, device) -> float:

@@ -419,14 +419,15 @@ def run(args: argparse.Namespace) -> int:
     chooser = None
     if args.candidates:
         from seq2seq2seq.data import CorpusError, headline_rule, headline_rule_samples, load_headline_word_stats
-        from seq2seq2seq.inference.choose import CandidateChooser
+        from seq2seq2seq.inference.choose import CandidateChooser, choice_specs
 
         weight = 0.0 if not args.fluency_model else 0.5 if args.fluency_weight is None else args.fluency_weight
+        # the reward flags as the registry's rewards, built as training builds its own
+        specs = choice_specs(args.similarity_model, fluency_model=args.fluency_model, fluency_weight=weight,
+                             headline=bool(args.headline_weight), headline_weight=args.headline_weight,
+                             contiguity_weight=args.contiguity_weight)
         try:
-            chooser = CandidateChooser.load(args.similarity_model, fluency_model=args.fluency_model,
-                                            fluency_weight=weight, corpus=args.corpus if args.headline_weight else "",
-                                            headline_weight=args.headline_weight,
-                                            contiguity_weight=args.contiguity_weight)
+            chooser = CandidateChooser.build(specs, corpus=args.corpus if args.headline_weight else "")
             # the corpus's word counts are read once: the chooser holds them already with --headline-weight
             rule_stats = None
             if args.rule_candidate:

@@ -45,7 +45,6 @@ from seq2seq2seq.data import (
     headline_word_stats,
     load_corpus,
     pseudo_summary,
-    token_idf,
     tokenize,
 )
 from seq2seq2seq.decoding.retokenize import Retokenizer
@@ -72,18 +71,8 @@ from seq2seq2seq.losses import (
 )
 from seq2seq2seq.models.build import ModelLoadError, discriminator_logits, model_config, seq2seq_logits
 from seq2seq2seq.models.warm_start import build_models
-from seq2seq2seq.rewards.scorers import (
-    ContiguityReward,
-    DiscriminatorReward,
-    FluencyReward,
-    HeadlineVocabularyReward,
-    LengthReward,
-    ReconstructionReward,
-    SimilarityReward,
-    load_fluency_model,
-    load_sentence_encoder,
-    score,
-)
+from seq2seq2seq.rewards.base import RewardContext, combine
+from seq2seq2seq.rewards.registry import build_rewards, reward_options
 from seq2seq2seq.supervised import Pairs, load_pairs, source_words
 from seq2seq2seq.types import Documents, Summaries
 
@@ -183,33 +172,18 @@ class Trainer:
         self.sentence_stream = BatchStream(len(corpus.sentences), cfg.pretrain_d.batch_size, cfg.seed + 3)
         self.adv_sentence_stream = BatchStream(len(corpus.sentences), cfg.adversarial.batch_size * cfg.adversarial.num_samples, cfg.seed + 4)
         self.world, self.rank = n, self.accelerator.process_index
-        self.similarity = None
-        if cfg.adversarial.similarity_weight > 0 and cfg.adversarial.steps > 0:
-            encoder, encoder_tokenizer = load_sentence_encoder(cfg.adversarial.similarity_model)
-            self.similarity = SimilarityReward(encoder.to(self.accelerator.device), encoder_tokenizer, self.tokenizer,
-                                               cfg.adversarial.similarity_weight)
         adv = cfg.adversarial
-        self.fluency = None
-        if adv.fluency_weight > 0 and adv.steps > 0:
-            lm, lm_tokenizer = load_fluency_model(adv.fluency_model)
-            self.fluency = FluencyReward(lm.to(self.accelerator.device), lm_tokenizer, self.tokenizer,
-                                         adv.fluency_weight)
-        idf = (token_idf(self.r_tokenizer, corpus.documents, max_tokens=cfg.model.max_document_tokens)
-               if adv.reconstruction_tokens == "idf" and adv.steps > 0 else None)
-        self.scorers = [ReconstructionReward(self.accelerator.unwrap_model(self.r), adv.reconstruction_weight, idf,
-                                             self.to_r),
-                        DiscriminatorReward(self.accelerator.unwrap_model(self.d), adv.discriminator_weight,
-                                            adv.discriminator_reward, self.to_d),
-                        LengthReward(self.word_starts, adv.target_words, adv.length_weight,
-                                     adv.length_prior == "two_sided"),
-                        *([self.similarity] if self.similarity is not None else []),
-                        *([self.fluency] if self.fluency is not None else []),
-                        *([HeadlineVocabularyReward(self.word_stats or headline_word_stats(corpus), self.tokenizer,
-                                                    adv.headline_weight)] if adv.headline_weight > 0 else []),
-                        *([ContiguityReward(self.tokenizer, adv.contiguity_weight)]
-                          if adv.contiguity_weight > 0 else [])]
+        # the adversarial stage's rewards by name, those with a weight (a weight-0 one would only load its model)
+        context = RewardContext(
+            tokenizer=self.tokenizer, device=self.accelerator.device,
+            reconstructor=self.accelerator.unwrap_model(self.r), to_r=self.to_r, r_tokenizer=self.r_tokenizer,
+            discriminator=self.accelerator.unwrap_model(self.d), to_d=self.to_d, word_starts=self.word_starts,
+            load_headline_stats=lambda: self.word_stats or headline_word_stats(corpus), documents=corpus.documents,
+            max_document_tokens=cfg.model.max_document_tokens, **reward_options(adv))
+        self.rewards = build_rewards([s for s in adv.rewards if s.weight > 0] if adv.steps > 0 else [], context)
         self.gumbel = adv.estimator == "gumbel" and adv.steps > 0
-        self.soft_rewards = SOFT_REWARDS + (("fluency",) if self.fluency is not None and self.fluency.same else ())
+        self.soft_rewards = SOFT_REWARDS + (("fluency",) if "fluency" in self.rewards
+                                            and self.rewards["fluency"].same else ())
         if self.gumbel:
             self._check_soft_tokens()
         self.state = {"stage": STAGES[0], "step": 0, "global_step": 0, "best": None, "history": [],
@@ -440,18 +414,19 @@ class Trainer:
         self.r.eval()
         r_logits = seq2seq_logits(self.r, *self.to_r(samples), *docs_k.targets)
         r_loss = cross_entropy(r_logits, *docs_k.targets)
-        known = {"reconstruction": self.scorers[0].from_logits(r_logits.detach().float(), docs_k)}
+        known = ({"reconstruction": self.rewards["reconstruction"].from_logits(r_logits.detach().float(), docs_k)}
+                 if "reconstruction" in self.rewards else {})
         self.d.eval()
         # under gumbel, R's and D's rewards reach G as gradients (update_g); the others, if any, by REINFORCE
-        scorers = [s for s in self.scorers if not (self.gumbel and s.name in self.soft_rewards)]
+        excluded = self.soft_rewards if self.gumbel else ()
         with torch.no_grad(), self.accelerator.autocast():
-            reward, parts = score(self.scorers, docs_k, samples, known)
-            policy_reward, _ = score(scorers, docs_k, samples, parts)
-            if not any(s.weight > 0 for s in scorers):
+            reward, parts = self.rewards.score(docs_k, samples, known)
+            policy_reward, _ = self.rewards.score(docs_k, samples, parts, exclude=excluded)
+            if not self.rewards.active(exclude=excluded):
                 advantages = torch.zeros_like(reward)
             elif cfg.baseline == "greedy":
                 greedy = self._rollout(docs, do_sample=False, constraint=constraint)
-                greedy_reward, _ = score(scorers, docs, greedy)
+                greedy_reward, _ = self.rewards.score(docs, greedy, exclude=excluded)
                 advantages = self_critical_advantages(policy_reward.view(-1, k), greedy_reward)
             elif cfg.baseline == "best":
                 advantages = best_of_k_advantages(policy_reward.view(-1, k))
@@ -494,7 +469,8 @@ class Trainer:
         if not n:
             return None, {}
         pool = self.anchor_pool(texts, index)
-        reward, _ = score(self.scorers, docs.repeat(n), self.text_summaries(pool))
+        _, parts = self.rewards.score(docs.repeat(n), self.text_summaries(pool))
+        reward = combine(parts, self.rewards.weights, how="weighted", default=torch.zeros(len(pool)))
         top = reward.view(-1, n).argmax(dim=1).tolist()
         targets = [pool[i * n + j] for i, j in enumerate(top)]
         kept = sum(targets[i] == pool[i * n] for i in range(len(texts))) / len(texts)
@@ -557,18 +533,18 @@ class Trainer:
             ids, _ = self.to_r(samples)
             r_logits = soft_seq2seq_logits(self.accelerator.unwrap_model(self.r), rows, rows_mask, ids,
                                            *docs.targets)
-            reconstruction = self.scorers[0].from_logits(r_logits.float(), docs).mean()
+            reconstruction = self.rewards["reconstruction"].from_logits(r_logits.float(), docs).mean()
             loss = loss - cfg.reconstruction_weight * reconstruction
             stats["soft/reconstruction"] = reconstruction.item()
         if cfg.discriminator_weight > 0:
             rows, rows_mask = self.to_d.soft(samples, soft)
             d_logits = soft_discriminator_logits(self.accelerator.unwrap_model(self.d), rows, rows_mask)
-            discriminator = self.scorers[1].from_logits(d_logits.float()).mean()
+            discriminator = self.rewards["discriminator"].from_logits(d_logits.float()).mean()
             loss = loss - cfg.discriminator_weight * discriminator
             stats["soft/discriminator"] = discriminator.item()
         if "fluency" in self.soft_rewards:
-            fluency = soft_language_model_logprob(self.fluency.lm, soft, samples.summary_mask,
-                                                  self.fluency.start_id).mean()
+            fluency = soft_language_model_logprob(self.rewards["fluency"].lm, soft, samples.summary_mask,
+                                                  self.rewards["fluency"].start_id).mean()
             loss = loss - cfg.fluency_weight * fluency
             stats["soft/fluency"] = fluency.item()
         self.r.train(), self.d.train()
