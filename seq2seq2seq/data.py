@@ -30,6 +30,7 @@ from seq2seq2seq import corpus_files as files
 from seq2seq2seq.config import PretrainConfig
 from seq2seq2seq.language import DEFAULT_LANGUAGE, LanguageError, check_language, segmenter_note
 from seq2seq2seq.normalize import normalize
+from seq2seq2seq.types import Documents
 
 
 class CorpusError(RuntimeError):
@@ -222,6 +223,21 @@ class BatchStream:
         return self._perm[within * self.batch_size:(within + 1) * self.batch_size].tolist()
 
 
+# a run's random streams, one per stage (and D's and the anchor's in the adversarial stage), so that no batch of one
+# replays the randomness of another
+SEED_STREAMS = {"pretrain": 0, "pretrain_d": 1, "adversarial": 2, "adversarial_d": 3, "adversarial_anchor": 4}
+
+
+def seed_batch(seed: int, stream: str, index: int) -> random.Random:
+    """Seed torch's global RNG for batch ``index`` of ``stream`` (a key of SEED_STREAMS) and return a Python RNG of
+    the same seed. Sampling and dropout draw from the global RNG: seeding it per batch makes each batch's
+    randomness a function of (seed, stream, batch), the same whether a run is resumed, split over processes, or
+    replayed by a diagnostic."""
+    batch_seed = (seed * 7919 + SEED_STREAMS[stream] * 1_000_003 + index) % (2**31)
+    torch.manual_seed(batch_seed)
+    return random.Random(batch_seed)
+
+
 class HeadlineWordStats:
     """How headline-like each word is: log of its relative frequency in the human sentences over that in the
     documents (add-``smoothing`` counts). Articles, auxiliaries and "said" score low (the: -2.1, said: -3.3 on the
@@ -353,6 +369,17 @@ def end_of_sentence_id(tokenizer: PreTrainedTokenizerBase) -> int:
     if eos is None:
         raise ValueError(f"the tokenizer {tokenizer.name_or_path!r} has neither an eos nor a sep token")
     return eos
+
+
+def tokenize_documents(tokenizer: PreTrainedTokenizerBase, r_tokenizer: PreTrainedTokenizerBase, texts: list[str],
+                       max_tokens: int, device: torch.device | str = "cpu") -> Documents:
+    """Documents as G reads them and, where they differ from that, as R rebuilds them (R's tokenizer, no <s>/[CLS]),
+    on ``device``."""
+    ids, mask = tokenize(tokenizer, texts, max_tokens)
+    target_ids, target_mask = decoder_targets(r_tokenizer, texts, max_tokens)
+    if target_ids.shape == ids.shape and torch.equal(target_ids, ids) and torch.equal(target_mask, mask):
+        return Documents(ids.to(device), mask.to(device))
+    return Documents(ids.to(device), mask.to(device), target_ids.to(device), target_mask.to(device))
 
 
 def decoder_targets(tokenizer: PreTrainedTokenizerBase, texts: list[str],

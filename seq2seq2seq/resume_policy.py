@@ -17,13 +17,14 @@ from typing import Any
 import yaml
 
 from seq2seq2seq.checkpoint import CheckpointError
-from seq2seq2seq.config import RESUME_CHANGES, TrainConfig
+from seq2seq2seq.config import LEGACY_REWARD_KEYS, RESUME_CHANGES, ConfigError, TrainConfig, load_config
 
 # settings that pace or watch a run without changing what it learns
 FREE_KEYS = frozenset({"log_every", "eval_every", "save_every", "sample_every", "keep_checkpoints", "num_threads",
                        "report_to"})
 IGNORED_KEYS = frozenset({"output_dir"})  # a copied or moved run resumes where it is now (train._run_folder_of)
 FLAG = "--resume-with-changes"
+REWARDS_KEY = "adversarial.rewards"
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -37,11 +38,21 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def normalised(settings: dict[str, Any]) -> dict[str, Any]:
+    """Recorded settings as this version writes them: read through the config loader, so that the same run spelled
+    by an older version (adversarial.reconstruction_weight ... before adversarial.rewards) compares equal. Settings
+    the loader refuses are compared as recorded."""
+    try:
+        return load_config(overrides=settings).to_dict()
+    except ConfigError:
+        return settings
+
+
 def recorded_settings(state: dict[str, Any], run_dir: Path) -> dict[str, Any] | None:
     """The settings the checkpoint was trained under, flattened: its own copy, or (a checkpoint written before
     checkpoints held one) RUN/config.yaml; None when neither is there."""
     if isinstance(state.get("config"), dict):
-        return flatten(state["config"])
+        return flatten(normalised(state["config"]))
     try:
         data = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError, UnicodeDecodeError):
@@ -49,7 +60,7 @@ def recorded_settings(state: dict[str, Any], run_dir: Path) -> dict[str, Any] | 
     if not isinstance(data, dict):
         return None
     data.pop(RESUME_CHANGES, None)
-    return flatten(data)
+    return flatten(normalised(data))
 
 
 def _same(old: Any, new: Any) -> bool:
@@ -67,8 +78,32 @@ def restricted_changes(old: dict[str, Any], cfg: TrainConfig, stage: str,
     change; the steps of ``stage`` (the checkpoint's) and of the stages after it are free."""
     free = FREE_KEYS | IGNORED_KEYS | {f"{s}.steps" for s in stages[stages.index(stage):]}
     new = flatten(cfg.to_dict())
-    return [(key, old[key], value) for key, value in new.items()
-            if key in old and key not in free and not _same(old[key], value)]
+    changes = []
+    for key, value in new.items():
+        if key in old and key not in free and not _same(old[key], value):
+            per_reward = _reward_changes(old[key], value) if key == REWARDS_KEY else None
+            changes.extend([(key, old[key], value)] if per_reward is None else per_reward)
+    return changes
+
+
+def _reward_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[tuple[str, Any, Any]] | None:
+    """A change of adversarial.rewards as the per-reward keys that say it (adversarial.headline_weight 0.3 -> 0.9),
+    which the command line also takes: none when the lists differ only in rewards of weight 0, None when no such
+    keys say it all (the weighted rewards in another order, a reward without its key)."""
+    entries = [{e.get("name"): e for e in entries if isinstance(e, dict)} for entries in (old, new)]
+    weighted = [[name for name, e in side.items() if e.get("weight", 0.0) > 0] for side in entries]
+    if [n for n in weighted[0] if n in weighted[1]] != [n for n in weighted[1] if n in weighted[0]]:
+        return None  # the same rewards summed in another order
+    changes = []
+    for name in dict.fromkeys([*entries[0], *entries[1]]):
+        for part, default in (("weight", 0.0), ("model", "")):
+            was, now = (side.get(name, {}).get(part, default) for side in entries)
+            if _same(was, now):
+                continue
+            if LEGACY_REWARD_KEYS.get(f"{name}_{part}") != (name, part):
+                return None
+            changes.append((f"adversarial.{name}_{part}", was, now))
+    return changes
 
 
 def _cli(value: Any) -> str:
@@ -76,6 +111,9 @@ def _cli(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return str(value).lower()
+    if isinstance(value, list):  # adversarial.rewards: as the YAML flow the command line reads back, no empty model
+        entries = [{k: v for k, v in e.items() if v != ""} if isinstance(e, dict) else e for e in value]
+        value = yaml.safe_dump(entries, default_flow_style=True, sort_keys=False, width=1 << 20).strip()
     return shlex.quote(value) if isinstance(value, str) else str(value)
 
 

@@ -14,7 +14,8 @@ from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
 from seq2seq2seq.decoding.sampling import summarize_texts
 from seq2seq2seq.inference import cli as summarize
 from seq2seq2seq.inference.api import load_summarizer, summarize_documents
-from seq2seq2seq.inference.choose import CandidateChooser, candidate_summaries, summarize_and_choose, zscore_combination
+from seq2seq2seq.inference.choose import CandidateChooser, candidate_summaries, summarize_and_choose
+from seq2seq2seq.rewards.base import zscore_combination
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,7 @@ def test_zscore_combination_of_two_by_hand() -> None:
 
 def test_fluency_is_the_mean_token_logprob_and_joins_the_choice(encoder_dir: Path, fluency_dir: Path) -> None:
     chooser = CandidateChooser.load(str(encoder_dir), fluency_model=str(fluency_dir), fluency_weight=0.5)
-    lm, tokenizer = chooser.fluency_lm, chooser.fluency_tokenizer
+    lm, tokenizer = chooser.rewards["fluency"].lm, chooser.rewards["fluency"].lm_tokenizer
     text = "stocks rose on monday"
     ids = tokenizer(text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
     with torch.no_grad():  # by hand: start from <s>, predict each piece and the end, average the log-probs
@@ -111,7 +112,7 @@ def test_candidates_longer_than_the_lms_positions_are_cut(encoder_dir: Path, flu
     short.save_pretrained(tmp_path)
     AutoTokenizer.from_pretrained(str(fluency_dir)).save_pretrained(tmp_path)
     chooser = CandidateChooser.load(str(encoder_dir), fluency_model=str(tmp_path), fluency_weight=0.5)
-    assert chooser.fluency_max_tokens == 6
+    assert chooser.rewards["fluency"].max_tokens == 6
     long = " ".join(DOCUMENTS[0].split() * 3)  # far more than 6 pieces
     scores = chooser.fluency([[long, "stocks"]])[0]
     assert all(torch.isfinite(torch.tensor(scores)))
@@ -120,11 +121,13 @@ def test_candidates_longer_than_the_lms_positions_are_cut(encoder_dir: Path, flu
 def test_a_fluency_weight_needs_a_fluency_model(encoder_dir: Path, tmp_path: Path) -> None:
     plain = CandidateChooser.load(str(encoder_dir))
     with pytest.raises(ValueError, match="train_fluency_lm.py"):
-        CandidateChooser(plain.encoder, plain.encoder_tokenizer, fluency_weight=0.5)
+        plain.fluency_weight = 0.5
+    with pytest.raises(ValueError, match="train_fluency_lm.py"):
+        CandidateChooser.load(str(encoder_dir), fluency_weight=0.5)
     with pytest.raises(ValueError, match="must be a number >= 0"):
-        CandidateChooser(plain.encoder, plain.encoder_tokenizer, fluency_weight=-1.0)
+        plain.fluency_weight = -1.0
     with pytest.raises(ValueError, match="must be a number >= 0"):
-        CandidateChooser(plain.encoder, plain.encoder_tokenizer, fluency_weight=float("nan"))
+        CandidateChooser.load(str(encoder_dir), fluency_weight=float("nan"))
     with pytest.raises(ValueError, match="no fluency model"):
         plain.fluency([["stocks rose"]])
 
@@ -293,7 +296,7 @@ def test_zscore_combination_by_hand() -> None:
 
 def test_headline_and_contiguity_join_the_choice(encoder_dir: Path, tiny_corpus: Path) -> None:
     from seq2seq2seq.data import CorpusError, load_headline_word_stats
-    from seq2seq2seq.rewards.scorers import contiguity, headline_vocabulary
+    from seq2seq2seq.rewards.lexical import contiguity, headline_vocabulary
 
     stats = load_headline_word_stats(tiny_corpus)
     chooser = CandidateChooser.load(str(encoder_dir), corpus=str(tiny_corpus), headline_weight=0.5,
@@ -314,9 +317,11 @@ def test_headline_and_contiguity_join_the_choice(encoder_dir: Path, tiny_corpus:
         chooser.combine([row], similarity)
     plain = CandidateChooser.load(str(encoder_dir))
     with pytest.raises(ValueError, match="corpus="):
-        CandidateChooser(plain.encoder, plain.encoder_tokenizer, headline_weight=0.5)
+        plain.headline_weight = 0.5
+    with pytest.raises(ValueError, match="corpus="):
+        CandidateChooser.load(str(encoder_dir), headline_weight=0.5)
     with pytest.raises(ValueError, match="contiguity weight must be a number >= 0"):
-        CandidateChooser(plain.encoder, plain.encoder_tokenizer, contiguity_weight=-1.0)
+        plain.contiguity_weight = -1.0
     with pytest.raises(CorpusError, match="data_prep"):
         CandidateChooser.load(str(encoder_dir), corpus=str(encoder_dir), headline_weight=0.5)
 

@@ -12,6 +12,7 @@ from seq2seq2seq.config import (
     ConfigError,
     DecodingConfig,
     ModelConfig,
+    RewardSpec,
     TrainConfig,
     config_to_yaml,
     load_config,
@@ -193,11 +194,17 @@ def test_negative_reward_weight_names_the_key(key):
 
 def test_no_reward_and_no_anchor_is_refused_but_the_anchor_alone_is_an_ablation():
     off = {"reconstruction_weight": 0.0, "discriminator_weight": 0.0, "similarity_weight": 0.0, "fluency_weight": 0.0}
+
+    def adversarial(**keys) -> AdversarialConfig:
+        return load_config(overrides={"adversarial": {**off, **keys}}).adversarial
+
     with pytest.raises(ConfigError, match="anchor-only ablation"):
-        AdversarialConfig(**off)
-    assert AdversarialConfig(**off, pretrain_weight=1.0).pretrain_weight == 1.0
-    assert AdversarialConfig(**off, contiguity_weight=1.0).contiguity_weight == 1.0  # a model-free reward alone
-    assert AdversarialConfig(**off, headline_weight=0.5).headline_weight == 0.5
+        adversarial()
+    with pytest.raises(ConfigError, match="anchor-only ablation"):
+        AdversarialConfig(rewards=[RewardSpec("length", 1.0)])  # the length prior alone rewards nothing
+    assert adversarial(pretrain_weight=1.0).pretrain_weight == 1.0
+    assert adversarial(contiguity_weight=1.0).contiguity_weight == 1.0  # a model-free reward alone
+    assert adversarial(headline_weight=0.5).headline_weight == 0.5
 
 
 def test_impossible_values_also_raise_when_built_directly():
@@ -276,3 +283,144 @@ def test_a_recorded_config_with_resume_changes_loads_and_round_trips(tmp_path):
     path.write_text(config_to_yaml(cfg, changes), encoding="utf-8")
     assert yaml.safe_load(path.read_text())["resume_changes"] == changes
     assert load_config(path) == cfg
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# adversarial.rewards: the list, the keys before it, and the runs recorded with those keys
+
+# what each shipped config weighted before adversarial.rewards (the old keys it sets, else their defaults)
+SHIPPED_WEIGHTS = {
+    "tiny.yaml": {"reconstruction": 1.0, "discriminator": 0.04, "length": 0.0},
+    "cpu.yaml": {"reconstruction": 1.0, "discriminator": 0.04, "length": 0.5},
+    "gpu.yaml": {"reconstruction": 1.0, "discriminator": 0.04, "length": 0.5},
+    "quickstart.yaml": {"reconstruction": 1.0, "discriminator": 0.04, "length": 0.5},
+}
+
+
+def _weights(cfg: TrainConfig) -> dict[str, float]:
+    return {spec.name: spec.weight for spec in cfg.adversarial.rewards}
+
+
+def test_every_shipped_config_gives_the_weights_it_gave_before():
+    assert sorted(p.name for p in CONFIGS) == sorted(SHIPPED_WEIGHTS)  # a new config: add what it weights here
+    for path in CONFIGS:
+        cfg = load_config(path)
+        want = {**{name: 0.0 for name in ("similarity", "fluency", "headline", "contiguity")},
+                **SHIPPED_WEIGHTS[path.name]}
+        assert _weights(cfg) == {name: want[name] for name in _weights(cfg)} and set(_weights(cfg)) == set(want)
+        assert [spec.name for spec in cfg.adversarial.rewards] == ["reconstruction", "discriminator", "length",
+                                                                   "similarity", "fluency", "headline", "contiguity"]
+        a = cfg.adversarial  # the old names still read
+        assert (a.reconstruction_weight, a.discriminator_weight, a.length_weight) == tuple(
+            SHIPPED_WEIGHTS[path.name].values())
+        assert a.similarity_weight == a.fluency_weight == a.headline_weight == a.contiguity_weight == 0.0
+        assert a.similarity_model == a.fluency_model == ""
+
+
+def test_the_old_keys_set_or_add_their_entry_in_yaml_and_on_the_command_line(tmp_path):
+    path = tmp_path / "old.yaml"
+    path.write_text("adversarial:\n  similarity_weight: 2\n  fluency_model: runs/lm\n  fluency_weight: 0.3\n",
+                    encoding="utf-8")
+    cfg = load_config(path, parse_overrides(["--adversarial.length_weight", "0.5",
+                                             "--adversarial.similarity_model", "enc"]))
+    assert [(s.name, s.weight, s.model) for s in cfg.adversarial.rewards] == [
+        ("reconstruction", 1.0, ""), ("discriminator", 0.04, ""), ("length", 0.5, ""), ("similarity", 2.0, "enc"),
+        ("fluency", 0.3, "runs/lm"), ("headline", 0.0, ""), ("contiguity", 0.0, "")]
+    assert cfg.adversarial.weight("similarity") == 2.0 and cfg.adversarial.model_path("fluency") == "runs/lm"
+    # beside a list, an old key sets its entry, or adds one at the end
+    listed = load_config(overrides={"adversarial": {
+        "rewards": [{"name": "contiguity", "weight": 1.0}, {"name": "reconstruction", "weight": 0.5}],
+        "contiguity_weight": 0.25, "headline_weight": 2.0}})
+    assert [(s.name, s.weight) for s in listed.adversarial.rewards] == [
+        ("contiguity", 0.25), ("reconstruction", 0.5), ("headline", 2.0)]
+    assert listed.adversarial.discriminator_weight == 0.0  # not listed: off
+    # a list on the command line, in YAML's flow style
+    flow = load_config(overrides=parse_overrides(["--adversarial.rewards",
+                                                  "[{name: similarity, weight: 1, model: enc}, "
+                                                  "{name: length, weight: 0.5}]"]))
+    assert [(s.name, s.weight, s.model) for s in flow.adversarial.rewards] == [("similarity", 1.0, "enc"),
+                                                                              ("length", 0.5, "")]
+
+
+@pytest.mark.parametrize("rewards, words", [
+    ([{"name": "similarty", "weight": 1}], "did you mean 'similarity'? the registered rewards are reconstruction, "
+                                           "discriminator, length, similarity, fluency, headline, contiguity"),
+    ([{"name": "similarity", "weight": -1}], "reward 'similarity': its weight must be a number >= 0"),
+    ([{"name": "similarity", "weight": "inf"}], "'adversarial.rewards[0].weight': got 'inf'; give a finite number"),
+    ([{"name": "fluency", "weight": 0.5}], "reward 'fluency': a weight > 0 needs a model"),
+    ([{"name": "length", "weight": 1}, {"name": "length", "weight": 2}], "lists length more than once"),
+    ([{"name": "similarity"}], "'adversarial.rewards[0]' needs weight: give it as {name: ..., weight: ..., model:"),
+    ([{"name": "similarity", "wieght": 1}], "'adversarial.rewards[0].wieght' (did you mean "
+                                            "'adversarial.rewards[0].weight'?)"),
+    ([{"name": "length", "weight": 1}], "at least one reward weight must be positive"),
+    ("similarity", "'adversarial.rewards': expected a list"),
+    (["similarity"], "'adversarial.rewards[0]': expected a mapping of name, weight, model"),
+])
+def test_a_bad_reward_list_says_how_to_fix_it(rewards, words):
+    with pytest.raises(ConfigError) as err:
+        load_config(overrides={"adversarial": {"rewards": rewards}})
+    assert words in str(err.value)
+
+
+def test_a_bad_old_key_names_the_old_key_and_a_typo_suggests_it():
+    with pytest.raises(ConfigError, match="'adversarial.fluency_weight': got 'nan'"):
+        load_config(overrides=parse_overrides(["--adversarial.fluency_weight", "nan"]))
+    with pytest.raises(ConfigError, match="did you mean 'adversarial.similarity_weight'"):
+        load_config(overrides={"adversarial": {"similarity_wieght": 1.0}})
+    with pytest.raises(ConfigError, match="train_fluency_lm.py"):
+        load_config(overrides={"adversarial": {"fluency_weight": 0.1}})
+
+
+def test_config_yaml_writes_the_list_and_a_run_folder_of_the_old_keys_loads_the_same(tmp_path):
+    cfg = load_config(overrides={"adversarial": {"similarity_weight": 2.0, "headline_weight": 0.5,
+                                                 "fluency_weight": 0.1, "fluency_model": "runs/lm"}})
+    written = yaml.safe_load(config_to_yaml(cfg))["adversarial"]
+    assert written["rewards"][3] == {"name": "similarity", "weight": 2.0, "model": ""}
+    assert not {"similarity_weight", "fluency_model", "reconstruction_weight"} & set(written)
+    # RUN/config.yaml as the code before adversarial.rewards wrote it: every old key, no list
+    old = cfg.to_dict()
+    old["adversarial"] = {key: value for key, value in old["adversarial"].items() if key != "rewards"}
+    old["adversarial"].update(reconstruction_weight=1.0, discriminator_weight=0.04, length_weight=0.0,
+                              similarity_weight=2.0, similarity_model="", fluency_weight=0.1, fluency_model="runs/lm",
+                              headline_weight=0.5, contiguity_weight=0.0)
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(old, sort_keys=False), encoding="utf-8")
+    assert load_config(path) == cfg
+
+
+def test_a_resume_compares_old_and_new_spellings_of_the_rewards_by_their_values():
+    from seq2seq2seq.resume_policy import _cli, flatten, normalised, restricted_changes
+
+    stages = ("pretrain", "pretrain_d", "adversarial")
+    cfg = load_config(overrides={"adversarial": {"length_weight": 0.5, "fluency_weight": 0.1,
+                                                 "fluency_model": "runs/lm"}})
+    old = cfg.to_dict()  # as a checkpoint of the code before adversarial.rewards recorded the same settings
+    old["adversarial"] = {key: value for key, value in old["adversarial"].items() if key != "rewards"}
+    old["adversarial"].update(reconstruction_weight=1.0, discriminator_weight=0.04, length_weight=0.5,
+                              similarity_weight=0.0, similarity_model="", fluency_weight=0.1, fluency_model="runs/lm",
+                              headline_weight=0.0, contiguity_weight=0.0)
+    recorded = flatten(normalised(old))
+    assert restricted_changes(recorded, cfg, "adversarial", stages) == []
+    # a changed weight is reported under the key that changes it back on the command line
+    changed = load_config(overrides={"adversarial": {"length_weight": 0.25, "fluency_weight": 0.1,
+                                                     "fluency_model": "runs/lm", "contiguity_weight": 1.0}})
+    assert restricted_changes(recorded, changed, "adversarial", stages) == [
+        ("adversarial.length_weight", 0.5, 0.25), ("adversarial.contiguity_weight", 0.0, 1.0)]
+    # the same rewards in another order are summed otherwise: the whole list, as the command line reads it back
+    reordered = load_config(overrides={"adversarial": {"rewards": list(reversed(cfg.to_dict()["adversarial"]
+                                                                             ["rewards"]))}})
+    [(key, was, now)] = restricted_changes(recorded, reordered, "adversarial", stages)
+    assert key == "adversarial.rewards" and now[0]["name"] == "contiguity"
+    back = load_config(overrides=parse_overrides(["--adversarial.rewards", yaml.safe_load(f"x: {_cli(was)}")["x"]]))
+    assert back.adversarial.rewards == cfg.adversarial.rewards
+
+
+def test_a_reward_list_that_only_leaves_out_rewards_of_weight_zero_is_no_change():
+    from seq2seq2seq.resume_policy import flatten, restricted_changes
+
+    stages = ("pretrain", "pretrain_d", "adversarial")
+    recorded = flatten(load_config(overrides={"adversarial": {"length_weight": 0.5}}).to_dict())
+    short = load_config(overrides={"adversarial": {"rewards": [{"name": "reconstruction", "weight": 1.0},
+                                                               {"name": "discriminator", "weight": 0.04},
+                                                               {"name": "length", "weight": 0.5}]}})
+    assert restricted_changes(recorded, short, "adversarial", stages) == []

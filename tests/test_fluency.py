@@ -14,7 +14,7 @@ from transformers import AutoTokenizer
 from seq2seq2seq.config import ConfigError, load_config
 from seq2seq2seq.data import decoder_targets, load_corpus
 from seq2seq2seq.losses import sequence_mean_logprob
-from seq2seq2seq.rewards.scorers import FluencyReward, language_model_logits, load_fluency_model
+from seq2seq2seq.rewards.lm import FluencyReward, language_model_logits, load_fluency_model
 from seq2seq2seq.types import Summaries
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,7 +139,7 @@ def test_init_with_a_missing_model_or_another_tokenizer_is_a_clear_error(fluency
 
 def test_reward_diagnostics_reports_a_fluency_row(fluency_lm: Path, tiny_corpus: Path, tiny_run: Path,
                                                   tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("reward_diagnostics", ROOT / "scripts" / "reward_diagnostics.py")
+    spec = importlib.util.spec_from_file_location("reward_diagnostics", ROOT / "scripts" / "research" / "reward_diagnostics.py")
     diagnostics = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(diagnostics)
     checkpoint = sorted((tiny_run / "checkpoints").iterdir())[-1]

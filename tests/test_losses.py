@@ -24,7 +24,7 @@ from seq2seq2seq.losses import (
     token_entropy,
     token_logprobs,
 )
-from seq2seq2seq.rewards.scorers import score
+from seq2seq2seq.rewards.base import RewardSet
 
 LN3 = math.log(3.0)
 INF = float("inf")
@@ -311,7 +311,7 @@ def test_discriminator_loss_sign_behaviour():
 
 
 # --------------------------------------------------------------------------------------------------------------------
-# reward weighting (rewards.score) with stub scorers
+# reward weighting (RewardSet.score) with stub scorers
 
 
 class StubScorer:
@@ -327,7 +327,7 @@ def test_score_is_the_weighted_sum_and_skips_zero_weights():
     a = StubScorer("reconstruction", 1.0, [1.0, 2.0])
     b = StubScorer("discriminator", 0.5, [4.0, -2.0])
     off = StubScorer("off", 0.0, [100.0, 100.0])
-    total, parts = score([a, b, off], documents=None, summaries=None)
+    total, parts = RewardSet([a, b, off]).score(documents=None, summaries=None)
     # 1 * [1, 2] + 0.5 * [4, -2] = [3, 1]; the zero-weight scorer is neither called nor reported
     close(total, [3.0, 1.0])
     assert set(parts) == {"reconstruction", "discriminator"}
@@ -340,13 +340,13 @@ def test_score_with_every_weight_zero_is_zero_per_summary():
 
     off = StubScorer("off", 0.0, [100.0, 100.0])
     ids = torch.tensor([[5, 1], [6, 1]])
-    total, parts = score([off], documents=None, summaries=Summaries(ids, torch.ones_like(ids)))
+    total, parts = RewardSet([off]).score(documents=None, summaries=Summaries(ids, torch.ones_like(ids)))
     close(total, [0.0, 0.0])
     assert parts == {} and off.calls == 0
 
 
 def test_length_reward_counts_words_beyond_the_target_by_hand():
-    from seq2seq2seq.rewards.scorers import LengthReward
+    from seq2seq2seq.rewards.lexical import LengthReward
     from seq2seq2seq.types import Summaries
 
     # vocabulary of 6: ids 2, 3 start words, 4, 5 continue them; 1 is end-of-sentence

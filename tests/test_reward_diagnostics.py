@@ -1,4 +1,5 @@
-"""scripts/reward_diagnostics.py: per-reward correlation with ROUGE across G's samples, on a tiny finished run."""
+"""scripts/research/reward_diagnostics.py: per-reward correlation with ROUGE across G's samples, on a tiny finished
+run."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import pytest
 from conftest import TINY_CONFIG
 
 ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location("reward_diagnostics", ROOT / "scripts" / "reward_diagnostics.py")
+_spec = importlib.util.spec_from_file_location("reward_diagnostics",
+                                               ROOT / "scripts" / "research" / "reward_diagnostics.py")
 diagnostics = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(diagnostics)
 
@@ -95,3 +97,31 @@ def test_the_rules_samples_as_candidates(tiny_corpus: Path, tiny_run: Path, tmp_
     with pytest.raises(SystemExit):
         diagnostics.main(base[:-4] + ["--samples", "1", "--rule_samples", "0"])
     assert "must be >= 2" in capsys.readouterr().err
+
+
+def test_the_script_replays_the_runs_batches_through_public_functions(tiny_corpus: Path, tmp_path: Path) -> None:
+    # the diagnostics seed and tokenize a batch with data.seed_batch and data.tokenize_documents, not a Trainer's
+    # private methods: both must do what the training loop does
+    import torch
+
+    from seq2seq2seq.config import _merge, load_config
+    from seq2seq2seq.data import SEED_STREAMS, load_corpus, seed_batch, tokenize_documents
+    from seq2seq2seq.train import loop
+
+    assert SEED_STREAMS == loop.SEED_STREAMS
+    cfg = load_config(TINY_CONFIG, _merge({"data_dir": str(tiny_corpus), "output_dir": str(tmp_path)},
+                                          {"seed": 3}))
+    trainer = loop.Trainer(cfg, load_corpus(cfg.data_dir))
+    for stream, index in (("adversarial", 0), ("adversarial_anchor", 7), ("pretrain", 123456)):
+        mine = seed_batch(cfg.seed, stream, index)
+        drawn = torch.rand(3)
+        theirs = trainer._seed(stream, index)
+        assert torch.equal(torch.rand(3), drawn) and mine.random() == theirs.random()
+        assert not torch.equal(torch.rand(3), drawn)  # the draws above did not just repeat one seed
+    texts = trainer.corpus.documents[:3]
+    ours = tokenize_documents(trainer.tokenizer, trainer.r_tokenizer, texts, cfg.model.max_document_tokens)
+    run = trainer._documents(texts)
+    assert torch.equal(ours.input_ids, run.input_ids) and torch.equal(ours.attention_mask, run.attention_mask)
+    assert (ours.target_ids is None) == (run.target_ids is None)
+    source = (ROOT / "scripts" / "research" / "reward_diagnostics.py").read_text()
+    assert "Trainer" not in source and "trainer._" not in source

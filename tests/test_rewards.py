@@ -13,7 +13,7 @@ from transformers import AutoTokenizer, BertConfig, BertModel, BertTokenizerFast
 
 from seq2seq2seq.decoding.sampling import summary_token_mask
 from seq2seq2seq.models.build import ModelLoadError
-from seq2seq2seq.rewards.scorers import SimilarityReward, load_sentence_encoder
+from seq2seq2seq.rewards.similarity import SimilarityReward, load_sentence_encoder
 from seq2seq2seq.train import stages
 from seq2seq2seq.types import Documents, Summaries
 
@@ -115,7 +115,7 @@ def test_adversarial_step_uses_the_similarity_reward(encoder_dir: Path, tiny_cor
 def test_token_idf_and_the_idf_weighted_reconstruction_reward(tiny_corpus):
     from seq2seq2seq.data import token_idf
     from seq2seq2seq.losses import sequence_mean_logprob
-    from seq2seq2seq.rewards.scorers import ReconstructionReward
+    from seq2seq2seq.rewards.reconstruction import ReconstructionReward
 
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_corpus / "tokenizer"))
     docs = ["the cat sat .", "the dog ran .", "a cat ran ."]
@@ -145,7 +145,7 @@ def test_headline_vocabulary_is_the_mean_log_ratio_of_headline_to_document_frequ
     from collections import Counter
 
     from seq2seq2seq.data import HeadlineWordStats
-    from seq2seq2seq.rewards.scorers import headline_vocabulary
+    from seq2seq2seq.rewards.lexical import headline_vocabulary
 
     # sentences: 10 words, "bomb" 4 of them; documents: 20 words, "bomb" 2, "the" 10 (add-one smoothing)
     stats = HeadlineWordStats.from_counts(Counter({"bomb": 4, "police": 6}), Counter({"bomb": 2, "the": 10,
@@ -159,7 +159,7 @@ def test_headline_vocabulary_is_the_mean_log_ratio_of_headline_to_document_frequ
 
 
 def test_contiguity_is_the_share_of_word_pairs_adjacent_in_the_document() -> None:
-    from seq2seq2seq.rewards.scorers import contiguity
+    from seq2seq2seq.rewards.lexical import contiguity
 
     document = "police defused a small bomb outside a school on wednesday".split()
     assert contiguity("police defused small bomb".split(), document) == pytest.approx(2 / 3)  # "defused small" is not
@@ -186,7 +186,7 @@ def test_adversarial_step_uses_the_headline_and_contiguity_rewards(tiny_corpus: 
 
 def test_the_rewards_read_the_decoded_summaries_and_documents(tiny_corpus: Path) -> None:
     from seq2seq2seq.data import headline_word_stats, load_corpus
-    from seq2seq2seq.rewards.scorers import ContiguityReward, HeadlineVocabularyReward, contiguity, headline_vocabulary
+    from seq2seq2seq.rewards.lexical import ContiguityReward, HeadlineVocabularyReward, contiguity, headline_vocabulary
 
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_corpus / "tokenizer"))
     corpus = load_corpus(tiny_corpus)

@@ -369,7 +369,7 @@ def test_gumbel_with_a_d_of_its_own_tokenizer_is_refused_with_the_fix(tiny_corpu
 def test_anchor_candidates_imitate_the_rewards_top_rule_variant(tiny_corpus: Path, tmp_path: Path) -> None:
     # headline vocabulary alone ranks the candidates (no model): each chosen target must be its document's best
     from seq2seq2seq.data import pseudo_summary
-    from seq2seq2seq.rewards.scorers import HeadlineVocabularyReward
+    from seq2seq2seq.rewards.lexical import HeadlineVocabularyReward
 
     off = {"reconstruction_weight": 0.0, "discriminator_weight": 0.0, "similarity_weight": 0.0,
            "fluency_weight": 0.0, "length_weight": 0.0}

@@ -219,7 +219,7 @@ def test_d_reads_g_summaries_retokenized_in_its_reward_and_its_updates(tiny_corp
                                 with_kwargs=True)
     with torch.no_grad():
         want = torch.nn.functional.logsigmoid(d(**expected).logits.squeeze(-1))
-        reward = next(s for s in trainer.rewards if s.name == "discriminator")(docs.repeat(2), samples)
+        reward = trainer.rewards["discriminator"](docs.repeat(2), samples)
     assert torch.allclose(reward, want, atol=1e-6)
     # D's update: human sentences and the same summaries, all in D's tokenizer, in one batch
     real = list(trainer.corpus.sentences[:3])
@@ -252,7 +252,7 @@ def test_r_reads_g_summaries_retokenized_and_rebuilds_documents_in_its_own_token
         logits = seq2seq_logits(r, inputs["input_ids"], inputs["attention_mask"], *rollout.documents.targets)
         want_loss = cross_entropy(logits, *rollout.documents.targets)
         want_reward = sequence_mean_logprob(logits, *rollout.documents.targets)
-        reward = next(s for s in trainer.rewards if s.name == "reconstruction")(rollout.documents, rollout.samples)
+        reward = trainer.rewards["reconstruction"](rollout.documents, rollout.samples)
     assert stages.update_r(trainer, rollout)["loss/r"] == pytest.approx(want_loss.item(), abs=1e-5)  # R's update
     assert torch.allclose(reward, want_reward, atol=1e-5)  # R's reward
 

