@@ -218,8 +218,9 @@ class DiscriminatorPretrainConfig:
         _require_lr(self.lr, "pretrain_d.lr")
 
 
-# the rewards of seq2seq2seq/rewards/registry.py in their canonical order (the order a config without
-# adversarial.rewards sums them in), with the weights such a config gives them
+# every reward's name, in the canonical order (the order a config without adversarial.rewards sums them in), with the
+# weight such a config gives it: the one list of names; seq2seq2seq/rewards/registry.py maps each to its builder (a
+# test checks that both name the same rewards), so the config needs no import of the rewards and their models
 DEFAULT_REWARD_WEIGHTS = {"reconstruction": 1.0, "discriminator": 0.04, "length": 0.0, "similarity": 0.0,
                           "fluency": 0.0, "headline": 0.0, "contiguity": 0.0}
 # the keys that set one reward each before adversarial.rewards (still read, in YAML and on the command line): the
@@ -231,14 +232,6 @@ LEGACY_REWARD_KEYS = {"reconstruction_weight": ("reconstruction", "weight"),
                       "headline_weight": ("headline", "weight"), "contiguity_weight": ("contiguity", "weight")}
 FLUENCY_FIX = ("train one with `python scripts/train_fluency_lm.py --data_dir runs/corpus --out runs/fluency_lm` and "
                "set its model: runs/fluency_lm (adversarial.fluency_model: runs/fluency_lm)")
-
-
-def registered_rewards() -> tuple[str, ...]:
-    """The reward names seq2seq2seq/rewards/registry.py knows. Imported when called, not with this module: the
-    registry's rewards load models and data, which read their settings from here."""
-    from seq2seq2seq.rewards.registry import REWARDS
-
-    return tuple(REWARDS)
 
 
 @dataclass
@@ -256,8 +249,8 @@ class RewardSpec:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise ConfigError(f"a reward needs a name: one of {', '.join(DEFAULT_REWARD_WEIGHTS)}")
-        if self.name not in DEFAULT_REWARD_WEIGHTS and self.name not in registered_rewards():
-            known = registered_rewards()
+        if self.name not in DEFAULT_REWARD_WEIGHTS:
+            known = tuple(DEFAULT_REWARD_WEIGHTS)
             close = difflib.get_close_matches(self.name, known, n=1)
             hint = f"did you mean '{close[0]}'? " if close else ""
             raise ConfigError(f"unknown reward '{self.name}'; {hint}the registered rewards are {', '.join(known)}")
@@ -634,11 +627,11 @@ def parse_overrides(tokens: list[str]) -> dict[str, Any]:
     return data
 
 
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+def merge_overrides(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in extra.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
+            out[key] = merge_overrides(out[key], value)
         else:
             out[key] = value
     return out
@@ -659,7 +652,7 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
             raise ConfigError(f"config file {path} must be a mapping of keys to values at the top level")
         data = dict(loaded or {})
         data.pop(RESUME_CHANGES, None)  # a run's record of its history (config_to_yaml), not a setting
-    data = _merge(data, overrides or {})
+    data = merge_overrides(data, overrides or {})
     try:
         return _build(TrainConfig, data, "")
     except TypeError as err:  # a dataclass refused its arguments

@@ -106,7 +106,7 @@ def _reward_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> lis
     return changes
 
 
-def _cli(value: Any) -> str:
+def cli_value(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -121,8 +121,8 @@ def check_changes(changes: list[tuple[str, Any, Any]], path: Path, state: dict[s
     """Refuse ``changes`` (from :func:`restricted_changes`) unless ``--resume-with-changes`` was given."""
     if not changes or allowed:
         return
-    listed = "; ".join(f"{key} {_cli(old)} -> {_cli(new)}" for key, old, new in changes)
-    keep = " ".join(f"--{key} {_cli(old)}" for key, old, _ in changes)
+    listed = "; ".join(f"{key} {cli_value(old)} -> {cli_value(new)}" for key, old, new in changes)
+    keep = " ".join(f"--{key} {cli_value(old)}" for key, old, _ in changes)
     raise CheckpointError(
         f"{path} was trained with other settings than this command gives: {listed}. A resume may change only the "
         f"steps of unfinished stages, {', '.join(sorted(FREE_KEYS))}. Pass {keep} to continue the run as it was "
@@ -137,5 +137,5 @@ def change_records(changes: list[tuple[str, Any, Any]], state: dict[str, Any]) -
 
 
 def describe(record: dict[str, Any]) -> str:
-    return (f"{FLAG}: {record['key']} changes from {_cli(record['old'])} to {_cli(record['new'])} at "
+    return (f"{FLAG}: {record['key']} changes from {cli_value(record['old'])} to {cli_value(record['new'])} at "
             f"{record['stage']} step {record['step']} (global step {record['global_step']})")

@@ -389,7 +389,7 @@ def test_config_yaml_writes_the_list_and_a_run_folder_of_the_old_keys_loads_the_
 
 
 def test_a_resume_compares_old_and_new_spellings_of_the_rewards_by_their_values():
-    from seq2seq2seq.resume_policy import _cli, flatten, normalised, restricted_changes
+    from seq2seq2seq.resume_policy import cli_value, flatten, normalised, restricted_changes
 
     stages = ("pretrain", "pretrain_d", "adversarial")
     cfg = load_config(overrides={"adversarial": {"length_weight": 0.5, "fluency_weight": 0.1,
@@ -411,7 +411,7 @@ def test_a_resume_compares_old_and_new_spellings_of_the_rewards_by_their_values(
                                                                              ["rewards"]))}})
     [(key, was, now)] = restricted_changes(recorded, reordered, "adversarial", stages)
     assert key == "adversarial.rewards" and now[0]["name"] == "contiguity"
-    back = load_config(overrides=parse_overrides(["--adversarial.rewards", yaml.safe_load(f"x: {_cli(was)}")["x"]]))
+    back = load_config(overrides=parse_overrides(["--adversarial.rewards", yaml.safe_load(f"x: {cli_value(was)}")["x"]]))
     assert back.adversarial.rewards == cfg.adversarial.rewards
 
 

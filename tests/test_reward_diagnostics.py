@@ -104,23 +104,28 @@ def test_the_script_replays_the_runs_batches_through_public_functions(tiny_corpu
     # private methods: both must do what the training loop does
     import torch
 
-    from seq2seq2seq.config import _merge, load_config
+    from seq2seq2seq.config import load_config, merge_overrides
     from seq2seq2seq.data import SEED_STREAMS, load_corpus, seed_batch, tokenize_documents
     from seq2seq2seq.train import loop
 
-    assert SEED_STREAMS == loop.SEED_STREAMS
-    cfg = load_config(TINY_CONFIG, _merge({"data_dir": str(tiny_corpus), "output_dir": str(tmp_path)},
+    # the batch seed by hand: (seed * 7919 + stream * 1_000_003 + index) mod 2^31, stream "adversarial" = 2
+    assert SEED_STREAMS["adversarial"] == 2
+    seed_batch(3, "adversarial", 5)
+    drawn = torch.rand(2)
+    torch.manual_seed((3 * 7919 + 2 * 1_000_003 + 5) % 2**31)
+    assert torch.equal(torch.rand(2), drawn)
+    cfg = load_config(TINY_CONFIG, merge_overrides({"data_dir": str(tiny_corpus), "output_dir": str(tmp_path)},
                                           {"seed": 3}))
     trainer = loop.Trainer(cfg, load_corpus(cfg.data_dir))
     for stream, index in (("adversarial", 0), ("adversarial_anchor", 7), ("pretrain", 123456)):
         mine = seed_batch(cfg.seed, stream, index)
         drawn = torch.rand(3)
-        theirs = trainer._seed(stream, index)
+        theirs = trainer.engine.seed(stream, index)
         assert torch.equal(torch.rand(3), drawn) and mine.random() == theirs.random()
         assert not torch.equal(torch.rand(3), drawn)  # the draws above did not just repeat one seed
     texts = trainer.corpus.documents[:3]
     ours = tokenize_documents(trainer.tokenizer, trainer.r_tokenizer, texts, cfg.model.max_document_tokens)
-    run = trainer._documents(texts)
+    run = trainer.batches.documents(texts)
     assert torch.equal(ours.input_ids, run.input_ids) and torch.equal(ours.attention_mask, run.attention_mask)
     assert (ours.target_ids is None) == (run.target_ids is None)
     source = (ROOT / "scripts" / "research" / "reward_diagnostics.py").read_text()

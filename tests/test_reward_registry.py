@@ -142,3 +142,12 @@ def test_an_unknown_reward_lists_the_registered_ones() -> None:
 
     with pytest.raises(RewardBuildError, match="unknown reward 'nosuch'; the registered rewards are reconstruction"):
         build_rewards([Spec()], RewardContext())
+
+
+def test_the_config_and_the_registry_name_the_same_rewards_in_the_same_order() -> None:
+    # the config checks names against DEFAULT_REWARD_WEIGHTS without importing the rewards (no import circle); the
+    # registry must build exactly those
+    from seq2seq2seq.config import DEFAULT_REWARD_WEIGHTS
+    from seq2seq2seq.rewards.registry import REWARDS
+
+    assert list(REWARDS) == list(DEFAULT_REWARD_WEIGHTS)

@@ -101,11 +101,11 @@ def test_similarity_model_errors_name_the_callers_setting(tmp_path: Path, monkey
 def test_adversarial_step_uses_the_similarity_reward(encoder_dir: Path, tiny_corpus: Path, tmp_path: Path) -> None:
     from conftest import TINY_CONFIG
 
-    from seq2seq2seq.config import _merge, load_config
+    from seq2seq2seq.config import load_config, merge_overrides
     from seq2seq2seq.data import load_corpus
     from seq2seq2seq.train.loop import Trainer
 
-    cfg = load_config(TINY_CONFIG, _merge({"data_dir": str(tiny_corpus), "output_dir": str(tmp_path)},
+    cfg = load_config(TINY_CONFIG, merge_overrides({"data_dir": str(tiny_corpus), "output_dir": str(tmp_path)},
                                           {"adversarial": {"similarity_weight": 1.0,
                                                            "similarity_model": str(encoder_dir)}}))
     stats = stages.adversarial_step(Trainer(cfg, load_corpus(cfg.data_dir)), 0)
@@ -171,11 +171,11 @@ def test_contiguity_is_the_share_of_word_pairs_adjacent_in_the_document() -> Non
 def test_adversarial_step_uses_the_headline_and_contiguity_rewards(tiny_corpus: Path, tmp_path: Path) -> None:
     from conftest import TINY_CONFIG
 
-    from seq2seq2seq.config import _merge, load_config
+    from seq2seq2seq.config import load_config, merge_overrides
     from seq2seq2seq.data import load_corpus
     from seq2seq2seq.train.loop import Trainer
 
-    cfg = load_config(TINY_CONFIG, _merge({"data_dir": str(tiny_corpus), "output_dir": str(tmp_path)},
+    cfg = load_config(TINY_CONFIG, merge_overrides({"data_dir": str(tiny_corpus), "output_dir": str(tmp_path)},
                                           {"adversarial": {"headline_weight": 1.0, "contiguity_weight": 0.5}}))
     trainer = Trainer(cfg, load_corpus(cfg.data_dir))
     assert {"headline", "contiguity"} <= {s.name for s in trainer.rewards}

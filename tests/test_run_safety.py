@@ -18,7 +18,7 @@ from conftest import run_tiny, write_tiny_corpus
 import seq2seq2seq.train.loop as train_loop
 from seq2seq2seq.checkpoint import list_checkpoints as ckpt_list
 from seq2seq2seq.train.cli import main
-from seq2seq2seq.train.loop import Trainer, stage_throughput
+from seq2seq2seq.train.loop import stage_throughput
 
 
 def _finished_run(corpus: Path, out: Path, *extra: str) -> Path:

@@ -30,9 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _trainer(corpus: Path, out: Path, **overrides) -> Trainer:
-    from seq2seq2seq.config import _merge
+    from seq2seq2seq.config import merge_overrides
 
-    cfg = load_config(TINY_CONFIG, _merge({"data_dir": str(corpus), "output_dir": str(out)}, overrides))
+    cfg = load_config(TINY_CONFIG, merge_overrides({"data_dir": str(corpus), "output_dir": str(out)}, overrides))
     return Trainer(cfg, load_corpus(cfg.data_dir))
 
 
@@ -407,10 +407,10 @@ def test_anchor_candidates_imitate_the_rewards_top_rule_variant(tiny_corpus: Pat
 ])
 def test_anchor_candidates_config_errors_name_the_fix(tiny_corpus: Path, tmp_path: Path, overrides: dict,
                                                       message: str) -> None:
-    from seq2seq2seq.config import ConfigError, _merge
+    from seq2seq2seq.config import ConfigError, merge_overrides
 
     with pytest.raises(ConfigError, match=re.escape(message)):
-        load_config(TINY_CONFIG, _merge({"data_dir": str(tiny_corpus), "output_dir": str(tmp_path)}, overrides))
+        load_config(TINY_CONFIG, merge_overrides({"data_dir": str(tiny_corpus), "output_dir": str(tmp_path)}, overrides))
 
 
 def test_reinforce_weight_zero_leaves_g_to_the_anchor(tiny_corpus: Path, tmp_path: Path) -> None:
@@ -432,7 +432,7 @@ def test_reinforce_weight_zero_leaves_g_to_the_anchor(tiny_corpus: Path, tmp_pat
     with_policy = g_after_step(reinforce_weight=1.0, headline_weight=1.0)
     assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(anchor_only, no_policy))
     assert any(not torch.allclose(a, b, atol=1e-6) for a, b in zip(anchor_only, with_policy))
-    from seq2seq2seq.config import ConfigError, _merge
+    from seq2seq2seq.config import ConfigError, merge_overrides
     with pytest.raises(ConfigError, match="nothing else trains G"):
-        load_config(TINY_CONFIG, _merge({"data_dir": str(tiny_corpus), "output_dir": str(tmp_path)},
+        load_config(TINY_CONFIG, merge_overrides({"data_dir": str(tiny_corpus), "output_dir": str(tmp_path)},
                                         {"adversarial": {"reinforce_weight": 0.0}}))

@@ -17,7 +17,7 @@ from conftest import TINY_CONFIG, run_tiny, tiny_texts
 from pretrained import LEAKY_GENERATION, tiny_bart, tiny_bert, tiny_t5
 
 import seq2seq2seq.train.loop as train_loop
-from seq2seq2seq.config import ConfigError, DecodingConfig, ModelConfig, _merge, load_config
+from seq2seq2seq.config import ConfigError, DecodingConfig, ModelConfig, load_config, merge_overrides
 from seq2seq2seq.data import decoder_targets, load_corpus, tokenize
 from seq2seq2seq.decoding.sampling import generate_summaries, summary_logits
 from seq2seq2seq.decoding.word_pieces import word_start_mask, words
@@ -49,7 +49,7 @@ def corpus_tokenizer(tiny_corpus):
 
 
 def _trainer(corpus: Path, out: Path, **overrides) -> Trainer:
-    cfg = load_config(TINY_CONFIG, _merge({"data_dir": str(corpus), "output_dir": str(out)}, overrides))
+    cfg = load_config(TINY_CONFIG, merge_overrides({"data_dir": str(corpus), "output_dir": str(out)}, overrides))
     return Trainer(cfg, load_corpus(cfg.data_dir))
 
 

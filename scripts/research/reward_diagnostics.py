@@ -29,10 +29,6 @@ row ranks by a weighted sum of the rewards z-scored among a document's samples, 
 from __future__ import annotations
 
 if __name__ == "__main__":  # a Ctrl-C while torch loads: one line, no traceback (seq2seq2seq/quiet_interrupt.py)
-    import pathlib
-    import sys
-
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
     from seq2seq2seq.quiet_interrupt import quiet_until_main
 
     quiet_until_main()
@@ -45,16 +41,13 @@ import sys
 from pathlib import Path
 
 import torch
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from transformers import AutoTokenizer
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from accelerate import Accelerator  # noqa: E402
-from accelerate.utils import set_seed  # noqa: E402
-from transformers import AutoTokenizer  # noqa: E402
-
-from seq2seq2seq import checkpoint as ckpt  # noqa: E402
-from seq2seq2seq.config import ConfigError, RewardSpec, TrainConfig, load_config, parse_overrides  # noqa: E402
-from seq2seq2seq.data import (  # noqa: E402
+from seq2seq2seq import checkpoint as ckpt
+from seq2seq2seq.config import ConfigError, RewardSpec, TrainConfig, load_config, parse_overrides
+from seq2seq2seq.data import (
     Corpus,
     CorpusError,
     HeadlineWordStats,
@@ -66,16 +59,16 @@ from seq2seq2seq.data import (  # noqa: E402
     seed_batch,
     tokenize_documents,
 )
-from seq2seq2seq.decoding.retokenize import Retokenizer  # noqa: E402
-from seq2seq2seq.decoding.sampling import generate_summaries, word_start_mask  # noqa: E402
-from seq2seq2seq.eval.rouge import score_summaries  # noqa: E402
-from seq2seq2seq.models.build import ModelLoadError, model_config  # noqa: E402
-from seq2seq2seq.models.warm_start import WarmModels, build_models  # noqa: E402
-from seq2seq2seq.rewards.base import RewardBuildError, RewardContext, RewardSet, combine  # noqa: E402
-from seq2seq2seq.rewards.registry import REWARDS, build_rewards, reward_options  # noqa: E402
-from seq2seq2seq.supervised import load_pairs  # noqa: E402
-from seq2seq2seq.train.loop import ensure_corpus  # noqa: E402
-from seq2seq2seq.types import Documents, Summaries  # noqa: E402
+from seq2seq2seq.decoding.retokenize import Retokenizer
+from seq2seq2seq.decoding.sampling import generate_summaries, word_start_mask
+from seq2seq2seq.eval.rouge import score_summaries
+from seq2seq2seq.models.build import ModelLoadError, model_config
+from seq2seq2seq.models.warm_start import WarmModels, build_models
+from seq2seq2seq.rewards.base import RewardBuildError, RewardContext, RewardSet, combine
+from seq2seq2seq.rewards.registry import REWARDS, build_rewards, reward_options
+from seq2seq2seq.supervised import load_pairs
+from seq2seq2seq.train.cli import ensure_corpus
+from seq2seq2seq.types import Documents, Summaries
 
 
 def pearson(xs: list[float], ys: list[float]) -> float | None:

@@ -3,8 +3,9 @@
 test-time choice and the diagnostics all build their rewards here, so a reward means the same everywhere.
 
 Adding a reward: a module with its class (``name``, ``weight``, ``__call__(documents, summaries)`` -> (n,), and
-``score_candidates`` if the test-time choice may rank with it) and a ``build(spec, context)``, plus one entry below;
-``adversarial.rewards`` then accepts its name.
+``score_candidates`` if the test-time choice may rank with it) and a ``build(spec, context)``, plus one entry below
+and its name with its default weight (0 = off unless listed) in ``config.DEFAULT_REWARD_WEIGHTS``, the one list of
+names that configs are checked against; ``adversarial.rewards`` then accepts it.
 """
 
 from __future__ import annotations

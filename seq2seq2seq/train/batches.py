@@ -14,7 +14,14 @@ import torch
 from transformers import PreTrainedTokenizerBase
 
 from seq2seq2seq.config import TrainConfig
-from seq2seq2seq.data import BatchStream, Corpus, HeadlineWordStats, decoder_targets, pseudo_summary, tokenize
+from seq2seq2seq.data import (
+    BatchStream,
+    Corpus,
+    HeadlineWordStats,
+    decoder_targets,
+    pseudo_summary,
+    tokenize_documents,
+)
 from seq2seq2seq.supervised import Pairs
 from seq2seq2seq.types import Documents, Summaries
 
@@ -72,12 +79,8 @@ class Batches:
 
     def documents(self, texts: list[str]) -> Documents:
         """G's encoder input and, where they differ from it, R's decoder targets (R's tokenizer, no <s>/[CLS])."""
-        limit, device = self.cfg.model.max_document_tokens, self.device
-        ids, mask = tokenize(self.tokenizer, texts, limit)
-        target_ids, target_mask = decoder_targets(self.r_tokenizer, texts, limit)
-        if target_ids.shape == ids.shape and torch.equal(target_ids, ids) and torch.equal(target_mask, mask):
-            return Documents(ids.to(device), mask.to(device))
-        return Documents(ids.to(device), mask.to(device), target_ids.to(device), target_mask.to(device))
+        return tokenize_documents(self.tokenizer, self.r_tokenizer, texts, self.cfg.model.max_document_tokens,
+                                  self.device)
 
     def summaries(self, texts: list[str]) -> Summaries:
         """Texts as G would have written them (G's pieces, end-of-sentence included), on the run's device: shape

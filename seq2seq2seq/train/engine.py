@@ -17,10 +17,9 @@ from accelerate import Accelerator
 from accelerate.logging import get_logger
 
 from seq2seq2seq.config import TrainConfig
+from seq2seq2seq.data import seed_batch
 
 logger = get_logger("seq2seq2seq.train")
-# each random stream of a run; a batch's randomness is a function of (seed, stream, batch index)
-SEED_STREAMS = {"pretrain": 0, "pretrain_d": 1, "adversarial": 2, "adversarial_d": 3, "adversarial_anchor": 4}
 
 
 def has_tensorboard() -> bool:
@@ -71,9 +70,7 @@ class Engine:
         """Seed torch's global RNG (sampling, dropout) for batch ``index`` of ``stream`` and return a Python RNG with
         the same seed (pseudo-summaries): each batch's randomness is a function of (seed, stream, batch), the same
         whether resumed or split over processes."""
-        seed = (self.cfg.seed * 7919 + SEED_STREAMS[stream] * 1_000_003 + index) % (2**31)
-        torch.manual_seed(seed)
-        return random.Random(seed)
+        return seed_batch(self.cfg.seed, stream, index)
 
     def sync(self, last: bool, *models: torch.nn.Module) -> contextlib.ExitStack:
         """Accumulate gradients locally on all but the last micro-batch (no inter-process all-reduce)."""
