@@ -45,6 +45,7 @@ from seq2seq2seq import language as lang
 from seq2seq2seq import normalize as norm
 from seq2seq2seq.input_files import InputFileError, file_info, iter_lines, read_lines, read_records
 from seq2seq2seq.paths import DEFAULT_CORPUS_DIR, shared_data_dir
+from seq2seq2seq.search_targets import TARGETS_FOLDER
 from seq2seq2seq.supervised import (
     HELD_OUT_FILE,  # one name for the file both sides use
     describe_rows,
@@ -216,6 +217,11 @@ def _unknown_entries(out: Path) -> list[str]:
         listed = None
     known = {MANIFEST, *(listed if isinstance(listed, dict) else ())}
     folders = {parent.as_posix() for name in known for parent in Path(name).parents if parent != Path(".")}
+    # the search targets of these documents (python -m data_prep.search_targets) go with them: a rebuilt corpus
+    # needs its own
+    if (out / TARGETS_FOLDER).is_dir():
+        folders.add(TARGETS_FOLDER)
+        known |= {f"{TARGETS_FOLDER}/{p.name}" for p in (out / TARGETS_FOLDER).iterdir() if p.is_file()}
     unknown = []
     for root, dirs, names in os.walk(out):
         here = Path(root).relative_to(out)

@@ -174,11 +174,14 @@ class PretrainConfig:
     steps: int = _help("optimizer steps (0 skips the stage)", 1000)
     batch_size: int = _help("documents per micro-batch per process", 64)
     lr: float = _help("peak learning rate", 5e-4)
-    task: Literal["headline", "deletion", "swap", "lead"] = _help(
+    task: Literal["headline", "deletion", "swap", "lead", "search"] = _help(
         "pseudo-summary task: 'headline' = the first words minus (mostly) those headlines leave out, judged by word "
         "frequencies in the human sentences vs the documents; 'deletion' = random ordered word deletion from the "
         "unperturbed source; 'swap' = Wang & Lee's run of consecutive words with ~swap_ratio of the source words "
-        "shuffled; 'lead' = the first words", "deletion")
+        "shuffled; 'lead' = the first words; 'search' = each document's search target, the rewards' choice among the "
+        "headline rule's candidates (computed once by `python -m data_prep.search_targets`; see search_targets)",
+        "deletion")
+    search_targets: str = _help("'search': the targets folder (empty = DATA_DIR/search_targets)", "")
     summary_words_min: int = _help("shortest pseudo-summary in words", 6)
     summary_words_max: int = _help("longest pseudo-summary in words", 11)
     deletion_window: float = _help("'deletion' keeps words from the first window*length source words", 2.0)

@@ -334,6 +334,9 @@ def pseudo_summary(document: str, cfg: PretrainConfig, rng: random.Random,
       moved, so G must find and reorder rather than copy a span;
     - lead: the first words.
     """
+    if cfg.task == "search":
+        raise ValueError("pretrain.task 'search' reads stored targets by document index (train.batches), it does not "
+                         "make them from the document")
     words = document.split()
     length = min(len(words), rng.randint(cfg.summary_words_min, cfg.summary_words_max))
     if cfg.task == "lead":

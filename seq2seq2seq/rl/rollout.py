@@ -32,12 +32,14 @@ class Rollout:
     advantages: torch.Tensor  # (b*k,)
     stats: dict[str, float]
     anchor_targets: list[str] | None = None  # the anchor's reward-chosen targets (anchor_candidates), one per document
+    indices: list[int] | None = None  # the b documents' indices in the corpus
 
 
 class RolloutContext(Protocol):
     """What collecting reads from a run (the Trainer provides it)."""
 
     cfg: TrainConfig
+    corpus: Any  # seq2seq2seq.data.Corpus
     accelerator: Accelerator
     engine: Any  # seq2seq2seq.train.engine.Engine
     batches: Any  # seq2seq2seq.train.batches.Batches
@@ -72,7 +74,8 @@ def collect(t: RolloutContext, index: int) -> Rollout:
     """
     cfg, k = t.cfg.adversarial, t.cfg.adversarial.num_samples
     t.engine.seed("adversarial", index)
-    texts = t.batches.adversarial_texts(index)
+    indices = t.batches.adversarial_indices(index)
+    texts = [t.corpus.documents[i] for i in indices]
     docs = t.batches.documents(texts)
     g = t.accelerator.unwrap_model(t.g)
     # built once: sampling, the baseline and the log-probs of the update share it
@@ -104,7 +107,7 @@ def collect(t: RolloutContext, index: int) -> Rollout:
              "summary/tokens": samples.summary_mask.sum(1).float().mean().item(),
              **{f"rewards/{name}/mean": value.mean().item() for name, value in parts.items()}, **anchor_stats}
     return Rollout(texts, docs_k, samples, constraint.repeat_interleave(k) if constraint else None,
-                   advantages, stats, anchor_targets)
+                   advantages, stats, anchor_targets, indices)
 
 
 def choose_anchor_targets(t: RolloutContext, texts: list[str], docs: Documents,

@@ -22,6 +22,7 @@ from seq2seq2seq.data import (
     pseudo_summary,
     tokenize_documents,
 )
+from seq2seq2seq.search_targets import SearchTargets
 from seq2seq2seq.supervised import Pairs
 from seq2seq2seq.types import Documents, Summaries
 
@@ -35,9 +36,10 @@ class Batches:
 
     def __init__(self, cfg: TrainConfig, corpus: Corpus, tokenizer: PreTrainedTokenizerBase,
                  r_tokenizer: PreTrainedTokenizerBase, device: torch.device, pairs: Pairs | None,
-                 word_stats: HeadlineWordStats | None) -> None:
+                 word_stats: HeadlineWordStats | None, search_targets: SearchTargets | None = None) -> None:
         self.cfg, self.corpus, self.tokenizer, self.r_tokenizer = cfg, corpus, tokenizer, r_tokenizer
         self.device, self.pairs, self.word_stats = device, pairs, word_stats
+        self.search_targets = search_targets  # pretrain.task 'search': each document's stored target, by index
         # a pre-training batch: pseudo-summaries of documents, and (semi-supervised) pairs_per_batch real pairs
         self.pairs_per_batch = 0
         if pairs is not None:
@@ -59,14 +61,14 @@ class Batches:
     def texts(self, texts: Sequence[str], stream: BatchStream | None, index: int) -> list[str]:
         return [texts[i] for i in stream.indices(index)] if stream is not None else []
 
-    def pretrain_texts(self, index: int) -> list[str]:
-        return self.texts(self.corpus.documents, self.doc_stream, index)
+    def pretrain_indices(self, index: int) -> list[int]:
+        return list(self.doc_stream.indices(index)) if self.doc_stream is not None else []
+
+    def adversarial_indices(self, index: int) -> list[int]:
+        return list(self.adv_stream.indices(index))
 
     def pretrain_pairs(self, index: int) -> list[tuple[str, str]]:
         return self.pairs_at(self.pair_stream, index) if self.pairs_per_batch else []
-
-    def adversarial_texts(self, index: int) -> list[str]:
-        return self.texts(self.corpus.documents, self.adv_stream, index)
 
     def adversarial_pairs(self, index: int) -> list[tuple[str, str]]:
         return self.pairs_at(self.adv_pair_stream, index)
@@ -93,10 +95,15 @@ class Batches:
         summaries = self.summaries(targets)
         return src, summaries.summary_ids, summaries.summary_mask
 
-    def pseudo_batch(self, texts: list[str], rng: random.Random, pairs: list[tuple[str, str]] = ()) -> TeacherBatch:
-        """The pre-training task's (source, pseudo-summary) pairs for ``texts``, then the real ``pairs`` (document,
-        summary) of the semi-supervised mode: the source batch and target ids/mask."""
-        made = [pseudo_summary(t, self.cfg.pretrain, rng, self.word_stats) for t in texts]
+    def pseudo_batch(self, texts: list[str], rng: random.Random, pairs: list[tuple[str, str]] = (),
+                     indices: list[int] | None = None) -> TeacherBatch:
+        """The pre-training task's (source, pseudo-summary) pairs for ``texts`` (the corpus's documents ``indices``),
+        then the real ``pairs`` (document, summary) of the semi-supervised mode: the source batch and target
+        ids/mask. Task 'search' reads each document's stored target by its index."""
+        if self.cfg.pretrain.task == "search":
+            made = [(text, self.search_targets[i]) for text, i in zip(texts, indices)]
+        else:
+            made = [pseudo_summary(t, self.cfg.pretrain, rng, self.word_stats) for t in texts]
         sources, targets = zip(*(made + list(pairs)))
         return self.teacher_batch(list(sources), list(targets))
 

@@ -31,6 +31,7 @@ from seq2seq2seq.models.build import model_config
 from seq2seq2seq.models.warm_start import build_models
 from seq2seq2seq.rewards.base import RewardContext, RewardSet
 from seq2seq2seq.rewards.registry import build_rewards, reward_options
+from seq2seq2seq.search_targets import TARGETS_FOLDER, SearchTargets, check_targets, read_targets
 from seq2seq2seq.supervised import Pairs, load_pairs, source_words
 from seq2seq2seq.train import stages
 from seq2seq2seq.train.batches import Batches
@@ -81,7 +82,7 @@ class Trainer:
         self.g, self.r, self.d, self.opt_g, self.opt_r, self.opt_d = self.accelerator.prepare(
             models.g, models.r, models.d, *opts)
         self.batches = Batches(cfg, corpus, self.tokenizer, self.r_tokenizer, self.accelerator.device, self.pairs,
-                               self.word_stats)
+                               self.word_stats, self._search_targets())
         self.rewards = self._build_rewards()
         self.gumbel = cfg.adversarial.estimator == "gumbel" and cfg.adversarial.steps > 0
         fluency = self.rewards.get("fluency")
@@ -116,6 +117,17 @@ class Trainer:
         if cfg.supervised.targets == "source_words":  # what G learns from them
             pairs.summaries = [source_words(t, d) for d, t in zip(pairs.documents, pairs.summaries)]
         return pairs
+
+    def _search_targets(self) -> SearchTargets | None:
+        """pretrain.task 'search': the stored targets, refused unless they cover these very documents."""
+        cfg = self.cfg
+        uses = cfg.pretrain.steps > 0 or (cfg.adversarial.pretrain_weight > 0 and cfg.adversarial.steps > 0)
+        if cfg.pretrain.task != "search" or not uses:
+            return None
+        folder = Path(cfg.pretrain.search_targets or Path(cfg.data_dir) / TARGETS_FOLDER)
+        targets = read_targets(folder)
+        check_targets(targets, Path(cfg.data_dir), len(self.corpus.documents))
+        return targets
 
     def _build_rewards(self) -> RewardSet:
         """The adversarial stage's rewards by name, in the order their weighted sum adds them: those with a weight

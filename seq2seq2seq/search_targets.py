@@ -1,0 +1,79 @@
+"""Search targets as training reads them: the rewards' choice per document among the headline rule's candidates,
+computed once per corpus by ``python -m data_prep.search_targets`` and read by ``pretrain.task: search``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+
+from seq2seq2seq import corpus_files as files
+
+TARGETS_FOLDER = "search_targets"  # inside the corpus folder, unless told otherwise
+MANIFEST = "manifest.json"
+SCHEMA = pa.schema([("index", pa.int64()), ("target", pa.string()), ("choice", pa.int32())])
+
+
+class SearchTargetsError(RuntimeError):
+    """The targets folder or its inputs cannot be used; the message says how to fix it."""
+
+
+def documents_sha256(data_dir: Path) -> str | None:
+    """The documents file's hash as data_prep's manifest records it (None for a corpus without one)."""
+    try:
+        listed = json.loads((data_dir / "manifest.json").read_text(encoding="utf-8")).get("files", {})
+    except (OSError, ValueError):
+        return None
+    entry = listed.get("documents.arrow") or listed.get("documents.jsonl")
+    return entry.get("sha256") if isinstance(entry, dict) else entry if isinstance(entry, str) else None
+
+
+class SearchTargets:
+    """A folder's targets by document index: ``targets[i]`` is document i's target (None where not computed)."""
+
+    def __init__(self, folder: Path, by_index: dict[int, str], choices: list[int], settings: dict) -> None:
+        self.folder, self.by_index, self.choices, self.settings = folder, by_index, choices, settings
+
+    def __len__(self) -> int:
+        return len(self.by_index)
+
+    def __getitem__(self, index: int) -> str | None:
+        return self.by_index.get(index)
+
+
+def read_targets(folder: Path, check: bool = True) -> SearchTargets:
+    """The targets of a folder written by this command; with ``check``, only a complete one (its manifest)."""
+    folder = Path(folder)
+    fix = f"compute them with `python -m data_prep.search_targets --data_dir CORPUS --out {folder}`"
+    if not folder.is_dir():
+        raise SearchTargetsError(f"no search targets in {folder}: {fix}")
+    if check and not (folder / MANIFEST).is_file():
+        raise SearchTargetsError(f"the search targets in {folder} are incomplete (no {MANIFEST}); run the same "
+                                 f"command again to finish them")
+    by_index, choices = {}, []
+    for path in sorted(folder.glob("chunk-*.arrow")):
+        table = files.open_table(path)
+        for i, target, choice in zip(table["index"].to_pylist(), table["target"].to_pylist(),
+                                     table["choice"].to_pylist()):
+            by_index[i] = target
+            choices.append(choice)
+    settings = json.loads((folder / "settings.json").read_text(encoding="utf-8"))
+    return SearchTargets(folder, by_index, choices, settings)
+
+
+
+
+def check_targets(targets: SearchTargets, data_dir: Path, n_documents: int) -> None:
+    """Refuse targets of another corpus, or ones that leave some of the ``n_documents`` training documents out."""
+    recorded, current = targets.settings.get("documents_sha256"), documents_sha256(Path(data_dir))
+    fix = (f"compute them for this corpus: `python -m data_prep.search_targets --data_dir {data_dir} "
+           f"--max_documents {n_documents} --out {targets.folder}`")
+    if recorded != current:
+        raise SearchTargetsError(f"the search targets in {targets.folder} were computed for other documents "
+                                 f"(documents sha256 {recorded}, this corpus {current}); {fix}")
+    missing = [i for i in range(n_documents) if targets[i] is None]
+    if missing:
+        raise SearchTargetsError(f"the search targets in {targets.folder} cover {n_documents - len(missing)} of the "
+                                 f"{n_documents} training documents (first missing: {missing[0]}); {fix}, or train "
+                                 f"on the documents they cover (max_documents)")

@@ -1,0 +1,84 @@
+"""Search targets (issue 32): computed once per corpus by `python -m data_prep.search_targets`, resumable by chunk,
+refused for another corpus, and read by `pretrain.task: search` (G then learns exactly the stored targets)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import run_tiny
+from pretrained import tiny_bert
+from test_summarize import tokenizer_texts
+
+from data_prep.search_targets import main as targets_main
+from seq2seq2seq.data import headline_rule, headline_rule_samples, load_corpus, load_headline_word_stats
+from seq2seq2seq.search_targets import SearchTargetsError, check_targets, read_targets
+
+
+@pytest.fixture(scope="module")
+def encoder_dir(tmp_path_factory) -> Path:
+    return tiny_bert(tmp_path_factory.mktemp("encoder"), tokenizer_texts(200))
+
+
+def _targets(corpus: Path, out: Path, encoder: Path, *extra: str) -> int:
+    return targets_main(["--data_dir", str(corpus), "--out", str(out), "--similarity_model", str(encoder),
+                         "--candidates", "3", "--chunk_size", "16", "--max_documents", "40", *extra])
+
+
+def test_each_target_is_one_of_the_documents_candidates_and_the_folder_resumes(tiny_corpus, encoder_dir, tmp_path):
+    out = tmp_path / "targets"
+    assert _targets(tiny_corpus, out, encoder_dir) == 0
+    targets = read_targets(out)
+    assert len(targets) == 40 and sorted(p.name for p in out.glob("chunk-*.arrow")) == [
+        "chunk-000000.arrow", "chunk-000001.arrow", "chunk-000002.arrow"]  # 16 + 16 + 8 documents
+    corpus, stats = load_corpus(tiny_corpus, 40), load_headline_word_stats(tiny_corpus)
+    for i in (0, 17, 39):
+        document = corpus.documents[i]
+        pool = [headline_rule(document, stats), *headline_rule_samples(document, stats, 3, 0.5)]
+        assert targets[i] == pool[targets.choices[i]]  # the stored choice, among this document's candidates
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["complete"] and 0.0 <= manifest["rule_kept"] <= 1.0
+    # an interrupted run resumes: a missing chunk is computed again, the others are kept as they are
+    kept = (out / "chunk-000000.arrow").stat().st_mtime_ns
+    (out / "chunk-000001.arrow").unlink()
+    assert _targets(tiny_corpus, out, encoder_dir) == 0
+    assert (out / "chunk-000000.arrow").stat().st_mtime_ns == kept and read_targets(out).by_index == targets.by_index
+
+
+def test_targets_of_other_settings_or_documents_are_refused(tiny_corpus, encoder_dir, tmp_path, capsys):
+    out = tmp_path / "targets"
+    assert _targets(tiny_corpus, out, encoder_dir) == 0
+    assert _targets(tiny_corpus, out, encoder_dir, "--temperature", "0.9") == 2
+    assert "other settings (temperature 0.5 -> 0.9)" in capsys.readouterr().err
+    targets = read_targets(out)
+    with pytest.raises(SearchTargetsError, match="cover 40 of the 60 training documents"):
+        check_targets(targets, tiny_corpus, 60)
+    targets.settings["documents_sha256"] = "0" * 64
+    with pytest.raises(SearchTargetsError, match="computed for other documents"):
+        check_targets(targets, tiny_corpus, 40)
+    with pytest.raises(SearchTargetsError, match="no search targets in"):
+        read_targets(tmp_path / "nowhere")
+
+
+def test_pretraining_on_search_targets_learns_the_stored_targets(tiny_corpus, encoder_dir, tmp_path, capsys):
+    from seq2seq2seq.config import load_config, merge_overrides
+    from seq2seq2seq.train.loop import Trainer
+
+    out = tmp_path / "targets"
+    assert _targets(tiny_corpus, out, encoder_dir) == 0
+    cfg = load_config(Path(__file__).parent.parent / "scripts" / "configs" / "tiny.yaml", merge_overrides(
+        {"data_dir": str(tiny_corpus), "output_dir": str(tmp_path / "run"), "max_documents": 40},
+        {"pretrain": {"task": "search", "search_targets": str(out)}}))
+    trainer = Trainer(cfg, load_corpus(cfg.data_dir, cfg.max_documents))
+    indices = trainer.batches.pretrain_indices(0)
+    texts = [trainer.corpus.documents[i] for i in indices]
+    _, ids, mask = trainer.batches.pseudo_batch(texts, None, [], indices)
+    want = trainer.batches.summaries([read_targets(out)[i] for i in indices])
+    assert ids.equal(want.summary_ids) and mask.equal(want.summary_mask)
+    # a run over more documents than the targets cover is refused at start, naming the fix
+    assert run_tiny(tiny_corpus, tmp_path / "run2", "--pretrain.task", "search", "--pretrain.search_targets",
+                    str(out)) == 2
+    assert "cover 40 of the" in capsys.readouterr().err
+    assert run_tiny(tiny_corpus, tmp_path / "run3", "--pretrain.task", "search", "--pretrain.search_targets",
+                    str(out), "--max_documents", "40") == 0
