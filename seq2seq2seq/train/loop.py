@@ -281,6 +281,8 @@ class Trainer:
         """The window's mean of each scalar (over steps and processes): trackers, RUN/metrics.jsonl, the bar."""
         logs = reduce_mean(self.accelerator, window)
         logs["examples_per_second"] = timing["examples"] / max(timing["seconds"], 1e-9)
+        if torch.cuda.is_available():  # what the GPU check reports (scripts/gpu_summary.py)
+            logs["peak_memory_gb"] = torch.cuda.max_memory_allocated() / 2**30
         self.accelerator.log({f"{stage}/{k}": v for k, v in logs.items()}, step=self.state["global_step"])
         if self.accelerator.is_main_process:  # what the benchmark's training-curve plot reads
             row = {"stage": stage, "step": done, "global_step": self.state["global_step"], **logs}
