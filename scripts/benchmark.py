@@ -74,7 +74,7 @@ def changed_settings(requested, trained_config: Path) -> list[str]:
 
 
 def resume_changes(trained_config: Path) -> list[dict]:
-    """The settings a run changed on a resume (RUN/config.yaml's ``resume_changes``, written by train.py)."""
+    """The settings a run changed on a resume (RUN/config.yaml's ``resume_changes``, written by seq2seq2seq.train)."""
     import yaml
 
     data = yaml.safe_load(trained_config.read_text(encoding="utf-8"))

@@ -130,7 +130,7 @@ def check_output_dir(output_dir: str | Path, resume: bool, overwrite: bool) -> N
     """Refuse to train into a folder whose finished run (exports, results) would be replaced, unless asked to."""
     out = Path(output_dir)
     if resume or overwrite or list_checkpoints(out):
-        return  # with checkpoints, train.main asks for --resume itself
+        return  # with checkpoints, train.cli refuses without --resume itself
     finished = [name for name in ("final", "best", "results.json") if (out / name).exists()]
     if finished:
         raise CheckpointError(f"{out} holds a finished run ({', '.join(finished)}) and no checkpoints to resume: "

@@ -282,7 +282,8 @@ class AdversarialConfig:
     estimator: Literal["reinforce", "gumbel"] = _help(
         "how R's and D's rewards reach G: 'reinforce' = one score per summary (policy gradient); 'gumbel' = "
         "straight-through Gumbel-softmax, each summary token a one-hot whose gradient comes from R and D (needs R and "
-        "D to share G's tokenizer; the rewards without a gradient, length and similarity, stay on REINFORCE)",
+        "D to share G's tokenizer; the rewards without a gradient path (length, similarity, headline, contiguity, "
+        "fluency with its own tokenizer) stay on REINFORCE)",
         "reinforce")
     gumbel_temperature: float = _help("temperature of the relaxed samples under estimator: gumbel", 1.0)
     baseline: Literal["greedy", "loo", "best"] = _help(
@@ -655,6 +656,10 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
             raise ConfigError(f"config file {path} must be a mapping of keys to values at the top level")
         data = dict(loaded or {})
         data.pop(RESUME_CHANGES, None)  # a run's record of its history (config_to_yaml), not a setting
+    if isinstance(data.get("adversarial"), dict):
+        # the file's old per-reward keys become its list first, so that a list given on the command line replaces
+        # the file's rewards rather than gaining them back
+        data["adversarial"] = _fold_legacy_rewards(data["adversarial"], "adversarial.")
     data = merge_overrides(data, overrides or {})
     try:
         return _build(TrainConfig, data, "")

@@ -22,7 +22,7 @@ from seq2seq2seq.config import LEGACY_REWARD_KEYS, RESUME_CHANGES, ConfigError, 
 # settings that pace or watch a run without changing what it learns
 FREE_KEYS = frozenset({"log_every", "eval_every", "save_every", "sample_every", "keep_checkpoints", "num_threads",
                        "report_to"})
-IGNORED_KEYS = frozenset({"output_dir"})  # a copied or moved run resumes where it is now (train._run_folder_of)
+IGNORED_KEYS = frozenset({"output_dir"})  # a copied or moved run resumes where it is now (train.cli._run_folder_of)
 FLAG = "--resume-with-changes"
 REWARDS_KEY = "adversarial.rewards"
 

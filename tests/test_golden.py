@@ -26,15 +26,16 @@ ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden" / "losses.json"
 RECORD = os.environ.get("SEQ2SEQ2SEQ_RECORD_GOLDEN") == "1"
 # measurements, not outcomes of the algorithm
-TIMING_KEYS = ("examples_per_second", "flops", "seconds", "time")
+TIMING_KEYS = ("examples_per_second", "flops", "seconds", "time", "peak_memory")
 # same torch build on another CPU can round a matmul differently in the last bits; an algorithmic change moves
 # these tiny runs' losses by far more than this
 REL_TOL, ABS_TOL = 2e-4, 2e-5
 
-# Each variant is a set of command-line overrides of the tiny config. Together they reach every algorithmic path
-# the redesign moves: the three stages, REINFORCE with the greedy and leave-one-out baselines, the Gumbel
-# estimator, the pre-training anchor and its search over the rule's variants, the model-free rewards, the length
-# prior, whole-word decoding with the pointer, and the 2-process DDP path.
+# Each variant is a set of command-line overrides of the tiny config: the three stages, REINFORCE with the greedy,
+# leave-one-out and best-of-k baselines, the Gumbel estimator, the pre-training anchor and its search over the rule's
+# variants, the model-free rewards, idf reconstruction, the length prior, whole-word decoding with the pointer,
+# dropout, gradient accumulation, several D updates a step, the semi-supervised pairs and the 2-process DDP path.
+# Not pinned here: the similarity and fluency rewards (their models), warm starts, pretrain.task search.
 VARIANTS: dict[str, list[str]] = {
     "reinforce": [],
     "gumbel": ["--adversarial.estimator", "gumbel", "--adversarial.pretrain_weight", "0.5"],
@@ -49,6 +50,11 @@ VARIANTS: dict[str, list[str]] = {
         "--adversarial.normalize_advantages", "true"],
 }
 TWO_PROCESS = ["--adversarial.pretrain_weight", "0.5", "--num_threads", "1"]
+# dropout on (so a train/eval mode slip or a moved random draw shows), two micro-batches a step, two D updates a step,
+# idf-weighted reconstruction, the best-of-3 baseline and the semi-supervised pairs in both stages
+SEMI = ["--model.dropout", "0.1", "--discriminator.dropout", "0.1", "--gradient_accumulation_steps", "2",
+        "--adversarial.d_steps", "2", "--adversarial.reconstruction_tokens", "idf", "--adversarial.baseline", "best",
+        "--adversarial.num_samples", "3", "--supervised.pretrain_share", "0.5", "--mixed_precision", "no"]
 
 
 def logged_values(run: Path) -> list[dict[str, float]]:
@@ -90,8 +96,16 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.mark.parametrize("name", sorted(VARIANTS))
 def test_golden_losses(name: str, tiny_corpus: Path, tmp_path: Path) -> None:
-    assert run_tiny(tiny_corpus, tmp_path / name, *VARIANTS[name]) == 0
+    assert run_tiny(tiny_corpus, tmp_path / name, *VARIANTS[name], "--mixed_precision", "no") == 0
     _check(name, tmp_path / name)
+
+
+def test_golden_losses_with_dropout_accumulation_and_pairs(tiny_corpus: Path, tmp_path: Path) -> None:
+    from test_supervised import pair_rows, write_pairs
+
+    pairs = write_pairs(tmp_path / "pairs.jsonl", pair_rows(12))
+    assert run_tiny(tiny_corpus, tmp_path / "semi", *SEMI, "--supervised.pairs", str(pairs)) == 0
+    _check("dropout_accumulation_pairs", tmp_path / "semi")
 
 
 @pytest.mark.skipif(shutil.which("torchrun") is None and not (Path(sys.executable).parent / "torchrun").exists(),
@@ -102,6 +116,6 @@ def test_golden_losses_two_processes(tiny_corpus: Path, tmp_path: Path) -> None:
     proc = subprocess.run(
         [torchrun, "--nproc_per_node", "2", "--master_port", "29541", "-m", "seq2seq2seq.train",
          "--config", str(TINY_CONFIG), "--data_dir", str(tiny_corpus), "--output_dir", str(tmp_path / "two"),
-         *TWO_PROCESS], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+         *TWO_PROCESS, "--mixed_precision", "no"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     _check("two_processes", tmp_path / "two")

@@ -264,7 +264,7 @@ def constraint_for(model: PreTrainedModel, input_ids: torch.Tensor, cfg: Decodin
     if not cfg.source_only:
         return None
     if cfg.whole_words and word_start is None:
-        raise ValueError("decoding.whole_words needs the tokenizer's word-start mask (sampling.word_start_mask)")
+        raise ValueError("decoding.whole_words needs the tokenizer's word-start mask (decoding.word_pieces.word_start_mask)")
     config = model_config(model)
     return SourceConstraint(input_ids, config.vocab_size, config.eos_token_id, config.pad_token_id,
                             word_start if cfg.whole_words else None, cfg.no_repeat_words,

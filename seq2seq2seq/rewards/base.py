@@ -96,7 +96,7 @@ class RewardSet:
               exclude: Iterable[str] = ()) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The weighted total, shape (n,), and each counted reward's unweighted score by name. Rewards of weight 0
         and those named in ``exclude`` are neither called nor reported; ``known`` holds scores computed elsewhere
-        (R's, from its training forward), used instead of calling their rewards. No reward at all (the anchor-only
+        (R's, from the forward that collect runs for it), used instead of calling their rewards. No reward at all (the anchor-only
         ablation) gives a zero per summary."""
         known = known or {}
         active = self.active(exclude)

@@ -16,7 +16,6 @@ from seq2seq2seq.config import TrainConfig
 from seq2seq2seq.decoding.retokenize import Retokenizer
 from seq2seq2seq.decoding.sampling import SourceConstraint, constraint_for, generate_summaries
 from seq2seq2seq.models.build import seq2seq_logits
-from seq2seq2seq.rewards.base import combine
 from seq2seq2seq.rl.objectives import advantages as compute_advantages
 from seq2seq2seq.types import Documents, Summaries
 
@@ -82,8 +81,8 @@ def collect(t: RolloutContext, index: int) -> Rollout:
     constraint = constraint_for(g, docs.input_ids, t.cfg.decoding, t.word_start)
     samples = sample(t, docs, do_sample=True, k=k, constraint=constraint)
     docs_k = docs.repeat(k)
-    r = t.accelerator.unwrap_model(t.r)
-    r.eval(), t.d.eval()
+    r, d = t.accelerator.unwrap_model(t.r), t.accelerator.unwrap_model(t.d)
+    r.eval(), d.eval()
     known = {}
     if "reconstruction" in t.rewards and t.rewards["reconstruction"].weight > 0:
         r_logits = seq2seq_logits(r, *t.to_r(samples), *docs_k.targets)
@@ -102,7 +101,7 @@ def collect(t: RolloutContext, index: int) -> Rollout:
                 greedy_reward, _ = t.rewards.score(docs, greedy, exclude=soft)
             advantages = compute_advantages(policy_reward, k, cfg.baseline, greedy_reward, cfg.normalize_advantages)
         anchor_targets, anchor_stats = choose_anchor_targets(t, texts, docs, index)
-    r.train(), t.d.train()
+    r.train(), d.train()
     stats = {"reward/total/mean": reward.mean().item(), "advantage/mean": advantages.mean().item(),
              "summary/tokens": samples.summary_mask.sum(1).float().mean().item(),
              **{f"rewards/{name}/mean": value.mean().item() for name, value in parts.items()}, **anchor_stats}
@@ -119,8 +118,7 @@ def choose_anchor_targets(t: RolloutContext, texts: list[str], docs: Documents,
     if not n:
         return None, {}
     pool = t.batches.anchor_pool(texts, t.engine.seed("adversarial_anchor", index))
-    _, parts = t.rewards.score(docs.repeat(n), t.batches.summaries(pool))
-    reward = combine(parts, t.rewards.weights, how="weighted", default=torch.zeros(len(pool), device=docs.input_ids.device))
+    reward, _ = t.rewards.score(docs.repeat(n), t.batches.summaries(pool))  # the weighted sum (rewards.combine)
     top = reward.view(-1, n).argmax(dim=1).tolist()
     targets = [pool[i * n + j] for i, j in enumerate(top)]
     kept = sum(targets[i] == pool[i * n] for i in range(len(texts))) / len(texts)

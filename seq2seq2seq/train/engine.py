@@ -19,7 +19,7 @@ from accelerate.logging import get_logger
 from seq2seq2seq.config import TrainConfig
 from seq2seq2seq.data import seed_batch
 
-logger = get_logger("seq2seq2seq.train")
+logger = get_logger(__name__)
 
 
 def has_tensorboard() -> bool:
@@ -79,6 +79,11 @@ class Engine:
             for model in models:
                 stack.enter_context(self.accelerator.no_sync(model))
         return stack
+
+    def local(self, model: torch.nn.Module) -> contextlib.AbstractContextManager:
+        """Gradients of ``model`` accumulate locally (no all-reduce) inside: for a loss whose backward comes before
+        the micro-batch's last one (the anchor before the policy gradient)."""
+        return self.accelerator.no_sync(model)
 
     def set_lr(self, optimizer: torch.optim.Optimizer, peak: float, step: int) -> None:
         """Linear warm-up to ``peak`` over warmup_steps of each stage, then constant."""

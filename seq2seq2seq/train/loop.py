@@ -89,20 +89,29 @@ class Trainer:
         self.soft_rewards = SOFT_REWARDS + (("fluency",) if fluency is not None and fluency.same else ())
         if self.gumbel:
             self._check_soft_tokens()
-        self.state = {"stage": STAGES[0], "step": 0, "global_step": 0, "best": None, "history": [],
+        self.engine.state = {"stage": STAGES[0], "step": 0, "global_step": 0, "best": None, "history": [],
                       "micro_batches_per_step": self.engine.world * cfg.gradient_accumulation_steps,
                       # what --resume checks: the same token ids, and no change to the stages already finished
                       "tokenizers_sha256": self._tokenizer_fingerprints(), "stage_steps": {},
                       "pairs_sha256": self.pairs.sha256 if self.pairs is not None else None,
                       # what a resume compares its settings with, and the changes --resume-with-changes made
                       "config": cfg.to_dict(), "resume_changes": []}
-        self.engine.state = self.state
 
     # ---- set-up ---------------------------------------------------------------------------------------------------
 
     @property
     def world(self) -> int:
         return self.engine.world
+
+    @property
+    def state(self) -> dict:
+        """The run's state, saved in every checkpoint (stage, step, best, history, timing, skipped steps, ...); the
+        engine holds it, so the steps it skips are counted where checkpoints save them."""
+        return self.engine.state
+
+    @state.setter
+    def state(self, value: dict) -> None:
+        self.engine.state = value
 
     def _load_pairs(self) -> Pairs | None:
         """The semi-supervised mode's pairs (None in the unsupervised mode); their summaries may join D's human
@@ -192,7 +201,7 @@ class Trainer:
                 f"{state.get('pairs_sha256')}, now {pairs_sha256}); resume with the same pairs file, or "
                 f"start a new run in another --output_dir")
         records = resume_policy.change_records(changes, state)
-        self.state = self.engine.state = state
+        self.state = state
         self.state["config"] = cfg.to_dict()  # what the next resume compares against
         self.state["resume_changes"] = state.get("resume_changes", []) + records
         return records
@@ -214,7 +223,8 @@ class Trainer:
             self._train_stage(stage)
             if stage == "pretrain" and self.cfg.pretrain.steps:
                 # G as pre-training left it: the "pre-trained G only" row of the benchmark's ablation
-                self._save_summarizer(out / "pretrained" / "summarizer", "the pre-trained summarizer")
+                self.check_finite("the pre-trained summarizer was not written", "summarizer")
+                self._save_summarizer(out / "pretrained" / "summarizer")
             if stage != STAGES[-1]:
                 self.state.setdefault("stage_steps", {})[stage] = getattr(self.cfg, stage).steps
                 self.state["stage"], self.state["step"] = STAGES[STAGES.index(stage) + 1], 0
@@ -343,15 +353,12 @@ class Trainer:
         best = self.state["best"]
         if best is None or metrics[key] > best[key]:
             # the best summarizer so far, ready to use (model selection on the dev slice only)
-            self._save_summarizer(Path(self.cfg.output_dir) / "best" / "summarizer", "the best summarizer",
-                                  before=lambda: self.state.__setitem__("best", entry))
+            self.check_finite("the best summarizer was not written", "summarizer")
+            self.state["best"] = entry
+            self._save_summarizer(Path(self.cfg.output_dir) / "best" / "summarizer")
 
-    def _save_summarizer(self, folder: Path, what: str, before=None) -> None:
-        """Save G alone as a usable export (never with inf/nan weights: then the run stops and the last good
-        files stay)."""
-        self.check_finite(f"{what} was not written", "summarizer")
-        if before is not None:
-            before()
+    def _save_summarizer(self, folder: Path) -> None:
+        """Save G alone as a usable export (check_finite first: never with inf/nan weights)."""
         if self.accelerator.is_main_process:
             ckpt.save_summarizer(self.accelerator.unwrap_model(self.g), self.tokenizer, self.cfg.decoding, folder,
                                  self.cfg.model.max_document_tokens, self.corpus.language)
@@ -408,8 +415,12 @@ def stage_throughput(timing: dict) -> dict:
 
 
 def _flat_scalars(tree: dict, prefix: str = "") -> dict:
+    """A config's scalars by dotted key, for the tracker's hyper-parameters; the rewards list as
+    adversarial.rewards.NAME.weight (and .model)."""
     flat = {}
     for key, value in tree.items():
+        if isinstance(value, list) and all(isinstance(v, dict) and "name" in v for v in value):
+            value = {v["name"]: {k: x for k, x in v.items() if k != "name"} for v in value}
         if isinstance(value, dict):
             flat.update(_flat_scalars(value, f"{prefix}{key}."))
         elif isinstance(value, (int, float, str, bool)):

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from seq2seq2seq.data import tokenize
 from seq2seq2seq.decoding.sampling import constraint_for, summary_logits
 from seq2seq2seq.decoding.soft_tokens import soft_discriminator_logits, soft_language_model_logprob, soft_seq2seq_logits
 from seq2seq2seq.losses import conditional_gumbel_softmax, cross_entropy, discriminator_loss
@@ -95,8 +96,6 @@ def pretrain_d_step(t: Trainer, step: int) -> dict[str, float]:
 def d_loss(t: Trainer, real_texts: list[str], fake: Summaries) -> tuple[torch.Tensor, dict[str, float]]:
     """D's loss on human sentences vs. G's summaries, in one forward pass. Both reach D in D's tokenizer: G's
     summaries re-tokenized when it is not G's, as in D's reward."""
-    from seq2seq2seq.data import tokenize
-
     real_ids, real_mask = tokenize(t.d_tokenizer, real_texts, t.cfg.discriminator.max_tokens)
     fake_ids, fake_mask = t.to_d(fake)
     width, pad, device = max(real_ids.shape[1], fake_ids.shape[1]), t.d_tokenizer.pad_token_id, t.engine.device
@@ -180,7 +179,7 @@ def side_loss(t: Trainer, weight: float, src: Documents, tgt_ids: torch.Tensor,
               tgt_mask: torch.Tensor) -> torch.Tensor:
     """A teacher-forced loss added to G's policy gradient (the anchor, the pairs): its gradient accumulates locally
     and is all-reduced with the policy-gradient backward that follows (one forward per backward)."""
-    with t.accelerator.no_sync(t.g):
+    with t.engine.local(t.g):
         loss, _ = g_imitation_loss(t, src, tgt_ids, tgt_mask)
         t.engine.backward(weight * loss)
     return loss
