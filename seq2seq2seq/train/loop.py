@@ -22,7 +22,7 @@ from transformers import AutoTokenizer
 
 from seq2seq2seq import checkpoint as ckpt
 from seq2seq2seq import resume_policy
-from seq2seq2seq.config import ConfigError, DecodingConfig, TrainConfig
+from seq2seq2seq.config import DecodingConfig, TrainConfig
 from seq2seq2seq.data import Corpus, headline_word_stats
 from seq2seq2seq.decoding.retokenize import Retokenizer
 from seq2seq2seq.decoding.sampling import summarize_texts
@@ -31,6 +31,7 @@ from seq2seq2seq.models.build import model_config
 from seq2seq2seq.models.warm_start import build_models
 from seq2seq2seq.rewards.base import RewardContext, RewardSet
 from seq2seq2seq.rewards.registry import build_rewards, reward_options
+from seq2seq2seq.rl.gumbel import check_soft_tokens, soft_reward_names
 from seq2seq2seq.search_targets import TARGETS_FOLDER, SearchTargets, check_targets, read_targets
 from seq2seq2seq.supervised import Pairs, load_pairs, source_words
 from seq2seq2seq.train import stages
@@ -42,9 +43,6 @@ STAGES = ("pretrain", "pretrain_d", "adversarial")
 STEP_FUNCTIONS = {"pretrain": stages.pretrain_step, "pretrain_d": stages.pretrain_d_step,
                   "adversarial": stages.adversarial_step}
 METRICS_FILE = "metrics.jsonl"
-# the rewards that reach G as gradients under adversarial.estimator: gumbel (the others stay on REINFORCE; the
-# fluency LM joins these when it reads G's ids)
-SOFT_REWARDS = ("reconstruction", "discriminator")
 
 
 def distinct_n(texts: list[str], n: int) -> float:
@@ -85,10 +83,9 @@ class Trainer:
                                self.word_stats, self._search_targets())
         self.rewards = self._build_rewards()
         self.gumbel = cfg.adversarial.estimator == "gumbel" and cfg.adversarial.steps > 0
-        fluency = self.rewards.get("fluency")
-        self.soft_rewards = SOFT_REWARDS + (("fluency",) if fluency is not None and fluency.same else ())
+        self.soft_rewards = soft_reward_names(self.rewards)  # under gumbel: these reach G as gradients
         if self.gumbel:
-            self._check_soft_tokens()
+            check_soft_tokens(self.rewards, self.to_r, self.to_d)
         self.engine.state = {"stage": STAGES[0], "step": 0, "global_step": 0, "best": None, "history": [],
                       "micro_batches_per_step": self.engine.world * cfg.gradient_accumulation_steps,
                       # what --resume checks: the same token ids, and no change to the stages already finished
@@ -150,16 +147,6 @@ class Trainer:
             documents=self.corpus.documents, max_document_tokens=self.cfg.model.max_document_tokens,
             **reward_options(adv))
         return build_rewards([s for s in adv.rewards if s.weight > 0] if adv.steps > 0 else [], context)
-
-    def _check_soft_tokens(self) -> None:
-        """Gumbel straight-through feeds G's token rows to R and D: both must read G's ids."""
-        for name, key, reward, retokenizer in (("R", "model.reconstructor_init", "reconstruction", self.to_r),
-                                               ("D", "discriminator.init", "discriminator", self.to_d)):
-            if reward in self.rewards and self.rewards[reward].weight > 0 and not retokenizer.identity:
-                raise ConfigError(f"adversarial.estimator: gumbel passes G's summary tokens to {name} as soft "
-                                  f"one-hot rows, but {name} ({key}) has its own tokenizer and reads them as "
-                                  f"re-tokenized text, which has no gradient. Use adversarial.estimator: reinforce, "
-                                  f"or a {name} that shares G's tokenizer")
 
     def _tokenizer_fingerprints(self) -> dict[str, str]:
         """What --resume checks first: each model still reads the token ids it was trained on."""

@@ -15,9 +15,9 @@ import torch
 
 from seq2seq2seq.data import tokenize
 from seq2seq2seq.decoding.sampling import constraint_for, summary_logits
-from seq2seq2seq.decoding.soft_tokens import soft_discriminator_logits, soft_language_model_logprob, soft_seq2seq_logits
-from seq2seq2seq.losses import conditional_gumbel_softmax, cross_entropy, discriminator_loss
+from seq2seq2seq.losses import cross_entropy, discriminator_loss
 from seq2seq2seq.models.build import discriminator_logits, seq2seq_logits
+from seq2seq2seq.rl.gumbel import soft_reward_loss
 from seq2seq2seq.rl.objectives import imitation_loss, policy_gradient_loss
 from seq2seq2seq.rl.rollout import Rollout, collect, sample
 from seq2seq2seq.train.engine import accumulate
@@ -153,7 +153,11 @@ def update_g(t: Trainer, rollout: Rollout, index: int) -> dict[str, float]:
                                            cfg.reinforce_weight, cfg.entropy_weight)
     soft_stats = {}
     if t.gumbel:
-        soft_loss, soft_stats = soft_reward_loss(t, logits, rollout)
+        unwrap = t.accelerator.unwrap_model
+        t.r.eval(), t.d.eval()
+        soft_loss, soft_stats = soft_reward_loss(logits, rollout.samples, rollout.documents, t.rewards, t.soft_rewards,
+                                                 unwrap(t.r), unwrap(t.d), t.to_r, t.to_d, cfg.gumbel_temperature)
+        t.r.train(), t.d.train()
         g_loss = g_loss + soft_loss
     # a non-finite loss is still backpropagated, so that every process takes part in the all-reduce; the update
     # then sees non-finite gradients and skips the step
@@ -183,41 +187,6 @@ def side_loss(t: Trainer, weight: float, src: Documents, tgt_ids: torch.Tensor,
         loss, _ = g_imitation_loss(t, src, tgt_ids, tgt_mask)
         t.engine.backward(weight * loss)
     return loss
-
-
-def soft_reward_loss(t: Trainer, logits: torch.Tensor, rollout: Rollout) -> tuple[torch.Tensor, dict[str, float]]:
-    """Minus R's and D's rewards (and the fluency LM's, when it reads G's ids) of the samples as straight-through
-    Gumbel-softmax rows (estimator: gumbel): their gradient reaches G's logits token by token. R, D and the LM are
-    frozen and without dropout here."""
-    cfg, samples, docs = t.cfg.adversarial, rollout.samples, rollout.documents
-    mask = samples.summary_mask.bool()
-    # positions after the end carry no reward; zeroed so that no -inf row there turns a gradient into nan
-    soft = conditional_gumbel_softmax(logits.masked_fill(~mask[..., None], 0.0), samples.summary_ids,
-                                      cfg.gumbel_temperature)
-    loss, stats = logits.new_zeros(()), {}
-    unwrap = t.accelerator.unwrap_model
-    t.r.eval(), t.d.eval()
-    weight = {name: (t.rewards[name].weight if name in t.rewards else 0.0) for name in t.soft_rewards}
-    if weight.get("reconstruction", 0) > 0:
-        rows, rows_mask = t.to_r.soft(samples, soft)
-        ids, _ = t.to_r(samples)
-        r_logits = soft_seq2seq_logits(unwrap(t.r), rows, rows_mask, ids, *docs.targets)
-        reconstruction = t.rewards["reconstruction"].from_logits(r_logits.float(), docs).mean()
-        loss = loss - weight["reconstruction"] * reconstruction
-        stats["soft/reconstruction"] = reconstruction.item()
-    if weight.get("discriminator", 0) > 0:
-        rows, rows_mask = t.to_d.soft(samples, soft)
-        d_logits = soft_discriminator_logits(unwrap(t.d), rows, rows_mask)
-        discriminator = t.rewards["discriminator"].from_logits(d_logits.float()).mean()
-        loss = loss - weight["discriminator"] * discriminator
-        stats["soft/discriminator"] = discriminator.item()
-    if "fluency" in t.soft_rewards:
-        fluency_lm = t.rewards["fluency"]
-        fluency = soft_language_model_logprob(fluency_lm.lm, soft, samples.summary_mask, fluency_lm.start_id).mean()
-        loss = loss - weight["fluency"] * fluency
-        stats["soft/fluency"] = fluency.item()
-    t.r.train(), t.d.train()
-    return loss, stats
 
 
 def update_r(t: Trainer, rollout: Rollout) -> dict[str, float]:
