@@ -28,6 +28,7 @@ if __name__ == "__main__":  # a Ctrl-C while torch loads: one line, no traceback
 import argparse
 import json
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -68,6 +69,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--chunk_size", type=int, default=1024, help="documents per resumable chunk file")
     parser.add_argument("--overwrite", action="store_true", help="replace a targets folder of other settings")
     args = parser.parse_args(argv)
+    args.command = "python -m data_prep.search_targets " + shlex.join(sys.argv[1:] if argv is None else argv)
     for name in ("candidates", "words", "chunk_size"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be >= 1")
@@ -158,7 +160,7 @@ def run(args: argparse.Namespace) -> dict:
         bar.set_postfix({"docs/s": f"{done / (time.perf_counter() - started):.1f}"})
     seconds = time.perf_counter() - started
     state.wait_for_everyone()
-    report = {"settings": settings, "command": " ".join(sys.argv), "processes": state.num_processes,
+    report = {"settings": settings, "command": args.command, "processes": state.num_processes,
               "seconds_this_run": round(seconds, 1), "documents_this_process": done,
               "docs_per_second_per_process": round(done / seconds, 2) if done else None}
     if state.is_main_process:

@@ -4,6 +4,10 @@ refused for another corpus, and read by `pretrain.task: search` (G then learns e
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +18,8 @@ from test_summarize import tokenizer_texts
 from data_prep.search_targets import main as targets_main
 from seq2seq2seq.data import headline_rule, headline_rule_samples, load_corpus, load_headline_word_stats
 from seq2seq2seq.search_targets import SearchTargetsError, check_targets, read_targets
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -82,3 +88,20 @@ def test_pretraining_on_search_targets_learns_the_stored_targets(tiny_corpus, en
     assert "cover 40 of the" in capsys.readouterr().err
     assert run_tiny(tiny_corpus, tmp_path / "run3", "--pretrain.task", "search", "--pretrain.search_targets",
                     str(out), "--max_documents", "40") == 0
+
+
+@pytest.mark.skipif(shutil.which("torchrun") is None and not (Path(sys.executable).parent / "torchrun").exists(),
+                    reason="torchrun not installed")
+def test_two_processes_share_the_chunks_and_give_the_same_targets(tiny_corpus, encoder_dir, tmp_path):
+    assert _targets(tiny_corpus, tmp_path / "one", encoder_dir) == 0
+    torchrun = shutil.which("torchrun") or str(Path(sys.executable).parent / "torchrun")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [torchrun, "--nproc_per_node", "2", "--master_port", "29547", "-m", "data_prep.search_targets",
+         "--data_dir", str(tiny_corpus), "--out", str(tmp_path / "two"), "--similarity_model", str(encoder_dir),
+         "--candidates", "3", "--chunk_size", "16", "--max_documents", "40"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    manifest = json.loads((tmp_path / "two" / "manifest.json").read_text())
+    assert manifest["processes"] == 2 and manifest["complete"]
+    assert read_targets(tmp_path / "two").by_index == read_targets(tmp_path / "one").by_index
