@@ -139,7 +139,7 @@ def probe(data_dir: str, config: str, launched: float) -> dict[str, float]:
 
     from seq2seq2seq.config import load_config
     from seq2seq2seq.data import load_corpus
-    from seq2seq2seq.train.loop import Trainer
+    from seq2seq2seq.train.trainer import Trainer
 
     with tempfile.TemporaryDirectory() as out:
         cfg = load_config(config, {"data_dir": data_dir, "output_dir": out, "report_to": "none", "num_threads": 1})

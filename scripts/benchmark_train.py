@@ -29,7 +29,7 @@ from seq2seq2seq.config import ConfigError, load_config, parse_overrides
 from seq2seq2seq.data import CorpusError, load_corpus
 from seq2seq2seq.train import stages as train_stages
 from seq2seq2seq.train.cli import ensure_corpus
-from seq2seq2seq.train.loop import Trainer
+from seq2seq2seq.train.trainer import Trainer
 
 
 def main(argv: list[str] | None = None) -> int:

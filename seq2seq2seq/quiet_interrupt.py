@@ -66,6 +66,6 @@ def quiet_until_main() -> None:
 def start_up_done() -> None:
     """The tool's own code starts now: a Ctrl-C raises KeyboardInterrupt again. For an entry module whose ``main``
     lives in another module (``python -m seq2seq2seq.train`` runs ``train/__main__.py``, whose ``main`` is in
-    ``train/loop.py``), where :func:`quiet_until_main` cannot see ``main`` start on the stack."""
+    ``train/cli.py``), where :func:`quiet_until_main` cannot see ``main`` start on the stack."""
     if signal.getsignal(signal.SIGINT) is _on_sigint:
         signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -5,7 +5,7 @@ like the corpus, and checked: every row must hold a non-empty document and summa
 its document, and no pair may be one of the texts the corpus holds out (the Gigaword test set, the dev slice,
 ``--exclude`` files: data_prep records their digests in ``held_out.sha256``). The training loop mixes them into
 G's pre-training, interleaves teacher-forced steps with the adversarial updates, and may give their summaries to D
-as human sentences (seq2seq2seq/train/loop.py).
+as human sentences (seq2seq2seq/train/trainer.py).
 """
 
 from __future__ import annotations

@@ -333,6 +333,7 @@ def test_scripts_do_not_edit_sys_path() -> None:
 def test_every_console_script_names_a_main_that_exists() -> None:
     """pyproject.toml's [project.scripts] point at functions that moved in the redesign; each must import."""
     import importlib
+
     import tomllib
 
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]

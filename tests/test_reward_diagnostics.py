@@ -106,7 +106,7 @@ def test_the_script_replays_the_runs_batches_through_public_functions(tiny_corpu
 
     from seq2seq2seq.config import load_config, merge_overrides
     from seq2seq2seq.data import SEED_STREAMS, load_corpus, seed_batch, tokenize_documents
-    from seq2seq2seq.train import loop
+    from seq2seq2seq.train import trainer as trainer_module
 
     # the batch seed by hand: (seed * 7919 + stream * 1_000_003 + index) mod 2^31, stream "adversarial" = 2
     assert SEED_STREAMS["adversarial"] == 2
@@ -116,7 +116,7 @@ def test_the_script_replays_the_runs_batches_through_public_functions(tiny_corpu
     assert torch.equal(torch.rand(2), drawn)
     cfg = load_config(TINY_CONFIG, merge_overrides({"data_dir": str(tiny_corpus), "output_dir": str(tmp_path)},
                                           {"seed": 3}))
-    trainer = loop.Trainer(cfg, load_corpus(cfg.data_dir))
+    trainer = trainer_module.Trainer(cfg, load_corpus(cfg.data_dir))
     for stream, index in (("adversarial", 0), ("adversarial_anchor", 7), ("pretrain", 123456)):
         mine = seed_batch(cfg.seed, stream, index)
         drawn = torch.rand(3)

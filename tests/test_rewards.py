@@ -103,7 +103,7 @@ def test_adversarial_step_uses_the_similarity_reward(encoder_dir: Path, tiny_cor
 
     from seq2seq2seq.config import load_config, merge_overrides
     from seq2seq2seq.data import load_corpus
-    from seq2seq2seq.train.loop import Trainer
+    from seq2seq2seq.train.trainer import Trainer
 
     cfg = load_config(TINY_CONFIG, merge_overrides({"data_dir": str(tiny_corpus), "output_dir": str(tmp_path)},
                                           {"adversarial": {"similarity_weight": 1.0,
@@ -173,7 +173,7 @@ def test_adversarial_step_uses_the_headline_and_contiguity_rewards(tiny_corpus: 
 
     from seq2seq2seq.config import load_config, merge_overrides
     from seq2seq2seq.data import load_corpus
-    from seq2seq2seq.train.loop import Trainer
+    from seq2seq2seq.train.trainer import Trainer
 
     cfg = load_config(TINY_CONFIG, merge_overrides({"data_dir": str(tiny_corpus), "output_dir": str(tmp_path)},
                                           {"adversarial": {"headline_weight": 1.0, "contiguity_weight": 0.5}}))

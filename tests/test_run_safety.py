@@ -258,7 +258,7 @@ def test_a_resume_that_changes_a_learning_rate_is_refused_unless_asked_and_then_
 def test_what_a_resume_may_change_freely():
     from seq2seq2seq.config import load_config
     from seq2seq2seq.resume_policy import flatten, restricted_changes
-    from seq2seq2seq.train.loop import STAGES
+    from seq2seq2seq.train.trainer import STAGES
 
     old = flatten(load_config().to_dict())
     free = load_config(overrides={"output_dir": "elsewhere", "log_every": 3, "eval_every": 7, "save_every": 9,

@@ -69,7 +69,7 @@ def test_targets_of_other_settings_or_documents_are_refused(tiny_corpus, encoder
 
 def test_pretraining_on_search_targets_learns_the_stored_targets(tiny_corpus, encoder_dir, tmp_path, capsys):
     from seq2seq2seq.config import load_config, merge_overrides
-    from seq2seq2seq.train.loop import Trainer
+    from seq2seq2seq.train.trainer import Trainer
 
     out = tmp_path / "targets"
     assert _targets(tiny_corpus, out, encoder_dir) == 0

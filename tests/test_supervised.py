@@ -135,7 +135,7 @@ def test_config_validation() -> None:
 
 def test_semi_supervised_run_uses_the_pairs_in_every_stage(tiny_corpus: Path, tmp_path: Path) -> None:
     from seq2seq2seq.data import load_corpus
-    from seq2seq2seq.train.loop import Trainer
+    from seq2seq2seq.train.trainer import Trainer
 
     pairs = write_pairs(tmp_path / "pairs.jsonl", pair_rows(12))
     config = load_config(Path(__file__).resolve().parent.parent / "scripts/configs/tiny.yaml", {
@@ -243,7 +243,7 @@ def test_source_words_keeps_what_a_source_only_g_can_write() -> None:
 def test_source_words_targets_reach_g_but_d_sees_the_summaries_as_written(tiny_corpus: Path, tmp_path: Path) -> None:
     from seq2seq2seq.data import load_corpus
     from seq2seq2seq.supervised import source_words
-    from seq2seq2seq.train.loop import Trainer
+    from seq2seq2seq.train.trainer import Trainer
 
     rows = pair_rows(12)
     pairs = write_pairs(tmp_path / "pairs.jsonl", rows)

@@ -23,7 +23,7 @@ from seq2seq2seq.models.build import load_seq2seq
 from seq2seq2seq.rl.rollout import collect
 from seq2seq2seq.train import stages
 from seq2seq2seq.train.cli import main
-from seq2seq2seq.train.loop import Trainer
+from seq2seq2seq.train.trainer import Trainer
 from seq2seq2seq.types import Summaries
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -29,7 +29,7 @@ from seq2seq2seq.models.pointer import PointerBartForConditionalGeneration
 from seq2seq2seq.models.warm_start import discriminator_from, seq2seq_from
 from seq2seq2seq.rl.rollout import collect, sample
 from seq2seq2seq.train import stages
-from seq2seq2seq.train.loop import Trainer
+from seq2seq2seq.train.trainer import Trainer
 
 KEY = "model.summarizer_init"
 

@@ -29,7 +29,8 @@ from seq2seq2seq.config import ConfigError, TrainConfig, config_to_yaml, load_co
 from seq2seq2seq.data import CorpusError, load_corpus
 from seq2seq2seq.models.build import ModelLoadError
 from seq2seq2seq.search_targets import SearchTargetsError
-from seq2seq2seq.train.loop import METRICS_FILE, Trainer, no_checkpoint_message
+from seq2seq2seq.train.loop import METRICS_FILE, run
+from seq2seq2seq.train.trainer import Trainer, no_checkpoint_message
 
 logger = get_logger("seq2seq2seq.train")
 
@@ -186,7 +187,7 @@ def _train(args: argparse.Namespace, cfg: TrainConfig, out: Path) -> int:
                         f"{trainer.state['step']}")
         for change in changes:
             logger.warning(resume_policy.describe(change))
-        results = trainer.run()
+        results = run(trainer)
     except (ConfigError, CorpusError, ModelLoadError, ckpt.CheckpointError, SearchTargetsError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

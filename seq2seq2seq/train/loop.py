@@ -1,10 +1,8 @@
-"""The training run: the models, optimizers and state of one run (:class:`Trainer`), and its loop over the three
-stages, with logging, dev evaluation, checkpoints and the export.
+"""The training loop: a run (:class:`~seq2seq2seq.train.trainer.Trainer`) trained stage by stage from where its
+state stands, each step timed and logged (trackers, RUN/metrics.jsonl, the progress bar), dev ROUGE and checkpoints
+at their cadence, then the export.
 
     accelerate launch -m seq2seq2seq.train --config scripts/configs/cpu.yaml --output_dir runs/cpu
-
-The algorithm is in :mod:`seq2seq2seq.train.stages` (one function per stage's step, the adversarial one as collect
-then update G, R and D) and :mod:`seq2seq2seq.rl`; the distributed details in :mod:`seq2seq2seq.train.engine`.
 """
 
 from __future__ import annotations
@@ -15,380 +13,131 @@ from pathlib import Path
 
 import torch
 from accelerate.logging import get_logger
-from accelerate.utils import set_seed
 from torch.utils.flop_counter import FlopCounterMode
 from tqdm.auto import tqdm
-from transformers import AutoTokenizer
 
 from seq2seq2seq import checkpoint as ckpt
-from seq2seq2seq import resume_policy
-from seq2seq2seq.config import DecodingConfig, TrainConfig
-from seq2seq2seq.data import Corpus, headline_word_stats
-from seq2seq2seq.decoding.retokenize import Retokenizer
-from seq2seq2seq.decoding.sampling import summarize_texts
-from seq2seq2seq.decoding.word_pieces import word_start_mask
-from seq2seq2seq.models.build import model_config
-from seq2seq2seq.models.warm_start import build_models
-from seq2seq2seq.rewards.base import RewardContext, RewardSet
-from seq2seq2seq.rewards.registry import build_rewards, reward_options
-from seq2seq2seq.rl.gumbel import check_soft_tokens, soft_reward_names
-from seq2seq2seq.search_targets import TARGETS_FOLDER, SearchTargets, check_targets, read_targets
-from seq2seq2seq.supervised import Pairs, load_pairs, source_words
 from seq2seq2seq.train import stages
-from seq2seq2seq.train.batches import Batches
-from seq2seq2seq.train.engine import Engine, build_accelerator, reduce_mean
+from seq2seq2seq.train.engine import reduce_mean
+from seq2seq2seq.train.trainer import STAGES, Trainer
 
 logger = get_logger(__name__)
-STAGES = ("pretrain", "pretrain_d", "adversarial")
 STEP_FUNCTIONS = {"pretrain": stages.pretrain_step, "pretrain_d": stages.pretrain_d_step,
                   "adversarial": stages.adversarial_step}
 METRICS_FILE = "metrics.jsonl"
 
 
-def distinct_n(texts: list[str], n: int) -> float:
-    """Share of distinct n-grams among all n-grams of a set of summaries (1.0 = no repetition)."""
-    grams = [tuple(words[i:i + n]) for words in (t.split() for t in texts) for i in range(len(words) - n + 1)]
-    return len(set(grams)) / max(len(grams), 1)
+def run(t: Trainer) -> dict:
+    """Train ``t`` from its state (a new run, or one that ``Trainer.resume`` loaded) to the end, and export."""
+    acc, out = t.accelerator, Path(t.cfg.output_dir)
+    _announce(t)
+    acc.init_trackers("seq2seq2seq", config=_flat_scalars(t.cfg.to_dict()))
+    for stage in STAGES[STAGES.index(t.state["stage"]):]:
+        _train_stage(t, stage)
+        if stage == "pretrain" and t.cfg.pretrain.steps:
+            # G as pre-training left it: the "pre-trained G only" row of the benchmark's ablation
+            t.check_finite("the pre-trained summarizer was not written", "summarizer")
+            t.save_summarizer(out / "pretrained" / "summarizer")
+        if stage != STAGES[-1]:
+            t.state.setdefault("stage_steps", {})[stage] = getattr(t.cfg, stage).steps
+            t.state["stage"], t.state["step"] = STAGES[STAGES.index(stage) + 1], 0
+    results = {
+        "final": t.state["history"][-1] if t.state["history"] else {},
+        "best": t.state["best"],
+        "history": t.state["history"],
+        "throughput": {stage: stage_throughput(timing) for stage, timing in t.state.get("timing", {}).items()},
+        "world_size": t.world,
+        "supervised": t.pairs.record() if t.pairs is not None else None,
+    }
+    t.export(out / "final", results)
+    if acc.is_main_process:
+        (out / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    acc.end_training()
+    return results
 
 
-class Trainer:
-    """One run: the models G, R, D and their optimizers, the engine (processes, micro-batches, seeds), the batch
-    streams, the rewards, and the state that checkpoints save; :meth:`run` trains it to the end."""
-
-    def __init__(self, cfg: TrainConfig, corpus: Corpus) -> None:
-        self.cfg, self.corpus = cfg, corpus
-        self.accelerator = build_accelerator(cfg)
-        self.engine = Engine(cfg, self.accelerator)
-        self.pairs = self._load_pairs()
-        # the headline task's word statistics: for pre-training, and for the anchor that replays it in the
-        # adversarial stage (a run that resumes there, or skips pre-training, needs them too)
-        pseudo = cfg.pretrain.steps > 0 and not (self.pairs is not None and cfg.supervised.pretrain_share == 1.0)
-        uses_task = pseudo or (cfg.adversarial.pretrain_weight > 0 and cfg.adversarial.steps > 0)
-        self.word_stats = headline_word_stats(corpus) if cfg.pretrain.task == "headline" and uses_task else None
-        set_seed(cfg.seed)
-        # from scratch over the corpus's tokenizer, or warm-started each with its checkpoint's tokenizer: G's is the
-        # run's (documents, pseudo-summaries, summaries, export); R and D read G's summaries re-tokenized if theirs
-        # differs, in their rewards and their updates alike
-        models = build_models(cfg, AutoTokenizer.from_pretrained(str(corpus.tokenizer_dir)))
-        self.tokenizer, self.r_tokenizer, self.d_tokenizer = models.g_tokenizer, models.r_tokenizer, models.d_tokenizer
-        self.to_r = Retokenizer(self.tokenizer, self.r_tokenizer, cfg.model.max_document_tokens)
-        self.to_d = Retokenizer(self.tokenizer, self.d_tokenizer, cfg.discriminator.max_tokens)
-        # (V,) bool: the pieces that begin a word, for G's vocabulary (sentencepiece, byte-level BPE or WordPiece)
-        self.word_starts = word_start_mask(self.tokenizer, model_config(models.g).vocab_size)
-        self.word_start = self.word_starts if cfg.decoding.whole_words else None
-        opts = [torch.optim.AdamW(m.parameters(), lr=1e-4, weight_decay=0.01) for m in (models.g, models.r, models.d)]
-        self.g, self.r, self.d, self.opt_g, self.opt_r, self.opt_d = self.accelerator.prepare(
-            models.g, models.r, models.d, *opts)
-        self.batches = Batches(cfg, corpus, self.tokenizer, self.r_tokenizer, self.accelerator.device, self.pairs,
-                               self.word_stats, self._search_targets())
-        self.rewards = self._build_rewards()
-        self.gumbel = cfg.adversarial.estimator == "gumbel" and cfg.adversarial.steps > 0
-        self.soft_rewards = soft_reward_names(self.rewards)  # under gumbel: these reach G as gradients
-        if self.gumbel:
-            check_soft_tokens(self.rewards, self.to_r, self.to_d)
-        self.engine.state = {"stage": STAGES[0], "step": 0, "global_step": 0, "best": None, "history": [],
-                      "micro_batches_per_step": self.engine.world * cfg.gradient_accumulation_steps,
-                      # what --resume checks: the same token ids, and no change to the stages already finished
-                      "tokenizers_sha256": self._tokenizer_fingerprints(), "stage_steps": {},
-                      "pairs_sha256": self.pairs.sha256 if self.pairs is not None else None,
-                      # what a resume compares its settings with, and the changes --resume-with-changes made
-                      "config": cfg.to_dict(), "resume_changes": []}
-
-    # ---- set-up ---------------------------------------------------------------------------------------------------
-
-    @property
-    def world(self) -> int:
-        return self.engine.world
-
-    @property
-    def state(self) -> dict:
-        """The run's state, saved in every checkpoint (stage, step, best, history, timing, skipped steps, ...); the
-        engine holds it, so the steps it skips are counted where checkpoints save them."""
-        return self.engine.state
-
-    @state.setter
-    def state(self, value: dict) -> None:
-        self.engine.state = value
-
-    def _load_pairs(self) -> Pairs | None:
-        """The semi-supervised mode's pairs (None in the unsupervised mode); their summaries may join D's human
-        sentences, and so the headline word statistics as well."""
-        cfg, corpus = self.cfg, self.corpus
-        if not cfg.supervised.enabled:
-            return None
-        pairs = load_pairs(cfg.supervised, Path(cfg.data_dir), corpus.dev_documents + corpus.dev_summaries,
-                           corpus.language)
-        if cfg.supervised.discriminator:  # the summaries as written: human sentences
-            corpus.add_sentences(pairs.summaries)
-        if cfg.supervised.targets == "source_words":  # what G learns from them
-            pairs.summaries = [source_words(t, d) for d, t in zip(pairs.documents, pairs.summaries)]
-        return pairs
-
-    def _search_targets(self) -> SearchTargets | None:
-        """pretrain.task 'search': the stored targets, refused unless they cover these very documents."""
-        cfg = self.cfg
-        uses = cfg.pretrain.steps > 0 or (cfg.adversarial.pretrain_weight > 0 and cfg.adversarial.steps > 0)
-        if cfg.pretrain.task != "search" or not uses:
-            return None
-        folder = Path(cfg.pretrain.search_targets or Path(cfg.data_dir) / TARGETS_FOLDER)
-        targets = read_targets(folder)
-        check_targets(targets, Path(cfg.data_dir), len(self.corpus.documents))
-        return targets
-
-    def _build_rewards(self) -> RewardSet:
-        """The adversarial stage's rewards by name, in the order their weighted sum adds them: those with a weight
-        (a weight-0 one would only load its model), none when the stage does not run."""
-        adv, unwrap = self.cfg.adversarial, self.accelerator.unwrap_model
-        context = RewardContext(
-            tokenizer=self.tokenizer, device=self.accelerator.device,
-            reconstructor=unwrap(self.r), to_r=self.to_r, r_tokenizer=self.r_tokenizer,
-            discriminator=unwrap(self.d), to_d=self.to_d, word_starts=self.word_starts,
-            load_headline_stats=lambda: self.word_stats or headline_word_stats(self.corpus),
-            documents=self.corpus.documents, max_document_tokens=self.cfg.model.max_document_tokens,
-            **reward_options(adv))
-        return build_rewards([s for s in adv.rewards if s.weight > 0] if adv.steps > 0 else [], context)
-
-    def _tokenizer_fingerprints(self) -> dict[str, str]:
-        """What --resume checks first: each model still reads the token ids it was trained on."""
-        tokenizers = {"summarizer": self.tokenizer, "reconstructor": self.r_tokenizer,
-                      "discriminator": self.d_tokenizer}
-        return {model: ckpt.tokenizer_fingerprint(t) for model, t in tokenizers.items()}
-
-    # ---- resume ---------------------------------------------------------------------------------------------------
-
-    def resume(self, allow_changes: bool = False) -> list[dict]:
-        """Load the newest checkpoint of output_dir after every check that it continues the same run; nothing is
-        written. Returns the setting changes that ``allow_changes`` (--resume-with-changes) let through, each with
-        the step from which it holds (see resume_policy)."""
-        cfg, out = self.cfg, Path(self.cfg.output_dir)
-        checkpoints = ckpt.list_checkpoints(out)
-        if not checkpoints:
-            raise ckpt.CheckpointError(no_checkpoint_message(out))
-        fingerprints = self._tokenizer_fingerprints()
-        changes: list = []
-
-        def check(state: dict) -> None:
-            ckpt.check_resumable(state, cfg, fingerprints, checkpoints[-1], STAGES)
-            recorded = resume_policy.recorded_settings(state, out)
-            if recorded is not None:
-                changes.extend(resume_policy.restricted_changes(recorded, cfg, state["stage"], STAGES))
-            resume_policy.check_changes(changes, checkpoints[-1], state, allow_changes)
-
-        state = ckpt.load_checkpoint(self.accelerator, checkpoints[-1], check=check)
-        layout = self.world * cfg.gradient_accumulation_steps
-        if state.get("micro_batches_per_step", layout) != layout:
-            raise ckpt.CheckpointError(
-                f"{checkpoints[-1]} was written with {state['micro_batches_per_step']} micro-batches per step "
-                f"(processes x gradient_accumulation_steps) but this run has {layout}; resume with the same "
-                f"product so that every batch is seen once")
-        pairs_sha256 = self.pairs.sha256 if self.pairs is not None else None
-        if state.get("pairs_sha256") != pairs_sha256:
-            raise ckpt.CheckpointError(
-                f"{checkpoints[-1]} was trained with other supervised.pairs (sha256 "
-                f"{state.get('pairs_sha256')}, now {pairs_sha256}); resume with the same pairs file, or "
-                f"start a new run in another --output_dir")
-        records = resume_policy.change_records(changes, state)
-        self.state = state
-        self.state["config"] = cfg.to_dict()  # what the next resume compares against
-        self.state["resume_changes"] = state.get("resume_changes", []) + records
-        return records
-
-    def remaining_steps(self) -> int:
-        """Optimizer steps this run has still to train (0: a finished run that a resume would only re-export)."""
-        current = STAGES.index(self.state["stage"])
-        left = getattr(self.cfg, STAGES[current]).steps - self.state["step"]
-        return max(left, 0) + sum(getattr(self.cfg, stage).steps for stage in STAGES[current + 1:])
-
-    # ---- the loop -------------------------------------------------------------------------------------------------
-
-    def run(self) -> dict:
-        """Train from ``self.state`` (a new run, or one that :meth:`resume` loaded) to the end, and export."""
-        acc, out = self.accelerator, Path(self.cfg.output_dir)
-        self._announce()
-        acc.init_trackers("seq2seq2seq", config=_flat_scalars(self.cfg.to_dict()))
-        for stage in STAGES[STAGES.index(self.state["stage"]):]:
-            self._train_stage(stage)
-            if stage == "pretrain" and self.cfg.pretrain.steps:
-                # G as pre-training left it: the "pre-trained G only" row of the benchmark's ablation
-                self.check_finite("the pre-trained summarizer was not written", "summarizer")
-                self._save_summarizer(out / "pretrained" / "summarizer")
-            if stage != STAGES[-1]:
-                self.state.setdefault("stage_steps", {})[stage] = getattr(self.cfg, stage).steps
-                self.state["stage"], self.state["step"] = STAGES[STAGES.index(stage) + 1], 0
-        results = {
-            "final": self.state["history"][-1] if self.state["history"] else {},
-            "best": self.state["best"],
-            "history": self.state["history"],
-            "throughput": {stage: stage_throughput(t) for stage, t in self.state.get("timing", {}).items()},
-            "world_size": self.world,
-            "supervised": self.pairs.record() if self.pairs is not None else None,
-        }
-        self.export(out / "final", results)
-        if acc.is_main_process:
-            (out / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
-        acc.end_training()
-        return results
-
-    def _train_stage(self, stage: str) -> None:
-        """The stage's steps from where the state stands: step, time it, log, evaluate, checkpoint."""
-        cfg, acc = self.cfg, self.accelerator
-        total = getattr(cfg, stage).steps
-        examples_per_step = getattr(cfg, stage).batch_size * cfg.gradient_accumulation_steps * self.world
-        timing = self.state.setdefault("timing", {}).setdefault(stage, {"seconds": 0.0, "examples": 0, "steps": 0})
-        bar = tqdm(range(self.state["step"], total), desc=stage, disable=not acc.is_local_main_process,
-                   initial=self.state["step"], total=total, dynamic_ncols=True)
-        window: list[dict[str, float]] = []
-        for step in bar:
-            started = time.perf_counter()
-            if "flops_per_step" not in timing:
-                # model FLOPs of one optimizer step (forward, backward, sampling; all processes), counted once per
-                # stage; the benchmark relates them to a matrix-multiply peak measured on the same machine
-                with FlopCounterMode(display=False) as counter:
-                    window.append(self._step(stage, step))
-                timing["flops_per_step"] = counter.get_total_flops() * self.world
-            else:
-                window.append(self._step(stage, step))
-            timing["seconds"] += time.perf_counter() - started
-            timing["examples"] += examples_per_step
-            timing["steps"] = timing.get("steps", 0) + 1
-            self.state["step"], self.state["global_step"] = step + 1, self.state["global_step"] + 1
-            done = step + 1
-            if done % cfg.log_every == 0 or done == total:
-                self._log(stage, done, window, timing, bar)
-                window = []
-            if cfg.sample_every and done % cfg.sample_every == 0 and acc.is_main_process:
-                logger.info(f"samples at {stage} step {done}:\n{self.write_samples()}")
-            if stage != "pretrain_d" and ((cfg.eval_every and done % cfg.eval_every == 0) or done == total):
-                self._evaluate_and_keep_best(stage, done)
-            if (cfg.save_every and done % cfg.save_every == 0) or done == total:
-                self.check_finite(f"the checkpoint at {stage} step {done} was not written")
-                ckpt.save_checkpoint(acc, Path(cfg.output_dir), self.state, cfg.keep_checkpoints)
-        bar.close()
-
-    def _step(self, stage: str, step: int) -> dict[str, float]:
-        """One optimizer step; a diverged model (inf/nan weights) fails in sampling with torch's own error, which
-        becomes the message that says so and what remains."""
-        try:
-            return STEP_FUNCTIONS[stage](self, step)
-        except RuntimeError:
-            self.check_finite(f"{stage} step {step + 1} cannot run (sampling from inf/nan probabilities)")
-            raise
-
-    def _log(self, stage: str, done: int, window: list[dict[str, float]], timing: dict, bar: tqdm) -> None:
-        """The window's mean of each scalar (over steps and processes): trackers, RUN/metrics.jsonl, the bar."""
-        logs = reduce_mean(self.accelerator, window)
-        logs["examples_per_second"] = timing["examples"] / max(timing["seconds"], 1e-9)
-        if torch.cuda.is_available():  # what the GPU check reports (scripts/gpu_summary.py)
-            logs["peak_memory_gb"] = torch.cuda.max_memory_allocated() / 2**30
-        self.accelerator.log({f"{stage}/{k}": v for k, v in logs.items()}, step=self.state["global_step"])
-        if self.accelerator.is_main_process:  # what the benchmark's training-curve plot reads
-            row = {"stage": stage, "step": done, "global_step": self.state["global_step"], **logs}
-            with (Path(self.cfg.output_dir) / METRICS_FILE).open("a", encoding="utf-8") as handle:
-                handle.write(json.dumps(row) + "\n")
-        shown = [k for k in logs if k.startswith(("loss/", "reward/total", "d/acc"))]
-        bar.set_postfix({k: f"{logs[k]:.3g}" for k in shown})
-
-    def _announce(self) -> None:
-        """What the log should say before training: no dev set, the semi-supervised pairs and their uses."""
-        cfg = self.cfg
-        if not self.accelerator.is_main_process:
-            return
-        if not (self.corpus.dev_documents and cfg.eval_size > 0):
-            logger.info("no dev set (the corpus has no dev.jsonl, or eval_size is 0): no dev ROUGE and no model "
-                        "selection; the model to use is the last one, final/summarizer (best/ is not written)")
-        if self.pairs is None:
-            return
-        uses = [f"{self.batches.pairs_per_batch} of each {cfg.pretrain.batch_size}-document pre-training batch"]
-        if cfg.adversarial.steps and cfg.supervised.adversarial_weight:
-            uses.append(f"a teacher-forced batch at weight {cfg.supervised.adversarial_weight} in each "
-                        f"adversarial update")
-        if cfg.supervised.discriminator and (cfg.pretrain_d.steps or cfg.adversarial.steps):
-            uses.append("summaries among D's human sentences")
-        logger.info(f"semi-supervised: {len(self.pairs)} pairs from {self.pairs.path} (sha256 "
-                    f"{self.pairs.sha256[:12]}...): {'; '.join(uses)}")
-        for note in self.pairs.notes:
-            logger.warning(note)
-
-    # ---- evaluation, samples, export ------------------------------------------------------------------------------
-
-    def evaluate(self) -> dict[str, float]:
-        """Dev ROUGE of G's summaries (main process decodes; the others wait)."""
-        from seq2seq2seq.eval.rouge import score_summaries
-
-        result: dict[str, float] = {}
-        if self.accelerator.is_main_process and self.cfg.eval_size > 0 and self.corpus.dev_documents:
-            docs = self.corpus.dev_documents[: self.cfg.eval_size]
-            refs = self.corpus.dev_summaries[: self.cfg.eval_size]
-            with self.accelerator.autocast():
-                preds = summarize_texts(self.accelerator.unwrap_model(self.g), self.tokenizer, docs,
-                                        self.cfg.decoding, max_document_tokens=self.cfg.model.max_document_tokens)
-            # ROUGE as the corpus's language counts it (CJK: characters; others: Unicode letters kept)
-            result = {f"dev/{k}": v for k, v in score_summaries(preds, refs, language=self.corpus.language).items()}
-            result["dev/distinct_2"] = distinct_n(preds, 2)
-        self.accelerator.wait_for_everyone()
-        return result
-
-    def _evaluate_and_keep_best(self, stage: str, step: int) -> None:
-        metrics = self.evaluate()
-        if not metrics:
-            return
-        entry = {"stage": stage, "step": step, "global_step": self.state["global_step"], **metrics}
-        self.state["history"].append(entry)
-        self.accelerator.log(metrics, step=self.state["global_step"])
-        logger.info(f"dev at {stage} step {step}: " + ", ".join(f"{k}={v:.2f}" for k, v in metrics.items()))
-        key = f"dev/{self.cfg.eval_metric}"
-        best = self.state["best"]
-        if best is None or metrics[key] > best[key]:
-            # the best summarizer so far, ready to use (model selection on the dev slice only)
-            self.check_finite("the best summarizer was not written", "summarizer")
-            self.state["best"] = entry
-            self._save_summarizer(Path(self.cfg.output_dir) / "best" / "summarizer")
-
-    def _save_summarizer(self, folder: Path) -> None:
-        """Save G alone as a usable export (check_finite first: never with inf/nan weights)."""
-        if self.accelerator.is_main_process:
-            ckpt.save_summarizer(self.accelerator.unwrap_model(self.g), self.tokenizer, self.cfg.decoding, folder,
-                                 self.cfg.model.max_document_tokens, self.corpus.language)
-
-    def write_samples(self, n: int = 3) -> str:
-        """A few document -> summary -> reconstruction triples from the dev set."""
-        g, r = self.accelerator.unwrap_model(self.g), self.accelerator.unwrap_model(self.r)
-        docs = self.corpus.dev_documents[:n] or self.corpus.documents[:n]  # a corpus without dev pairs
-        rebuild = DecodingConfig(max_summary_tokens=self.cfg.model.max_document_tokens, min_summary_tokens=0)
-        with self.accelerator.autocast():
-            summaries = summarize_texts(g, self.tokenizer, docs, self.cfg.decoding,
-                                        max_document_tokens=self.cfg.model.max_document_tokens)
-            rebuilt = summarize_texts(r, self.r_tokenizer, summaries, rebuild,
-                                      max_document_tokens=self.cfg.decoding.max_summary_tokens)
-        return "\n".join(f"  document:       {d}\n  summary:        {s}\n  reconstruction: {x}"
-                         for d, s, x in zip(docs, summaries, rebuilt))
-
-    def export(self, folder: Path, results: dict) -> None:
-        self.check_finite(f"the export {folder} was not written")
-        if self.accelerator.is_main_process:
-            unwrap = self.accelerator.unwrap_model
-            ckpt.export_models(folder, unwrap(self.g), unwrap(self.r), unwrap(self.d), self.tokenizer, self.cfg,
-                               results, self.corpus.language, self.r_tokenizer, self.d_tokenizer,
-                               self.state.get("resume_changes"))
-        self.accelerator.wait_for_everyone()
-
-    def check_finite(self, what: str, *parts: str) -> None:
-        """Refuse to save weights with an inf or nan (a diverged run) over anything: the last good checkpoint and
-        exports stay. Every process checks, so that all of them stop together."""
-        models = {"summarizer": self.g, "reconstructor": self.r, "discriminator": self.d}
-        unwrap = self.accelerator.unwrap_model
-        ckpt.check_finite({name: unwrap(models[name]) for name in parts or models}, what,
-                          Path(self.cfg.output_dir))
+def _train_stage(t: Trainer, stage: str) -> None:
+    """The stage's steps from where the state stands: step, time it, log, evaluate, checkpoint."""
+    cfg, acc = t.cfg, t.accelerator
+    total = getattr(cfg, stage).steps
+    examples_per_step = getattr(cfg, stage).batch_size * cfg.gradient_accumulation_steps * t.world
+    timing = t.state.setdefault("timing", {}).setdefault(stage, {"seconds": 0.0, "examples": 0, "steps": 0})
+    bar = tqdm(range(t.state["step"], total), desc=stage, disable=not acc.is_local_main_process,
+               initial=t.state["step"], total=total, dynamic_ncols=True)
+    window: list[dict[str, float]] = []
+    for step in bar:
+        started = time.perf_counter()
+        if "flops_per_step" not in timing:
+            # model FLOPs of one optimizer step (forward, backward, sampling; all processes), counted once per
+            # stage; the benchmark relates them to a matrix-multiply peak measured on the same machine
+            with FlopCounterMode(display=False) as counter:
+                window.append(_step(t, stage, step))
+            timing["flops_per_step"] = counter.get_total_flops() * t.world
+        else:
+            window.append(_step(t, stage, step))
+        timing["seconds"] += time.perf_counter() - started
+        timing["examples"] += examples_per_step
+        timing["steps"] = timing.get("steps", 0) + 1
+        t.state["step"], t.state["global_step"] = step + 1, t.state["global_step"] + 1
+        done = step + 1
+        if done % cfg.log_every == 0 or done == total:
+            _log(t, stage, done, window, timing, bar)
+            window = []
+        if cfg.sample_every and done % cfg.sample_every == 0 and acc.is_main_process:
+            logger.info(f"samples at {stage} step {done}:\n{t.write_samples()}")
+        if stage != "pretrain_d" and ((cfg.eval_every and done % cfg.eval_every == 0) or done == total):
+            t._evaluate_and_keep_best(stage, done)
+        if (cfg.save_every and done % cfg.save_every == 0) or done == total:
+            t.check_finite(f"the checkpoint at {stage} step {done} was not written")
+            ckpt.save_checkpoint(acc, Path(cfg.output_dir), t.state, cfg.keep_checkpoints)
+    bar.close()
 
 
-def no_checkpoint_message(out: Path) -> str:
-    """Why --resume cannot go on without a checkpoint, with a fix that works for what the folder holds."""
-    finished = [name for name in ("final", "best", "results.json") if (out / name).exists()]
-    if finished:
-        return (f"--resume given but {out}/checkpoints holds no checkpoint, so the finished run in {out} "
-                f"({', '.join(finished)}) cannot be continued; to train it again from the start, replacing it, pass "
-                f"--overwrite instead of --resume, or choose another --output_dir")
-    return f"--resume given but {out}/checkpoints holds no checkpoint; start without --resume"
+def _step(t: Trainer, stage: str, step: int) -> dict[str, float]:
+    """One optimizer step; a diverged model (inf/nan weights) fails in sampling with torch's own error, which
+    becomes the message that says so and what remains."""
+    try:
+        return STEP_FUNCTIONS[stage](t, step)
+    except RuntimeError:
+        t.check_finite(f"{stage} step {step + 1} cannot run (sampling from inf/nan probabilities)")
+        raise
+
+
+def _log(t: Trainer, stage: str, done: int, window: list[dict[str, float]], timing: dict, bar: tqdm) -> None:
+    """The window's mean of each scalar (over steps and processes): trackers, RUN/metrics.jsonl, the bar."""
+    logs = reduce_mean(t.accelerator, window)
+    logs["examples_per_second"] = timing["examples"] / max(timing["seconds"], 1e-9)
+    if torch.cuda.is_available():  # what the GPU check reports (scripts/gpu_summary.py)
+        logs["peak_memory_gb"] = torch.cuda.max_memory_allocated() / 2**30
+    t.accelerator.log({f"{stage}/{k}": v for k, v in logs.items()}, step=t.state["global_step"])
+    if t.accelerator.is_main_process:  # what the benchmark's training-curve plot reads
+        row = {"stage": stage, "step": done, "global_step": t.state["global_step"], **logs}
+        with (Path(t.cfg.output_dir) / METRICS_FILE).open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(row) + "\n")
+    shown = [k for k in logs if k.startswith(("loss/", "reward/total", "d/acc"))]
+    bar.set_postfix({k: f"{logs[k]:.3g}" for k in shown})
+
+
+def _announce(t: Trainer) -> None:
+    """What the log should say before training: no dev set, the semi-supervised pairs and their uses."""
+    cfg = t.cfg
+    if not t.accelerator.is_main_process:
+        return
+    if not (t.corpus.dev_documents and cfg.eval_size > 0):
+        logger.info("no dev set (the corpus has no dev.jsonl, or eval_size is 0): no dev ROUGE and no model "
+                    "selection; the model to use is the last one, final/summarizer (best/ is not written)")
+    if t.pairs is None:
+        return
+    uses = [f"{t.batches.pairs_per_batch} of each {cfg.pretrain.batch_size}-document pre-training batch"]
+    if cfg.adversarial.steps and cfg.supervised.adversarial_weight:
+        uses.append(f"a teacher-forced batch at weight {cfg.supervised.adversarial_weight} in each "
+                    f"adversarial update")
+    if cfg.supervised.discriminator and (cfg.pretrain_d.steps or cfg.adversarial.steps):
+        uses.append("summaries among D's human sentences")
+    logger.info(f"semi-supervised: {len(t.pairs)} pairs from {t.pairs.path} (sha256 "
+                f"{t.pairs.sha256[:12]}...): {'; '.join(uses)}")
+    for note in t.pairs.notes:
+        logger.warning(note)
 
 
 def stage_throughput(timing: dict) -> dict:

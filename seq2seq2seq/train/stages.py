@@ -1,15 +1,13 @@
 """The three stages, one optimizer step each: pretrain (G imitates pseudo-summaries, R rebuilds documents from them),
 pretrain_d (D: human sentences vs. G's samples), adversarial (collect, then update G, R and D).
 
-Each step takes the run (:class:`seq2seq2seq.train.loop.Trainer`: models, optimizers, engine, batches, rewards) and
+Each step takes the run (:class:`seq2seq2seq.train.trainer.Trainer`: models, optimizers, engine, batches, rewards) and
 the step number, and returns the step's logged scalars. Gradients of a step's micro-batches accumulate locally and
 are all-reduced on the last one (``engine.sync``): DDP wants exactly one forward per backward, so every loss below is
 one forward pass.
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import torch
 
@@ -21,11 +19,8 @@ from seq2seq2seq.rl.gumbel import soft_reward_loss
 from seq2seq2seq.rl.objectives import imitation_loss, policy_gradient_loss
 from seq2seq2seq.rl.rollout import Rollout, collect, sample
 from seq2seq2seq.train.engine import accumulate
+from seq2seq2seq.train.trainer import Trainer
 from seq2seq2seq.types import Documents, Summaries
-
-if TYPE_CHECKING:
-    from seq2seq2seq.train.loop import Trainer
-
 
 # ---- pretrain ---------------------------------------------------------------------------------------------------
 
