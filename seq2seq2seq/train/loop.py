@@ -86,7 +86,7 @@ def _train_stage(t: Trainer, stage: str) -> None:
         if cfg.sample_every and done % cfg.sample_every == 0 and acc.is_main_process:
             logger.info(f"samples at {stage} step {done}:\n{t.write_samples()}")
         if stage != "pretrain_d" and ((cfg.eval_every and done % cfg.eval_every == 0) or done == total):
-            t._evaluate_and_keep_best(stage, done)
+            t.evaluate_and_keep_best(stage, done)
         if (cfg.save_every and done % cfg.save_every == 0) or done == total:
             t.check_finite(f"the checkpoint at {stage} step {done} was not written")
             ckpt.save_checkpoint(acc, Path(cfg.output_dir), t.state, cfg.keep_checkpoints)

@@ -207,7 +207,8 @@ class Trainer:
         self.accelerator.wait_for_everyone()
         return result
 
-    def _evaluate_and_keep_best(self, stage: str, step: int) -> None:
+    def evaluate_and_keep_best(self, stage: str, step: int) -> None:
+        """Dev ROUGE into the history; a new best (by eval_metric) is exported as best/summarizer."""
         metrics = self.evaluate()
         if not metrics:
             return
