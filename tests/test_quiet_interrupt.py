@@ -126,6 +126,11 @@ def test_ctrl_c_while_a_cli_starts_prints_one_line(cli: str, delay: float) -> No
         pytest.skip(f"{cli} was done within {delay} s")
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
+    if proc.returncode == -signal.SIGINT:
+        # the tool had finished (`--help`) and the interpreter was shutting down, which puts SIGINT's default action
+        # back: killed by the signal, which a shell reports as 130 too; nothing may have been printed about it
+        assert "Traceback" not in err and STARTING_UP not in err, err
+        return
     assert proc.returncode == 130 and "Traceback" not in err, err
     # during the imports, the start-up line; in summarize's main (reading stdin), its own
     assert err.strip() in (STARTING_UP, "interrupted; no output written"), err
