@@ -13,6 +13,7 @@ from conftest import TINY_CONFIG, run_tiny
 from seq2seq2seq.config import ConfigError, load_config, merge_overrides
 from seq2seq2seq.data import load_corpus, tokenize
 from seq2seq2seq.decoding.sampling import generate_summaries, summary_logits
+from seq2seq2seq.inference import cli as summarize
 from seq2seq2seq.length_control import (
     add_length_tokens,
     default_words,
@@ -175,6 +176,33 @@ def test_the_export_loads_with_plain_transformers_and_records_its_lengths(length
     assert len(reconstructor) == len(tokenizer) - 2
 
 
+def _summarize(capsys, tmp_path: Path, model: Path, *flags: str) -> tuple[int, list[str], str]:
+    src = tmp_path / "docs.txt"
+    src.write_text("the president met the prime minister to discuss trade and security in the region .\n"
+                   "stocks rose sharply in tokyo as investors bet on lower interest rates .\n", encoding="utf-8")
+    code = summarize.main(["--model", str(model), "--input", str(src), "--quiet", "--no-normalize", *flags])
+    out, err = capsys.readouterr()
+    return code, out.splitlines(), err
+
+
+def test_words_caps_the_summary_and_warns_once_on_an_untrained_length(length_run: Path, tmp_path: Path, capsys):
+    code, lines, err = _summarize(capsys, tmp_path, length_run, "--words", "5")
+    assert code == 0 and len(lines) == 2 and all(1 <= len(line.split()) <= 5 for line in lines)
+    assert "warning: --words" not in err
+    code, lines, err = _summarize(capsys, tmp_path, length_run, "--words", "4")
+    assert code == 0 and all(len(line.split()) <= 4 for line in lines)
+    warnings = [line for line in err.splitlines() if line.startswith("warning: --words 4")]
+    assert len(warnings) == 1 and "trained on 3, 5 words" in warnings[0] and "<words_3>" in warnings[0]
+    code, _, err = _summarize(capsys, tmp_path, length_run, "--words", "5", "--max-words", "3")
+    assert code == 2 and "without --max-words" in err
+
+
+def test_words_on_a_model_without_lengths_is_a_clear_error(tiny_run: Path, tmp_path: Path, capsys):
+    code, lines, err = _summarize(capsys, tmp_path, tiny_run, "--words", "5")
+    assert code == 2 and lines == []
+    assert "not trained with pretrain.length_words" in err and "--max-words 5" in err
+
+
 def test_a_length_run_resumes_and_refuses_other_lengths(tiny_corpus: Path, tmp_path: Path, capsys):
     out = tmp_path / "run"
     assert run_tiny(tiny_corpus, out, *ON, "--adversarial.steps", "1") == 0
@@ -185,3 +213,21 @@ def test_a_length_run_resumes_and_refuses_other_lengths(tiny_corpus: Path, tmp_p
     assert run_tiny(tiny_corpus, out, *other) != 0
     err = capsys.readouterr().err
     assert "summarizer tokenizer" in err and "pretrain.length_words" in err and "Traceback" not in err
+
+
+def test_without_words_a_length_export_uses_its_default_and_others_are_unchanged(length_run: Path, tmp_path: Path,
+                                                                                  capsys):
+    from seq2seq2seq.config import DecodingConfig
+    from seq2seq2seq.inference.api import Summarizer, length_prefix, length_request
+
+    code, lines, _ = _summarize(capsys, tmp_path, length_run)
+    assert code == 0 and all(len(line.split()) <= 3 for line in lines)  # the default: 3 of [3, 5]
+    whole = DecodingConfig(source_only=True, whole_words=True)
+    conditioned = Summarizer(None, None, whole, 32, tmp_path, length_words=[8, 10, 13], default_words=10)
+    assert length_request(conditioned, None) == (10, 10, 10, [])
+    assert length_request(conditioned, None, max_words=6) == (10, 6, None, [])  # the flags set the caps
+    assert length_request(conditioned, 12)[:3] == (12, 12, 12)
+    assert length_prefix(conditioned, 12) == "<words_13> " and length_prefix(conditioned, None) == ""
+    plain = Summarizer(None, None, DecodingConfig(), 32, tmp_path)
+    assert length_request(plain, None, max_words=6, min_words=2) == (None, 6, 2, [])
+    assert length_prefix(plain, None) == ""
