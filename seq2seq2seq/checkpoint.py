@@ -23,6 +23,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from seq2seq2seq.config import DecodingConfig, TrainConfig, config_to_yaml
 from seq2seq2seq.language import DEFAULT_LANGUAGE
+from seq2seq2seq.length_control import default_words
 from seq2seq2seq.models.build import describe_error
 from seq2seq2seq.normalize import normalizer_info
 
@@ -78,9 +79,10 @@ def check_resumable(state: dict[str, Any], cfg: TrainConfig, fingerprints: dict[
         key = _TOKENIZER_SOURCES[model]
         section, name = key.split(".")
         source = getattr(getattr(cfg, section), name) or f"{cfg.data_dir}/tokenizer"
+        lengths = " or pretrain.length_words" if model == "summarizer" else ""
         raise CheckpointError(f"{path} was trained with another {model} tokenizer than {source} (same size perhaps, "
-                              f"other token ids: the corpus was rebuilt, or {key} changed?); resume with the corpus "
-                              f"it was trained on (--data_dir) and the same {key}, or start a new run "
+                              f"other token ids: the corpus was rebuilt, or {key}{lengths} changed?); resume with the "
+                              f"corpus it was trained on (--data_dir) and the same {key}, or start a new run "
                               f"(--output_dir NEW)")
     current = stages.index(state["stage"])
     for stage in stages[:current]:
@@ -219,13 +221,15 @@ def load_checkpoint(accelerator: Accelerator, path: Path,
 
 def save_summarizer(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, decoding: DecodingConfig,
                     folder: Path, max_document_tokens: int | None = None,
-                    language: str = DEFAULT_LANGUAGE) -> None:
+                    language: str = DEFAULT_LANGUAGE, length_words: list[int] | None = None) -> None:
     """A standard transformers model folder that ``pipeline("summarization", model=folder)`` loads.
 
     The tokenizer goes in too (the pipeline needs it), generation defaults mirror the training decoding settings,
     and the constraints ``generate`` cannot express (source-only pieces, end-of-sentence damping) are kept in
     ``seq2seq2seq_decoding.json`` for the summarize CLI, with the document length the model was trained on and the
     corpus's ``language`` setting (with its normaliser), which the CLI and the pipeline normalise input with.
+    A length-conditioned G (``length_words``) records the lengths it was trained on and the default one there too
+    (``summarize --words N``; its model config holds them as well, with their control tokens' ids).
     With transformers 5 (which removed the stock summarization pipeline) call
     ``seq2seq2seq.inference.hf_pipeline.register()`` and use ``pipeline("seq2seq2seq-summarization", model=folder)``;
     with transformers 4, ``pipeline("summarization")``.
@@ -247,6 +251,8 @@ def save_summarizer(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, 
     tokenizer.save_pretrained(folder)
     settings = {**asdict(decoding), "max_document_tokens": max_document_tokens, "language": language,
                 "normalizer": normalizer_info(language)}
+    if length_words:
+        settings.update(length_words=list(length_words), default_words=default_words(length_words))
     (folder / DECODING_FILE).write_text(json.dumps(settings, indent=2), encoding="utf-8")
     apply_umask(folder)
 
@@ -262,7 +268,7 @@ def export_models(folder: Path, summarizer: PreTrainedModel, reconstructor: PreT
     tokenizer that model reads (R's and D's default to G's, ``tokenizer``, which ``folder/tokenizer`` holds too);
     ``resume_changes``: the settings a resume changed, listed in the config (config_to_yaml)."""
     save_summarizer(summarizer, tokenizer, cfg.decoding, folder / "summarizer", cfg.model.max_document_tokens,
-                    language)
+                    language, cfg.pretrain.length_words)
     reconstructor.save_pretrained(folder / "reconstructor", safe_serialization=True)
     (reconstructor_tokenizer or tokenizer).save_pretrained(folder / "reconstructor")
     discriminator.save_pretrained(folder / "discriminator", safe_serialization=True)

@@ -181,7 +181,12 @@ class PretrainConfig:
         "shuffled; 'lead' = the first words; 'search' = each document's search target, the rewards' choice among the "
         "headline rule's candidates (computed once by `python -m data_prep.search_targets`; see search_targets)",
         "deletion")
-    search_targets: str = _help("'search': the targets folder (empty = DATA_DIR/search_targets)", "")
+    search_targets: str = _help("'search': the targets folder (empty = DATA_DIR/search_targets); with length_words, "
+                                "one folder per length, comma-separated, each computed with its --words", "")
+    length_words: list[int] = _help(
+        "G is conditioned on a requested length: each pre-training example asks for one of these word counts "
+        "(drawn per example), its pseudo-summary is made at that many words, and G's input starts with the control "
+        "token <words_N>; summarize --words N asks for N (empty = off; e.g. [8, 10, 13])", factory=list)
     summary_words_min: int = _help("shortest pseudo-summary in words", 6)
     summary_words_max: int = _help("longest pseudo-summary in words", 11)
     deletion_window: float = _help("'deletion' keeps words from the first window*length source words", 2.0)
@@ -205,6 +210,24 @@ class PretrainConfig:
         _require(self.deletion_window >= 1.0, "pretrain.deletion_window", "must be >= 1.0")
         _require(0.0 <= self.swap_ratio <= 1.0, "pretrain.swap_ratio", "must be in [0, 1]")
         _require(self.headline_temperature > 0, "pretrain.headline_temperature", "must be positive, e.g. 0.5")
+        self._check_length_words()
+
+    def _check_length_words(self) -> None:
+        lengths = self.length_words
+        _require(all(n >= 1 for n in lengths), "pretrain.length_words",
+                 f"got {lengths}; every requested length is a word count >= 1, e.g. [8, 10, 13]")
+        _require(lengths == sorted(set(lengths)), "pretrain.length_words",
+                 f"got {lengths}; list each length once, in increasing order: {sorted(set(lengths))}")
+        folders = [f for f in self.search_targets.split(",") if f.strip()]
+        _require(not (lengths and self.task == "search" and len(folders) not in (0, len(lengths))),
+                 "pretrain.search_targets", f"names {len(folders)} folders for {len(lengths)} lengths "
+                 f"(pretrain.length_words {lengths}); give one folder per length, comma-separated, each computed "
+                 f"with `python -m data_prep.search_targets --words N --out FOLDER`")
+
+    @property
+    def search_target_folders(self) -> list[str]:
+        """The folders of ``search_targets``, in the order given (empty: DATA_DIR/search_targets)."""
+        return [f.strip() for f in self.search_targets.split(",") if f.strip()]
 
 
 @dataclass
@@ -466,6 +489,29 @@ class TrainConfig:
         _require(self.adversarial.anchor_candidates == 0 or self.pretrain.task == "headline",
                  "adversarial.anchor_candidates", f"samples the 'headline' rule, but pretrain.task is "
                  f"'{self.pretrain.task}'; set pretrain.task: headline or anchor_candidates: 0")
+        self._check_length_conditioning()
+
+    def _check_length_conditioning(self) -> None:
+        """pretrain.length_words against the decoding limits and the modes it does not (yet) combine with."""
+        lengths, d = self.pretrain.length_words, self.decoding
+        if not lengths:
+            return
+        key = "pretrain.length_words"
+        _require(lengths[-1] < d.max_summary_tokens, key, f"asks for up to {lengths[-1]} words but "
+                 f"decoding.max_summary_tokens is {d.max_summary_tokens} (a word is at least one token, plus "
+                 f"end-of-sentence); raise it to at least {2 * lengths[-1]} or drop the longer lengths")
+        _require(not d.max_summary_words or lengths[-1] <= d.max_summary_words, key,
+                 f"asks for up to {lengths[-1]} words but decoding.max_summary_words is {d.max_summary_words}; "
+                 f"raise it to {lengths[-1]} (or 0) or drop the longer lengths")
+        _require(lengths[0] >= d.min_summary_words, key, f"asks for {lengths[0]} words but "
+                 f"decoding.min_summary_words is {d.min_summary_words}; lower it or drop the shorter lengths")
+        _require(lengths[-1] < self.model.max_document_tokens, key, f"asks for up to {lengths[-1]} words from "
+                 f"documents of model.max_document_tokens={self.model.max_document_tokens} tokens; raise it")
+        for ok, other in ((not self.supervised.enabled, "supervised.pairs (the pairs' summaries have their own "
+                                                         "lengths)"),
+                          (self.adversarial.anchor_candidates == 0, "adversarial.anchor_candidates"),
+                          (self.adversarial.estimator == "reinforce", "adversarial.estimator: gumbel")):
+            _require(ok, key, f"does not work with {other} yet; set pretrain.length_words: [] or turn that off")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

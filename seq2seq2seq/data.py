@@ -324,8 +324,10 @@ def headline_rule_samples(document: str, stats: HeadlineWordStats, n: int, tempe
 
 
 def pseudo_summary(document: str, cfg: PretrainConfig, rng: random.Random,
-                   stats: HeadlineWordStats | None = None) -> tuple[str, str]:
-    """A (source, target) pair made from a document alone, for pre-training G (and, reversed, R).
+                   stats: HeadlineWordStats | None = None, requested: int | None = None) -> tuple[str, str]:
+    """A (source, target) pair made from a document alone, for pre-training G (and, reversed, R). The target has
+    ``requested`` words (pretrain.length_words: the requested length; fewer only when the document runs out), or a
+    length drawn from summary_words_min to summary_words_max.
 
     - headline: headline-style deletion (``headline_deletion``; needs ``stats``): the document's first words minus,
       mostly, the words that headlines leave out;
@@ -338,7 +340,8 @@ def pseudo_summary(document: str, cfg: PretrainConfig, rng: random.Random,
         raise ValueError("pretrain.task 'search' reads stored targets by document index (train.batches), it does not "
                          "make them from the document")
     words = document.split()
-    length = min(len(words), rng.randint(cfg.summary_words_min, cfg.summary_words_max))
+    length = min(len(words), requested if requested is not None else
+                 rng.randint(cfg.summary_words_min, cfg.summary_words_max))
     if cfg.task == "lead":
         return document, " ".join(words[:length])
     if cfg.task == "headline":
@@ -375,10 +378,11 @@ def end_of_sentence_id(tokenizer: PreTrainedTokenizerBase) -> int:
 
 
 def tokenize_documents(tokenizer: PreTrainedTokenizerBase, r_tokenizer: PreTrainedTokenizerBase, texts: list[str],
-                       max_tokens: int, device: torch.device | str = "cpu") -> Documents:
+                       max_tokens: int, device: torch.device | str = "cpu",
+                       g_texts: list[str] | None = None) -> Documents:
     """Documents as G reads them and, where they differ from that, as R rebuilds them (R's tokenizer, no <s>/[CLS]),
-    on ``device``."""
-    ids, mask = tokenize(tokenizer, texts, max_tokens)
+    on ``device``. ``g_texts``: what G reads when it is not ``texts`` itself (a length control token before each)."""
+    ids, mask = tokenize(tokenizer, texts if g_texts is None else g_texts, max_tokens)
     target_ids, target_mask = decoder_targets(r_tokenizer, texts, max_tokens)
     if target_ids.shape == ids.shape and torch.equal(target_ids, ids) and torch.equal(target_mask, mask):
         return Documents(ids.to(device), mask.to(device))

@@ -62,8 +62,6 @@ def read_targets(folder: Path, check: bool = True) -> SearchTargets:
     return SearchTargets(folder, by_index, choices, settings)
 
 
-
-
 def check_targets(targets: SearchTargets, data_dir: Path, n_documents: int) -> None:
     """Refuse targets of another corpus, or ones that leave some of the ``n_documents`` training documents out."""
     recorded, current = targets.settings.get("documents_sha256"), documents_sha256(Path(data_dir))
@@ -77,3 +75,23 @@ def check_targets(targets: SearchTargets, data_dir: Path, n_documents: int) -> N
         raise SearchTargetsError(f"the search targets in {targets.folder} cover {n_documents - len(missing)} of the "
                                  f"{n_documents} training documents (first missing: {missing[0]}); {fix}, or train "
                                  f"on the documents they cover (max_documents)")
+
+
+def targets_by_length(read: list[SearchTargets], lengths: list[int]) -> dict[int, SearchTargets]:
+    """pretrain.length_words: the folder for each length, by the ``words`` its settings record; refused unless every
+    length has exactly one."""
+    by_words: dict[int, SearchTargets] = {}
+    for targets in read:
+        words = targets.settings.get("words")
+        if words in by_words:
+            raise SearchTargetsError(f"the search targets in {by_words[words].folder} and {targets.folder} were both "
+                                     f"computed at {words} words; give one folder per length")
+        by_words[words] = targets
+    missing = [n for n in lengths if n not in by_words]
+    if missing:
+        have = ", ".join(f"{t.folder} ({w} words)" for w, t in by_words.items())
+        raise SearchTargetsError(f"pretrain.length_words asks for {', '.join(map(str, missing))} words but no search "
+                                 f"targets folder was computed at that length ({have}); compute one with "
+                                 f"`python -m data_prep.search_targets --words {missing[0]} --out FOLDER` and list it "
+                                 f"in pretrain.search_targets")
+    return {n: by_words[n] for n in lengths}

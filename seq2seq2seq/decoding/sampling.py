@@ -15,6 +15,7 @@ from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList,
 
 from seq2seq2seq.config import DecodingConfig
 from seq2seq2seq.decoding.word_pieces import fit_mask, word_start_mask
+from seq2seq2seq.length_control import blocked_length_ids
 from seq2seq2seq.models.build import model_config
 from seq2seq2seq.types import Summaries
 
@@ -79,8 +80,10 @@ class SourceConstraint:
 
     def __init__(self, input_ids: torch.Tensor, vocab_size: int, eos_id: int, pad_id: int,
                  word_start: torch.Tensor | None = None, no_repeat_words: bool = False,
-                 min_words: int = 0, max_words: int = 0) -> None:
+                 min_words: int = 0, max_words: int = 0, never: list[int] | None = None) -> None:
         self.allowed = source_allowed_mask(input_ids, vocab_size, [eos_id])  # (b, V)
+        if never:  # the document's length control token is in its ids but is no piece of it
+            self.allowed[:, never] = False
         self.whole_words = word_start is not None
         self.no_repeat_words = False
         self.min_words = self.max_words = 0
@@ -250,9 +253,11 @@ class ConstrainedLogits(LogitsProcessor):
 
 def _blocked_ids(model: PreTrainedModel) -> list[int]:
     """Ids G never writes: padding, the decoder start and the beginning-of-sequence token (a pretrained BART's
-    ``<s>``, which our targets never hold), unless one of them is also end-of-sentence."""
+    ``<s>``, which our targets never hold), unless one of them is also end-of-sentence; and a length-conditioned
+    G's control tokens (``<words_10>``: in its input, never in a summary, not even by the pointer's copy)."""
     config = model_config(model)
-    ids = {config.pad_token_id, config.decoder_start_token_id, getattr(config, "bos_token_id", None)}
+    ids = {config.pad_token_id, config.decoder_start_token_id, getattr(config, "bos_token_id", None),
+           *blocked_length_ids(config)}
     ids.discard(config.eos_token_id)
     ids.discard(None)
     return sorted(ids)
@@ -268,7 +273,7 @@ def constraint_for(model: PreTrainedModel, input_ids: torch.Tensor, cfg: Decodin
     config = model_config(model)
     return SourceConstraint(input_ids, config.vocab_size, config.eos_token_id, config.pad_token_id,
                             word_start if cfg.whole_words else None, cfg.no_repeat_words,
-                            cfg.min_summary_words, cfg.max_summary_words)
+                            cfg.min_summary_words, cfg.max_summary_words, blocked_length_ids(config))
 
 
 @torch.no_grad()
@@ -364,32 +369,34 @@ def summary_logits(model: PreTrainedModel, input_ids: torch.Tensor, attention_ma
 
 
 def length_batches(tokenizer, documents: list[str], *, max_document_tokens: int, batch_size: int,
-                   device: torch.device, progress: bool = False, desc: str = "summarizing"):
+                   device: torch.device, progress: bool = False, desc: str = "summarizing", prefix: str = ""):
     """Batches of documents of similar length (fewer pad tokens), so that the output of a decoding loop does not
     depend on the input order or the batching. Yields (indices into ``documents``, input_ids, attention_mask), the
-    tensors of shape (b, s) on ``device``."""
+    tensors of shape (b, s) on ``device``. ``prefix`` goes before every document (a length control token)."""
     from tqdm.auto import tqdm
 
     order = sorted(range(len(documents)), key=lambda i: len(documents[i].split()))
     for start in tqdm(range(0, len(order), batch_size), desc=desc, unit="batch", disable=not progress):
         chunk = order[start:start + batch_size]
-        encoded = tokenizer([documents[i] for i in chunk], max_length=max_document_tokens, truncation=True,
+        encoded = tokenizer([prefix + documents[i] for i in chunk], max_length=max_document_tokens, truncation=True,
                             padding=True, return_tensors="pt").to(device)
         yield chunk, encoded["input_ids"], encoded["attention_mask"]
 
 
 def summarize_texts(model: PreTrainedModel, tokenizer, documents: list[str], cfg: DecodingConfig, *,
                     max_document_tokens: int, batch_size: int = 64, num_beams: int | None = None,
-                    no_repeat_ngram_size: int | None = None, progress: bool = False) -> list[str]:
+                    no_repeat_ngram_size: int | None = None, progress: bool = False, prefix: str = "") -> list[str]:
     """Summaries of normalised documents, in input order (batched by :func:`length_batches`).
-    ``num_beams``/``no_repeat_ngram_size`` default to the decoding config's."""
+    ``num_beams``/``no_repeat_ngram_size`` default to the decoding config's; ``prefix`` goes before every document
+    (a length-conditioned G's control token, ``<words_10> ``)."""
     device = next(model.parameters()).device
     summaries = [""] * len(documents)
     word_start = word_start_mask(tokenizer) if cfg.whole_words else None
     was_training = model.training
     model.eval()
     for chunk, ids, mask in length_batches(tokenizer, documents, max_document_tokens=max_document_tokens,
-                                           batch_size=batch_size, device=device, progress=progress):
+                                           batch_size=batch_size, device=device, progress=progress,
+                                           prefix=prefix):
         out = generate_summaries(model, ids, mask, cfg, word_start=word_start, num_beams=num_beams or cfg.num_beams,
                                  no_repeat_ngram_size=cfg.no_repeat_ngram_size if no_repeat_ngram_size is None
                                  else no_repeat_ngram_size, finish_words=True)

@@ -40,6 +40,14 @@ from seq2seq2seq.checkpoint import DECODING_FILE
 from seq2seq2seq.config import ConfigError, DecodingConfig
 from seq2seq2seq.decoding.sampling import summarize_texts
 from seq2seq2seq.language import DEFAULT_LANGUAGE, LanguageError, check_language, detokenize, segmenter_note
+from seq2seq2seq.length_control import (
+    default_words,
+    length_token_ids,
+    nearest_length,
+    trained_lengths,
+    untrained_warning,
+    with_length_token,
+)
 from seq2seq2seq.models.build import ModelLoadError, describe_error, load_seq2seq, read_json_object
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "spiece.model", "sentencepiece.bpe.model", "vocab.json")
@@ -67,6 +75,10 @@ class Summarizer:
     max_document_tokens: int
     folder: Path
     language: str = DEFAULT_LANGUAGE  # how documents are normalised and summaries shown (seq2seq2seq.language)
+    # a length-conditioned G (pretrain.length_words): the word counts it was trained on, and the one used when none
+    # is asked for; empty and None for any other model
+    length_words: list[int] = dataclasses.field(default_factory=list)
+    default_words: int | None = None
 
 
 def resolve_export(path: str | Path, best: bool = False) -> Path:
@@ -197,8 +209,26 @@ def load_summarizer(path: str | Path, *, best: bool = False, device: str | torch
     language, language_notes = export_language(folder)
     for note in notes + language_notes:
         print(f"warning: {note}", file=sys.stderr)
+    lengths, default = export_lengths(folder, model.config, tokenizer)
     model.to(device).eval()
-    return Summarizer(model, tokenizer, decoding, limit, folder, language)
+    return Summarizer(model, tokenizer, decoding, limit, folder, language, lengths, default)
+
+
+def export_lengths(folder: str | Path, model_config: Any,
+                   tokenizer: PreTrainedTokenizerBase) -> tuple[list[int], int | None]:
+    """The lengths a length-conditioned export was trained on and its default one (from seq2seq2seq_decoding.json,
+    else its model config), checked against its tokenizer; ([], None) for a model that is not length-conditioned."""
+    path = Path(folder) / DECODING_FILE
+    stored = _read_json(path) if path.is_file() else {}
+    lengths = [int(n) for n in stored.get("length_words") or trained_lengths(model_config)]
+    if not lengths:
+        return [], None
+    try:
+        length_token_ids(tokenizer, lengths)
+    except ValueError as err:
+        raise ModelLoadError(f"{folder} was trained on lengths {lengths} but {err}; copy the tokenizer the run "
+                             f"saved with it (RUN/final/tokenizer) or re-export the summarizer") from None
+    return lengths, int(stored.get("default_words") or default_words(lengths))
 
 
 def decoder_positions(model: PreTrainedModel) -> int | None:
@@ -386,6 +416,39 @@ def _minimum_changes(decoding: DecodingConfig, max_tokens: int, max_words: int |
     return changes
 
 
+def length_request(summarizer: Summarizer, words: int | None, max_words: int | None = None,
+                   min_words: int | None = None) -> tuple[int | None, int | None, int | None, list[str]]:
+    """What ``--words`` (``words``) means for this export: (the length G is asked for, the word cap, the word
+    minimum, warnings). A length-conditioned export asked for N words reads N's control token (an N it was not
+    trained on: the nearest trained length's, with a warning) and writes exactly N whole words (with whole-word
+    decoding; else at most N); without ``words`` it is asked for its default length, capped there unless
+    ``max_words``/``min_words`` are given. Any other export refuses ``words`` and keeps ``max_words``/``min_words``.
+    """
+    if words is None:
+        words = summarizer.default_words
+        if words is None or max_words is not None or min_words is not None:
+            return words, max_words, min_words, []
+    else:
+        if words < 1:
+            raise SummarizeError(f"--words must be >= 1, got {words}")
+        if not summarizer.length_words:
+            raise SummarizeError(f"--words asks a length-conditioned model for a length, but {summarizer.folder} was "
+                                 f"not trained with pretrain.length_words; use --max-words {words} (and --min-words "
+                                 f"{words}) instead")
+        if max_words is not None or min_words is not None:
+            raise SummarizeError("--words sets the summary's length: give it alone, without --max-words/--min-words")
+    warning = untrained_warning(words, summarizer.length_words)
+    return words, words, words if summarizer.decoding.whole_words else None, [warning] if warning else []
+
+
+def length_prefix(summarizer: Summarizer, words: int | None) -> str:
+    """What G's input starts with when asked for ``words`` words: the control token of that length (or of the nearest
+    trained one), or nothing (``words`` None, or a model that is not length-conditioned)."""
+    if words is None or not summarizer.length_words:
+        return ""
+    return with_length_token("", nearest_length(words, summarizer.length_words))
+
+
 def trim_words(text: str, max_words: int | None) -> str:
     """Collapse whitespace and keep at most ``max_words`` words (all of them for None)."""
     words = text.split()
@@ -427,7 +490,7 @@ def summarize_documents(summarizer: Summarizer, documents: list[str], decoding: 
                         max_words: int | None = None, batch_size: int = 64, bf16: bool = False,
                         progress: bool = False, candidates: int = 0, chooser: Any = None,
                         seed: int = 0, no_longer: bool = False, temperature: float = 1.0,
-                        extra: list[list[str]] | None = None) -> list[str]:
+                        extra: list[list[str]] | None = None, words: int | None = None) -> list[str]:
     """Summaries of normalised documents, in input order, as shown (:func:`present`: one with no word is replaced by
     the document's first words, with one warning for the run); an empty document gets an empty summary.
 
@@ -438,13 +501,15 @@ def summarize_documents(summarizer: Summarizer, documents: list[str], decoding: 
     (:mod:`seq2seq2seq.inference.choose`); the samples are drawn with ``seed``, so the output is repeatable for the
     same documents and batch size; ``no_longer`` lets only samples no longer than the decoded summary compete;
     ``temperature`` is the samples'; ``extra`` (a list of texts per document) are more candidates each, e.g. the
-    no-model rule's summary.
+    no-model rule's summary. ``words``: the length a length-conditioned G is asked for (:func:`length_request`:
+    its control token goes before each document; the caps are ``decoding``'s).
     """
     check_document_limit(summarizer.max_document_tokens, encoder_positions(summarizer.model),
                          "Summarizer.max_document_tokens")
     keep = [i for i, doc in enumerate(documents) if doc.strip()]
     device = next(summarizer.model.parameters()).device
     kept = [documents[i] for i in keep]
+    prefix = length_prefix(summarizer, words)
     # bf16 autocast works on cpu as well as cuda; the weights stay in float32
     with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
         if candidates > 0 or extra is not None:
@@ -456,11 +521,11 @@ def summarize_documents(summarizer: Summarizer, documents: list[str], decoding: 
                                          chooser=chooser, max_document_tokens=summarizer.max_document_tokens,
                                          max_words=max_words, batch_size=batch_size, seed=seed, progress=progress,
                                          no_longer=no_longer, temperature=temperature,
-                                         extra=None if extra is None else [extra[i] for i in keep])
+                                         extra=None if extra is None else [extra[i] for i in keep], prefix=prefix)
         else:
             texts = summarize_texts(summarizer.model, summarizer.tokenizer, kept, decoding,
                                     max_document_tokens=summarizer.max_document_tokens, batch_size=batch_size,
-                                    progress=progress)
+                                    progress=progress, prefix=prefix)
     summaries = [""] * len(documents)
     replaced = 0
     for i, text in zip(keep, texts):

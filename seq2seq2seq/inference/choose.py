@@ -228,13 +228,15 @@ def _check_weight(name: str, weight: float) -> None:
 @torch.no_grad()
 def candidate_summaries(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, documents: list[str],
                         cfg: DecodingConfig, *, k: int, max_document_tokens: int, batch_size: int = 64,
-                        seed: int = 0, progress: bool = False, temperature: float = 1.0) -> list[list[str]]:
+                        seed: int = 0, progress: bool = False, temperature: float = 1.0,
+                        prefix: str = "") -> list[list[str]]:
     """Per document, 1 + k candidates: the summary of ``cfg``'s decoding (greedy or beam), then k samples from G
     under the same constraints (source pieces, whole words, minimum length), drawn at ``temperature``. Texts have
     collapsed whitespace.
 
     Sampling draws from a generator seeded with ``seed`` (the caller's random state is left as it was), so a call
-    is repeatable for the same documents and batch size.
+    is repeatable for the same documents and batch size. ``prefix`` goes before each document as G reads it (a
+    length-conditioned G's control token); the documents scored against stay as given.
     """
     if k < 0:
         raise ValueError(f"k must be >= 0, got {k}")
@@ -248,7 +250,7 @@ def candidate_summaries(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBa
         torch.manual_seed(seed)
         for chunk, ids, mask in length_batches(tokenizer, documents, max_document_tokens=max_document_tokens,
                                                batch_size=batch_size, device=device, progress=progress,
-                                               desc=f"summarizing (1 + {k} candidates)"):
+                                               desc=f"summarizing (1 + {k} candidates)", prefix=prefix):
             # the documents' source constraint, built once for the decoded summary and the samples
             constraint = constraint_for(model, ids, cfg, word_start)
             decoded = generate_summaries(model, ids, mask, cfg, word_start=word_start, num_beams=cfg.num_beams,
@@ -271,17 +273,19 @@ def summarize_and_choose(model: PreTrainedModel, tokenizer: PreTrainedTokenizerB
                          cfg: DecodingConfig, *, k: int, chooser: CandidateChooser, max_document_tokens: int,
                          max_words: int | None = None, batch_size: int = 64, seed: int = 0,
                          progress: bool = False, no_longer: bool = False, temperature: float = 1.0,
-                         extra: list[list[str]] | None = None) -> list[str]:
+                         extra: list[list[str]] | None = None, prefix: str = "") -> list[str]:
     """The chosen summary of each normalised document, in input order. Candidates are cut to ``max_words`` words
     before they are compared, so the choice is made among the summaries as they will be shown; ``no_longer`` keeps
     out samples with more words than the decoded summary (see :meth:`CandidateChooser.choose`); the samples are
     drawn at ``temperature``. ``extra``: more candidates per document (a list each), after the samples (e.g. the
-    no-model rule's summary, ``data.headline_rule``, and its variants), ranked by the same scores."""
+    no-model rule's summary, ``data.headline_rule``, and its variants), ranked by the same scores. ``prefix``: as
+    :func:`candidate_summaries`'."""
     if extra is not None and len(extra) != len(documents):
         raise ValueError(f"extra has candidates for {len(extra)} documents, not {len(documents)}: give a list per "
                          f"document")
     candidates = candidate_summaries(model, tokenizer, documents, cfg, k=k, max_document_tokens=max_document_tokens,
-                                     batch_size=batch_size, seed=seed, progress=progress, temperature=temperature)
+                                     batch_size=batch_size, seed=seed, progress=progress, temperature=temperature,
+                                     prefix=prefix)
     if extra is not None:
         candidates = [row + [" ".join(text.split()) for text in more] for row, more in zip(candidates, extra)]
     if max_words is not None:

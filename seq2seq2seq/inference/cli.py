@@ -34,6 +34,7 @@ from seq2seq2seq.inference.api import (
     count_truncated,
     decoder_positions,
     decoding_overrides,
+    length_request,
     load_summarizer,
     summarize_documents,
 )
@@ -83,6 +84,7 @@ class SummarizeOptions:
     no_repeat_words: bool | None = None
     max_words: int | None = None
     min_words: int | None = None
+    words: int | None = None  # a length-conditioned model's requested length (None: its default)
     eos_damping: float | None = None
     eos_damping_tokens: int | None = None
     # the choice among candidates
@@ -272,6 +274,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="at least this many words: with whole-word decoding (the trained configs) end-of-sentence is "
                         "forbidden before this many complete words; otherwise before this many tokens (default: the "
                         "export's min_summary_tokens)")
+    p.add_argument("--words", type=int, default=None, metavar="N",
+                   help="a length-conditioned model (trained with pretrain.length_words): ask it for an N-word "
+                        "summary (its control token; with whole-word decoding exactly N whole words, else at most N). "
+                        "An N it was not trained on gets a warning (default: the length the export records, e.g. 10 "
+                        "of 8, 10, 13; other models: use --max-words/--min-words)")
     p.add_argument("--eos-damping", type=float, default=None,
                    help="subtract this from the end-of-sentence logit early in decoding (default: the export's)")
     p.add_argument("--eos-damping-tokens", type=int, default=None,
@@ -340,9 +347,13 @@ def run(options: SummarizeOptions) -> int:
     # normalised as the export's corpus was: its language setting is known once the export is read
     documents = prepare_documents([row.text for row in rows], normalise=not options.no_normalize,
                                   language=summarizer.language)
-    decoding = decoding_settings(options, summarizer)
+    words, max_words, min_words, notes = length_request(summarizer, options.words, options.max_words,
+                                                        options.min_words)
+    for note in notes:
+        print(f"warning: {note}", file=sys.stderr)
+    decoding = decoding_settings(options, summarizer, max_words, min_words)
     warn_about_documents(rows, documents, summarizer)
-    summaries = summarize_documents(summarizer, documents, decoding, max_words=options.max_words,
+    summaries = summarize_documents(summarizer, documents, decoding, max_words=max_words, words=words,
                                     batch_size=options.batch_size, bf16=options.bf16,
                                     progress=not options.from_stdin and not options.quiet,
                                     candidates=options.candidates, chooser=chooser, seed=options.seed,
@@ -404,11 +415,13 @@ def build_chooser(options: SummarizeOptions, summarizer: Summarizer
     return chooser, rule_stats
 
 
-def decoding_settings(options: SummarizeOptions, summarizer: Summarizer) -> DecodingConfig:
-    """The export's decoding settings with the decoding flags applied (and checked against the model)."""
+def decoding_settings(options: SummarizeOptions, summarizer: Summarizer, max_words: int | None,
+                      min_words: int | None) -> DecodingConfig:
+    """The export's decoding settings with the decoding flags applied (and checked against the model); the lengths
+    are those :func:`length_request` made of --words, --max-words and --min-words."""
     return decoding_overrides(summarizer.decoding, num_beams=options.beams,
-                              no_repeat_ngram_size=options.no_repeat_ngram, max_words=options.max_words,
-                              min_words=options.min_words,
+                              no_repeat_ngram_size=options.no_repeat_ngram, max_words=max_words,
+                              min_words=min_words,
                               eos_damping=options.eos_damping, eos_damping_tokens=options.eos_damping_tokens,
                               no_repeat_words=options.no_repeat_words,
                               decoder_positions=decoder_positions(summarizer.model))
@@ -438,7 +451,7 @@ def rule_candidates(options: SummarizeOptions, documents: list[str],
         return None
     from seq2seq2seq.data import headline_rule, headline_rule_samples
 
-    words = options.max_words or 10
+    words = options.max_words or options.words or 10
     return [[headline_rule(d, rule_stats, words=words),
              *headline_rule_samples(d, rule_stats, options.rule_samples, options.rule_temperature, words=words,
                                     seed=options.seed)] if d else [] for d in documents]

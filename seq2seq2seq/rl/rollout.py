@@ -69,13 +69,16 @@ def collect(t: RolloutContext, index: int) -> Rollout:
     """Micro-batch ``index``'s trajectory: k samples per document, the baseline, rewards and advantages.
 
     R's reward is its teacher-forced log-likelihood of the documents from the samples, in eval mode (no dropout),
-    like the greedy baseline's reward, so both rewards come from the same R.
+    like the greedy baseline's reward, so both rewards come from the same R. A length-conditioned G reads each
+    document behind the control token of a length drawn per document from pretrain.length_words (the batch's
+    random stream); its samples and the greedy baseline read the same input.
     """
     cfg, k = t.cfg.adversarial, t.cfg.adversarial.num_samples
-    t.engine.seed("adversarial", index)
+    rng = t.engine.seed("adversarial", index)
     indices = t.batches.adversarial_indices(index)
     texts = [t.corpus.documents[i] for i in indices]
-    docs = t.batches.documents(texts)
+    # a length-conditioned G is asked for one of its lengths per document, as in pre-training
+    docs = t.batches.documents(texts, t.batches.requested_words(rng, len(texts)))
     g = t.accelerator.unwrap_model(t.g)
     # built once: sampling, the baseline and the log-probs of the update share it
     constraint = constraint_for(g, docs.input_ids, t.cfg.decoding, t.word_start)

@@ -22,6 +22,7 @@ from seq2seq2seq.data import (
     pseudo_summary,
     tokenize_documents,
 )
+from seq2seq2seq.length_control import with_length_token
 from seq2seq2seq.search_targets import SearchTargets
 from seq2seq2seq.supervised import Pairs
 from seq2seq2seq.types import Documents, Summaries
@@ -36,10 +37,13 @@ class Batches:
 
     def __init__(self, cfg: TrainConfig, corpus: Corpus, tokenizer: PreTrainedTokenizerBase,
                  r_tokenizer: PreTrainedTokenizerBase, device: torch.device, pairs: Pairs | None,
-                 word_stats: HeadlineWordStats | None, search_targets: SearchTargets | None = None) -> None:
+                 word_stats: HeadlineWordStats | None,
+                 search_targets: SearchTargets | dict[int, SearchTargets] | None = None) -> None:
         self.cfg, self.corpus, self.tokenizer, self.r_tokenizer = cfg, corpus, tokenizer, r_tokenizer
         self.device, self.pairs, self.word_stats = device, pairs, word_stats
-        self.search_targets = search_targets  # pretrain.task 'search': each document's stored target, by index
+        # pretrain.task 'search': each document's stored target, by index (with length_words: a folder per length)
+        self.search_targets = search_targets
+        self.lengths = cfg.pretrain.length_words  # the lengths G may be asked for (empty: not length-conditioned)
         # a pre-training batch: pseudo-summaries of documents, and (semi-supervised) pairs_per_batch real pairs
         self.pairs_per_batch = 0
         if pairs is not None:
@@ -79,10 +83,18 @@ class Batches:
 
     # ---- texts to tensors -----------------------------------------------------------------------------------------
 
-    def documents(self, texts: list[str]) -> Documents:
-        """G's encoder input and, where they differ from it, R's decoder targets (R's tokenizer, no <s>/[CLS])."""
+    def requested_words(self, rng: random.Random, n: int) -> list[int] | None:
+        """pretrain.length_words: the length each of ``n`` documents asks for, drawn from the batch's ``rng`` (None
+        when G is not length-conditioned, and then nothing is drawn)."""
+        return [rng.choice(self.lengths) for _ in range(n)] if self.lengths else None
+
+    def documents(self, texts: list[str], words: list[int] | None = None) -> Documents:
+        """G's encoder input and, where they differ from it, R's decoder targets (R's tokenizer, no <s>/[CLS]).
+        ``words``: the length each document asks for; G's input then starts with its control token, R's targets
+        stay the document alone."""
+        g_texts = None if words is None else [with_length_token(t, n) for t, n in zip(texts, words)]
         return tokenize_documents(self.tokenizer, self.r_tokenizer, texts, self.cfg.model.max_document_tokens,
-                                  self.device)
+                                  self.device, g_texts)
 
     def summaries(self, texts: list[str]) -> Summaries:
         """Texts as G would have written them (G's pieces, end-of-sentence included), on the run's device: shape
@@ -90,8 +102,8 @@ class Batches:
         ids, mask = decoder_targets(self.tokenizer, texts, self.cfg.decoding.max_summary_tokens)
         return Summaries(ids.to(self.device), mask.to(self.device))
 
-    def teacher_batch(self, sources: list[str], targets: list[str]) -> TeacherBatch:
-        src = self.documents(sources)
+    def teacher_batch(self, sources: list[str], targets: list[str], words: list[int] | None = None) -> TeacherBatch:
+        src = self.documents(sources, words)
         summaries = self.summaries(targets)
         return src, summaries.summary_ids, summaries.summary_mask
 
@@ -99,13 +111,22 @@ class Batches:
                      indices: list[int] | None = None) -> TeacherBatch:
         """The pre-training task's (source, pseudo-summary) pairs for ``texts`` (the corpus's documents ``indices``),
         then the real ``pairs`` (document, summary) of the semi-supervised mode: the source batch and target
-        ids/mask. Task 'search' reads each document's stored target by its index."""
+        ids/mask. Task 'search' reads each document's stored target by its index. A length-conditioned G
+        (length_words) is asked for a length per document, drawn from ``rng``, and learns a target of that length."""
+        words = self.requested_words(rng, len(texts))
+        asked = words or [None] * len(texts)
         if self.cfg.pretrain.task == "search":
-            made = [(text, self.search_targets[i]) for text, i in zip(texts, indices)]
+            made = [(text, self.search_target(i, n)) for text, i, n in zip(texts, indices, asked)]
         else:
-            made = [pseudo_summary(t, self.cfg.pretrain, rng, self.word_stats) for t in texts]
+            made = [pseudo_summary(t, self.cfg.pretrain, rng, self.word_stats, n) for t, n in zip(texts, asked)]
         sources, targets = zip(*(made + list(pairs)))
-        return self.teacher_batch(list(sources), list(targets))
+        return self.teacher_batch(list(sources), list(targets), words)
+
+    def search_target(self, index: int, words: int | None) -> str:
+        """Document ``index``'s search target: from the folder computed at ``words`` words (length_words), or the
+        one folder."""
+        targets = self.search_targets[words] if words is not None else self.search_targets
+        return targets[index]
 
     def anchor_pool(self, texts: list[str], rng: random.Random) -> list[str]:
         """anchor_candidates = n: per document (in a block of n), the pre-training task's pseudo-summary, then n - 1

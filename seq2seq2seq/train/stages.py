@@ -76,8 +76,9 @@ def pretrain_d_step(t: Trainer, step: int) -> dict[str, float]:
     stats: dict[str, float] = {}
     batches = t.batches
     for last, index in engine.micro_batches(step):
-        engine.seed("pretrain_d", index)
-        docs = batches.documents(batches.texts(t.corpus.documents, batches.d_doc_stream, index))
+        rng = engine.seed("pretrain_d", index)
+        texts = batches.texts(t.corpus.documents, batches.d_doc_stream, index)
+        docs = batches.documents(texts, batches.requested_words(rng, len(texts)))  # G's input as in pre-training
         fake = sample(t, docs, do_sample=True)
         real = batches.texts(t.corpus.sentences, batches.sentence_stream, index)
         with engine.sync(last, t.d):

@@ -20,12 +20,19 @@ from seq2seq2seq.data import Corpus, headline_word_stats
 from seq2seq2seq.decoding.retokenize import Retokenizer
 from seq2seq2seq.decoding.sampling import summarize_texts
 from seq2seq2seq.decoding.word_pieces import word_start_mask
+from seq2seq2seq.length_control import condition_on_length, default_words, with_length_token
 from seq2seq2seq.models.build import model_config
 from seq2seq2seq.models.warm_start import build_models
 from seq2seq2seq.rewards.base import RewardContext, RewardSet
 from seq2seq2seq.rewards.registry import build_rewards, reward_options
 from seq2seq2seq.rl.gumbel import check_soft_tokens, soft_reward_names
-from seq2seq2seq.search_targets import TARGETS_FOLDER, SearchTargets, check_targets, read_targets
+from seq2seq2seq.search_targets import (
+    TARGETS_FOLDER,
+    SearchTargets,
+    check_targets,
+    read_targets,
+    targets_by_length,
+)
 from seq2seq2seq.supervised import Pairs, load_pairs, source_words
 from seq2seq2seq.train.batches import Batches
 from seq2seq2seq.train.engine import Engine, build_accelerator
@@ -60,8 +67,12 @@ class Trainer:
         # differs, in their rewards and their updates alike
         models = build_models(cfg, AutoTokenizer.from_pretrained(str(corpus.tokenizer_dir)))
         self.tokenizer, self.r_tokenizer, self.d_tokenizer = models.g_tokenizer, models.r_tokenizer, models.d_tokenizer
+        # G's summaries as R and D read them: G's tokenizer before any length control token, which G never writes
         self.to_r = Retokenizer(self.tokenizer, self.r_tokenizer, cfg.model.max_document_tokens)
         self.to_d = Retokenizer(self.tokenizer, self.d_tokenizer, cfg.discriminator.max_tokens)
+        self.default_words = default_words(cfg.pretrain.length_words)
+        if cfg.pretrain.length_words:  # after R and D are built: their weights and tokenizers stay as without it
+            self.tokenizer = condition_on_length(models.g, self.tokenizer, cfg.pretrain.length_words)
         # (V,) bool: the pieces that begin a word, for G's vocabulary (sentencepiece, byte-level BPE or WordPiece)
         self.word_starts = word_start_mask(self.tokenizer, model_config(models.g).vocab_size)
         self.word_start = self.word_starts if cfg.decoding.whole_words else None
@@ -113,16 +124,18 @@ class Trainer:
             pairs.summaries = [source_words(t, d) for d, t in zip(pairs.documents, pairs.summaries)]
         return pairs
 
-    def _search_targets(self) -> SearchTargets | None:
-        """pretrain.task 'search': the stored targets, refused unless they cover these very documents."""
+    def _search_targets(self) -> SearchTargets | dict[int, SearchTargets] | None:
+        """pretrain.task 'search': the stored targets, refused unless they cover these very documents; with
+        length_words, one folder per length, by the length its settings record."""
         cfg = self.cfg
         uses = cfg.pretrain.steps > 0 or (cfg.adversarial.pretrain_weight > 0 and cfg.adversarial.steps > 0)
         if cfg.pretrain.task != "search" or not uses:
             return None
-        folder = Path(cfg.pretrain.search_targets or Path(cfg.data_dir) / TARGETS_FOLDER)
-        targets = read_targets(folder)
-        check_targets(targets, Path(cfg.data_dir), len(self.corpus.documents))
-        return targets
+        folders = [Path(f) for f in cfg.pretrain.search_target_folders] or [Path(cfg.data_dir) / TARGETS_FOLDER]
+        read = [read_targets(folder) for folder in folders]
+        for targets in read:
+            check_targets(targets, Path(cfg.data_dir), len(self.corpus.documents))
+        return targets_by_length(read, cfg.pretrain.length_words) if cfg.pretrain.length_words else read[0]
 
     def _build_rewards(self) -> RewardSet:
         """The adversarial stage's rewards by name, in the order their weighted sum adds them: those with a weight
@@ -190,6 +203,12 @@ class Trainer:
 
     # ---- evaluation, samples, export ------------------------------------------------------------------------------
 
+    @property
+    def g_prefix(self) -> str:
+        """What G's input starts with in dev evaluation and samples: the default length's control token (10 words
+        of 8, 10, 13), or nothing for a G that is not length-conditioned."""
+        return with_length_token("", self.default_words) if self.default_words is not None else ""
+
     def evaluate(self) -> dict[str, float]:
         """Dev ROUGE of G's summaries (main process decodes; the others wait)."""
         from seq2seq2seq.eval.rouge import score_summaries
@@ -200,7 +219,8 @@ class Trainer:
             refs = self.corpus.dev_summaries[: self.cfg.eval_size]
             with self.accelerator.autocast():
                 preds = summarize_texts(self.accelerator.unwrap_model(self.g), self.tokenizer, docs,
-                                        self.cfg.decoding, max_document_tokens=self.cfg.model.max_document_tokens)
+                                        self.cfg.decoding, max_document_tokens=self.cfg.model.max_document_tokens,
+                                        prefix=self.g_prefix)
             # ROUGE as the corpus's language counts it (CJK: characters; others: Unicode letters kept)
             result = {f"dev/{k}": v for k, v in score_summaries(preds, refs, language=self.corpus.language).items()}
             result["dev/distinct_2"] = distinct_n(preds, 2)
@@ -228,7 +248,8 @@ class Trainer:
         """Save G alone as a usable export (check_finite first: never with inf/nan weights)."""
         if self.accelerator.is_main_process:
             ckpt.save_summarizer(self.accelerator.unwrap_model(self.g), self.tokenizer, self.cfg.decoding, folder,
-                                 self.cfg.model.max_document_tokens, self.corpus.language)
+                                 self.cfg.model.max_document_tokens, self.corpus.language,
+                                 self.cfg.pretrain.length_words)
 
     def write_samples(self, n: int = 3) -> str:
         """A few document -> summary -> reconstruction triples from the dev set."""
@@ -237,7 +258,7 @@ class Trainer:
         rebuild = DecodingConfig(max_summary_tokens=self.cfg.model.max_document_tokens, min_summary_tokens=0)
         with self.accelerator.autocast():
             summaries = summarize_texts(g, self.tokenizer, docs, self.cfg.decoding,
-                                        max_document_tokens=self.cfg.model.max_document_tokens)
+                                        max_document_tokens=self.cfg.model.max_document_tokens, prefix=self.g_prefix)
             rebuilt = summarize_texts(r, self.r_tokenizer, summaries, rebuild,
                                       max_document_tokens=self.cfg.decoding.max_summary_tokens)
         return "\n".join(f"  document:       {d}\n  summary:        {s}\n  reconstruction: {x}"
