@@ -38,6 +38,7 @@ from seq2seq2seq.eval.seed_results import (
     HEADLINE_BASELINE,
     LAST_G,
     PRETRAINED_G,
+    RULE_SEARCH,
     add_seed_results,
     dev_best_choices,
 )
@@ -48,7 +49,6 @@ BASELINES = ("lead-8", "lead-10", "lead-75c")
 # settings that change neither the trained models nor their selection
 NOT_TRAINING = {"output_dir", "num_threads", "log_every", "sample_every", "report_to", "keep_checkpoints",
                 "save_every"}
-RULE_SEARCH = "headline-deletion search (no model)"  # report rows of the choice among the rule's candidates alone
 
 
 def _flat(tree: dict, prefix: str = "") -> dict:

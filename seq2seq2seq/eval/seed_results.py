@@ -17,6 +17,7 @@ PRETRAINED_G = "pre-trained G only"
 LAST_G = "final G (no selection)"
 HEADLINE_BASELINE = "headline-deletion (no model)"
 HEADLINE_AT_LENGTH = "headline-deletion at the model's lengths"
+RULE_SEARCH = "headline-deletion search (no model)"  # rows of the choice among the rule's candidates alone
 GAIN_NAMES = {"rouge1": "R-1", "rouge2": "R-2", "rougeL": "R-L", "words": "words", "p_human": "P(human)"}
 
 

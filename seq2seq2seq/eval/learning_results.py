@@ -1,0 +1,106 @@
+"""``docs/results/learning.json``: does G, trained on a search's choices, beat the search it learned from (issue 32)?
+
+Built from finished benchmark runs' ``report.json`` (``scripts/research/learning_results.py``), one entry at a time:
+
+- ``seeds``: per seed, the Gigaword test scores of G (the run's dev-selected model, one greedy pass), the search (the
+  rule's summary and its variants chosen by the rewards, no model: the benchmark's dev-best "headline-deletion
+  search (no model)" row, present when the run was benchmarked with ``--candidates_rule_samples``), the rule at 10
+  words and the rule cut to G's own lengths; and which of the issue's first target's three conditions G meets.
+- ``lengths``: per requested length N, G asked for N words and the rule cut to G's lengths.
+- ``rounds``: per round of expert iteration, G's dev and test scores.
+- ``ablation``: per selector left out, G's test scores.
+
+Every score is ROUGE x100 with ``words``, the mean words per summary. Nothing is filled in that was not measured:
+a missing row stays missing.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from seq2seq2seq.eval.seed_results import HEADLINE_AT_LENGTH, HEADLINE_BASELINE, RULE_SEARCH
+
+G = "seq2seq2seq"  # the benchmark's row of the dev-selected G
+METRICS = ("rouge1", "rouge2", "rougeL")
+MAX_WORDS = 10  # the first target's length limit
+
+
+class LearningResultsError(ValueError):
+    """A report that lacks what an entry needs (named, with the benchmark flag that adds it)."""
+
+
+def scores_row(scores: dict, label: str) -> dict:
+    """One report row as ``{rouge1, rouge2, rougeL, words}``, rounded to 2 decimals."""
+    row = scores[label]
+    return {**{m: round(row[m], 2) for m in METRICS}, "words": round(row["avg_words"], 2)}
+
+
+def dev_best_search(report: dict) -> str | None:
+    """The label of the search row (no model) with the best mean dev R-1/R-2/R-L, or None when the run has none."""
+    dev = report["scores"].get("dev", {})
+    rows = [label for label in report["scores"]["test"] if label.startswith(RULE_SEARCH) and label in dev]
+    return max(rows, key=lambda label: sum(dev[label][m] for m in METRICS)) if rows else None
+
+
+def seed_entry(seed: int, report: dict) -> dict:
+    """A seed's G, search and rule rows from its report, and the first target's verdict (``meets``: G at most
+    MAX_WORDS words and at least the search's R-1, the rule's R-2 and the rule's R-L)."""
+    test = report["scores"]["test"]
+    for label in (G, HEADLINE_BASELINE):
+        if label not in test:
+            raise LearningResultsError(f"the report has no test row {label!r}: run scripts/benchmark.py on a corpus "
+                                       f"with word counts (the rule needs them)")
+    entry = {"seed": seed, "g": scores_row(test, G), "rule": scores_row(test, HEADLINE_BASELINE)}
+    if HEADLINE_AT_LENGTH in test:
+        entry["rule_at_g_lengths"] = scores_row(test, HEADLINE_AT_LENGTH)
+    search = dev_best_search(report)
+    if search is not None:
+        entry["search"] = {**scores_row(test, search), "label": search}
+    entry["meets"] = target_one(entry)
+    return entry
+
+
+def target_one(entry: dict) -> dict:
+    """Each condition of the first target for one seed: True/False, or None when the search was not measured."""
+    g, rule, search = entry["g"], entry["rule"], entry.get("search")
+    return {"words_at_most_10": g["words"] <= MAX_WORDS,
+            "rouge1_at_least_search": None if search is None else g["rouge1"] >= search["rouge1"],
+            "rouge2_at_least_rule": g["rouge2"] >= rule["rouge2"],
+            "rougeL_at_least_rule": g["rougeL"] >= rule["rougeL"]}
+
+
+def length_entry(report: dict) -> dict:
+    """G at a requested length and the rule cut to G's own lengths, and whether G is above it on all three."""
+    test = report["scores"]["test"]
+    if HEADLINE_AT_LENGTH not in test:
+        raise LearningResultsError(f"the report has no test row {HEADLINE_AT_LENGTH!r}")
+    g, rule = scores_row(test, G), scores_row(test, HEADLINE_AT_LENGTH)
+    return {"g": g, "rule": rule, "g_above_rule": all(g[m] > rule[m] for m in METRICS)}
+
+
+def round_entry(round_number: int, report: dict) -> dict:
+    """One expert-iteration round: G's dev and test scores."""
+    return {"round": round_number, "dev": scores_row(report["scores"]["dev"], G),
+            "test": scores_row(report["scores"]["test"], G)}
+
+
+def update(path: Path, *, seed: int | None = None, length: int | None = None, round_number: int | None = None,
+           ablation: str | None = None, report: dict) -> dict:
+    """Add one run's entry to the results file at ``path`` (replacing an entry of the same key) and return it."""
+    data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    data = {"seeds": data.get("seeds", []), "lengths": data.get("lengths", {}), "rounds": data.get("rounds", []),
+            "ablation": data.get("ablation", {})}
+    if seed is not None:
+        data["seeds"] = sorted([s for s in data["seeds"] if s["seed"] != seed] + [seed_entry(seed, report)],
+                               key=lambda s: s["seed"])
+    if length is not None:
+        data["lengths"][str(length)] = length_entry(report)
+    if round_number is not None:
+        data["rounds"] = sorted([r for r in data["rounds"] if r["round"] != round_number]
+                                + [round_entry(round_number, report)], key=lambda r: r["round"])
+    if ablation is not None:
+        data["ablation"][ablation] = scores_row(report["scores"]["test"], G)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return data
