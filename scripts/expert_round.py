@@ -5,7 +5,7 @@
     python scripts/expert_round.py --previous runs/ei1 --out runs/ei2 ...                  # the next round
     python scripts/expert_round.py --previous runs/ei1 --out runs/ei2 --dry-run            # print the commands only
 
-Three commands, run in order (each stops the round if it fails; each resumes where it stopped when run again):
+Two commands, run in order (each stops the round if it fails; each resumes where it stopped when run again):
 
 1. ``python -m data_prep.search_targets`` into OUT/targets: per training document, the judges' choice among the
    headline rule's summary and variants, the previous dev-selected G's summary (RUN/train/best, else final), its
