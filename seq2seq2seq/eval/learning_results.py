@@ -7,7 +7,7 @@ Built from finished benchmark runs' ``report.json`` (``scripts/research/learning
   search (no model)" row, present when the run was benchmarked with ``--candidates_rule_samples``), the rule at 10
   words and the rule cut to G's own lengths; and which of the issue's first target's three conditions G meets.
 - ``lengths``: per requested length N, G asked for N words and the rule cut to G's lengths.
-- ``rounds``: per round of expert iteration, G's dev and test scores.
+- ``rounds``: per round of expert iteration, G's dev and test scores (round 0: the G the first round starts from).
 - ``ablation``: per selector left out, G's test scores.
 
 Every score is ROUGE x100 with ``words``, the mean words per summary. Nothing is filled in that was not measured:
