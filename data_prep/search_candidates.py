@@ -30,6 +30,7 @@ import yaml
 
 from seq2seq2seq.config import RewardSpec
 from seq2seq2seq.data import HeadlineWordStats, headline_rule, headline_rule_samples, load_headline_word_stats
+from seq2seq2seq.inference.api import length_prefix, trim_words
 from seq2seq2seq.models.build import ModelLoadError
 
 KINDS = ("rule", "variant", "greedy", "sample", "drop", "insert")
@@ -39,11 +40,6 @@ JUDGE_FLAGS = {"similarity": "--similarity_model", "fluency": "--fluency_model",
 
 
 # ---- candidates ------------------------------------------------------------------------------------------------------
-
-def cut_words(text: str, words: int) -> str:
-    """The first ``words`` words of ``text``, whitespace collapsed."""
-    return " ".join(text.split()[:words])
-
 
 def word_drops(summary: str) -> list[str]:
     """``summary`` with each word dropped in turn (a one-word summary gives nothing: no empty candidate)."""
@@ -91,7 +87,7 @@ def add_new(texts: list[str], kinds: list[str], more: list[str], more_kinds: lis
 def edits_of(summary: str, document: str, edits: int, words: int) -> tuple[list[str], list[str]]:
     """The drop and insert edits of ``summary`` (each cut to ``words``) and their kinds."""
     drops = word_drops(summary)
-    inserts = [cut_words(t, words) for t in word_inserts(summary, document, edits)]
+    inserts = [trim_words(t, words) for t in word_inserts(summary, document, edits)]
     return drops + inserts, ["drop"] * len(drops) + ["insert"] * len(inserts)
 
 
@@ -105,7 +101,6 @@ def rule_candidates(document: str, stats: HeadlineWordStats, args: argparse.Name
 def model_candidates(summarizer, documents: list[str], args: argparse.Namespace,
                      chunk: int) -> list[tuple[list[str], list[str]]]:
     """Per document, G's decoded summary, its samples and the edits of the decoded summary, with their kinds."""
-    from seq2seq2seq.inference.api import length_prefix
     from seq2seq2seq.inference.choose import candidate_summaries
 
     rows = candidate_summaries(summarizer.model, summarizer.tokenizer, documents, summarizer.decoding,
@@ -114,7 +109,7 @@ def model_candidates(summarizer, documents: list[str], args: argparse.Namespace,
                                prefix=length_prefix(summarizer, args.words))
     out = []
     for document, row in zip(documents, rows):
-        greedy, samples = cut_words(row[0], args.words), [cut_words(t, args.words) for t in row[1:]]
+        greedy, samples = trim_words(row[0], args.words), [trim_words(t, args.words) for t in row[1:]]
         edits, edit_kinds = edits_of(greedy, document, args.edits, args.words) if args.edits else ([], [])
         out.append(([greedy, *samples, *edits], ["greedy"] + ["sample"] * len(samples) + edit_kinds))
     return out
@@ -221,9 +216,9 @@ def load_judges(args: argparse.Namespace, data_dir: Path, device: torch.device |
 def choose(judges, documents: list[str], candidates: list[list[str]]) -> list[int]:
     """Per document, the index of the candidate with the best z-scored, weighted sum of the judges' scores (the
     first among equals, so the rule's summary on ties)."""
+    from seq2seq2seq.inference.choose import CandidateChooser
     from seq2seq2seq.rewards.base import combine
 
     weights = {judge.name: judge.weight for judge in judges}
     parts = {judge.name: judge.score_candidates(documents, candidates) for judge in judges}
-    scores = combine(parts, weights, how="zscore")
-    return [max(range(len(row)), key=row.__getitem__) for row in scores]
+    return CandidateChooser.best(combine(parts, weights, how="zscore"))
