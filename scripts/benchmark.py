@@ -219,6 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--collect", nargs="+", default=None, metavar="REPORT",
                         help="with --results_json: only add these finished runs' report.json files to it (no "
                              "training, no summarizing)")
+    parser.add_argument("--words", type=int, default=None, metavar="N",
+                        help="score at N words: G writes exactly N whole words (a length-conditioned G reads N's "
+                             "control token, as `summarize --words N`), the rule and its variants are cut at N; the "
+                             "report is RUN/report.wordsN.json (a length-conditioned G without it: its default length)")
     parser.add_argument("--judge", default=None,
                         help="discriminator folder that scores readability (default: this run's final discriminator; "
                              "pass the same one to compare runs)")
@@ -259,6 +263,8 @@ def option_problem(args: argparse.Namespace) -> str | None:
                                                "needs --candidates_with_rule")
     if not (0 < args.candidates_rule_temperature < float("inf")):
         return f"--candidates_rule_temperature must be a number > 0, got {args.candidates_rule_temperature}"
+    if args.words is not None and args.words < 1:
+        return f"--words must be >= 1, got {args.words}"
     return None
 
 
@@ -268,6 +274,7 @@ class Bench:
 
     args: argparse.Namespace
     rest: list[str]  # the training overrides
+    argv: list[str]  # the whole command line, for the report
     cfg: Any  # seq2seq2seq.config.TrainConfig
     run_dir: Path
     wall: dict[str, float]  # seconds by step, kept in the report
@@ -288,6 +295,39 @@ class Bench:
     @property
     def train_dir(self) -> Path:
         return Path(self.cfg.output_dir)
+
+    @property
+    def suffix(self) -> str:
+        """What the report's and predictions' file names carry for ``--words N`` (``.words13``), so that the scores
+        of one run at several lengths sit side by side."""
+        return f".words{self.args.words}" if self.args.words else ""
+
+    @property
+    def rule_words(self) -> int:
+        """The rule's length: ``--words``, else a length-conditioned G's default length, else 10."""
+        return self.args.words or self.g_words or 10
+
+    @property
+    def g_words(self) -> int | None:
+        """The length G is asked for: ``--words``, else a length-conditioned G's default (None: neither)."""
+        from seq2seq2seq.length_control import default_words, trained_lengths
+
+        model = self.loaded.get("seq2seq2seq")
+        return self.args.words or (default_words(trained_lengths(model.config)) if model is not None else None)
+
+    def g_reading(self, model: Any) -> tuple[str, Any]:
+        """How ``model`` reads and writes here, as ``summarize`` makes it: (its input's prefix, its decoding). Asked
+        for N words (:attr:`g_words`): a length-conditioned G reads N's control token (the nearest trained length's
+        for another N) and any G writes exactly N whole words (at most N without whole-word decoding); otherwise no
+        prefix and the run's decoding."""
+        from seq2seq2seq.inference.api import decoding_overrides
+        from seq2seq2seq.length_control import nearest_length, trained_lengths, with_length_token
+
+        words, lengths = self.g_words, trained_lengths(model.config)
+        if words is None:
+            return "", self.cfg.decoding
+        prefix = with_length_token("", nearest_length(words, lengths)) if lengths else ""
+        return prefix, decoding_overrides(self.cfg.decoding, max_words=words, min_words=words)
 
     @property
     def rule_rows(self) -> int:
@@ -339,8 +379,7 @@ def evaluation_data(bench: Bench) -> dict[str, Path]:
     if (Path(cfg.data_dir) / "dev.jsonl").is_file():  # a corpus of the user's own text may have none
         bench.sets = {"dev": read_pairs(Path(cfg.data_dir) / "dev.jsonl", cfg.eval_size or None), **bench.sets}
     results = json.loads((train_dir / "final" / "results.json").read_text(encoding="utf-8"))
-    bench.report = {"config": cfg.to_dict(), "command": " ".join(["python scripts/benchmark.py", "--config",
-                                                                  bench.args.config, *bench.rest]),
+    bench.report = {"config": cfg.to_dict(), "command": " ".join(["python scripts/benchmark.py", *bench.argv]),
                     "hardware": {"machine": platform.machine(), "processor": platform.processor(),
                                  "cpus": os.cpu_count(), "threads": torch.get_num_threads(),
                                  "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
@@ -433,6 +472,7 @@ def summarize(bench: Bench, name: str, documents: list[str]) -> dict[str, list[s
     candidates (with ``--candidates``), the Lead baselines and the rule at the dev-selected G's lengths. The
     dev-selected G's go to RUN/NAME.predictions.txt too."""
     from seq2seq2seq.decoding.sampling import summarize_texts
+    from seq2seq2seq.inference.api import trim_words
     from seq2seq2seq.normalize import normalize
 
     args, cfg = bench.args, bench.cfg
@@ -440,16 +480,17 @@ def summarize(bench: Bench, name: str, documents: list[str]) -> dict[str, list[s
     systems = {}
     for label, model in bench.loaded.items():
         started = time.perf_counter()
-        systems[label] = summarize_texts(model, bench.tokenizer, normalised, cfg.decoding,
-                                         max_document_tokens=cfg.model.max_document_tokens,
-                                         num_beams=args.beams, progress=True)
+        prefix, decoding = bench.g_reading(model)
+        systems[label] = [trim_words(text, bench.g_words) for text in summarize_texts(
+            model, bench.tokenizer, normalised, decoding, max_document_tokens=cfg.model.max_document_tokens,
+            num_beams=args.beams, progress=True, prefix=prefix)]
         bench.wall[f"summarize_{name}_{label}_seconds"] = time.perf_counter() - started
     if bench.stats is not None:
-        systems[HEADLINE_BASELINE] = rule_summaries(normalised, bench.stats, cfg.pretrain)
+        systems[HEADLINE_BASELINE] = rule_summaries(normalised, bench.stats, cfg.pretrain, bench.rule_words)
     if bench.chooser is not None and name in args.candidates_sets.split(","):
         for model_label in dict.fromkeys(model for model, _, _ in bench.chosen_labels):
             systems.update(chosen_summaries(bench, name, model_label, normalised, systems.get(HEADLINE_BASELINE)))
-    (bench.run_dir / f"{name}.predictions.txt").write_text("\n".join(systems["seq2seq2seq"]) + "\n",
+    (bench.run_dir / f"{name}{bench.suffix}.predictions.txt").write_text("\n".join(systems["seq2seq2seq"]) + "\n",
                                                             encoding="utf-8")
     # the Lead baselines read the raw file, as evaluation.md's Lead rows do
     systems.update({baseline: lead_baseline(documents, baseline) for baseline in BASELINES})
@@ -465,20 +506,24 @@ def candidates(bench: Bench, name: str, model_label: str, normalised: list[str],
     with ``--candidates_with_rule``, the rule's summary and its variants last) and their scores, computed once: each
     weight only recombines them."""
     from seq2seq2seq.data import headline_rule_samples
+    from seq2seq2seq.inference.api import trim_words
     from seq2seq2seq.inference.choose import candidate_summaries
 
     args, cfg, chooser = bench.args, bench.cfg, bench.chooser
     started = time.perf_counter()
+    prefix, decoding = bench.g_reading(bench.loaded[model_label])
     rows = candidate_summaries(
         bench.loaded[model_label], bench.tokenizer, normalised,
-        dataclasses.replace(cfg.decoding, num_beams=args.beams or cfg.decoding.num_beams),
+        dataclasses.replace(decoding, num_beams=args.beams or decoding.num_beams),
         k=args.candidates, max_document_tokens=cfg.model.max_document_tokens, seed=cfg.seed,
-        progress=True, temperature=args.candidates_temperature)
+        progress=True, temperature=args.candidates_temperature, prefix=prefix)
+    rows = [[trim_words(text, bench.g_words) for text in row] for row in rows]
     key = "" if model_label == "seq2seq2seq" else "pretrained_"
     bench.wall[f"summarize_{name}_{key}{args.candidates}_candidates_seconds"] = time.perf_counter() - started
     if args.candidates_with_rule:  # the rule's candidates last, dropped again for the rows without it
         variants = [headline_rule_samples(d, bench.stats, args.candidates_rule_samples,
-                                          args.candidates_rule_temperature, cfg.pretrain, seed=cfg.seed)
+                                          args.candidates_rule_temperature, cfg.pretrain, bench.rule_words,
+                                          seed=cfg.seed)
                     for d in normalised]
         rows = [row + [summary, *more] for row, summary, more in zip(rows, rule, variants)]
     started = time.perf_counter()
@@ -562,7 +607,8 @@ def write_report(bench: Bench) -> None:
     args, report, run_dir = bench.args, bench.report, bench.run_dir
     if bench.chooser is not None and "dev" in report["scores"]:
         report["choice"] = dev_best_choices(report["scores"]["dev"], bench.chosen_labels)
-    (run_dir / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    report["words"] = {"g": bench.g_words, "rule": bench.rule_words}  # what each was asked for
+    (run_dir / f"report{bench.suffix}.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     curves = ""
     try:
         from seq2seq2seq.eval.training_curves import plot_training
@@ -579,9 +625,9 @@ def write_report(bench: Bench) -> None:
     samples = "\n".join(f"- [{kind}, R-L {s['rougeL']}] {s['document'][:160]}\n  - summary: {s['summary']}\n"
                         f"  - reference: {s['reference']}"
                         for kind in ("good", "bad") for s in report["samples"]["test"][kind])
-    (run_dir / "report.md").write_text(report_markdown(bench, curves, samples), encoding="utf-8")
+    (run_dir / f"report{bench.suffix}.md").write_text(report_markdown(bench, curves, samples), encoding="utf-8")
     print("\n".join(bench.tables))
-    print(f"\nsamples:\n{samples}\n\nreport: {run_dir / 'report.md'}")
+    print(f"\nsamples:\n{samples}\n\nreport: {run_dir / f'report{bench.suffix}.md'}")
 
 
 def report_markdown(bench: Bench, curves: str, samples: str) -> str:
@@ -593,7 +639,9 @@ def report_markdown(bench: Bench, curves: str, samples: str) -> str:
         f"| {stage} | {t['examples']} | {t['seconds']:.0f} | {t['examples_per_second']:.1f} | "
         f"{t.get('flops_per_second', nan) / 1e9:.1f} | {100 * t.get('fraction_of_matmul_peak', nan):.0f}% |"
         for stage, t in report["training"].get("throughput", {}).items())
-    markdown = (f"# Benchmark: {Path(bench.args.config).name}\n\nCommand: `{report['command']}`\n\n"
+    words = (f"Lengths asked for: G {report['words']['g'] or 'as trained (no word count)'} words, the rule "
+             f"{report['words']['rule']} words\n\n")
+    markdown = (f"# Benchmark: {Path(bench.args.config).name}\n\nCommand: `{report['command']}`\n\n{words}"
                 f"Hardware: {report['hardware']}\n\nTraining wall-clock: {wall['train_seconds']:.0f} s "
                 f"(0 when reused)\n\nMatrix-multiply peak measured in this run: "
                 f"{report['matmul_peak_flops'] / 1e9:.1f} GFLOP/s\n\n"
@@ -615,6 +663,7 @@ def main(argv: list[str] | None = None) -> int:
     """The benchmark's steps in order: the options, data and training, what is summarized and by what, then for each
     set the summaries and their scores, and the report. 0 when the report is written; 2 for bad options or a run
     that cannot be re-scored, 1 when training fails."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     args, rest = build_parser().parse_known_args(argv)
     if args.collect:
         return collect_command(args, rest)
@@ -629,7 +678,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     run_dir.mkdir(parents=True, exist_ok=True)
-    bench = Bench(args, rest, cfg, run_dir, wall={})
+    bench = Bench(args, rest, argv, cfg, run_dir, wall={})
     code = train(args, rest, cfg, bench.wall)
     if code:
         return code

@@ -2,6 +2,11 @@
 
     python scripts/benchmark_summarize.py --threads 2
     python scripts/benchmark_summarize.py --threads 2 --limit 200 --modes greedy     # a quick look
+    python scripts/benchmark_summarize.py --threads 2 --model runs/cpu_len/train/best/summarizer --words 13
+
+With ``--model`` a trained export is timed as `summarize` runs it (its decoding settings; with ``--words N`` a
+length-conditioned export reads N's control token and writes exactly N whole words, as `summarize --words N`; an
+export trained on lengths without ``--words`` is asked for its default length, as `summarize` does).
 
 The model has the shape and decoding settings of scripts/configs/cpu.yaml (BART, d_model 256, 3+3 layers, 4 heads,
 ffn 1024, documents of at most 64 tokens, summaries of at most 16 tokens, source-only pieces, end-of-sentence damping)
@@ -22,6 +27,7 @@ if __name__ == "__main__":  # a Ctrl-C while torch loads: one line, no traceback
     quiet_until_main()
 
 import argparse
+import functools
 import json
 import sys
 import time
@@ -32,8 +38,15 @@ from transformers import AutoTokenizer
 
 from seq2seq2seq.config import load_config
 from seq2seq2seq.decoding.sampling import summary_token_mask
-from seq2seq2seq.inference.api import Summarizer, decoding_overrides, summarize_documents
-from seq2seq2seq.models.build import build_seq2seq
+from seq2seq2seq.inference.api import (
+    Summarizer,
+    SummarizeError,
+    decoding_overrides,
+    length_request,
+    load_summarizer,
+    summarize_documents,
+)
+from seq2seq2seq.models.build import ModelLoadError, build_seq2seq
 from seq2seq2seq.paths import shared_data_dir
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--vocab-size", type=int, default=16000)
     p.add_argument("--config", default=str(ROOT / "scripts" / "configs" / "cpu.yaml"),
                    help="training config whose model shape and decoding settings are used")
+    p.add_argument("--model", default="",
+                   help="time this trained export (RUN/best/summarizer) instead of a random model of --config's shape")
+    p.add_argument("--words", type=int, default=None,
+                   help="with --model: the length asked for, as summarize --words N")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--no-repeat-ngram", type=int, default=0)
     p.add_argument("--modes", nargs="+", choices=sorted(MODES), default=["greedy", "beam5"])
@@ -66,14 +83,29 @@ def main(argv: list[str] | None = None) -> int:
         documents = [json.loads(line)[args.field] for line in f if line.strip()]
     if args.limit:
         documents = documents[:args.limit]
-    tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
-    torch.manual_seed(0)
-    cfg = load_config(args.config)
-    model = build_seq2seq(cfg.model, tokenizer)
-    # the cpu configuration's vocabulary, whatever the tokenizer at hand; new rows get the model's own random init
-    model.resize_token_embeddings(args.vocab_size, mean_resizing=False)
-    model.to(args.device).eval()
-    summarizer = Summarizer(model, tokenizer, cfg.decoding, cfg.model.max_document_tokens, Path(args.config))
+    if args.model:
+        try:
+            summarizer = load_summarizer(args.model, device=args.device)
+            words, max_words, min_words, notes = length_request(summarizer, args.words)
+        except (SummarizeError, ModelLoadError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        for note in notes:
+            print(f"warning: {note}", file=sys.stderr)
+        model, tokenizer = summarizer.model, summarizer.tokenizer
+    else:
+        if args.words is not None:
+            print("error: --words needs --model (a random model is not conditioned on a length)", file=sys.stderr)
+            return 2
+        tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
+        torch.manual_seed(0)
+        cfg = load_config(args.config)
+        model = build_seq2seq(cfg.model, tokenizer)
+        # the cpu configuration's vocabulary, whatever the tokenizer at hand; new rows get the model's own random init
+        model.resize_token_embeddings(args.vocab_size, mean_resizing=False)
+        model.to(args.device).eval()
+        summarizer = Summarizer(model, tokenizer, cfg.decoding, cfg.model.max_document_tokens, Path(args.config))
+        words = max_words = min_words = None
     # count generated tokens (up to the first end-of-sentence) at the source: with a random model many ids have no
     # text in the small tokenizer, so re-tokenizing the decoded summaries would undercount
     lengths: list[int] = []
@@ -88,21 +120,23 @@ def main(argv: list[str] | None = None) -> int:
 
     model.generate = counting_generate
     parameters = sum(p.numel() for p in model.parameters())
-    print(f"# {parameters / 1e6:.1f}M parameters, vocab {model.config.vocab_size}, {len(documents)} documents, "
-          f"batch {args.batch_size}, threads {torch.get_num_threads()}, device {args.device}"
-          f"{', bf16' if args.bf16 else ''}\n# decoding {cfg.decoding}")
+    print(f"# {args.model or 'random model'}: {parameters / 1e6:.1f}M parameters, vocab {model.config.vocab_size}, "
+          f"{len(documents)} documents, batch {args.batch_size}, threads {torch.get_num_threads()}, device "
+          f"{args.device}{', bf16' if args.bf16 else ''}, words asked for: {words}\n# decoding {summarizer.decoding}")
     print(f"{'mode':<8} {'docs':>6} {'seconds':>8} {'summaries/s':>12} {'mean words':>11} {'mean tokens':>12}")
     for mode in args.modes:
         decoding = decoding_overrides(summarizer.decoding, num_beams=MODES[mode],
-                                      no_repeat_ngram_size=args.no_repeat_ngram)
+                                      no_repeat_ngram_size=args.no_repeat_ngram, max_words=max_words,
+                                      min_words=min_words)
+        run = functools.partial(summarize_documents, summarizer, decoding=decoding, batch_size=args.batch_size,
+                                bf16=args.bf16, max_words=max_words, words=words)
         # one untimed batch first: the first generate call pays for lazy initialisation
-        summarize_documents(summarizer, documents[:args.batch_size], decoding, batch_size=args.batch_size,
-                            bf16=args.bf16)
+        run(documents[:args.batch_size])
         seconds = float("inf")
         for _ in range(args.repeats):
             lengths.clear()
             start = time.perf_counter()
-            summaries = summarize_documents(summarizer, documents, decoding, batch_size=args.batch_size, bf16=args.bf16)
+            summaries = run(documents)
             seconds = min(seconds, time.perf_counter() - start)
         words = sum(len(s.split()) for s in summaries) / len(summaries)
         tokens = sum(lengths) / len(lengths)

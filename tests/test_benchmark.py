@@ -260,3 +260,28 @@ def test_a_run_resumed_with_changes_is_not_a_run_of_its_final_settings(tmp_path:
               "new": 0.5}
     path.write_text(config_to_yaml(cfg, [change]), encoding="utf-8")
     assert benchmark.changed_settings(cfg, path) == ["adversarial.lr_g: 0.001 until adversarial step 40, then 0.5"]
+
+
+def test_words_scores_g_and_the_rule_at_the_length_asked_for(tiny_corpus: Path, tmp_path: Path, capsys) -> None:
+    run = tmp_path / "bench"
+    args = ["--config", str(TINY_CONFIG), "--run_dir", str(run), "--data_dir", str(tiny_corpus), "--eval_size", "4",
+            "--test_limit", "6", "--pretrain.task", "lead", "--pretrain.length_words", "[3, 5]",
+            "--decoding.max_summary_tokens", "40", "--decoding.source_only", "true", "--decoding.whole_words", "true"]
+    assert benchmark.main(args) == 0  # a length-conditioned G with no --words: its default length (3 of 3, 5)
+    default = json.loads((run / "report.json").read_text())
+    assert default["words"] == {"g": 3, "rule": 3}
+    assert "--pretrain.length_words [3, 5]" in default["command"]
+    scores = {}
+    for words in (3, 5):
+        assert benchmark.main(args + ["--words", str(words)]) == 0
+        report = json.loads((run / f"report.words{words}.json").read_text())
+        assert report["words"] == {"g": words, "rule": words} and f"--words {words}" in report["command"]
+        predictions = (run / f"test.words{words}.predictions.txt").read_text().splitlines()
+        assert len(predictions) == 6 and all(1 <= len(p.split()) <= words for p in predictions)
+        scores[words] = report["scores"]["test"]
+        assert scores[words][HEADLINE_BASELINE]["avg_words"] == words  # Gigaword test documents are long enough
+    assert scores[3] == default["scores"]["test"]  # the default length is 3: the same summaries and scores
+    assert scores[5]["seq2seq2seq"]["avg_words"] > scores[3]["seq2seq2seq"]["avg_words"]
+    assert (run / "report.json").read_text() == json.dumps(default, indent=2)  # the other lengths' files are apart
+    assert benchmark.main(args + ["--words", "0"]) == 2
+    assert "--words must be >= 1" in capsys.readouterr().err

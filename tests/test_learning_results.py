@@ -20,7 +20,7 @@ def row(r1: float, r2: float, rl: float, words: float) -> dict:
     return {"rouge1": r1, "rouge2": r2, "rougeL": rl, "avg_words": words}
 
 
-def report(g: dict, with_search: bool = True) -> dict:
+def report(g: dict, with_search: bool = True, words: int = 10) -> dict:
     test = {"seq2seq2seq": g, "headline-deletion (no model)": row(27.864, 10.296, 25.166, 9.68),
             "headline-deletion at the model's lengths": row(27.5, 10.1, 24.9, 9.5)}
     dev = {"seq2seq2seq": row(36.0, 13.0, 32.0, 9.8)}
@@ -28,7 +28,7 @@ def report(g: dict, with_search: bool = True) -> dict:
         # B is the better search on dev (mean 27 against 26), A the better one on test: the entry must take B's
         test.update({SEARCH_A: row(29.5, 10.5, 26.5, 9.7), SEARCH_B: row(28.913, 10.37, 25.99, 9.68)})
         dev.update({SEARCH_A: row(36.0, 12.0, 30.0, 9.7), SEARCH_B: row(37.0, 13.0, 31.0, 9.7)})
-    return {"scores": {"test": test, "dev": dev}}
+    return {"scores": {"test": test, "dev": dev}, "words": {"g": words, "rule": words}}
 
 
 def test_a_seed_takes_the_dev_best_search_and_judges_each_condition() -> None:
@@ -52,12 +52,14 @@ def test_entries_merge_by_key_and_replace_their_own(tmp_path: Path) -> None:
     update(out, seed=1, report=report(row(27.0, 9.0, 24.0, 9.0)))
     update(out, seed=0, report=report(row(27.0, 9.0, 24.0, 9.0)))
     update(out, seed=1, report=report(row(28.0, 9.5, 24.5, 9.0)))  # seed 1 again: replaced
-    update(out, length=13, report=report(row(28.0, 10.2, 25.0, 12.6)))
+    update(out, length=13, report=report(row(28.0, 10.2, 25.0, 12.6), words=13))
     update(out, round_number=2, report=report(row(28.0, 9.5, 24.5, 9.0)))
     data = json.loads(out.read_text())
     assert [s["seed"] for s in data["seeds"]] == [0, 1] and data["seeds"][1]["g"]["rouge1"] == 28.0
     # 28.0 > 27.5 and 25.0 > 24.9, but 10.2 > 10.1 too: above on all three
     assert data["lengths"]["13"]["g_above_rule"] is True
+    assert data["lengths"]["13"]["search"]["label"] == SEARCH_B  # the dev-best search at the same length
+    assert data["lengths"]["13"]["rule_at_n"] == {"rouge1": 27.86, "rouge2": 10.3, "rougeL": 25.17, "words": 9.68}
     assert data["rounds"] == [{"round": 2, "dev": {"rouge1": 36.0, "rouge2": 13.0, "rougeL": 32.0, "words": 9.8},
                                "test": {"rouge1": 28.0, "rouge2": 9.5, "rougeL": 24.5, "words": 9.0}}]
     assert data["ablation"] == {}
@@ -84,3 +86,13 @@ def test_the_script_reads_a_report_and_says_what_is_wrong(tmp_path: Path, capsys
     broken.write_text("{not json")
     assert cli.main([str(broken), "--seed", "0", "--out", str(out)]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_a_length_entry_needs_a_report_at_that_length(tmp_path: Path) -> None:
+    # a run benchmarked at its default length cannot stand for 13 words: the error names the flag that fixes it
+    with pytest.raises(LearningResultsError, match="--words 13"):
+        update(tmp_path / "learning.json", length=13, report=report(row(28.0, 10.2, 25.0, 9.6), words=10))
+    assert not (tmp_path / "learning.json").exists()
+    # G below the rule cut to its lengths on one score (R-2 10.0 < 10.1): not above on all three
+    data = update(tmp_path / "learning.json", length=8, report=report(row(28.0, 10.0, 25.0, 8.0), words=8))
+    assert data["lengths"]["8"]["g_above_rule"] is False

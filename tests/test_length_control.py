@@ -231,3 +231,27 @@ def test_without_words_a_length_export_uses_its_default_and_others_are_unchanged
     plain = Summarizer(None, None, DecodingConfig(), 32, tmp_path)
     assert length_request(plain, None, max_words=6, min_words=2) == (None, 6, 2, [])
     assert length_prefix(plain, None) == ""
+
+
+def test_the_speed_benchmark_times_a_length_export_as_summarize_runs_it(length_run: Path, tmp_path: Path, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("benchmark_summarize", Path(__file__).resolve().parent.parent
+                                                  / "scripts" / "benchmark_summarize.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    data = tmp_path / "docs.jsonl"
+    data.write_text("".join(json.dumps({"document": f"the president met the prime minister number {i} to discuss "
+                                                    f"trade and security in the region ."}) + "\n"
+                            for i in range(5)), encoding="utf-8")
+    argv = ["--model", str(length_run / "final" / "summarizer"), "--data", str(data), "--modes", "greedy",
+            "--threads", "1", "--batch-size", "2"]
+    assert bench.main(argv + ["--words", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "words asked for: 5" in out
+    greedy = next(line.split() for line in out.splitlines() if line.startswith("greedy"))
+    assert greedy[1] == "5" and 1 <= float(greedy[4]) <= 5  # docs; mean words at most the 5 asked for
+    assert bench.main(argv) == 0 and "words asked for: 3" in capsys.readouterr().out  # the export's default
+    assert bench.main(["--words", "5", "--data", str(data)]) == 2
+    assert "--words needs --model" in capsys.readouterr().err
+    assert bench.main(["--model", str(tmp_path / "missing"), "--data", str(data)]) == 2

@@ -6,7 +6,8 @@ Built from finished benchmark runs' ``report.json`` (``scripts/research/learning
   rule's summary and its variants chosen by the rewards, no model: the benchmark's dev-best "headline-deletion
   search (no model)" row, present when the run was benchmarked with ``--candidates_rule_samples``), the rule at 10
   words and the rule cut to G's own lengths; and which of the issue's first target's three conditions G meets.
-- ``lengths``: per requested length N, G asked for N words and the rule cut to G's lengths.
+- ``lengths``: per requested length N, G asked for N words, the rule cut to G's lengths and at N words, and the
+  search at N words (``scripts/benchmark.py --words N``).
 - ``rounds``: per round of expert iteration, G's dev and test scores (round 0: the G the first round starts from).
 - ``ablation``: per selector left out, G's test scores.
 
@@ -70,13 +71,25 @@ def target_one(entry: dict) -> dict:
             "rougeL_at_least_rule": g["rougeL"] >= rule["rougeL"]}
 
 
-def length_entry(report: dict) -> dict:
-    """G at a requested length and the rule cut to G's own lengths, and whether G is above it on all three."""
+def length_entry(length: int, report: dict) -> dict:
+    """G asked for ``length`` words (``scripts/benchmark.py --words N``), the rule cut to G's own lengths document by
+    document (``rule``), the rule at N words (``rule_at_n``), the search at N words when the run was benchmarked
+    with it, and whether G is above the rule on all three scores (the issue's second target)."""
+    asked = (report.get("words") or {}).get("g")
+    if asked != length:
+        raise LearningResultsError(f"its G was asked for {asked if asked else 'no particular number of'} words, not "
+                                   f"{length}: benchmark the run with --words {length} and give report.words{length}"
+                                   f".json")
     test = report["scores"]["test"]
     if HEADLINE_AT_LENGTH not in test:
         raise LearningResultsError(f"the report has no test row {HEADLINE_AT_LENGTH!r}")
     g, rule = scores_row(test, G), scores_row(test, HEADLINE_AT_LENGTH)
-    return {"g": g, "rule": rule, "g_above_rule": all(g[m] > rule[m] for m in METRICS)}
+    entry = {"g": g, "rule": rule, "rule_at_n": scores_row(test, HEADLINE_BASELINE)}
+    search = dev_best_search(report)
+    if search is not None:
+        entry["search"] = {**scores_row(test, search), "label": search}
+    entry["g_above_rule"] = all(g[m] > rule[m] for m in METRICS)
+    return entry
 
 
 def round_entry(round_number: int, report: dict) -> dict:
@@ -95,7 +108,7 @@ def update(path: Path, *, seed: int | None = None, length: int | None = None, ro
         data["seeds"] = sorted([s for s in data["seeds"] if s["seed"] != seed] + [seed_entry(seed, report)],
                                key=lambda s: s["seed"])
     if length is not None:
-        data["lengths"][str(length)] = length_entry(report)
+        data["lengths"][str(length)] = length_entry(length, report)
     if round_number is not None:
         data["rounds"] = sorted([r for r in data["rounds"] if r["round"] != round_number]
                                 + [round_entry(round_number, report)], key=lambda r: r["round"])
