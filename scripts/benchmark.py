@@ -223,6 +223,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="score at N words: G writes exactly N whole words (a length-conditioned G reads N's "
                              "control token, as `summarize --words N`), the rule and its variants are cut at N; the "
                              "report is RUN/report.wordsN.json (a length-conditioned G without it: its default length)")
+    parser.add_argument("--record_choice", action="store_true",
+                        help="with --candidates: record the dev-best choice in the dev-selected export "
+                             "(seq2seq2seq_choice.json), so that `summarize --model EXPORT` runs it by default, if "
+                             "it beats G alone on dev (else a recorded choice there is removed)")
     parser.add_argument("--judge", default=None,
                         help="discriminator folder that scores readability (default: this run's final discriminator; "
                              "pass the same one to compare runs)")
@@ -263,6 +267,8 @@ def option_problem(args: argparse.Namespace) -> str | None:
                                                "needs --candidates_with_rule")
     if not (0 < args.candidates_rule_temperature < float("inf")):
         return f"--candidates_rule_temperature must be a number > 0, got {args.candidates_rule_temperature}"
+    if args.record_choice and args.candidates <= 0:
+        return "--record_choice needs --candidates K (e.g. 8): it records the dev-best choice among candidates"
     if args.words is not None and args.words < 1:
         return f"--words must be >= 1, got {args.words}"
     return None
@@ -605,9 +611,11 @@ def write_report(bench: Bench) -> None:
     """6. the report: RUN/report.json, the training curves, the seed's row of ``--results_json``, RUN/report.md;
     prints the tables and the test samples."""
     args, report, run_dir = bench.args, bench.report, bench.run_dir
+    report["words"] = {"g": bench.g_words, "rule": bench.rule_words}  # what each was asked for
     if bench.chooser is not None and "dev" in report["scores"]:
         report["choice"] = dev_best_choices(report["scores"]["dev"], bench.chosen_labels)
-    report["words"] = {"g": bench.g_words, "rule": bench.rule_words}  # what each was asked for
+        if args.record_choice:
+            report["recorded_choice"] = record_choice(bench)
     (run_dir / f"report{bench.suffix}.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     curves = ""
     try:
@@ -628,6 +636,37 @@ def write_report(bench: Bench) -> None:
     (run_dir / f"report{bench.suffix}.md").write_text(report_markdown(bench, curves, samples), encoding="utf-8")
     print("\n".join(bench.tables))
     print(f"\nsamples:\n{samples}\n\nreport: {run_dir / f'report{bench.suffix}.md'}")
+
+
+def record_choice(bench: Bench) -> dict:
+    """``--record_choice``: the dev-best choice (with or without the rule's candidates) as summarize options in the
+    dev-selected export, when its mean dev R-1/R-2/R-L is above G's greedy summary's; else G alone is the export's
+    best and a choice recorded there before is removed. Returns what was done, for the report."""
+    from seq2seq2seq.inference.recorded_choice import CHOICE_FILE, write_choice
+
+    args, cfg, report = bench.args, bench.cfg, bench.report
+    dev, export = report["scores"]["dev"], Path(report["models"]["seq2seq2seq"])
+    mean = {label: sum(dev[label][m] for m in ("rouge1", "rouge2", "rougeL")) / 3 for label in dev}
+    best = max((c["final"] for c in report["choice"].values()), key=mean.get)
+    if mean[best] <= mean["seq2seq2seq"]:
+        (export / CHOICE_FILE).unlink(missing_ok=True)
+        return {"recorded": False, "why": f"G alone is best on dev ({mean['seq2seq2seq']:.2f} mean ROUGE against "
+                                          f"{mean[best]:.2f} for {best})"}
+    (_, (fluency, headline, contiguity), with_rule), = [key for key, label in bench.chosen_labels.items()
+                                                        if label == best and key[0] == "seq2seq2seq"]
+    options = {"candidates": args.candidates, "candidates_temperature": args.candidates_temperature,
+               "similarity_model": cfg.adversarial.similarity_model, "seed": cfg.seed,
+               "fluency_model": args.candidates_fluency_model if fluency else "", "fluency_weight": fluency,
+               "headline_weight": headline, "contiguity_weight": contiguity,
+               "corpus": cfg.data_dir if headline or with_rule else "", "rule_candidate": with_rule,
+               "rule_samples": args.candidates_rule_samples if with_rule else 0,
+               "rule_temperature": args.candidates_rule_temperature}
+    measured = {"row": best, "dev": dev[best], "dev_g_alone": dev["seq2seq2seq"], "words": report["words"],
+                "report": str(bench.run_dir / f"report{bench.suffix}.json")}
+    path = write_choice(export, options, measured)
+    print(f"recorded the dev-best choice in {path}: `summarize --model {export}` runs it by default "
+          f"(--candidates 0: G alone)")
+    return {"recorded": True, "file": str(path), "row": best}
 
 
 def report_markdown(bench: Bench, curves: str, samples: str) -> str:

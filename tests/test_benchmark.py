@@ -285,3 +285,35 @@ def test_words_scores_g_and_the_rule_at_the_length_asked_for(tiny_corpus: Path, 
     assert (run / "report.json").read_text() == json.dumps(default, indent=2)  # the other lengths' files are apart
     assert benchmark.main(args + ["--words", "0"]) == 2
     assert "--words must be >= 1" in capsys.readouterr().err
+
+
+def test_record_choice_writes_the_dev_best_choice_into_the_export_only_when_it_beats_g(tiny_corpus: Path,
+                                                                                       tmp_path: Path) -> None:
+    from seq2seq2seq.inference.recorded_choice import CHOICE_FILE, read_choice
+
+    run = tmp_path / "bench"
+    encoder = tiny_bert(tmp_path / "encoder", (tiny_corpus / "train.txt").read_text().splitlines())
+    args = ["--config", str(TINY_CONFIG), "--run_dir", str(run), "--data_dir", str(tiny_corpus), "--eval_size", "4",
+            "--test_limit", "2", "--pretrain.task", "headline", "--adversarial.similarity_model", str(encoder),
+            "--candidates", "3", "--candidates_headline_weight", "0", "1", "--candidates_with_rule",
+            "--candidates_rule_samples", "2", "--record_choice"]
+    assert benchmark.main(args[:14] + ["--record_choice"]) == 2  # no --candidates: refused before training
+    assert benchmark.main(args) == 0
+    report = json.loads((run / "report.json").read_text())
+    export = Path(report["models"]["seq2seq2seq"])
+    dev = report["scores"]["dev"]
+
+    def mean(label: str) -> float:
+        return sum(dev[label][m] for m in ("rouge1", "rouge2", "rougeL")) / 3
+
+    best = max((c["final"] for c in report["choice"].values()), key=mean)
+    assert report["recorded_choice"]["recorded"] is (mean(best) > mean("seq2seq2seq"))
+    if report["recorded_choice"]["recorded"]:
+        options = read_choice(export)
+        assert options["candidates"] == 3 and options["similarity_model"] == str(encoder.resolve())
+        assert options["rule_candidate"] is best.endswith("candidates")
+        assert options["headline_weight"] == (1.0 if "headline" in best else 0.0)
+        assert (options["corpus"] == str(tiny_corpus.resolve())) is (options["rule_candidate"]
+                                                                     or options["headline_weight"] > 0)
+    else:
+        assert not (export / CHOICE_FILE).exists() and "G alone is best on dev" in report["recorded_choice"]["why"]

