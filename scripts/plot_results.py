@@ -3,6 +3,7 @@
     python scripts/plot_results.py                                  # docs/results/*.json -> docs/results/results.png
     python scripts/plot_results.py --results_dir DIR --out FILE.png
     python scripts/plot_results.py --table                          # the systems as a markdown table, no picture
+    python scripts/plot_results.py --lengths [--table]              # learning.json's lengths -> lengths.png
 
 Reads ``cpu.json`` (the ``cpu`` recipe's three seeds: the rule, the greedy G, the search around the rule) and
 ``quickstart.json`` (the main job's three seeds), both written by ``scripts/benchmark.py --results_json`` /
@@ -10,6 +11,10 @@ Reads ``cpu.json`` (the ``cpu`` recipe's three seeds: the rule, the greedy G, th
 Lead baselines, the rule cut to fixed lengths, the search without G, and other systems' re-scored results. ROUGE F1
 at headline lengths rises about one R-1 point a word, so each system is drawn at its average length. Needs
 matplotlib (`pip install -e '.[plot]'`) for the picture, not for ``--table``.
+
+With ``--lengths``: ``learning.json``'s ``lengths`` (``scripts/research/learning_results.py --length N``): G asked
+for N words, the rule cut to G's lengths and the search around the rule at N words, ROUGE-1 and ROUGE-2 against
+words, one line each.
 """
 
 from __future__ import annotations
@@ -232,6 +237,13 @@ def plot(rows: list[dict], out: str | Path) -> Path:
              "words, the search without G); ../shared/docs/evaluation.md (other systems' outputs re-scored with the "
              "same protocol). Table: docs/results.md.", ha="center", fontsize=8, color="#444444")
     fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return save_png(fig, out)
+
+
+def save_png(fig, out: Path) -> Path:
+    """Write ``fig`` to ``out`` as a small PNG (64 colours) and close it."""
+    import matplotlib.pyplot as plt
+
     out.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     fig.savefig(buffer, dpi=90, format="png")
@@ -244,13 +256,94 @@ def plot(rows: list[dict], out: str | Path) -> Path:
     return out
 
 
+LENGTH_SYSTEMS = (("g", "G asked for N words (one greedy pass)", "#3182bd", "o"),
+                  ("rule", "the rule cut to G's lengths", "#e6550d", "s"),
+                  ("search", "the search around the rule (no model), N words", "#31a354", "^"))
+
+
+def length_rows(results_dir: str | Path) -> list[dict]:
+    """One row per requested length of ``learning.json``: ``words`` (N) and each system's scores; ResultsError when
+    there is none."""
+    path = Path(results_dir) / "learning.json"
+    try:
+        lengths = json.loads(path.read_text(encoding="utf-8"))["lengths"]
+    except (OSError, ValueError, KeyError) as err:
+        raise ResultsError(f"cannot read the lengths of {path} ({err}): add runs with "
+                           f"scripts/research/learning_results.py REPORT --length N") from None
+    if not lengths:
+        raise ResultsError(f"{path} has no lengths yet: add runs with scripts/research/learning_results.py "
+                           f"RUN/report.wordsN.json --length N")
+    return [{"words": int(n), **{key: entry[key] for key, *_ in LENGTH_SYSTEMS if key in entry}}
+            for n, entry in sorted(lengths.items(), key=lambda item: int(item[0]))]
+
+
+def lengths_table(rows: list[dict]) -> str:
+    """The lengths as a markdown table: per N, each system's R-1 / R-2 / R-L (words)."""
+    head = "| words asked for | " + " | ".join(name for _, name, *_ in LENGTH_SYSTEMS) + " |"
+    lines = [head, "|---" * (len(LENGTH_SYSTEMS) + 1) + "|"]
+    for row in rows:
+        cells = [f"{row[k]['rouge1']:.2f} / {row[k]['rouge2']:.2f} / {row[k]['rougeL']:.2f} ({row[k]['words']:.1f})"
+                 if k in row else "not measured" for k, *_ in LENGTH_SYSTEMS]
+        lines.append(f"| {row['words']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot_lengths(rows: list[dict], out: str | Path) -> Path:
+    """ROUGE-1 and ROUGE-2 against words for G, the rule and the search at each length; ImportError without
+    matplotlib."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
+    for ax, (key, name) in zip(axes, (("rouge1", "ROUGE-1"), ("rouge2", "ROUGE-2"))):
+        for system, label, color, marker in LENGTH_SYSTEMS:
+            points = [(row[system]["words"], row[system][key]) for row in rows if system in row]
+            if points:
+                ax.plot(*zip(*points), marker=marker, color=color, label=label)
+        ax.set_xlabel("average words per summary")
+        ax.set_ylabel(f"{name} F1 (x 100)")
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="lower right", fontsize=8)
+    fig.suptitle("Gigaword test (1,951 pairs): the length the user asks for", fontsize=12)
+    fig.text(0.5, 0.015, "Source: docs/results/learning.json (lengths), scripts/benchmark.py --words N.",
+             ha="center", fontsize=8, color="#444444")
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return save_png(fig, Path(out))
+
+
+def lengths_command(args: argparse.Namespace) -> int:
+    """``--lengths``: the table, or lengths.png."""
+    try:
+        rows = length_rows(args.results_dir)
+    except ResultsError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if args.table:
+        print(lengths_table(rows))
+        return 0
+    try:
+        written = plot_lengths(rows, Path(args.out) if args.out else Path(args.results_dir) / "lengths.png")
+    except ImportError:
+        print("error: the picture needs matplotlib: pip install -e '.[plot]'", file=sys.stderr)
+        return 2
+    print(f"wrote {written}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--results_dir", default=str(ROOT / "docs" / "results"),
                         help="folder holding cpu.json and quickstart.json")
     parser.add_argument("--out", default=None, help="the PNG to write (default: RESULTS_DIR/results.png)")
     parser.add_argument("--table", action="store_true", help="print the systems as a markdown table and exit")
+    parser.add_argument("--lengths", action="store_true",
+                        help="learning.json's lengths instead: RESULTS_DIR/lengths.png (or --table)")
     args = parser.parse_args(argv)
+    if args.lengths:
+        return lengths_command(args)
     try:
         rows = systems(load_results(args.results_dir))
     except ResultsError as err:

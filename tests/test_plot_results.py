@@ -43,3 +43,24 @@ def test_a_missing_json_is_a_clear_error(tmp_path: Path, capsys) -> None:
     err = capsys.readouterr().err
     assert "quickstart.json not found" in err and "--results_json" in err
     assert not (tmp_path / "x.png").exists()
+
+
+def test_lengths_table_and_picture_from_learning_json(tmp_path: Path, capsys) -> None:
+    import json
+
+    def scores(r1: float, words: float) -> dict:
+        return {"rouge1": r1, "rouge2": r1 / 3, "rougeL": r1 - 2, "words": words}
+
+    (tmp_path / "learning.json").write_text(json.dumps({"seeds": [], "rounds": [], "ablation": {}, "lengths": {
+        "13": {"g": scores(30.0, 13.0), "rule": scores(29.0, 13.0)},  # no search at 13: "not measured"
+        "8": {"g": scores(26.5, 8.0), "rule": scores(26.0, 8.0), "search": scores(27.0, 8.0)}}}))
+    assert plot_results.main(["--results_dir", str(tmp_path), "--lengths", "--table"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2] == "| 8 | 26.50 / 8.83 / 24.50 (8.0) | 26.00 / 8.67 / 24.00 (8.0) | 27.00 / 9.00 / 25.00 (8.0) |"
+    assert lines[3].startswith("| 13 | 30.00 / 10.00 / 28.00 (13.0) |") and lines[3].endswith("| not measured |")
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert plot_results.main(["--results_dir", str(tmp_path), "--lengths"]) == 0
+        assert (tmp_path / "lengths.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    (tmp_path / "learning.json").write_text(json.dumps({"lengths": {}}))
+    assert plot_results.main(["--results_dir", str(tmp_path), "--lengths"]) == 2
+    assert "no lengths yet" in capsys.readouterr().err
