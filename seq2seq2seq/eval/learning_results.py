@@ -9,7 +9,10 @@ Built from finished benchmark runs' ``report.json`` (``scripts/research/learning
 - ``lengths``: per requested length N, G asked for N words, the rule cut to G's lengths and at N words, and the
   search at N words (``scripts/benchmark.py --words N``).
 - ``rounds``: per round of expert iteration, G's dev and test scores (round 0: the G the first round starts from).
-- ``ablation``: per selector left out, G's test scores.
+- ``ablation``: ``selectors_dev`` (and ``selectors_test``): the search's choice with every judge, without each one
+  and with each one alone, scored against held-out references (``scripts/research/selector_ablation.py``): what each
+  selector adds to the targets G learns from; ``trained``: per selector left out of the targets, the trained G's
+  test scores.
 
 Every score is ROUGE x100 with ``words``, the mean words per summary. Nothing is filled in that was not measured:
 a missing row stays missing.
@@ -113,7 +116,20 @@ def update(path: Path, *, seed: int | None = None, length: int | None = None, ro
         data["rounds"] = sorted([r for r in data["rounds"] if r["round"] != round_number]
                                 + [round_entry(round_number, report)], key=lambda r: r["round"])
     if ablation is not None:
-        data["ablation"][ablation] = scores_row(report["scores"]["test"], G)
+        data["ablation"].setdefault("trained", {})[ablation] = scores_row(report["scores"]["test"], G)
+    return _write(path, data)
+
+
+def _write(path: Path, data: dict) -> dict:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     return data
+
+
+def update_selector_ablation(path: Path, result: dict) -> dict:
+    """Put a selector ablation (``scripts/research/selector_ablation.py``'s result: ``set``, ``rows``, ...) into the
+    results file's ``ablation`` as ``selectors_dev`` or ``selectors_test``, by the set it was measured on."""
+    data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    data.setdefault("ablation", {})[f"selectors_{result['set'].split()[0]}"] = result
+    return _write(path, {"seeds": data.get("seeds", []), "lengths": data.get("lengths", {}),
+                         "rounds": data.get("rounds", []), "ablation": data["ablation"]})
