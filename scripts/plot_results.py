@@ -314,47 +314,29 @@ def plot_lengths(rows: list[dict], out: str | Path) -> Path:
     return save_png(fig, Path(out))
 
 
-def lengths_command(args: argparse.Namespace) -> int:
-    """``--lengths``: the table, or lengths.png."""
-    try:
-        rows = length_rows(args.results_dir)
-    except ResultsError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    if args.table:
-        print(lengths_table(rows))
-        return 0
-    try:
-        written = plot_lengths(rows, Path(args.out) if args.out else Path(args.results_dir) / "lengths.png")
-    except ImportError:
-        print("error: the picture needs matplotlib: pip install -e '.[plot]'", file=sys.stderr)
-        return 2
-    print(f"wrote {written}")
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--results_dir", default=str(ROOT / "docs" / "results"),
-                        help="folder holding cpu.json and quickstart.json")
-    parser.add_argument("--out", default=None, help="the PNG to write (default: RESULTS_DIR/results.png)")
+                        help="folder holding cpu.json and quickstart.json (and learning.json for --lengths)")
+    parser.add_argument("--out", default=None,
+                        help="the PNG to write (default: RESULTS_DIR/results.png, with --lengths lengths.png)")
     parser.add_argument("--table", action="store_true", help="print the systems as a markdown table and exit")
     parser.add_argument("--lengths", action="store_true",
                         help="learning.json's lengths instead: RESULTS_DIR/lengths.png (or --table)")
     args = parser.parse_args(argv)
-    if args.lengths:
-        return lengths_command(args)
+    # the headline picture, or with --lengths the lengths asked for: rows, their table, their picture
+    read, table, draw, name = ((length_rows, lengths_table, plot_lengths, "lengths.png") if args.lengths else
+                               (lambda folder: systems(load_results(folder)), markdown_table, plot, "results.png"))
     try:
-        rows = systems(load_results(args.results_dir))
+        rows = read(args.results_dir)
     except ResultsError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.table:
-        print(markdown_table(rows))
+        print(table(rows))
         return 0
-    out = Path(args.out) if args.out else Path(args.results_dir) / "results.png"
     try:
-        written = plot(rows, out)
+        written = draw(rows, Path(args.out) if args.out else Path(args.results_dir) / name)
     except ImportError:
         print("error: the picture needs matplotlib: pip install -e '.[plot]'", file=sys.stderr)
         return 2
