@@ -255,3 +255,25 @@ def test_the_speed_benchmark_times_a_length_export_as_summarize_runs_it(length_r
     assert bench.main(["--words", "5", "--data", str(data)]) == 2
     assert "--words needs --model" in capsys.readouterr().err
     assert bench.main(["--model", str(tmp_path / "missing"), "--data", str(data)]) == 2
+
+
+def test_the_pipeline_asks_a_length_export_as_summarize_does(length_run: Path, tmp_path: Path, capsys):
+    from seq2seq2seq.inference.hf_pipeline import summarization_pipeline
+
+    pipe = summarization_pipeline(length_run, device="cpu")
+    documents = ["the president met the prime minister to discuss trade and security in the region .",
+                 "stocks rose sharply in tokyo as investors bet on lower interest rates ."]
+
+    def texts(**kwargs) -> list[str]:
+        return [row["summary_text"] for row in pipe(documents, normalize=False, **kwargs)]
+
+    for flags, kwargs in (((), {}), (("--words", "5"), {"words": 5}), (("--max-words", "2"), {"max_words": 2})):
+        code, lines, _ = _summarize(capsys, tmp_path, length_run, *flags)
+        assert code == 0 and texts(**kwargs) == lines, flags  # the same summaries as the CLI, the token included
+    assert all(len(t.split()) <= 3 for t in texts())  # the export's default: 3 of [3, 5]
+    texts(words=4)
+    assert "warning: words=4: this model was trained on 3, 5 words only" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="give it without max_words"):
+        pipe(documents[0], words=5, max_words=3)
+    with pytest.raises(ValueError, match="words must be >= 1"):
+        pipe(documents[0], words=0)

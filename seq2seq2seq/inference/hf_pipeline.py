@@ -56,12 +56,16 @@ from seq2seq2seq.inference.api import (
     decoding_overrides,
     encoder_positions,
     export_language,
+    export_lengths,
     export_settings,
     lead_length,
+    length_prefix,
+    length_request,
     load_export,
     present,
     replaced_warning,
 )
+from seq2seq2seq.length_control import default_words, trained_lengths
 from seq2seq2seq.models.build import ModelLoadError, check_finite
 from seq2seq2seq.normalize import normalize as normalize_text
 
@@ -69,7 +73,7 @@ TASK = "seq2seq2seq-summarization"
 
 
 # keyword arguments accepted at construction or per call, by kind
-_PREPROCESS_KEYS = ("normalize", "max_document_tokens", "truncation")
+_PREPROCESS_KEYS = ("normalize", "max_document_tokens", "truncation", "words")
 _DECODING_KEYS = ("num_beams", "no_repeat_ngram_size", "eos_damping", "eos_damping_tokens", "no_repeat_words")
 _MAX_KEYS = ("max_words", "max_new_tokens", "max_length")  # each sets the length cap: one at a time
 _MIN_KEYS = ("min_words", "min_new_tokens", "min_length")  # each sets the minimum length: one at a time
@@ -78,7 +82,7 @@ _GENERATE_KEYS = ("do_sample", "early_stopping", "length_penalty")
 ACCEPTED_ARGUMENTS = _PREPROCESS_KEYS + _DECODING_KEYS + _MAX_KEYS + _MIN_KEYS + _GENERATE_KEYS
 _SAMPLING_KEYS = {"temperature", "top_k", "top_p", "typical_p", "min_p", "num_return_sequences", "epsilon_cutoff",
                   "eta_cutoff"}
-_INT_KEYS = {"max_document_tokens", "num_beams", "no_repeat_ngram_size", "eos_damping_tokens", *_MAX_KEYS, *_MIN_KEYS}
+_INT_KEYS = {"max_document_tokens", "words", "num_beams", "no_repeat_ngram_size", "eos_damping_tokens", *_MAX_KEYS, *_MIN_KEYS}
 _FLOAT_KEYS = {"eos_damping", "length_penalty"}
 _BOOL_KEYS = {"normalize", "truncation", "no_repeat_words", "do_sample"}
 
@@ -112,7 +116,10 @@ class Seq2Seq2SeqSummarizationPipeline(Pipeline):
     ``no_repeat_words`` (defaults: the export's), and the summary length: ``max_words`` or ``max_new_tokens`` or
     ``max_length`` (= max_new_tokens + 1: for an encoder-decoder, generate counts the decoder start token), and
     ``min_words`` or ``min_new_tokens`` or ``min_length`` (= min_new_tokens + 1); words map to tokens as in
-    :func:`decoding_overrides`. Accepted where they describe what this pipeline does: ``do_sample=False``,
+    :func:`decoding_overrides`. ``words``: the length a length-conditioned export (``pretrain.length_words``) is asked
+    for, as ``summarize --words N``: its control token goes before the document and the summary has exactly N whole
+    words (the nearest trained length's token for an N it was not trained on, with a warning); without it such an
+    export is asked for its default length, capped there unless a length argument is given. Accepted where they describe what this pipeline does: ``do_sample=False``,
     ``early_stopping=True`` and ``length_penalty=1.0`` (any value with greedy decoding, where they do nothing),
     ``truncation=True`` (documents are always truncated to the model's limit). ``decoding=DecodingConfig(...)`` at
     construction replaces the export's decoding settings altogether.
@@ -143,10 +150,15 @@ class Seq2Seq2SeqSummarizationPipeline(Pipeline):
         self._positions = decoder_positions(model)
         self._encoder_positions = encoder_positions(model)
         self._replaced = 0  # summaries replaced by their document's first words in the current call
+        # a length-conditioned export's lengths (checked against its tokenizer below), as length_request reads them
+        self.folder, self.length_words = folder, trained_lengths(model.config)
+        self.default_words = default_words(self.length_words)
         super().__init__(model, *args, **kwargs)
         if self.tokenizer is None:
             raise ModelLoadError(f"{TASK} pipeline: no tokenizer; pass the export folder as model= (it holds the "
                                  f"tokenizer) or tokenizer=...")
+        if self.length_words:
+            self.length_words, self.default_words = export_lengths(folder, model.config, self.tokenizer)
         self.model.eval()
 
     def _sanitize_parameters(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
@@ -169,9 +181,11 @@ class Seq2Seq2SeqSummarizationPipeline(Pipeline):
                 check_document_limit(kwargs["max_document_tokens"], self._encoder_positions)
             except SummarizeError as err:
                 raise ValueError(f"{TASK} pipeline: {err}") from None
-        preprocess = {k: kwargs[k] for k in ("normalize", "max_document_tokens") if k in kwargs}
-        forward = {k: kwargs[k] for k in _DECODING_KEYS + ("early_stopping", "length_penalty") if k in kwargs}
+        preprocess = {k: kwargs[k] for k in ("normalize", "max_document_tokens", "words") if k in kwargs}
+        forward = {k: kwargs[k] for k in _DECODING_KEYS + ("early_stopping", "length_penalty", "words") if k in kwargs}
         postprocess: dict[str, Any] = {}
+        if "words" in kwargs:
+            self._check_words(kwargs)
         cap = _one_of(kwargs, _MAX_KEYS)
         if cap is not None:
             forward["summary_cap"] = cap
@@ -185,9 +199,35 @@ class Seq2Seq2SeqSummarizationPipeline(Pipeline):
         self._decoding_for({**getattr(self, "_forward_params", {}), **forward})
         return preprocess, forward, postprocess
 
+    def _check_words(self, kwargs: dict[str, Any]) -> None:
+        """``words`` asks a length-conditioned export for a length; alone (it sets the caps), once warned."""
+        others = [key for key in _MAX_KEYS + _MIN_KEYS if key in kwargs]
+        if others:
+            raise ValueError(f"{TASK} pipeline: words sets the summary's length: give it without {', '.join(others)}")
+        try:
+            _, _, _, notes = length_request(self, kwargs["words"])
+        except SummarizeError as err:
+            raise ValueError(f"{TASK} pipeline: {err}".replace("--words", "words").replace("--max-words", "max_words")
+                             .replace("--min-words", "min_words")) from None
+        for note in notes:
+            print(f"warning: {note.replace('--words ', 'words=')}", file=sys.stderr)
+
+    def _words_for(self, params: dict[str, Any]) -> int | None:
+        """The words the summary is cut to for these arguments: ``words``, else a length-conditioned export's default
+        length when no length argument is given (as summarize asks it), else None (the length arguments decide)."""
+        if params.get("words") is not None:
+            return params["words"]
+        if self.length_words and not (params.get("summary_cap") or params.get("summary_min")):
+            return self.default_words
+        return None
+
     def _decoding_for(self, params: dict[str, Any]) -> DecodingConfig:
         """The decoding settings for the merged forward arguments; ValueError for those that cannot apply."""
         lengths: dict[str, int] = {}
+        words = self._words_for(params)
+        if words is not None:  # words sets both caps: a length argument given with it elsewhere gives way
+            params = {**params, "summary_cap": ("max_words", words),
+                      "summary_min": ("min_words", words) if self.decoding.whole_words else None}
         for given in (params.get("summary_cap"), params.get("summary_min")):
             if given is None:
                 continue
@@ -234,13 +274,15 @@ class Seq2Seq2SeqSummarizationPipeline(Pipeline):
             return [r[0] for r in result]
         return result
 
-    def preprocess(self, text: str, normalize: bool = True,
-                   max_document_tokens: int | None = None) -> dict[str, Any]:
+    def preprocess(self, text: str, normalize: bool = True, max_document_tokens: int | None = None,
+                   words: int | None = None) -> dict[str, Any]:
         if not isinstance(text, str):
             raise TypeError(f"{TASK} pipeline: expected a string or a list of strings, got {type(text).__name__}")
         document = normalize_text(text, self.language) if normalize else " ".join(text.split())
         limit = self.max_document_tokens if max_document_tokens is None else max_document_tokens
-        encoded = self.tokenizer(document, max_length=limit, truncation=True, return_tensors="pt")
+        # a length-conditioned export reads the asked length's control token first, as the CLI gives it
+        prefix = length_prefix(self, words or self.default_words) if document else ""
+        encoded = self.tokenizer(prefix + document, max_length=limit, truncation=True, return_tensors="pt")
         return {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"],
                 "empty": not document, "document": document}
 
@@ -253,15 +295,17 @@ class Seq2Seq2SeqSummarizationPipeline(Pipeline):
         # batched, "empty" and "document" are lists (one a row) that the pipeline splits back up with the rows
         rows = {key: value if isinstance(value, list) else [value]
                 for key, value in (("empty", model_inputs["empty"]), ("document", model_inputs["document"]))}
-        return {"summary_ids": out.summary_ids, **rows, "lead": [lead_length(cfg)] * len(rows["empty"])}
+        n = len(rows["empty"])
+        cut = self._words_for(params)  # the word cut of a length asked for
+        return {"summary_ids": out.summary_ids, **rows, "lead": [lead_length(cfg)] * n, "cut": [cut] * n}
 
     def postprocess(self, model_outputs: dict[str, Any], max_words: int | None = None) -> list[dict[str, str]]:
-        empty, document, lead = (model_outputs[key][0] if isinstance(model_outputs[key], list) else model_outputs[key]
-                                 for key in ("empty", "document", "lead"))
+        empty, document, lead, cut = (model_outputs[key][0] if isinstance(model_outputs[key], list)
+                                      else model_outputs[key] for key in ("empty", "document", "lead", "cut"))
         if empty:
             return [{"summary_text": ""}]
         decoded = self.tokenizer.decode(model_outputs["summary_ids"][0], skip_special_tokens=True)
-        text, replaced = present(decoded, max_words, self.language, document, lead)
+        text, replaced = present(decoded, max_words or cut, self.language, document, lead)
         self._replaced += replaced
         return [{"summary_text": text}]
 
