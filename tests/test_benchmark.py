@@ -317,3 +317,28 @@ def test_record_choice_writes_the_dev_best_choice_into_the_export_only_when_it_b
                                                                      or options["headline_weight"] > 0)
     else:
         assert not (export / CHOICE_FILE).exists() and "G alone is best on dev" in report["recorded_choice"]["why"]
+
+
+def test_side_by_side_shows_g_the_rule_and_the_search_for_spread_documents(tiny_corpus: Path, tmp_path: Path,
+                                                                          capsys) -> None:
+    spec = importlib.util.spec_from_file_location("side_by_side", ROOT / "scripts" / "research" / "side_by_side.py")
+    side = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(side)
+    from seq2seq2seq.eval.baselines import read_pairs
+    from seq2seq2seq.paths import shared_data_dir
+
+    n_test = len(read_pairs(shared_data_dir() / "gigaword" / "test.jsonl")[0])
+    predictions = tmp_path / "g.txt"
+    predictions.write_text("".join(f"summary {i}\n" for i in range(n_test)), encoding="utf-8")
+    encoder = tiny_bert(tmp_path / "encoder", (tiny_corpus / "train.txt").read_text().splitlines())
+    argv = ["--data_dir", str(tiny_corpus), "--similarity_model", str(encoder), "--n", "4", "--words", "5",
+            "--system", f"G={predictions}"]
+    assert side.main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "| document | reference | G | the rule (5 words) | the search (no model) |"
+    assert len(lines) == 2 + 4
+    # every len/4-th document, in order: the G column shows those lines of the file
+    assert [line.split(" | ")[2] for line in lines[2:]] == [f"summary {j * n_test // 4}" for j in range(4)]
+    assert all(1 <= len(line.split(" | ")[3].split()) <= 5 for line in lines[2:])
+    predictions.write_text("too short\n", encoding="utf-8")
+    assert side.main(argv) == 2 and "1 lines for" in capsys.readouterr().err
