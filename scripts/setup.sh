@@ -51,7 +51,7 @@ else
   quietly "torch" python -m pip install "torch>=2.2,<3" --index-url https://download.pytorch.org/whl/cpu
 fi
 echo "set-up: seq2seq2seq and its dependencies"
-quietly "the project's dependencies" python -m pip install -e ".[test,tensorboard,plot]"
+quietly "the project's dependencies" python -m pip install -e ".[test,tensorboard,plot,similarity]"
 # optional: official perl ROUGE-1.5.5 for `scripts/evaluate_rouge.py --backend perl`
 if [ "${WITH_PERL_ROUGE:-0}" = "1" ]; then
   echo "set-up: perl ROUGE-1.5.5"
