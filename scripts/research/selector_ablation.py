@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from data_prep.search_candidates import candidates_of, load_judges
+    from data_prep.search_candidates import add_new, load_judges, model_candidates, rule_candidates
     from seq2seq2seq.data import load_headline_word_stats
     from seq2seq2seq.eval.baselines import read_pairs
     from seq2seq2seq.eval.rouge import format_table
@@ -106,15 +106,25 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     started = time.perf_counter()
     with torch.no_grad():
-        candidates, kinds = candidates_of(documents, load_headline_word_stats(data_dir), search, summarizer)
+        # as data_prep.search_candidates.candidates_of makes them, keeping G's greedy summary, which is not a
+        # candidate of its own where the rule or a variant already gave the same text
+        stats = load_headline_word_stats(data_dir)
+        pools = [rule_candidates(d, stats, search) for d in documents]
+        proposals = model_candidates(summarizer, documents, search, 0) if summarizer is not None else []
+        for (texts, pool_kinds), (more, more_kinds) in zip(pools, proposals):
+            add_new(texts, pool_kinds, more, more_kinds)
+        candidates, kinds = [texts for texts, _ in pools], [pool_kinds for _, pool_kinds in pools]
         parts = {judge.name: judge.score_candidates(documents, candidates) for judge in judges}
     seconds = time.perf_counter() - started
     choices = {"the rule's summary (no choice)": [0] * len(documents)}
-    if summarizer is not None:
-        choices["G's greedy summary (no choice)"] = [k.index("greedy") for k in kinds]
     choices.update(choices_by_row(parts, {judge.name: judge.weight for judge in judges}))
     choices["oracle: the best candidate by ROUGE-1 against the reference"] = oracle(candidates, references)
     rows = rows_of(choices, candidates, references)
+    if proposals:
+        from seq2seq2seq.eval.rouge import score_summaries
+
+        rows = {"G's greedy summary (no choice)": score_summaries([more[0] for more, _ in proposals], references),
+                **rows}
     picked = {label: {kind: round(sum(k[i] == kind for k, i in zip(kinds, picks)) / len(picks), 3)
                       for kind in sorted({k for row in kinds for k in row})} for label, picks in choices.items()}
     result = {"set": f"{args.set} ({len(documents)} documents, {source.name})", "command": search.command,
