@@ -116,13 +116,16 @@ def model_candidates(summarizer, documents: list[str], args: argparse.Namespace,
 
 
 def candidates_of(documents: list[str], stats: HeadlineWordStats, args: argparse.Namespace, summarizer=None,
-                  chunk: int = 0) -> tuple[list[list[str]], list[list[str]]]:
+                  chunk: int = 0, proposals: list[tuple[list[str], list[str]]] | None = None
+                  ) -> tuple[list[list[str]], list[list[str]]]:
     """Per document, its candidates (the rule's summary first, then its variants as drawn, repeats included, as the
-    test-time search has them; then G's proposals that are new) and their kinds; ``summarizer``: G, or None."""
+    test-time search has them; then G's proposals that are new) and their kinds; ``summarizer``: G, or None;
+    ``proposals``: G's, already made by :func:`model_candidates` (instead of ``summarizer``)."""
     pools = [rule_candidates(d, stats, args) for d in documents]
-    if summarizer is not None:
-        for (texts, kinds), (more, more_kinds) in zip(pools, model_candidates(summarizer, documents, args, chunk)):
-            add_new(texts, kinds, more, more_kinds)
+    if proposals is None and summarizer is not None:
+        proposals = model_candidates(summarizer, documents, args, chunk)
+    for (texts, kinds), (more, more_kinds) in zip(pools, proposals or []):
+        add_new(texts, kinds, more, more_kinds)
     return [texts for texts, _ in pools], [kinds for _, kinds in pools]
 
 

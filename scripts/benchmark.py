@@ -484,10 +484,11 @@ def summarize(bench: Bench, name: str, documents: list[str]) -> dict[str, list[s
     args, cfg = bench.args, bench.cfg
     normalised = [normalize(d) for d in documents]  # G reads documents normalised like its training text
     systems = {}
+    words = bench.g_words  # the cut, read once (a property that inspects the model)
     for label, model in bench.loaded.items():
         started = time.perf_counter()
         prefix, decoding = bench.g_reading(model)
-        systems[label] = [trim_words(text, bench.g_words) for text in summarize_texts(
+        systems[label] = [trim_words(text, words) for text in summarize_texts(
             model, bench.tokenizer, normalised, decoding, max_document_tokens=cfg.model.max_document_tokens,
             num_beams=args.beams, progress=True, prefix=prefix)]
         bench.wall[f"summarize_{name}_{label}_seconds"] = time.perf_counter() - started
@@ -523,7 +524,8 @@ def candidates(bench: Bench, name: str, model_label: str, normalised: list[str],
         dataclasses.replace(decoding, num_beams=args.beams or decoding.num_beams),
         k=args.candidates, max_document_tokens=cfg.model.max_document_tokens, seed=cfg.seed,
         progress=True, temperature=args.candidates_temperature, prefix=prefix)
-    rows = [[trim_words(text, bench.g_words) for text in row] for row in rows]
+    words = bench.g_words
+    rows = [[trim_words(text, words) for text in row] for row in rows]
     key = "" if model_label == "seq2seq2seq" else "pretrained_"
     bench.wall[f"summarize_{name}_{key}{args.candidates}_candidates_seconds"] = time.perf_counter() - started
     if args.candidates_with_rule:  # the rule's candidates last, dropped again for the rows without it

@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from data_prep.search_candidates import add_new, load_judges, model_candidates, rule_candidates
+    from data_prep.search_candidates import candidates_of, load_judges, model_candidates
     from seq2seq2seq.data import load_headline_word_stats
     from seq2seq2seq.eval.baselines import read_pairs
     from seq2seq2seq.eval.rouge import format_table
@@ -106,14 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     started = time.perf_counter()
     with torch.no_grad():
-        # as data_prep.search_candidates.candidates_of makes them, keeping G's greedy summary, which is not a
-        # candidate of its own where the rule or a variant already gave the same text
-        stats = load_headline_word_stats(data_dir)
-        pools = [rule_candidates(d, stats, search) for d in documents]
+        # G's proposals kept: its greedy summary is no candidate of its own where the rule already gave that text
         proposals = model_candidates(summarizer, documents, search, 0) if summarizer is not None else []
-        for (texts, pool_kinds), (more, more_kinds) in zip(pools, proposals):
-            add_new(texts, pool_kinds, more, more_kinds)
-        candidates, kinds = [texts for texts, _ in pools], [pool_kinds for _, pool_kinds in pools]
+        candidates, kinds = candidates_of(documents, load_headline_word_stats(data_dir), search,
+                                          proposals=proposals)
         parts = {judge.name: judge.score_candidates(documents, candidates) for judge in judges}
     seconds = time.perf_counter() - started
     choices = {"the rule's summary (no choice)": [0] * len(documents)}

@@ -82,7 +82,8 @@ _GENERATE_KEYS = ("do_sample", "early_stopping", "length_penalty")
 ACCEPTED_ARGUMENTS = _PREPROCESS_KEYS + _DECODING_KEYS + _MAX_KEYS + _MIN_KEYS + _GENERATE_KEYS
 _SAMPLING_KEYS = {"temperature", "top_k", "top_p", "typical_p", "min_p", "num_return_sequences", "epsilon_cutoff",
                   "eta_cutoff"}
-_INT_KEYS = {"max_document_tokens", "words", "num_beams", "no_repeat_ngram_size", "eos_damping_tokens", *_MAX_KEYS, *_MIN_KEYS}
+_INT_KEYS = {"max_document_tokens", "words", "num_beams", "no_repeat_ngram_size", "eos_damping_tokens", *_MAX_KEYS,
+             *_MIN_KEYS}
 _FLOAT_KEYS = {"eos_damping", "length_penalty"}
 _BOOL_KEYS = {"normalize", "truncation", "no_repeat_words", "do_sample"}
 
@@ -119,7 +120,8 @@ class Seq2Seq2SeqSummarizationPipeline(Pipeline):
     :func:`decoding_overrides`. ``words``: the length a length-conditioned export (``pretrain.length_words``) is asked
     for, as ``summarize --words N``: its control token goes before the document and the summary has exactly N whole
     words (the nearest trained length's token for an N it was not trained on, with a warning); without it such an
-    export is asked for its default length, capped there unless a length argument is given. Accepted where they describe what this pipeline does: ``do_sample=False``,
+    export is asked for its default length, capped there unless a length argument is given. Accepted where they
+    describe what this pipeline does: ``do_sample=False``,
     ``early_stopping=True`` and ``length_penalty=1.0`` (any value with greedy decoding, where they do nothing),
     ``truncation=True`` (documents are always truncated to the model's limit). ``decoding=DecodingConfig(...)`` at
     construction replaces the export's decoding settings altogether.
