@@ -23,8 +23,8 @@ P(human); a weight of 0 leaves a judge out. Documents are processed in chunks, e
 file (``chunk-000012.arrow``: columns ``index``, ``target``, ``choice``, ``kind``), so an interrupted run resumes
 where it stopped; with several processes (``accelerate launch``), chunk c goes to process c mod N.
 ``settings.json`` records what the targets depend on (the models' weights by sha256 among them: a resumed run with
-other settings is refused); ``manifest.json`` the command, the counts and which kinds of candidates were chosen;
-training refuses targets of other documents.
+other settings is refused; a larger ``--max_documents`` extends the folder); ``manifest.json`` the command, the
+counts and which kinds of candidates were chosen; training refuses targets of other documents.
 """
 
 from __future__ import annotations
@@ -141,6 +141,9 @@ def check_folder(out: Path, settings: dict, overwrite: bool) -> None:
     changed = {k: (old.get(k), v) for k, v in settings.items() if old.get(k) != v}
     if not changed:
         return
+    if set(changed) == {"documents"} and not overwrite:
+        extend(out, old["documents"], settings["documents"], settings["chunk_size"])
+        return
     if not overwrite:
         shown = ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in changed.items())
         raise SearchTargetsError(f"{out} holds targets computed with other settings ({shown}); pass the same "
@@ -148,6 +151,19 @@ def check_folder(out: Path, settings: dict, overwrite: bool) -> None:
     for path in out.iterdir():
         if path.is_file():
             path.unlink()
+
+
+def extend(out: Path, had: int, wanted: int, chunk_size: int) -> None:
+    """The same settings for more documents: the finished chunks are the first documents' targets as a run for
+    ``wanted`` documents computes them (each document's candidates depend on the document and the seed only), so they
+    are kept; a last chunk cut short at ``had`` documents is computed again. Fewer documents are refused: the folder
+    already covers them."""
+    if wanted < had:
+        raise SearchTargetsError(f"{out} holds the targets of the first {had} documents, more than the {wanted} asked "
+                                 f"for; train on them as they are (training reads the first max_documents), or give "
+                                 f"another --out")
+    if had % chunk_size:
+        (out / f"chunk-{had // chunk_size:06d}.arrow").unlink(missing_ok=True)
 
 
 def write_chunk(path: Path, indices: list[int], targets: list[str], choices: list[int], kinds: list[str]) -> None:

@@ -52,6 +52,22 @@ def test_each_target_is_one_of_the_documents_candidates_and_the_folder_resumes(t
     assert (out / "chunk-000000.arrow").stat().st_mtime_ns == kept and read_targets(out).by_index == targets.by_index
 
 
+def test_more_documents_extend_the_folder_as_a_run_for_all_of_them_computes_it(tiny_corpus, encoder_dir, tmp_path,
+                                                                               capsys):
+    out, fresh = tmp_path / "targets", tmp_path / "fresh"
+    assert _targets(tiny_corpus, out, encoder_dir) == 0  # 40 documents: chunks of 16, 16 and 8
+    kept = [(out / f"chunk-00000{c}.arrow").stat().st_mtime_ns for c in (0, 1)]
+    assert _targets(tiny_corpus, out, encoder_dir, "--max_documents", "56") == 0
+    assert [(out / f"chunk-00000{c}.arrow").stat().st_mtime_ns for c in (0, 1)] == kept  # full chunks kept
+    assert _targets(tiny_corpus, fresh, encoder_dir, "--max_documents", "56") == 0
+    extended = read_targets(out)
+    assert len(extended) == 56 and extended.by_index == read_targets(fresh).by_index  # the short chunk was redone
+    assert json.loads((out / "settings.json").read_text())["documents"] == 56
+    check_targets(extended, tiny_corpus, 56)
+    assert _targets(tiny_corpus, out, encoder_dir, "--max_documents", "20") == 2
+    assert "the targets of the first 56 documents, more than the 20 asked for" in capsys.readouterr().err
+
+
 def test_targets_of_other_settings_or_documents_are_refused(tiny_corpus, encoder_dir, tmp_path, capsys):
     out = tmp_path / "targets"
     assert _targets(tiny_corpus, out, encoder_dir) == 0
