@@ -12,9 +12,10 @@ Two commands, run in order (each stops the round if it fails; each resumes where
    samples and edits of its summary; the judges are similarity, fluency, headline vocabulary and the previous run's
    own R and D (its final/reconstructor and final/discriminator), each weighted (0 = left out: the ablation);
 2. ``python scripts/benchmark.py`` with the previous run's config: trains OUT/train with ``pretrain.task: search`` on
-   those targets, G warm-started from the previous dev-selected G and R and D from the previous final ones (the
-   REINFORCE stage follows as that config says; ``-- --adversarial.steps 0`` leaves it out), then writes dev and test
-   scores to OUT/report.json and OUT/report.md.
+   those targets, G warm-started from the previous dev-selected G and R and D from the previous final ones
+   (``--warm_start g``: R and D start afresh; R's and D's exports are needed only where they judge or start); the
+   REINFORCE stage follows as that config says (``-- --adversarial.steps 0`` leaves it out); then it writes dev and
+   test scores to OUT/report.json and OUT/report.md.
 
 ``--previous`` is a benchmark run folder (RUN/train holds the training run) or a training run folder itself.
 """
@@ -53,11 +54,26 @@ def training_run(previous: Path) -> Path:
                      f"folder or a training output_dir")
 
 
-def exports(train: Path) -> dict[str, Path]:
-    """The previous run's dev-selected G (best/, else final/) and its final R and D; refused unless all exist."""
+WARM_STARTS = {"g": "summarizer", "r": "reconstructor", "d": "discriminator"}
+
+
+def needed(args: argparse.Namespace) -> set[str]:
+    """The previous run's exports the round reads: G always; R and D where they judge or start the next run."""
+    parts = {"summarizer"} | {WARM_STARTS[w] for w in args.warm_start}
+    if args.reconstruction_weight > 0:
+        parts.add("reconstructor")
+    if args.discriminator_weight > 0:
+        parts.add("discriminator")
+    return parts
+
+
+def exports(train: Path, parts: set[str] | None = None) -> dict[str, Path]:
+    """The previous run's dev-selected G (best/, else final/) and its final R and D (those of ``parts``, default
+    all three); refused unless each exists."""
     found = {"summarizer": next((train / where / "summarizer" for where in ("best", "final")
                                  if (train / where / "summarizer" / "config.json").is_file()), None),
              "reconstructor": train / "final" / "reconstructor", "discriminator": train / "final" / "discriminator"}
+    found = {name: folder for name, folder in found.items() if parts is None or name in parts}
     missing = [name for name, folder in found.items() if folder is None or not (folder / "config.json").is_file()]
     if missing:
         raise RoundError(f"{train} has no {', '.join(missing)} export (looked in best/ and final/); finish that run "
@@ -68,7 +84,7 @@ def exports(train: Path) -> dict[str, Path]:
 def round_commands(args: argparse.Namespace, extra: list[str]) -> list[list[str]]:
     """The round's commands: the search targets around the previous G, then training and scoring the next G."""
     train = training_run(Path(args.previous))
-    models = exports(train)
+    models = exports(train, needed(args))
     config = yaml.safe_load((train / "config.yaml").read_text(encoding="utf-8")) or {}
     data_dir = str(config.get("data_dir") or "runs/corpus")
     max_documents = args.max_documents if args.max_documents is not None else int(config.get("max_documents") or 0)
@@ -78,18 +94,22 @@ def round_commands(args: argparse.Namespace, extra: list[str]) -> list[list[str]
                "--samples", str(args.samples), "--edits", str(args.edits), "--candidates", str(args.candidates),
                "--words", str(args.words), "--seed", str(args.seed),
                "--similarity_weight", str(args.similarity_weight), "--headline_weight", str(args.headline_weight),
-               "--reconstruction_model", str(train), "--reconstruction_weight", str(args.reconstruction_weight),
-               "--discriminator_model", str(train), "--discriminator_weight", str(args.discriminator_weight)]
+               "--reconstruction_weight", str(args.reconstruction_weight),
+               "--discriminator_weight", str(args.discriminator_weight)]
+    for judge in ("reconstruction", "discriminator"):
+        if getattr(args, f"{judge}_weight") > 0:
+            targets += [f"--{judge}_model", str(train)]
     if args.similarity_model:
         targets += ["--similarity_model", args.similarity_model]
     if args.fluency_model:
         targets += ["--fluency_model", args.fluency_model, "--fluency_weight", str(args.fluency_weight)]
     benchmark = [sys.executable, str(ROOT / "scripts" / "benchmark.py"), "--config", str(train / "config.yaml"),
                  "--run_dir", str(out), "--data_dir", data_dir, "--max_documents", str(max_documents),
-                 "--pretrain.task", "search", "--pretrain.search_targets", str(out / "targets"),
-                 "--model.summarizer_init", str(models["summarizer"]),
-                 "--model.reconstructor_init", str(models["reconstructor"]),
-                 "--discriminator.init", str(models["discriminator"])]
+                 "--pretrain.task", "search", "--pretrain.search_targets", str(out / "targets")]
+    inits = {"summarizer": "--model.summarizer_init", "reconstructor": "--model.reconstructor_init",
+             "discriminator": "--discriminator.init"}
+    for which in args.warm_start:
+        benchmark += [inits[WARM_STARTS[which]], str(models[WARM_STARTS[which]])]
     if args.steps is not None:
         benchmark += ["--pretrain.steps", str(args.steps)]
     return [targets, benchmark + extra]
@@ -119,9 +139,18 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--headline_weight", type=float, default=0.5)
     parser.add_argument("--reconstruction_weight", type=float, default=0.5, help="the previous R (0 = left out)")
     parser.add_argument("--discriminator_weight", type=float, default=0.5, help="the previous D (0 = left out)")
+    parser.add_argument("--warm_start", default="g,r,d",
+                        help="which of the next run's models start from the previous run's: g, r, d, comma-separated "
+                             "(default all three; e.g. g: R and D start afresh)")
     parser.add_argument("--dry-run", "--dry_run", dest="dry_run", action="store_true",
                         help="print the commands, run nothing")
-    return parser.parse_args(argv), extra
+    args = parser.parse_args(argv)
+    chosen = [w.strip().lower() for w in args.warm_start.split(",") if w.strip()]
+    if "g" not in chosen or any(w not in WARM_STARTS for w in chosen):
+        parser.error(f"--warm_start {args.warm_start!r}: give g and, if wanted, r and d, comma-separated (e.g. g,r,d "
+                     f"or g); the round improves the previous G, so G always starts from it")
+    args.warm_start = [w for w in WARM_STARTS if w in chosen]
+    return args, extra
 
 
 def main(argv: list[str] | None = None) -> int:

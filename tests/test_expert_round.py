@@ -53,6 +53,26 @@ def test_the_round_prints_its_commands(tiny_run, tmp_path, capsys):
     assert not out.exists()  # a dry run makes nothing
 
 
+def test_warm_start_g_starts_r_and_d_afresh_and_needs_no_r_or_d_that_does_not_judge(tiny_run, tmp_path, capsys):
+    expert_round = _round_module()
+    previous = tmp_path / "g_only"
+    (previous / "final").mkdir(parents=True)
+    shutil.copy(tiny_run / "config.yaml", previous / "config.yaml")
+    best = "best" if (tiny_run / "best" / "summarizer").is_dir() else "final"
+    shutil.copytree(tiny_run / best / "summarizer", previous / "final" / "summarizer")  # no R, no D exported
+    args = ["--previous", str(previous), "--out", str(tmp_path / "o"), "--dry-run", "--warm_start", "g"]
+    assert expert_round.main(args + ["--reconstruction_weight", "0", "--discriminator_weight", "0"]) == 0
+    targets, benchmark = [shlex.split(line) for line in capsys.readouterr().out.splitlines()]
+    assert "--reconstruction_model" not in targets and "--discriminator_model" not in targets
+    assert "--model.summarizer_init" in benchmark
+    assert "--model.reconstructor_init" not in benchmark and "--discriminator.init" not in benchmark
+    assert expert_round.main(args + ["--discriminator_weight", "0"]) == 2  # R judges by default: its export is needed
+    assert "has no reconstructor export" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        expert_round.main(args[:-2] + ["--warm_start", "r,d"])
+    assert "G always starts from it" in capsys.readouterr().err
+
+
 def test_the_round_names_what_is_missing(tiny_run, tmp_path, capsys):
     expert_round = _round_module()
     assert expert_round.main(["--previous", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")]) == 2
