@@ -181,6 +181,7 @@ def run(args: argparse.Namespace) -> dict:
     from tqdm.auto import tqdm
 
     from data_prep.search_candidates import candidates_of, choose, load_judges
+    from seq2seq2seq.allocator import warn_if_slow_allocator
     from seq2seq2seq.data import load_corpus, load_headline_word_stats
     from seq2seq2seq.inference.api import load_summarizer
 
@@ -192,6 +193,7 @@ def run(args: argparse.Namespace) -> dict:
     summarizer = load_summarizer(args.model, device=state.device) if args.model else None
     settings = settings_of(args, len(documents), data_dir, summarizer.folder if summarizer else None)
     if state.is_main_process:
+        warn_if_slow_allocator(cuda=state.device.type == "cuda")
         out.mkdir(parents=True, exist_ok=True)
         check_folder(out, settings, args.overwrite)
         (out / "settings.json").write_text(json.dumps(settings, indent=2), encoding="utf-8")

@@ -25,6 +25,7 @@ from accelerate.logging import get_logger
 
 from seq2seq2seq import checkpoint as ckpt
 from seq2seq2seq import resume_policy, run_lock
+from seq2seq2seq.allocator import warn_if_slow_allocator
 from seq2seq2seq.config import ConfigError, TrainConfig, config_to_yaml, load_config, parse_overrides
 from seq2seq2seq.data import CorpusError, load_corpus
 from seq2seq2seq.models.build import ModelLoadError
@@ -92,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
+    if _is_main_process():
+        warn_if_slow_allocator(cuda=torch.cuda.is_available())
     out = Path(cfg.output_dir)
     try:
         lock = run_lock.acquire(out) if _is_main_process() else None
