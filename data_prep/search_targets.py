@@ -23,7 +23,8 @@ P(human); a weight of 0 leaves a judge out. Documents are processed in chunks, e
 file (``chunk-000012.arrow``: columns ``index``, ``target``, ``choice``, ``kind``), so an interrupted run resumes
 where it stopped; with several processes (``accelerate launch``), chunk c goes to process c mod N.
 ``settings.json`` records what the targets depend on (the models' weights by sha256 among them: a resumed run with
-other settings is refused; a larger ``--max_documents`` extends the folder); ``manifest.json`` the command, the
+other settings is refused; a larger ``--max_documents`` extends the folder; ``--first_document K`` searches documents
+K onwards only, e.g. an expert round's fresh documents); ``manifest.json`` the command, the
 counts and which kinds of candidates were chosen; training refuses targets of other documents.
 """
 
@@ -57,14 +58,15 @@ from seq2seq2seq.search_targets import (
 
 # what the targets depend on: a folder computed with other values is not resumed, it is refused
 SETTINGS = ("candidates", "temperature", "words", "seed", "fluency_model", "fluency_weight", "headline_weight",
-            "similarity_model", "documents", "documents_sha256", "similarity_weight", "chunk_size", "model",
-            "model_sha256", "samples", "sample_temperature", "edits", "reconstruction_model", "reconstruction_weight",
-            "reconstruction_sha256", "discriminator_model", "discriminator_weight", "discriminator_sha256")
+            "similarity_model", "first_document", "documents", "documents_sha256", "similarity_weight", "chunk_size",
+            "model", "model_sha256", "samples", "sample_temperature", "edits", "reconstruction_model",
+            "reconstruction_weight", "reconstruction_sha256", "discriminator_model", "discriminator_weight",
+            "discriminator_sha256")
 # the values of the settings added since the first version, which folders written before record none of
-LATER_DEFAULTS = {"similarity_weight": 1.0, "chunk_size": 1024, "model": "", "model_sha256": None, "samples": 0,
-                  "sample_temperature": 1.0, "edits": 0, "reconstruction_model": "", "reconstruction_weight": 0.0,
-                  "reconstruction_sha256": None, "discriminator_model": "", "discriminator_weight": 0.0,
-                  "discriminator_sha256": None}
+LATER_DEFAULTS = {"first_document": 0, "similarity_weight": 1.0, "chunk_size": 1024, "model": "", "model_sha256": None,
+                  "samples": 0, "sample_temperature": 1.0, "edits": 0, "reconstruction_model": "",
+                  "reconstruction_weight": 0.0, "reconstruction_sha256": None, "discriminator_model": "",
+                  "discriminator_weight": 0.0, "discriminator_sha256": None}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -74,6 +76,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", help=f"targets folder (default: DATA_DIR/{TARGETS_FOLDER})")
     parser.add_argument("--max_documents", type=int, default=0,
                         help="the first N documents only (0 = all); train with the same --max_documents")
+    parser.add_argument("--first_document", type=int, default=0, metavar="K",
+                        help="search documents K to N-1 only (N: --max_documents, or all), e.g. one expert round's "
+                             "fresh documents; train on them with pretrain.search_documents: covered")
     parser.add_argument("--candidates", type=int, default=8, help="variants of the rule besides its own summary")
     parser.add_argument("--temperature", type=float, default=0.5, help="softness of the variants' keep probability")
     parser.add_argument("--words", type=int, default=10, help="the rule's summary length in words")
@@ -102,8 +107,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for name in ("candidates", "words", "chunk_size"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be >= 1")
-    if args.max_documents < 0:
-        parser.error("--max_documents must be >= 0 (0 = all)")
+    if args.max_documents < 0 or args.first_document < 0:
+        parser.error("--max_documents and --first_document must be >= 0")
+    if args.max_documents and args.first_document >= args.max_documents:
+        parser.error(f"--first_document {args.first_document} leaves nothing to search below --max_documents "
+                     f"{args.max_documents}; --max_documents is where the documents end, e.g. "
+                     f"{args.first_document + 10000}")
     if not args.temperature > 0 or not args.sample_temperature > 0:
         parser.error("--temperature and --sample_temperature must be > 0, e.g. 0.5")
     if args.samples < 0 or args.edits < 0:
@@ -142,7 +151,7 @@ def check_folder(out: Path, settings: dict, overwrite: bool) -> None:
     if not changed:
         return
     if set(changed) == {"documents"} and not overwrite:
-        extend(out, old["documents"], settings["documents"], settings["chunk_size"])
+        extend(out, old["documents"], settings["documents"], settings["chunk_size"], settings["first_document"])
         return
     if not overwrite:
         shown = ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in changed.items())
@@ -153,7 +162,7 @@ def check_folder(out: Path, settings: dict, overwrite: bool) -> None:
             path.unlink()
 
 
-def extend(out: Path, had: int, wanted: int, chunk_size: int) -> None:
+def extend(out: Path, had: int, wanted: int, chunk_size: int, first: int = 0) -> None:
     """The same settings for more documents: the finished chunks are the first documents' targets as a run for
     ``wanted`` documents computes them (each document's candidates depend on the document and the seed only), so they
     are kept; a last chunk cut short at ``had`` documents is computed again. Fewer documents are refused: the folder
@@ -162,8 +171,8 @@ def extend(out: Path, had: int, wanted: int, chunk_size: int) -> None:
         raise SearchTargetsError(f"{out} holds the targets of the first {had} documents, more than the {wanted} asked "
                                  f"for; train on them as they are (training reads the first max_documents), or give "
                                  f"another --out")
-    if had % chunk_size:
-        (out / f"chunk-{had // chunk_size:06d}.arrow").unlink(missing_ok=True)
+    if (had - first) % chunk_size:
+        (out / f"chunk-{(had - first) // chunk_size:06d}.arrow").unlink(missing_ok=True)
 
 
 def write_chunk(path: Path, indices: list[int], targets: list[str], choices: list[int], kinds: list[str]) -> None:
@@ -188,7 +197,10 @@ def run(args: argparse.Namespace) -> dict:
     state = PartialState(cpu=not torch.cuda.is_available())
     data_dir = Path(args.data_dir)
     corpus = load_corpus(data_dir, args.max_documents)
-    documents = corpus.documents
+    documents, first = corpus.documents, args.first_document
+    if first >= len(documents):
+        raise SearchTargetsError(f"--first_document {first} is past the corpus's {len(documents)} documents; give "
+                                 f"a smaller one")
     out = Path(args.out) if args.out else data_dir / TARGETS_FOLDER
     summarizer = load_summarizer(args.model, device=state.device) if args.model else None
     settings = settings_of(args, len(documents), data_dir, summarizer.folder if summarizer else None)
@@ -201,13 +213,13 @@ def run(args: argparse.Namespace) -> dict:
     state.wait_for_everyone()
     stats = load_headline_word_stats(data_dir)
     judges = load_judges(args, data_dir, state.device)
-    chunks = range((len(documents) + args.chunk_size - 1) // args.chunk_size)
+    chunks = range((len(documents) - first + args.chunk_size - 1) // args.chunk_size)
     mine = [c for c in chunks if c % state.num_processes == state.process_index]
     todo = [c for c in mine if not (out / f"chunk-{c:06d}.arrow").is_file()]
     started, done, pooled = time.perf_counter(), 0, 0
     bar = tqdm(todo, desc="search targets", unit="chunk", disable=not state.is_main_process)
     for c in bar:
-        indices = list(range(c * args.chunk_size, min((c + 1) * args.chunk_size, len(documents))))
+        indices = list(range(first + c * args.chunk_size, min(first + (c + 1) * args.chunk_size, len(documents))))
         texts = [documents[i] for i in indices]
         pool, kinds = candidates_of(texts, stats, args, summarizer, chunk=c)
         choices = choose(judges, texts, pool)
@@ -226,7 +238,7 @@ def run(args: argparse.Namespace) -> dict:
         report["rule_kept"] = sum(c == 0 for c in targets.choices) / max(len(targets.choices), 1)
         report["chosen_kinds"] = {kind: round(targets.kinds.count(kind) / max(len(targets.kinds), 1), 4)
                                   for kind in sorted(set(targets.kinds), key=str)}
-        report["complete"] = len(targets) == len(documents)
+        report["complete"] = len(targets) == len(documents) - first
         (out / MANIFEST).write_text(json.dumps(report, indent=2), encoding="utf-8")
     return report
 

@@ -17,6 +17,9 @@ Two commands, run in order (each stops the round if it fails; each resumes where
    REINFORCE stage follows as that config says (``-- --adversarial.steps 0`` leaves it out); then it writes dev and
    test scores to OUT/report.json and OUT/report.md.
 
+``--first_document K`` makes the round's documents K to ``--max_documents`` - 1: each round can search and learn
+documents no earlier round saw (the targets hold only those; training reads only them).
+
 ``--previous`` is a benchmark run folder (RUN/train holds the training run) or a training run folder itself.
 """
 
@@ -92,7 +95,7 @@ def round_commands(args: argparse.Namespace, extra: list[str]) -> list[list[str]
     targets = [sys.executable, "-m", "data_prep.search_targets", "--data_dir", data_dir, "--out", str(out / "targets"),
                "--max_documents", str(max_documents), "--model", str(models["summarizer"]),
                "--samples", str(args.samples), "--edits", str(args.edits), "--candidates", str(args.candidates),
-               "--words", str(args.words), "--seed", str(args.seed),
+               "--words", str(args.words), "--seed", str(args.seed), "--first_document", str(args.first_document),
                "--similarity_weight", str(args.similarity_weight), "--headline_weight", str(args.headline_weight),
                "--reconstruction_weight", str(args.reconstruction_weight),
                "--discriminator_weight", str(args.discriminator_weight)]
@@ -110,6 +113,8 @@ def round_commands(args: argparse.Namespace, extra: list[str]) -> list[list[str]
              "discriminator": "--discriminator.init"}
     for which in args.warm_start:
         benchmark += [inits[WARM_STARTS[which]], str(models[WARM_STARTS[which]])]
+    if args.first_document:  # fresh documents: the round trains on the documents it searched, not on those before
+        benchmark += ["--pretrain.search_documents", "covered"]
     if args.steps is not None:
         benchmark += ["--pretrain.steps", str(args.steps)]
     return [targets, benchmark + extra]
@@ -125,6 +130,9 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--out", required=True, help="this round's run folder (targets/, train/, report.json)")
     parser.add_argument("--max_documents", type=int, default=None,
                         help="training documents searched and trained on (default: the previous run's)")
+    parser.add_argument("--first_document", type=int, default=0, metavar="K",
+                        help="search and train on documents K to --max_documents - 1 only: fresh documents for this "
+                             "round (e.g. K = the previous round's --max_documents)")
     parser.add_argument("--steps", type=int, default=None, help="pre-training steps on the targets (default: the "
                                                                 "previous run's pretrain.steps)")
     parser.add_argument("--samples", type=int, default=8, help="G's samples per document")

@@ -183,6 +183,10 @@ class PretrainConfig:
         "deletion")
     search_targets: str = _help("'search': the targets folder (empty = DATA_DIR/search_targets); with length_words, "
                                 "one folder per length, comma-separated, each computed with its --words", "")
+    search_documents: Literal["all", "covered"] = _help(
+        "'search': which documents pre-training reads: 'all' = every training document (max_documents), each "
+        "needing a target; 'covered' = only those the targets cover (e.g. one expert round's fresh documents, "
+        "`search_targets --first_document K`)", "all")
     length_words: list[int] = _help(
         "G is conditioned on a requested length: each pre-training example asks for one of these word counts "
         "(drawn per example), its pseudo-summary is made at that many words, and G's input starts with the control "
@@ -489,6 +493,11 @@ class TrainConfig:
         _require(self.adversarial.anchor_candidates == 0 or self.pretrain.task == "headline",
                  "adversarial.anchor_candidates", f"samples the 'headline' rule, but pretrain.task is "
                  f"'{self.pretrain.task}'; set pretrain.task: headline or anchor_candidates: 0")
+        _require(not (self.pretrain.task == "search" and self.pretrain.search_documents == "covered"
+                      and self.adversarial.steps > 0 and self.adversarial.pretrain_weight > 0),
+                 "pretrain.search_documents", "is 'covered', but the adversarial stage's anchor reads the search "
+                 "target of any training document; set adversarial.pretrain_weight: 0 (or adversarial.steps: 0), or "
+                 "compute targets for every document and use 'all'")
         self._check_length_conditioning()
 
     def _check_length_conditioning(self) -> None:

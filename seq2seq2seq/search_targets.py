@@ -67,19 +67,34 @@ def read_targets(folder: Path, check: bool = True) -> SearchTargets:
     return SearchTargets(folder, by_index, choices, settings, kinds)
 
 
-def check_targets(targets: SearchTargets, data_dir: Path, n_documents: int) -> None:
-    """Refuse targets of another corpus, or ones that leave some of the ``n_documents`` training documents out."""
+def check_targets(targets: SearchTargets, data_dir: Path, n_documents: int, covered_only: bool = False) -> None:
+    """Refuse targets of another corpus, or (unless ``covered_only``) ones that leave some of the ``n_documents``
+    training documents out."""
     recorded, current = targets.settings.get("documents_sha256"), documents_sha256(Path(data_dir))
     fix = (f"compute them for this corpus: `python -m data_prep.search_targets --data_dir {data_dir} "
            f"--max_documents {n_documents} --out {targets.folder}`")
     if recorded != current:
         raise SearchTargetsError(f"the search targets in {targets.folder} were computed for other documents "
                                  f"(documents sha256 {recorded}, this corpus {current}); {fix}")
-    missing = [i for i in range(n_documents) if targets[i] is None]
+    missing = [] if covered_only else [i for i in range(n_documents) if targets[i] is None]
     if missing:
         raise SearchTargetsError(f"the search targets in {targets.folder} cover {n_documents - len(missing)} of the "
                                  f"{n_documents} training documents (first missing: {missing[0]}); {fix}, or train "
-                                 f"on the documents they cover (max_documents)")
+                                 f"on the documents they cover (max_documents, or pretrain.search_documents: "
+                                 f"covered)")
+
+
+def covered_documents(read: list[SearchTargets], n_documents: int) -> list[int]:
+    """pretrain.search_documents 'covered': the training documents (below ``n_documents``) that every folder has a
+    target for, in index order; refused when there are none."""
+    covered = set(range(n_documents))
+    for targets in read:
+        covered &= set(targets.by_index)
+    if not covered:
+        folders = ", ".join(str(t.folder) for t in read)
+        raise SearchTargetsError(f"the search targets in {folders} cover none of the first {n_documents} training "
+                                 f"documents; raise max_documents to include the documents they were computed for")
+    return sorted(covered)
 
 
 def targets_by_length(read: list[SearchTargets], lengths: list[int]) -> dict[int, SearchTargets]:

@@ -426,3 +426,14 @@ def test_a_reward_list_that_only_leaves_out_rewards_of_weight_zero_is_no_change(
                                                                {"name": "discriminator", "weight": 0.04},
                                                                {"name": "length", "weight": 0.5}]}})
     assert restricted_changes(recorded, short, "adversarial", stages) == []
+
+
+def test_covered_search_documents_refuse_the_anchor_that_reads_every_documents_target(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"pretrain": {"task": "search", "search_documents": "covered"},
+                                    "adversarial": {"steps": 10, "pretrain_weight": 1.0}}))
+    with pytest.raises(ConfigError, match="set adversarial.pretrain_weight: 0"):
+        load_config(path)
+    path.write_text(yaml.safe_dump({"pretrain": {"task": "search", "search_documents": "covered"},
+                                    "adversarial": {"steps": 10, "pretrain_weight": 0.0}}))
+    assert load_config(path).pretrain.search_documents == "covered"

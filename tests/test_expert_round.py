@@ -51,6 +51,11 @@ def test_the_round_prints_its_commands(tiny_run, tmp_path, capsys):
     assert flag(benchmark, "--model.reconstructor_init") == str(tiny_run / "final" / "reconstructor")
     assert flag(benchmark, "--pretrain.steps") == "2" and benchmark[-2:] == ["--adversarial.steps", "0"]
     assert not out.exists()  # a dry run makes nothing
+    assert "--pretrain.search_documents" not in benchmark  # every document up to --max_documents
+    assert expert_round.main(["--previous", str(tiny_run), "--out", str(out), "--max_documents", "64",
+                              "--first_document", "32", "--dry-run"]) == 0
+    targets, benchmark = [shlex.split(line) for line in capsys.readouterr().out.splitlines()]
+    assert flag(targets, "--first_document") == "32" and flag(benchmark, "--pretrain.search_documents") == "covered"
 
 
 def test_warm_start_g_starts_r_and_d_afresh_and_needs_no_r_or_d_that_does_not_judge(tiny_run, tmp_path, capsys):

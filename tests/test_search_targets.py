@@ -106,6 +106,39 @@ def test_pretraining_on_search_targets_learns_the_stored_targets(tiny_corpus, en
                     str(out), "--max_documents", "40") == 0
 
 
+def test_fresh_documents_only_from_first_document_and_training_reads_just_those(tiny_corpus, encoder_dir, tmp_path,
+                                                                                capsys):
+    """An expert round on fresh documents: targets for documents 24..55 only (search_targets --first_document 24),
+    and pre-training with pretrain.search_documents: covered reads exactly those, each with its own target."""
+    from seq2seq2seq.config import load_config, merge_overrides
+    from seq2seq2seq.train.trainer import Trainer
+
+    out, whole = tmp_path / "fresh", tmp_path / "whole"
+    assert _targets(tiny_corpus, out, encoder_dir, "--max_documents", "56", "--first_document", "24") == 0
+    fresh = read_targets(out)
+    assert sorted(fresh.by_index) == list(range(24, 56))
+    assert json.loads((out / "manifest.json").read_text())["complete"]
+    assert _targets(tiny_corpus, whole, encoder_dir, "--max_documents", "56") == 0
+    assert fresh.by_index == {i: t for i, t in read_targets(whole).by_index.items() if i >= 24}  # same per document
+    with pytest.raises(SystemExit):
+        _targets(tiny_corpus, tmp_path / "none", encoder_dir, "--max_documents", "20", "--first_document", "24")
+    assert "--first_document 24 leaves nothing to search below --max_documents 20" in capsys.readouterr().err
+    cfg = load_config(ROOT / "scripts" / "configs" / "tiny.yaml", merge_overrides(
+        {"data_dir": str(tiny_corpus), "output_dir": str(tmp_path / "run"), "max_documents": 56},
+        {"pretrain": {"task": "search", "search_targets": str(out), "search_documents": "covered", "batch_size": 8},
+         "adversarial": {"steps": 0}}))
+    trainer = Trainer(cfg, load_corpus(cfg.data_dir, cfg.max_documents))
+    drawn = [i for index in range(4) for i in trainer.batches.pretrain_indices(index)]  # one epoch of 32
+    assert sorted(drawn) == list(range(24, 56))
+    texts = [trainer.corpus.documents[i] for i in drawn[:8]]
+    _, ids, _ = trainer.batches.pseudo_batch(texts, None, [], drawn[:8])
+    assert ids.equal(trainer.batches.summaries([fresh[i] for i in drawn[:8]]).summary_ids)
+    # 'all' (the default) still wants a target for every training document
+    assert run_tiny(tiny_corpus, tmp_path / "run2", "--pretrain.task", "search", "--pretrain.search_targets",
+                    str(out), "--max_documents", "56") == 2
+    assert "pretrain.search_documents: covered" in capsys.readouterr().err
+
+
 @pytest.mark.skipif(shutil.which("torchrun") is None and not (Path(sys.executable).parent / "torchrun").exists(),
                     reason="torchrun not installed")
 def test_two_processes_share_the_chunks_and_give_the_same_targets(tiny_corpus, encoder_dir, tmp_path):

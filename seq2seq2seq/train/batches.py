@@ -23,7 +23,7 @@ from seq2seq2seq.data import (
     tokenize_documents,
 )
 from seq2seq2seq.length_control import with_length_token
-from seq2seq2seq.search_targets import SearchTargets
+from seq2seq2seq.search_targets import SearchTargets, covered_documents
 from seq2seq2seq.supervised import Pairs
 from seq2seq2seq.types import Documents, Summaries
 
@@ -53,7 +53,13 @@ class Batches:
             self.adv_pair_stream = BatchStream(len(pairs), min(cfg.supervised.batch_size, len(pairs)), cfg.seed + 6)
         pseudo_per_batch = cfg.pretrain.batch_size - self.pairs_per_batch
         n_docs, n_sentences = len(corpus.documents), len(corpus.sentences)
-        self.doc_stream = BatchStream(n_docs, pseudo_per_batch, cfg.seed) if pseudo_per_batch > 0 else None
+        # pretrain.search_documents 'covered': pre-training reads only the documents the targets cover (by index)
+        self.pretrain_pool = None
+        if search_targets is not None and cfg.pretrain.search_documents == "covered":
+            read = list(search_targets.values()) if isinstance(search_targets, dict) else [search_targets]
+            self.pretrain_pool = covered_documents(read, n_docs)
+        n_pretrain = n_docs if self.pretrain_pool is None else len(self.pretrain_pool)
+        self.doc_stream = BatchStream(n_pretrain, pseudo_per_batch, cfg.seed) if pseudo_per_batch > 0 else None
         self.adv_stream = BatchStream(n_docs, cfg.adversarial.batch_size, cfg.seed + 1)
         self.d_doc_stream = BatchStream(n_docs, cfg.pretrain_d.batch_size, cfg.seed + 2)
         self.sentence_stream = BatchStream(n_sentences, cfg.pretrain_d.batch_size, cfg.seed + 3)
@@ -66,7 +72,10 @@ class Batches:
         return [texts[i] for i in stream.indices(index)] if stream is not None else []
 
     def pretrain_indices(self, index: int) -> list[int]:
-        return list(self.doc_stream.indices(index)) if self.doc_stream is not None else []
+        if self.doc_stream is None:
+            return []
+        drawn = self.doc_stream.indices(index)
+        return list(drawn) if self.pretrain_pool is None else [self.pretrain_pool[i] for i in drawn]
 
     def adversarial_indices(self, index: int) -> list[int]:
         return list(self.adv_stream.indices(index))

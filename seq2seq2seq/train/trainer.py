@@ -134,7 +134,8 @@ class Trainer:
         folders = [Path(f) for f in cfg.pretrain.search_target_folders] or [Path(cfg.data_dir) / TARGETS_FOLDER]
         read = [read_targets(folder) for folder in folders]
         for targets in read:
-            check_targets(targets, Path(cfg.data_dir), len(self.corpus.documents))
+            check_targets(targets, Path(cfg.data_dir), len(self.corpus.documents),
+                          covered_only=cfg.pretrain.search_documents == "covered")
         return targets_by_length(read, cfg.pretrain.length_words) if cfg.pretrain.length_words else read[0]
 
     def _build_rewards(self) -> RewardSet:
