@@ -138,7 +138,14 @@ def settings_of(args: argparse.Namespace, n_documents: int, data_dir: Path, mode
     for name, part in (("reconstruction", "reconstructor"), ("discriminator", "discriminator")):
         used = getattr(args, f"{name}_weight") > 0
         values[f"{name}_sha256"] = fingerprint(export_folder(getattr(args, f"{name}_model"), part)) if used else None
-    return {key: values[key] for key in SETTINGS}
+    return without_unused_judges({key: values[key] for key in SETTINGS})
+
+
+def without_unused_judges(settings: dict) -> dict:
+    """R's and D's folder recorded as "" where their weight is 0: a judge left out does not change the targets, so
+    naming its folder or not does not stop a resume."""
+    return {**settings, **{f"{name}_model": "" for name in ("reconstruction", "discriminator")
+                           if not settings.get(f"{name}_weight")}}
 
 
 def check_folder(out: Path, settings: dict, overwrite: bool) -> None:
@@ -146,7 +153,7 @@ def check_folder(out: Path, settings: dict, overwrite: bool) -> None:
     recorded = out / "settings.json"
     if not recorded.is_file():
         return
-    old = {**LATER_DEFAULTS, **json.loads(recorded.read_text(encoding="utf-8"))}
+    old = without_unused_judges({**LATER_DEFAULTS, **json.loads(recorded.read_text(encoding="utf-8"))})
     changed = {k: (old.get(k), v) for k, v in settings.items() if old.get(k) != v}
     if not changed:
         return
@@ -156,21 +163,25 @@ def check_folder(out: Path, settings: dict, overwrite: bool) -> None:
     if not overwrite:
         shown = ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in changed.items())
         raise SearchTargetsError(f"{out} holds targets computed with other settings ({shown}); pass the same "
-                                 f"settings to resume it, --overwrite to replace it, or another --out")
+                                 f"settings to resume it (only --max_documents may grow, to extend it), --overwrite "
+                                 f"to replace it, or another --out")
     for path in out.iterdir():
         if path.is_file():
             path.unlink()
 
 
 def extend(out: Path, had: int, wanted: int, chunk_size: int, first: int = 0) -> None:
-    """The same settings for more documents: the finished chunks are the first documents' targets as a run for
-    ``wanted`` documents computes them (each document's candidates depend on the document and the seed only), so they
-    are kept; a last chunk cut short at ``had`` documents is computed again. Fewer documents are refused: the folder
-    already covers them."""
+    """The same settings for more documents: chunk c holds documents first + c * chunk_size onwards whatever the
+    number of documents (and G's samples are seeded by chunk), so each full chunk is what a run for ``wanted``
+    documents computes and is kept; a last chunk cut short at ``had`` documents is computed again. Fewer documents are
+    refused, naming the ways on: nothing computed is deleted."""
     if wanted < had:
-        raise SearchTargetsError(f"{out} holds the targets of the first {had} documents, more than the {wanted} asked "
-                                 f"for; train on them as they are (training reads the first max_documents), or give "
-                                 f"another --out")
+        complete = (out / MANIFEST).is_file()
+        on = ("train on them as they are (training reads the documents it needs)" if complete else
+              f"finish them first (the same command with --max_documents {had})")
+        raise SearchTargetsError(f"{out} holds the targets of documents {first} to {had - 1}"
+                                 f"{'' if complete else ' (unfinished)'}, more than the {wanted - first} asked for; "
+                                 f"{on}, or give another --out")
     if (had - first) % chunk_size:
         (out / f"chunk-{(had - first) // chunk_size:06d}.arrow").unlink(missing_ok=True)
 

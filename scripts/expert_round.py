@@ -18,7 +18,9 @@ Two commands, run in order (each stops the round if it fails; each resumes where
    test scores to OUT/report.json and OUT/report.md.
 
 ``--first_document K`` makes the round's documents K to ``--max_documents`` - 1: each round can search and learn
-documents no earlier round saw (the targets hold only those; training reads only them).
+documents no earlier round saw (the targets hold only those and pre-training reads only them; an adversarial stage,
+if the config runs one, draws from every document up to ``--max_documents``, and its pre-training anchor must be
+off: ``-- --adversarial.pretrain_weight 0`` or ``--adversarial.steps 0``).
 
 ``--previous`` is a benchmark run folder (RUN/train holds the training run) or a training run folder itself.
 """
@@ -84,6 +86,22 @@ def exports(train: Path, parts: set[str] | None = None) -> dict[str, Path]:
     return found
 
 
+def check_fresh_documents(args: argparse.Namespace, config: dict, max_documents: int, extra: list[str]) -> None:
+    """--first_document: refused before the (long) search when it leaves no documents, or when training would refuse
+    it afterwards (the adversarial stage's anchor reads every document's target)."""
+    if not max_documents or args.first_document >= max_documents:
+        raise RoundError(f"--first_document {args.first_document} needs --max_documents above it (where this round's "
+                         f"documents end), e.g. --max_documents {args.first_document + 10240}")
+    adversarial = {**(config.get("adversarial") or {})}
+    for i, flag in enumerate(extra[:-1]):
+        if flag in ("--adversarial.steps", "--adversarial.pretrain_weight"):
+            adversarial[flag.split(".", 1)[1]] = float(extra[i + 1])
+    if float(adversarial.get("steps", 0) or 0) > 0 and float(adversarial.get("pretrain_weight", 0) or 0) > 0:
+        raise RoundError("--first_document trains on this round's documents only, but the previous config's "
+                         "adversarial stage keeps a pre-training anchor that reads every document's target; add "
+                         "`-- --adversarial.steps 0` (or `-- --adversarial.pretrain_weight 0`)")
+
+
 def round_commands(args: argparse.Namespace, extra: list[str]) -> list[list[str]]:
     """The round's commands: the search targets around the previous G, then training and scoring the next G."""
     train = training_run(Path(args.previous))
@@ -91,6 +109,8 @@ def round_commands(args: argparse.Namespace, extra: list[str]) -> list[list[str]
     config = yaml.safe_load((train / "config.yaml").read_text(encoding="utf-8")) or {}
     data_dir = str(config.get("data_dir") or "runs/corpus")
     max_documents = args.max_documents if args.max_documents is not None else int(config.get("max_documents") or 0)
+    if args.first_document:
+        check_fresh_documents(args, config, max_documents, extra)
     out = Path(args.out)
     targets = [sys.executable, "-m", "data_prep.search_targets", "--data_dir", data_dir, "--out", str(out / "targets"),
                "--max_documents", str(max_documents), "--model", str(models["summarizer"]),

@@ -214,6 +214,9 @@ class PretrainConfig:
         _require(self.deletion_window >= 1.0, "pretrain.deletion_window", "must be >= 1.0")
         _require(0.0 <= self.swap_ratio <= 1.0, "pretrain.swap_ratio", "must be in [0, 1]")
         _require(self.headline_temperature > 0, "pretrain.headline_temperature", "must be positive, e.g. 0.5")
+        _require(self.search_documents == "all" or self.task == "search", "pretrain.search_documents",
+                 f"'{self.search_documents}' chooses among the search targets' documents, but pretrain.task is "
+                 f"'{self.task}'; set pretrain.task: search or search_documents: all")
         self._check_length_words()
 
     def _check_length_words(self) -> None:

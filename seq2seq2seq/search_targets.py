@@ -71,8 +71,9 @@ def check_targets(targets: SearchTargets, data_dir: Path, n_documents: int, cove
     """Refuse targets of another corpus, or (unless ``covered_only``) ones that leave some of the ``n_documents``
     training documents out."""
     recorded, current = targets.settings.get("documents_sha256"), documents_sha256(Path(data_dir))
+    first = targets.settings.get("first_document") or 0
     fix = (f"compute them for this corpus: `python -m data_prep.search_targets --data_dir {data_dir} "
-           f"--max_documents {n_documents} --out {targets.folder}`")
+           f"--max_documents {n_documents}{f' --first_document {first}' if first else ''} --out {targets.folder}`")
     if recorded != current:
         raise SearchTargetsError(f"the search targets in {targets.folder} were computed for other documents "
                                  f"(documents sha256 {recorded}, this corpus {current}); {fix}")
@@ -84,16 +85,17 @@ def check_targets(targets: SearchTargets, data_dir: Path, n_documents: int, cove
                                  f"covered)")
 
 
-def covered_documents(read: list[SearchTargets], n_documents: int) -> list[int]:
+def covered_documents(read: list[SearchTargets], n_documents: int, batch_size: int = 1) -> list[int]:
     """pretrain.search_documents 'covered': the training documents (below ``n_documents``) that every folder has a
-    target for, in index order; refused when there are none."""
+    target for, in index order; refused when they are fewer than one batch."""
     covered = set(range(n_documents))
     for targets in read:
         covered &= set(targets.by_index)
-    if not covered:
+    if len(covered) < batch_size:
         folders = ", ".join(str(t.folder) for t in read)
-        raise SearchTargetsError(f"the search targets in {folders} cover none of the first {n_documents} training "
-                                 f"documents; raise max_documents to include the documents they were computed for")
+        raise SearchTargetsError(f"the search targets in {folders} cover {len(covered)} of the first {n_documents} "
+                                 f"training documents, fewer than a batch of {batch_size}; raise max_documents to "
+                                 f"include the documents they were computed for, or compute targets for more")
     return sorted(covered)
 
 

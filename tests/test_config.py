@@ -437,3 +437,6 @@ def test_covered_search_documents_refuse_the_anchor_that_reads_every_documents_t
     path.write_text(yaml.safe_dump({"pretrain": {"task": "search", "search_documents": "covered"},
                                     "adversarial": {"steps": 10, "pretrain_weight": 0.0}}))
     assert load_config(path).pretrain.search_documents == "covered"
+    path.write_text(yaml.safe_dump({"pretrain": {"task": "headline", "search_documents": "covered"}}))
+    with pytest.raises(ConfigError, match="set pretrain.task: search or search_documents: all"):
+        load_config(path)

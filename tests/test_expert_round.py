@@ -56,6 +56,14 @@ def test_the_round_prints_its_commands(tiny_run, tmp_path, capsys):
                               "--first_document", "32", "--dry-run"]) == 0
     targets, benchmark = [shlex.split(line) for line in capsys.readouterr().out.splitlines()]
     assert flag(targets, "--first_document") == "32" and flag(benchmark, "--pretrain.search_documents") == "covered"
+    # refused before the search: no documents above K, or an anchor that would read the earlier documents' targets
+    assert expert_round.main(["--previous", str(tiny_run), "--out", str(out), "--max_documents", "16",
+                              "--first_document", "32", "--dry-run"]) == 2
+    assert "needs --max_documents above it" in capsys.readouterr().err
+    assert expert_round.main(["--previous", str(tiny_run), "--out", str(out), "--max_documents", "64",
+                              "--first_document", "32", "--dry-run", "--", "--adversarial.steps", "5",
+                              "--adversarial.pretrain_weight", "1"]) == 2
+    assert "-- --adversarial.steps 0" in capsys.readouterr().err
 
 
 def test_warm_start_g_starts_r_and_d_afresh_and_needs_no_r_or_d_that_does_not_judge(tiny_run, tmp_path, capsys):

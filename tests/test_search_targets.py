@@ -65,7 +65,8 @@ def test_more_documents_extend_the_folder_as_a_run_for_all_of_them_computes_it(t
     assert json.loads((out / "settings.json").read_text())["documents"] == 56
     check_targets(extended, tiny_corpus, 56)
     assert _targets(tiny_corpus, out, encoder_dir, "--max_documents", "20") == 2
-    assert "the targets of the first 56 documents, more than the 20 asked for" in capsys.readouterr().err
+    assert "the targets of documents 0 to 55, more than the 20 asked for; train on them as they are" in \
+        capsys.readouterr().err
 
 
 def test_targets_of_other_settings_or_documents_are_refused(tiny_corpus, encoder_dir, tmp_path, capsys):
@@ -114,12 +115,16 @@ def test_fresh_documents_only_from_first_document_and_training_reads_just_those(
     from seq2seq2seq.train.trainer import Trainer
 
     out, whole = tmp_path / "fresh", tmp_path / "whole"
-    assert _targets(tiny_corpus, out, encoder_dir, "--max_documents", "56", "--first_document", "24") == 0
+    assert _targets(tiny_corpus, out, encoder_dir, "--max_documents", "44", "--first_document", "24") == 0
+    assert sorted(read_targets(out).by_index) == list(range(24, 44))  # chunks of 16 and 4 documents
+    assert _targets(tiny_corpus, out, encoder_dir, "--max_documents", "56", "--first_document", "24") == 0  # extended
     fresh = read_targets(out)
     assert sorted(fresh.by_index) == list(range(24, 56))
     assert json.loads((out / "manifest.json").read_text())["complete"]
     assert _targets(tiny_corpus, whole, encoder_dir, "--max_documents", "56") == 0
     assert fresh.by_index == {i: t for i, t in read_targets(whole).by_index.items() if i >= 24}  # same per document
+    assert _targets(tiny_corpus, out, encoder_dir, "--max_documents", "30", "--first_document", "24") == 2
+    assert "holds the targets of documents 24 to 55, more than the 6 asked for" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         _targets(tiny_corpus, tmp_path / "none", encoder_dir, "--max_documents", "20", "--first_document", "24")
     assert "--first_document 24 leaves nothing to search below --max_documents 20" in capsys.readouterr().err
@@ -154,3 +159,11 @@ def test_two_processes_share_the_chunks_and_give_the_same_targets(tiny_corpus, e
     manifest = json.loads((tmp_path / "two" / "manifest.json").read_text())
     assert manifest["processes"] == 2 and manifest["complete"]
     assert read_targets(tmp_path / "two").by_index == read_targets(tmp_path / "one").by_index
+
+
+def test_a_judge_left_out_does_not_stop_a_resume_whatever_folder_it_names():
+    from data_prep.search_targets import without_unused_judges
+
+    recorded = {"reconstruction_model": "runs/a", "reconstruction_weight": 0.0,
+                "discriminator_model": "runs/a", "discriminator_weight": 0.5}
+    assert without_unused_judges(recorded) == {**recorded, "reconstruction_model": ""}  # D judges: its folder counts

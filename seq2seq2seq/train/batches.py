@@ -57,7 +57,7 @@ class Batches:
         self.pretrain_pool = None
         if search_targets is not None and cfg.pretrain.search_documents == "covered":
             read = list(search_targets.values()) if isinstance(search_targets, dict) else [search_targets]
-            self.pretrain_pool = covered_documents(read, n_docs)
+            self.pretrain_pool = covered_documents(read, n_docs, max(pseudo_per_batch, 1))
         n_pretrain = n_docs if self.pretrain_pool is None else len(self.pretrain_pool)
         self.doc_stream = BatchStream(n_pretrain, pseudo_per_batch, cfg.seed) if pseudo_per_batch > 0 else None
         self.adv_stream = BatchStream(n_docs, cfg.adversarial.batch_size, cfg.seed + 1)
