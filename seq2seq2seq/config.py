@@ -496,7 +496,7 @@ class TrainConfig:
         _require(self.adversarial.anchor_candidates == 0 or self.pretrain.task == "headline",
                  "adversarial.anchor_candidates", f"samples the 'headline' rule, but pretrain.task is "
                  f"'{self.pretrain.task}'; set pretrain.task: headline or anchor_candidates: 0")
-        _require(not (self.pretrain.task == "search" and self.pretrain.search_documents == "covered"
+        _require(not (self.pretrain.search_documents == "covered"  # (PretrainConfig: 'covered' needs task search)
                       and self.adversarial.steps > 0 and self.adversarial.pretrain_weight > 0),
                  "pretrain.search_documents", "is 'covered', but the adversarial stage's anchor reads the search "
                  "target of any training document; set adversarial.pretrain_weight: 0 (or adversarial.steps: 0), or "

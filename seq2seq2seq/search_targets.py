@@ -88,9 +88,9 @@ def check_targets(targets: SearchTargets, data_dir: Path, n_documents: int, cove
 def covered_documents(read: list[SearchTargets], n_documents: int, batch_size: int = 1) -> list[int]:
     """pretrain.search_documents 'covered': the training documents (below ``n_documents``) that every folder has a
     target for, in index order; refused when they are fewer than one batch."""
-    covered = set(range(n_documents))
-    for targets in read:
-        covered &= set(targets.by_index)
+    covered = {i for i in read[0].by_index if i < n_documents}  # not a set of every index: corpora run to millions
+    for targets in read[1:]:
+        covered &= targets.by_index.keys()
     if len(covered) < batch_size:
         folders = ", ".join(str(t.folder) for t in read)
         raise SearchTargetsError(f"the search targets in {folders} cover {len(covered)} of the first {n_documents} "

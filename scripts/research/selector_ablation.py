@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     from data_prep.search_candidates import candidates_of, load_judges, model_candidates
     from seq2seq2seq.data import load_headline_word_stats
     from seq2seq2seq.eval.baselines import read_pairs
-    from seq2seq2seq.eval.rouge import format_table
+    from seq2seq2seq.eval.rouge import format_table, score_summaries
     from seq2seq2seq.inference.api import load_summarizer
     from seq2seq2seq.models.build import ModelLoadError
     from seq2seq2seq.normalize import normalize
@@ -117,8 +117,6 @@ def main(argv: list[str] | None = None) -> int:
     choices["oracle: the best candidate by ROUGE-1 against the reference"] = oracle(candidates, references)
     rows = rows_of(choices, candidates, references)
     if proposals:
-        from seq2seq2seq.eval.rouge import score_summaries
-
         rows = {"G's greedy summary (no choice)": score_summaries([more[0] for more, _ in proposals], references),
                 **rows}
     picked = {label: {kind: round(sum(k[i] == kind for k, i in zip(kinds, picks)) / len(picks), 3)
