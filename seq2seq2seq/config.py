@@ -140,6 +140,10 @@ class DecodingConfig:
                               "words into a non-word", False)
     no_repeat_words: bool = _help("with whole_words: a word-start piece starts at most one word of a summary, so G never "
                                   "repeats a word (`zone zone zone`); training rollouts and log-probs alike", False)
+    in_order: bool = _help("with whole_words: G's words keep the document's order, each from later in the document "
+                           "than the one before, so a summary is a deletion of its document like the rule's and the "
+                           "search's targets (no `eriksson eriksson`, no swapped words); rollouts and log-probs alike",
+                           False)
     min_summary_words: int = _help("with whole_words: end-of-sentence is forbidden before this many words (0 = off; "
                                    "a document with fewer usable words may end sooner)", 0)
     max_summary_words: int = _help("with whole_words: no word starts after this many words, so a summary ends "
@@ -157,6 +161,8 @@ class DecodingConfig:
         _require(self.source_only or not self.whole_words, "decoding.whole_words",
                  "works on source words: set decoding.source_only: true as well")
         _require(self.whole_words or not self.no_repeat_words, "decoding.no_repeat_words",
+                 "works on whole words: set decoding.source_only: true and decoding.whole_words: true as well")
+        _require(self.whole_words or not self.in_order, "decoding.in_order",
                  "works on whole words: set decoding.source_only: true and decoding.whole_words: true as well")
         _require(self.no_repeat_ngram_size >= 0, "decoding.no_repeat_ngram_size", "must be >= 0 (0 = off)")
         for key in ("min_summary_words", "max_summary_words"):

@@ -242,7 +242,8 @@ def test_greedy_source_only_emits_source_pieces_and_matches_teacher_forced_argma
 
 
 @pytest.mark.parametrize("model_name", ["tiny_bart", "tiny_pointer_bart"])
-@pytest.mark.parametrize("whole_words", [False, True, "no_repeat"], ids=["source_only", "whole_words", "no_repeat"])
+@pytest.mark.parametrize("whole_words", [False, True, "no_repeat", "in_order"],
+                         ids=["source_only", "whole_words", "no_repeat", "in_order"])
 def test_generate_scores_equal_teacher_forced_constrained_logits(request, documents, whole_words, model_name):
     # stronger than the argmax: the distribution generate samples from (its processed scores) is the one whose
     # log-probs REINFORCE uses; for the pointer model this also checks that generate hands the source ids to every
@@ -252,7 +253,7 @@ def test_generate_scores_equal_teacher_forced_constrained_logits(request, docume
     from seq2seq2seq.decoding.sampling import _blocked_ids
 
     tiny_bart = request.getfixturevalue(model_name)
-    cfg = {False: SOURCE_ONLY, True: WHOLE_WORDS, "no_repeat": NO_REPEAT_WORDS}[whole_words]
+    cfg = {False: SOURCE_ONLY, True: WHOLE_WORDS, "no_repeat": NO_REPEAT_WORDS, "in_order": IN_ORDER}[whole_words]
     starts = stand_in_word_starts() if whole_words else None
     input_ids, attention_mask = documents
     config = tiny_bart.config
@@ -353,6 +354,41 @@ def test_no_repeat_words_by_hand():
     assert torch.equal(constraint.repeat_interleave(2).masks(previous.repeat(2, 1))[1], masks[0])
 
 
+def test_in_order_by_hand():
+    # words "ab" [10, 11], "f" [14], "ab" again, "cde" [12, 13, 15], then EOS: document positions 0-1, 2, 3-4, 5-7
+    input_ids = torch.tensor([[10, 11, 14, 10, 11, 12, 13, 15, EOS]])
+    constraint = SourceConstraint(input_ids, 50, EOS, 0, stand_in_word_starts(), in_order=True)
+    previous = torch.tensor([[3, 14, 10, 11, 12, 13, 15]])  # "f ab cde"
+    allowed = [set(torch.nonzero(m).flatten().tolist()) for m in constraint.masks(previous)[0]]
+    assert allowed[0] == {10, 12, 14, EOS}  # any document word may come first
+    assert allowed[1] == {10, 12, EOS}  # after "f" (position 2): the second "ab" or "cde", never "f" again
+    assert allowed[2] == {11}  # inside "ab": its continuation only
+    assert allowed[3] == {12, EOS}  # after "f ab" only "cde" is later in the document
+    assert allowed[4] == {13} and allowed[5] == {15}
+    assert allowed[6] == {EOS}  # "f ab cde" used the document up: only the end is left
+    # the earliest placing is kept: after "ab" (positions 0-1, not 3-4) "f" and the second "ab" are still allowed
+    early = [set(torch.nonzero(m).flatten().tolist()) for m in constraint.masks(torch.tensor([[3, 10, 11]]))[0]]
+    assert early[2] == {10, 12, 14, EOS}
+    # one generation step (the last column and the prefix) sees what teacher forcing sees, through the cached state
+    full = constraint.masks(previous)
+    for j in range(1, previous.shape[1] + 1):
+        assert torch.equal(constraint.masks(previous[:, j - 1:j], prefix=previous[:, :j])[:, 0], full[:, j - 1])
+    assert torch.equal(constraint.repeat_interleave(2).masks(previous.repeat(2, 1))[1], full[0])
+
+
+def test_in_order_needs_word_starts():
+    with pytest.raises(ValueError, match="in_order"):
+        SourceConstraint(torch.tensor([[10, 11, EOS]]), 50, EOS, 0, None, in_order=True)
+
+
+def test_in_order_and_min_words_let_a_used_up_document_end():
+    # "ab f" then nothing is left after "f": the minimum of 3 words cannot hold, so the end stays allowed
+    input_ids = torch.tensor([[10, 11, 14, EOS]])
+    constraint = SourceConstraint(input_ids, 50, EOS, 0, stand_in_word_starts(), in_order=True, min_words=3)
+    allowed = [set(torch.nonzero(m).flatten().tolist()) for m in constraint.masks(torch.tensor([[3, 14]]))[0]]
+    assert allowed[1] == {EOS}
+
+
 def test_word_count_limits_by_hand():
     input_ids = torch.tensor([[10, 11, 12, 13, 15, 14, EOS]])  # words "ab", "cde", "f" as above
     constraint = SourceConstraint(input_ids, 50, EOS, 0, stand_in_word_starts(), min_words=2, max_words=2)
@@ -425,6 +461,57 @@ def test_no_repeat_words_generation_never_repeats_a_word_start(tiny_bart, docume
         assert len(firsts) == len(set(firsts)), ids
 
 
+def is_in_order(summary: list[int], document: list[int], starts: torch.Tensor) -> bool:
+    """Whether a summary's words are document words in the document's order (a greedy earliest match)."""
+    def split(ids: list[int]) -> list[tuple[int, ...]]:
+        words: list[list[int]] = []
+        for i in ids:
+            if i in (0, EOS):
+                continue
+            if starts[i] or not words:
+                words.append([])
+            words[-1].append(i)
+        return [tuple(w) for w in words]
+
+    position = 0
+    doc_words = split(document)
+    for word in split(summary):
+        while position < len(doc_words) and doc_words[position] != word:
+            position += 1
+        if position == len(doc_words):
+            return False
+        position += 1
+    return True
+
+
+def test_in_order_generation_writes_deletions_of_the_document(tiny_bart, tiny_pointer_bart, documents):
+    input_ids, attention_mask = documents
+    starts = stand_in_word_starts()
+    starts_doc = input_ids.clone()
+    starts_doc[:, 0] = 10  # every document begins with a word: a leading continuation piece is no document word
+    seen_out_of_order = False
+    for model in (tiny_bart, tiny_pointer_bart):
+        for cfg in (WHOLE_WORDS, IN_ORDER):
+            for do_sample in (False, True):
+                torch.manual_seed(0)
+                out = generate_summaries(model, starts_doc, attention_mask, cfg, do_sample=do_sample,
+                                         num_samples=4 if do_sample else 1, word_start=starts)
+                k = out.summary_ids.shape[0] // starts_doc.shape[0]
+                for row, (ids, mask) in enumerate(zip(out.summary_ids.tolist(), out.summary_mask.tolist())):
+                    ordered = is_in_order([i for i, m in zip(ids, mask) if m], starts_doc[row // k].tolist(), starts)
+                    if cfg.in_order:
+                        assert ordered, (ids, starts_doc[row // k].tolist())
+                    seen_out_of_order |= not ordered
+    assert seen_out_of_order  # without the setting the random models do write words out of order: the test can fail
+
+
+def test_in_order_config_needs_whole_words():
+    from seq2seq2seq.config import ConfigError
+
+    with pytest.raises(ConfigError, match="decoding.in_order"):
+        DecodingConfig(source_only=True, in_order=True)
+
+
 def test_no_repeat_words_config_needs_whole_words():
     from seq2seq2seq.config import ConfigError
 
@@ -442,6 +529,8 @@ def test_whole_words_config_needs_source_only():
 WHOLE_WORDS = DecodingConfig(max_summary_tokens=8, min_summary_tokens=2, source_only=True, whole_words=True)
 NO_REPEAT_WORDS = DecodingConfig(max_summary_tokens=8, min_summary_tokens=2, source_only=True, whole_words=True,
                                  no_repeat_words=True)
+IN_ORDER = DecodingConfig(max_summary_tokens=8, min_summary_tokens=2, source_only=True, whole_words=True,
+                          in_order=True)
 
 
 def words_of(ids: list[int], starts: torch.Tensor) -> set[tuple[int, ...]]:

@@ -342,6 +342,36 @@ def test_no_repeat_words_override_needs_a_whole_word_export() -> None:
         pipeline.decoding_overrides(DecodingConfig(), no_repeat_words=True)
 
 
+def word_subsequence(summary: str, document: str) -> bool:
+    rest = iter(document.split())
+    return all(word in rest for word in summary.split())  # `in` advances the iterator: an ordered subsequence
+
+
+def test_in_order_flag_writes_deletions_of_the_document(export, tmp_path, capsys):
+    assert pipeline.decoding_overrides(DecodingConfig(source_only=True, whole_words=True), in_order=True).in_order
+    model = tmp_path / "whole_words"
+    shutil.copytree(export, model)
+    settings = json.loads((model / "seq2seq2seq_decoding.json").read_text())
+    settings.update(source_only=True, whole_words=True, max_summary_tokens=24)
+    (model / "seq2seq2seq_decoding.json").write_text(json.dumps(settings))
+    src = write_lines(tmp_path / "in.txt", DOCUMENTS)
+    normalized = [normalize(d) for d in DOCUMENTS]
+    code, plain, err = run_cli(capsys, "--model", model, "--input", src)
+    assert code == 0, err
+    # the random model writes document words out of order without the flag, so the check below can fail
+    assert not all(word_subsequence(s, d) for s, d in zip(plain.splitlines(), normalized)), plain
+    code, out, err = run_cli(capsys, "--model", model, "--input", src, "--in-order")
+    assert code == 0, err
+    assert all(word_subsequence(s, d) for s, d in zip(out.splitlines(), normalized)), out
+    # an export that records it keeps it by default; --no-in-order turns it off
+    settings["in_order"] = True
+    (model / "seq2seq2seq_decoding.json").write_text(json.dumps(settings))
+    assert run_cli(capsys, "--model", model, "--input", src)[1] == out
+    assert run_cli(capsys, "--model", model, "--input", src, "--no-in-order")[1] == plain
+    code, _, err = run_cli(capsys, "--model", export, "--input", src, "--in-order")  # no whole-word decoding
+    assert code == 2 and "--in-order works on whole source words" in err
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # broken exports, decoder limits, flag values, output files, input formats
 

@@ -72,24 +72,34 @@ class SourceConstraint:
     start of one word to the end of another ("developers" + the "bc" of "hsbc"), not even through a piece that the two
     words share.
 
+    ``in_order`` (with whole words): the summary's words also keep the document's order, each from later in the
+    document than the one before, so a summary is a deletion of its document (as the headline rule's and the
+    search's targets are) and G never writes a word twice unless the document has it twice ("eriksson eriksson",
+    "group group") nor swaps two ("trader futures").
+
     The state of a summary is the set of document positions where its current partial word could be: ``match``, bool
     of shape (n, s), true at j when the pieces of the partial word equal the document's pieces ending at j and starting
     a word. A word-start piece x resets it to the positions of x; a continuation piece x keeps the matches that x
-    extends. All of it is tensor operations over the batch (one step per summary position).
+    extends. With ``in_order`` the state also holds ``floor``, shape (n,): the document position where the summary's
+    completed words can end at the earliest (-1 before the first), and a word may only start after it. Taking the
+    earliest end each time loses nothing: any later way of placing the words leaves fewer positions for the rest.
+    All of it is tensor operations over the batch (one step per summary position).
     """
 
     def __init__(self, input_ids: torch.Tensor, vocab_size: int, eos_id: int, pad_id: int,
                  word_start: torch.Tensor | None = None, no_repeat_words: bool = False,
-                 min_words: int = 0, max_words: int = 0, never: list[int] | None = None) -> None:
+                 min_words: int = 0, max_words: int = 0, never: list[int] | None = None,
+                 in_order: bool = False) -> None:
         self.allowed = source_allowed_mask(input_ids, vocab_size, [eos_id])  # (b, V)
         if never:  # the document's length control token is in its ids but is no piece of it
             self.allowed[:, never] = False
         self.whole_words = word_start is not None
-        self.no_repeat_words = False
+        self.no_repeat_words = self.in_order = False
         self.min_words = self.max_words = 0
         if word_start is None:
-            if min_words or max_words:
-                raise ValueError("min_words/max_words count whole words: they need the tokenizer's word-start mask")
+            if min_words or max_words or in_order:
+                raise ValueError("min_words/max_words/in_order work on whole words: they need the tokenizer's "
+                                 "word-start mask")
             return
         self.min_words, self.max_words = min_words, max_words
         # a model's vocabulary may be larger than its tokenizer (T5): the extra rows start no word
@@ -103,12 +113,15 @@ class SourceConstraint:
         # (b, s): a document word ends at j (the next piece starts a word, or there is no next real piece)
         after = torch.nn.functional.pad(real & ~self.continues, (0, 1), value=True)[:, 1:]
         self.ends = real & (after | ~torch.nn.functional.pad(real, (0, 1), value=False)[:, 1:])
+        self.in_order = in_order
+        # (b, s): a word may start at j (a real word-start piece G may emit), for the in-order word starts
+        self.startable = real & ~self.continues & self.allowed.gather(1, input_ids)
 
     @classmethod
     def from_mask(cls, allowed: torch.Tensor) -> "SourceConstraint":
         """A plain per-document restriction given as a bool mask of shape (b, V)."""
         out = object.__new__(cls)
-        out.allowed, out.whole_words, out.no_repeat_words = allowed, False, False
+        out.allowed, out.whole_words, out.no_repeat_words, out.in_order = allowed, False, False, False
         out.min_words = out.max_words = 0
         return out
 
@@ -119,7 +132,7 @@ class SourceConstraint:
         out = object.__new__(SourceConstraint)
         out.__dict__.update(self.__dict__)
         out._cache = None
-        for name in ("allowed", "starts", "doc", "continues", "ends"):
+        for name in ("allowed", "starts", "doc", "continues", "ends", "startable"):
             if name in self.__dict__:
                 setattr(out, name, getattr(self, name).repeat_interleave(k, 0))
         return out
@@ -177,45 +190,73 @@ class SourceConstraint:
             mask[..., eos] &= ~((words < self.min_words) & others)
         return mask
 
-    def _advance(self, match: torch.Tensor, token: torch.Tensor) -> torch.Tensor:
-        """The partial-word matches after ``token`` (shape (n,)); special and foreign tokens leave no partial word."""
+    def _start_state(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The state before the first token: no partial word (``match``, (n, s)) and no word placed (``floor``, (n,))."""
+        return (torch.zeros_like(self.doc, dtype=torch.bool),
+                torch.full((self.doc.shape[0],), -1, dtype=torch.long, device=self.doc.device))
+
+    def _floor_if_complete(self, match: torch.Tensor, floor: torch.Tensor) -> torch.Tensor:
+        """(n,) the floor once the partial word is taken as complete: its earliest document end, or the old floor
+        when there is no partial word."""
+        positions = torch.arange(match.shape[1], device=match.device)
+        ends_at = torch.where(match & self.ends, positions, match.shape[1]).amin(1)
+        return torch.where(match.any(1), ends_at, floor)
+
+    def _advance(self, state: tuple[torch.Tensor, torch.Tensor],
+                 token: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The state after ``token`` (shape (n,)); special and foreign tokens leave no partial word."""
+        match, floor = state
         rows = torch.arange(token.shape[0], device=token.device)
         here = (self.doc == token[:, None]) & (self.allowed[rows, token] & (token != self.eos_id))[:, None]
         extended = torch.nn.functional.pad(match[:, :-1], (1, 0), value=False) & here
-        return torch.where(self.word_start[token][:, None], here, extended)
+        starts = self.word_start[token]
+        if self.in_order:  # a new word (or the end) completes the partial one; the new word starts after it
+            floor = torch.where(starts | (token == self.eos_id), self._floor_if_complete(match, floor), floor)
+            here = here & (torch.arange(match.shape[1], device=match.device)[None, :] > floor[:, None])
+        return torch.where(starts[:, None], here, extended), floor
 
-    def _allowed_after(self, match: torch.Tensor) -> torch.Tensor:
+    def _allowed_after(self, state: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         """(n, V) pieces allowed next: continuations of the partial word, and word starts once it is complete."""
+        match, floor = state
         complete = ~match.any(1) | (match & self.ends).any(1)  # no partial word, or one that is a document word
-        mask = self.starts & complete[:, None]
+        if self.in_order:  # word starts from after the earliest end of the words so far
+            later = torch.arange(match.shape[1], device=match.device)[None, :] > self._floor_if_complete(match, floor)[:, None]
+            mask = torch.zeros_like(self.starts)
+            rows, positions = (self.startable & later & complete[:, None]).nonzero(as_tuple=True)
+            mask[rows, self.doc[rows, positions]] = True
+            mask[:, self.eos_id] = complete
+        else:
+            mask = self.starts & complete[:, None]
         following = torch.nn.functional.pad(match[:, :-1], (1, 0), value=False) & self.continues
         rows, positions = following.nonzero(as_tuple=True)
         mask[rows, self.doc[rows, positions]] = True
         return mask
 
-    def _match_after(self, prefix: torch.Tensor) -> torch.Tensor:
-        """The matches after a whole decoder prefix (n, t). Generation asks once per step with the prefix one token
+    def _match_after(self, prefix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The state after a whole decoder prefix (n, t). Generation asks once per step with the prefix one token
         longer: the state of the previous call is then advanced by one token instead of rebuilt (a beam search that
         reorders its rows fails the equality check and rebuilds it)."""
         cached = getattr(self, "_cache", None)
         if (cached is not None and cached[0].shape[0] == prefix.shape[0]
                 and cached[0].shape[1] == prefix.shape[1] - 1 and torch.equal(cached[0], prefix[:, :-1])):
-            match = self._advance(cached[1], prefix[:, -1])
+            state = self._advance(cached[1], prefix[:, -1])
         else:
-            match = torch.zeros_like(self.doc, dtype=torch.bool)
+            state = self._start_state()
             for j in range(prefix.shape[1]):
-                match = self._advance(match, prefix[:, j])
-        self._cache = (prefix.clone(), match)
-        return match
+                state = self._advance(state, prefix[:, j])
+        self._cache = (prefix.clone(), state)
+        return state
 
     def unfinished_last_word(self, summary_ids: torch.Tensor, summary_mask: torch.Tensor) -> torch.Tensor:
         """Bool, shape (n, t): the pieces of a last word that a summary (ids and mask: shape (n, t)) left unfinished
         because it reached the token cap inside a word, e.g. "hs" of "hsbc". Whole words only. A summary whose only
         word is unfinished keeps it (better a cut word than no summary)."""
-        match = torch.zeros_like(self.doc, dtype=torch.bool)
+        match, floor = self._start_state()
         active = summary_mask.bool()
         for j in range(summary_ids.shape[1]):  # advance only through real tokens: padding starts no word
-            match = torch.where(active[:, j, None], self._advance(match, summary_ids[:, j]), match)
+            step, step_floor = self._advance((match, floor), summary_ids[:, j])
+            match = torch.where(active[:, j, None], step, match)
+            floor = torch.where(active[:, j], step_floor, floor)
         complete = ~match.any(1) | (match & self.ends).any(1)  # (n,)
         positions = torch.arange(summary_ids.shape[1], device=summary_ids.device)
         starts = self.word_start[summary_ids] & active
@@ -224,11 +265,11 @@ class SourceConstraint:
         return cut[:, None] & (positions[None, :] >= last_start[:, None]) & active
 
     def _word_masks(self, previous: torch.Tensor) -> torch.Tensor:
-        match = torch.zeros_like(self.doc, dtype=torch.bool)
+        state = self._start_state()
         steps = []
         for j in range(previous.shape[1]):
-            match = self._advance(match, previous[:, j])
-            steps.append(self._allowed_after(match))
+            state = self._advance(state, previous[:, j])
+            steps.append(self._allowed_after(state))
         return torch.stack(steps, 1)
 
 
@@ -273,7 +314,8 @@ def constraint_for(model: PreTrainedModel, input_ids: torch.Tensor, cfg: Decodin
     config = model_config(model)
     return SourceConstraint(input_ids, config.vocab_size, config.eos_token_id, config.pad_token_id,
                             word_start if cfg.whole_words else None, cfg.no_repeat_words,
-                            cfg.min_summary_words, cfg.max_summary_words, blocked_length_ids(config))
+                            cfg.min_summary_words, cfg.max_summary_words, blocked_length_ids(config),
+                            in_order=cfg.in_order)
 
 
 @torch.no_grad()

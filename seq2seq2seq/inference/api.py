@@ -283,6 +283,7 @@ def decoding_overrides(decoding: DecodingConfig, *, num_beams: int | None = None
                        no_repeat_ngram_size: int | None = None, max_words: int | None = None,
                        min_words: int | None = None, eos_damping: float | None = None,
                        eos_damping_tokens: int | None = None, no_repeat_words: bool | None = None,
+                       in_order: bool | None = None,
                        max_new_tokens: int | None = None, min_new_tokens: int | None = None,
                        decoder_positions: int | None = None) -> DecodingConfig:
     """The export's decoding settings with the given ones replaced (None keeps the export's).
@@ -302,7 +303,7 @@ def decoding_overrides(decoding: DecodingConfig, *, num_beams: int | None = None
     _check_lengths(max_words, min_words, max_new_tokens, min_new_tokens)
     changes = _search_changes(decoding, num_beams=num_beams, no_repeat_ngram_size=no_repeat_ngram_size,
                               eos_damping=eos_damping, eos_damping_tokens=eos_damping_tokens,
-                              no_repeat_words=no_repeat_words)
+                              no_repeat_words=no_repeat_words, in_order=in_order)
     max_tokens = _token_cap(decoding, max_words, max_new_tokens, decoder_positions)
     changes["max_summary_tokens"] = max_tokens
     changes.update(_minimum_changes(decoding, max_tokens, max_words, min_words, min_new_tokens))
@@ -333,14 +334,18 @@ def _check_lengths(max_words: int | None, min_words: int | None, max_new_tokens:
 
 def _search_changes(decoding: DecodingConfig, *, num_beams: int | None, no_repeat_ngram_size: int | None,
                     eos_damping: float | None, eos_damping_tokens: int | None,
-                    no_repeat_words: bool | None) -> dict[str, Any]:
-    """The settings of the search other than its lengths, each checked: beams, repeat blocking, damping."""
+                    no_repeat_words: bool | None, in_order: bool | None = None) -> dict[str, Any]:
+    """The settings of the search other than its lengths, each checked: beams, repeat blocking, word order,
+    damping."""
     changes: dict[str, Any] = {}
-    if no_repeat_words is not None:
-        if no_repeat_words and not decoding.whole_words:
-            raise SummarizeError("--no-repeat-words works on whole source words, but this export decodes without "
-                                 "decoding.whole_words; leave the flag off for it")
-        changes["no_repeat_words"] = no_repeat_words
+    for flag, key, value in (("--no-repeat-words", "no_repeat_words", no_repeat_words),
+                             ("--in-order", "in_order", in_order)):
+        if value is None:
+            continue
+        if value and not decoding.whole_words:
+            raise SummarizeError(f"{flag} works on whole source words, but this export decodes without "
+                                 f"decoding.whole_words; leave the flag off for it")
+        changes[key] = value
     if num_beams is not None:
         if num_beams < 1:
             raise SummarizeError(f"--beams must be >= 1 (1 = greedy), got {num_beams}")

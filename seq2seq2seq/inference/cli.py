@@ -83,6 +83,7 @@ class SummarizeOptions:
     beams: int | None = None
     no_repeat_ngram: int | None = None
     no_repeat_words: bool | None = None
+    in_order: bool | None = None
     max_words: int | None = None
     min_words: int | None = None
     words: int | None = None  # a length-conditioned model's requested length (None: its default)
@@ -267,6 +268,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-repeat-words", action="store_true", default=None,
                    help="never start the same word twice in a summary (exports with whole-word decoding; default: "
                         "the export's)")
+    p.add_argument("--in-order", action=argparse.BooleanOptionalAction, default=None,
+                   help="keep the document's word order: each word from later in the document than the one before, "
+                        "so a summary is a deletion of its document (exports with whole-word decoding; "
+                        "--no-in-order lets words come in any order; default: the export's)")
     p.add_argument("--max-words", type=int, default=None,
                    help="at most this many words (zh, ja: segmented words): decode up to 2x as many tokens; with "
                         "whole-word decoding (the trained configs) no word starts after this many, otherwise the "
@@ -432,7 +437,7 @@ def decoding_settings(options: SummarizeOptions, summarizer: Summarizer, max_wor
                               no_repeat_ngram_size=options.no_repeat_ngram, max_words=max_words,
                               min_words=min_words,
                               eos_damping=options.eos_damping, eos_damping_tokens=options.eos_damping_tokens,
-                              no_repeat_words=options.no_repeat_words,
+                              no_repeat_words=options.no_repeat_words, in_order=options.in_order,
                               decoder_positions=decoder_positions(summarizer.model))
 
 

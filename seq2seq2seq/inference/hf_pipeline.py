@@ -74,7 +74,8 @@ TASK = "seq2seq2seq-summarization"
 
 # keyword arguments accepted at construction or per call, by kind
 _PREPROCESS_KEYS = ("normalize", "max_document_tokens", "truncation", "words")
-_DECODING_KEYS = ("num_beams", "no_repeat_ngram_size", "eos_damping", "eos_damping_tokens", "no_repeat_words")
+_DECODING_KEYS = ("num_beams", "no_repeat_ngram_size", "eos_damping", "eos_damping_tokens", "no_repeat_words",
+                  "in_order")
 _MAX_KEYS = ("max_words", "max_new_tokens", "max_length")  # each sets the length cap: one at a time
 _MIN_KEYS = ("min_words", "min_new_tokens", "min_length")  # each sets the minimum length: one at a time
 # generate arguments accepted where they match what this pipeline does (checked in _decoding_for)
@@ -85,7 +86,7 @@ _SAMPLING_KEYS = {"temperature", "top_k", "top_p", "typical_p", "min_p", "num_re
 _INT_KEYS = {"max_document_tokens", "words", "num_beams", "no_repeat_ngram_size", "eos_damping_tokens", *_MAX_KEYS,
              *_MIN_KEYS}
 _FLOAT_KEYS = {"eos_damping", "length_penalty"}
-_BOOL_KEYS = {"normalize", "truncation", "no_repeat_words", "do_sample"}
+_BOOL_KEYS = {"normalize", "truncation", "no_repeat_words", "in_order", "do_sample"}
 
 
 def _check_types(kwargs: dict[str, Any]) -> None:
@@ -114,7 +115,7 @@ class Seq2Seq2SeqSummarizationPipeline(Pipeline):
     Call arguments (each also accepted by ``transformers.pipeline(...)`` as a default for every call):
     ``normalize`` (default True; False for already-normalised text), ``max_document_tokens`` (default: the
     export's limit), ``num_beams``, ``no_repeat_ngram_size``, ``eos_damping``, ``eos_damping_tokens``,
-    ``no_repeat_words`` (defaults: the export's), and the summary length: ``max_words`` or ``max_new_tokens`` or
+    ``no_repeat_words``, ``in_order`` (defaults: the export's), and the summary length: ``max_words`` or ``max_new_tokens`` or
     ``max_length`` (= max_new_tokens + 1: for an encoder-decoder, generate counts the decoder start token), and
     ``min_words`` or ``min_new_tokens`` or ``min_length`` (= min_new_tokens + 1); words map to tokens as in
     :func:`decoding_overrides`. ``words``: the length a length-conditioned export (``pretrain.length_words``) is asked
