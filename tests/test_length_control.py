@@ -252,6 +252,11 @@ def test_the_speed_benchmark_times_a_length_export_as_summarize_runs_it(length_r
     greedy = next(line.split() for line in out.splitlines() if line.startswith("greedy"))
     assert greedy[1] == "5" and 1 <= float(greedy[4]) <= 5  # docs; mean words at most the 5 asked for
     assert bench.main(argv) == 0 and "words asked for: 3" in capsys.readouterr().out  # the export's default
+    # both modes in one call write at most the length asked for
+    assert bench.main(argv[:-6] + ["--modes", "greedy", "beam5", "--threads", "1", "--batch-size", "2",
+                                   "--words", "5"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith(("greedy", "beam5"))]
+    assert [row[0] for row in rows] == ["greedy", "beam5"] and all(1 <= float(row[4]) <= 5 for row in rows)
     assert bench.main(["--words", "5", "--data", str(data)]) == 2
     assert "--words needs --model" in capsys.readouterr().err
     assert bench.main(["--model", str(tmp_path / "missing"), "--data", str(data)]) == 2
