@@ -458,6 +458,12 @@ def test_an_export_runs_its_recorded_choice_unless_the_command_line_names_one(ex
     assert code == 0 and by_default == chosen  # the recorded choice, with no flag
     assert "note: the export's recorded choice: G's summary and 4 samples" in err and "--candidates 0" in err
     assert run("--candidates", "0")[1] == greedy  # turned off
+    # the benchmark records a choice without a fluency LM as weight 0 and no model: it runs (it once was refused)
+    write_choice(recorded, {"candidates": 4, "similarity_model": str(encoder_dir), "fluency_model": "",
+                            "fluency_weight": 0.0}, {"row": "a test row"})
+    code, by_default, err = run()
+    assert code == 0 and by_default == chosen, err
+    assert run("--candidates", "4", "--fluency-weight", "0.5")[0] == 2  # a weight > 0 still needs the model
     # a choice option on the command line sets the whole choice: here 4 candidates by a missing encoder, refused
     code, _, err = run("--candidates", "4", "--similarity-model", str(tmp_path / "gone"))
     assert code == 2 and "sentence-embedding model" in err

@@ -135,7 +135,7 @@ class SummarizeOptions:
         """The scores that rank candidates each need candidates, and a weight >= 0."""
         if self.fluency_model and not self.candidates:
             raise SummarizeError("--fluency-model ranks candidates: add --candidates K (e.g. 8)")
-        if self.fluency_weight is not None and not self.fluency_model:
+        if self.fluency_weight and not self.fluency_model:  # a weight of 0 (a recorded choice without one) is none
             raise SummarizeError("--fluency-weight weighs a fluency model: add --fluency-model FOLDER (from "
                                  "scripts/train_fluency_lm.py)")
         if self.fluency_weight is not None and not (math.isfinite(self.fluency_weight) and self.fluency_weight >= 0):
