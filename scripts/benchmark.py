@@ -200,6 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "pairs adjacent in the document); several give one row each")
     parser.add_argument("--candidates_temperature", type=float, default=1.0, metavar="T",
                         help="with --candidates: the samples' temperature (above 1: candidates that differ more)")
+    parser.add_argument("--candidates_in_order", action="store_true",
+                        help="with --candidates: G's own candidates (its summary and samples) keep the document's "
+                             "word order (decoding.in_order: deletions of the document, as the rule's are); G alone "
+                             "is scored as trained. Recorded with the choice by --record_choice")
     parser.add_argument("--candidates_sets", default="dev,test", help="with --candidates: the sets to score it on")
     parser.add_argument("--candidates_pretrained", action="store_true",
                         help="with --candidates: the same choice among the pre-trained G's own candidates too (the "
@@ -257,7 +261,7 @@ def option_problem(args: argparse.Namespace) -> str | None:
         if bad or (any(weights) and args.candidates <= 0):
             return f"--candidates_{flag}_weight " + (f"must be numbers >= 0, got {bad[0]}" if bad else
                                                      "needs --candidates K (e.g. 8)")
-    for flag in ("pretrained", "with_rule"):
+    for flag in ("pretrained", "with_rule", "in_order"):
         if getattr(args, f"candidates_{flag}") and args.candidates <= 0:
             return f"--candidates_{flag} needs --candidates K (e.g. 8)"
     if not (0 < args.candidates_temperature < float("inf")):
@@ -463,6 +467,7 @@ def chosen_labels(args: argparse.Namespace, models: list[str], combos: list[tupl
     pre-trained G with ``--candidates_pretrained``), each combination of weights, without and with the rule."""
     at = f" at temperature {args.candidates_temperature:g}" if args.candidates_temperature != 1 else ""
     no_longer = ", no longer than greedy" if args.candidates_no_longer else ""
+    no_longer += ", G's in document order" if args.candidates_in_order else ""
     rule = (f", the rule's summary and {args.candidates_rule_samples} variants at temperature "
             f"{args.candidates_rule_temperature:g} candidates" if args.candidates_rule_samples else
             ", the rule's summary a candidate")
@@ -521,7 +526,8 @@ def candidates(bench: Bench, name: str, model_label: str, normalised: list[str],
     prefix, decoding = bench.g_reading(bench.loaded[model_label])
     rows = candidate_summaries(
         bench.loaded[model_label], bench.tokenizer, normalised,
-        dataclasses.replace(decoding, num_beams=args.beams or decoding.num_beams),
+        dataclasses.replace(decoding, num_beams=args.beams or decoding.num_beams,
+                            in_order=decoding.in_order or args.candidates_in_order),
         k=args.candidates, max_document_tokens=cfg.model.max_document_tokens, seed=cfg.seed,
         progress=True, temperature=args.candidates_temperature, prefix=prefix)
     words = bench.g_words
@@ -663,6 +669,8 @@ def record_choice(bench: Bench) -> dict:
                "corpus": cfg.data_dir if headline or with_rule else "", "rule_candidate": with_rule,
                "rule_samples": args.candidates_rule_samples if with_rule else 0,
                "rule_temperature": args.candidates_rule_temperature}
+    if args.candidates_in_order:
+        options["in_order"] = True
     measured = {"row": best, "dev": dev[best], "dev_g_alone": dev["seq2seq2seq"], "words": report["words"],
                 "report": str(bench.run_dir / f"report{bench.suffix}.json")}
     path = write_choice(export, options, measured)
@@ -717,6 +725,10 @@ def main(argv: list[str] | None = None) -> int:
         cfg = load_config(args.config, {**parse_overrides(rest), "output_dir": str(run_dir / "train")})
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    if args.candidates_in_order and not cfg.decoding.whole_words:
+        print("error: --candidates_in_order keeps whole source words in order: it needs --decoding.source_only true "
+              "--decoding.whole_words true (the trained configs' setting)", file=sys.stderr)
         return 2
     run_dir.mkdir(parents=True, exist_ok=True)
     bench = Bench(args, rest, argv, cfg, run_dir, wall={})

@@ -9,7 +9,8 @@ bash scripts/setup.sh
 . .venv/bin/activate
 . scripts/env.sh   # tcmalloc (or glibc malloc tunables) and offline settings
 # besides G, the report scores the choice the export may keep as its default: per document G's summary and one
-# sample, the rule's summary and 8 variants, ranked by sentence similarity + 0.5 headline vocabulary (no fluency LM:
-# it costs minutes to train); when it beats G alone on dev, summarize runs it by default (--record_choice)
-exec python scripts/benchmark.py --candidates 1 --candidates_with_rule --candidates_rule_samples 8 \
-  --candidates_headline_weight 0.5 --record_choice "$@"
+# sample (both in the document's word order), the rule's summary and 8 variants, ranked by sentence similarity +
+# 0.5 headline vocabulary (no fluency LM: it costs minutes to train); when it beats G alone on dev, summarize runs
+# it by default (--record_choice)
+exec python scripts/benchmark.py --candidates 1 --candidates_in_order --candidates_with_rule \
+  --candidates_rule_samples 8 --candidates_headline_weight 0.5 --record_choice "$@"

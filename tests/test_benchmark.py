@@ -296,8 +296,12 @@ def test_record_choice_writes_the_dev_best_choice_into_the_export_only_when_it_b
     args = ["--config", str(TINY_CONFIG), "--run_dir", str(run), "--data_dir", str(tiny_corpus), "--eval_size", "4",
             "--test_limit", "2", "--pretrain.task", "headline", "--adversarial.similarity_model", str(encoder),
             "--candidates", "3", "--candidates_headline_weight", "0", "1", "--candidates_with_rule",
-            "--candidates_rule_samples", "2", "--record_choice"]
+            "--candidates_rule_samples", "2", "--record_choice", "--candidates_in_order"]
     assert benchmark.main(args[:14] + ["--record_choice"]) == 2  # no --candidates: refused before training
+    assert benchmark.main(args[:14] + ["--candidates_in_order"]) == 2
+    assert benchmark.main(args) == 2  # G's words in order need whole-word decoding: refused before training
+    assert not (run / "train").exists()
+    args += ["--decoding.source_only", "true", "--decoding.whole_words", "true"]
     assert benchmark.main(args) == 0
     report = json.loads((run / "report.json").read_text())
     export = Path(report["models"]["seq2seq2seq"])
@@ -313,6 +317,7 @@ def test_record_choice_writes_the_dev_best_choice_into_the_export_only_when_it_b
         assert options["candidates"] == 3 and options["similarity_model"] == str(encoder.resolve())
         assert options["rule_candidate"] is best.endswith("candidates")
         assert options["headline_weight"] == (1.0 if "headline" in best else 0.0)
+        assert options["in_order"] is True and "G's in document order" in best
         assert (options["corpus"] == str(tiny_corpus.resolve())) is (options["rule_candidate"]
                                                                      or options["headline_weight"] > 0)
     else:

@@ -475,3 +475,41 @@ def test_an_export_runs_its_recorded_choice_unless_the_command_line_names_one(ex
     (recorded / CHOICE_FILE).write_text("{not json", encoding="utf-8")
     code, _, err = run()
     assert code == 2 and "is not a recorded choice" in err
+
+
+def test_a_recorded_choice_brings_its_word_order_unless_the_command_line_gives_one(
+        export: Path, encoder_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import json
+    import shutil
+
+    from test_summarize import word_subsequence
+
+    from seq2seq2seq.inference.recorded_choice import write_choice
+    from seq2seq2seq.normalize import normalize
+
+    recorded = tmp_path / "export"
+    shutil.copytree(export, recorded)
+    settings = json.loads((recorded / "seq2seq2seq_decoding.json").read_text())
+    settings.update(source_only=True, whole_words=True, max_summary_tokens=24)
+    (recorded / "seq2seq2seq_decoding.json").write_text(json.dumps(settings))
+    source = write_lines(tmp_path / "docs.txt", DOCUMENTS)
+    normalized = [normalize(d) for d in DOCUMENTS]
+
+    def run(*flags: str) -> tuple[list[str], str]:
+        out = tmp_path / "out.txt"
+        code = summarize.main(["--model", str(recorded), "--input", str(source), "--output", str(out), *flags])
+        err = capsys.readouterr().err
+        assert code == 0, err
+        return out.read_text(encoding="utf-8").split("\n")[:-1], err
+
+    choice = ["--candidates", "4", "--similarity-model", str(encoder_dir)]
+    plain, _ = run(*choice)
+    ordered, _ = run(*choice, "--in-order")
+    # every candidate is G's, so with --in-order every choice is a deletion of its document; without it, not all
+    assert all(word_subsequence(s, d) for s, d in zip(ordered, normalized)), ordered
+    assert not all(word_subsequence(s, d) for s, d in zip(plain, normalized)), plain
+    write_choice(recorded, {"candidates": 4, "similarity_model": str(encoder_dir), "in_order": True}, {})
+    by_default, err = run()
+    assert by_default == ordered and "G's in the document's word order" in err
+    assert run("--no-in-order")[0] == plain  # the command line's word order wins over the recorded one
+    assert run("--candidates", "0")[0] == run("--candidates", "0", "--no-in-order")[0]  # G alone: as trained

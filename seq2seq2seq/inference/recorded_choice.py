@@ -6,7 +6,9 @@ when the dev-best choice (G's summary and samples, the rule's summary and varian
 own greedy summary on dev; the file holds the summarize options of that choice (paths absolute: the fluency LM,
 the similarity encoder, the corpus whose word counts the rule reads) and the scores it was picked on. ``summarize``
 applies it when the command line names no choice option at all; ``--candidates 0`` turns it off (G alone, greedy:
-the fastest), and any choice option given means the command line sets the whole choice.
+the fastest), and any choice option given means the command line sets the whole choice. ``in_order`` (G's
+candidates keep the document's word order) comes with the recorded choice unless ``--in-order``/``--no-in-order``
+is given; it is no choice option of its own.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ CHOICE_FILE = "seq2seq2seq_choice.json"
 # the summarize options (SummarizeOptions fields) a recorded choice sets, with their defaults when none is given
 CHOICE_OPTIONS = {"candidates": 0, "similarity_model": "", "fluency_model": "", "fluency_weight": None,
                   "headline_weight": 0.0, "contiguity_weight": 0.0, "corpus": "", "rule_candidate": False,
-                  "rule_samples": 0, "rule_temperature": 0.5, "candidates_temperature": 1.0, "seed": 0}
+                  "rule_samples": 0, "rule_temperature": 0.5, "candidates_temperature": 1.0, "seed": 0,
+                  "in_order": None}
 PATHS = ("similarity_model", "fluency_model", "corpus")
 
 
@@ -69,7 +72,8 @@ def read_choice(folder: Path) -> dict[str, Any] | None:
 def gives_no_choice(options: Any) -> bool:
     """True when a SummarizeOptions names no choice option (each at its default, ``candidates`` not given)."""
     return options.candidates is None and all(
-        getattr(options, key) == default for key, default in CHOICE_OPTIONS.items() if key != "candidates")
+        getattr(options, key) == default for key, default in CHOICE_OPTIONS.items()
+        if key not in ("candidates", "in_order"))
 
 
 def with_recorded_choice(options: Any, folder: Path) -> tuple[Any, str | None]:
@@ -80,7 +84,10 @@ def with_recorded_choice(options: Any, folder: Path) -> tuple[Any, str | None]:
     recorded = read_choice(folder)
     if recorded is None:
         return dataclasses.replace(options, candidates=0), None
+    if options.in_order is not None or recorded.get("in_order") is None:  # the command line's word order wins
+        recorded = {key: value for key, value in recorded.items() if key != "in_order"}
     note = (f"the export's recorded choice: G's summary and {recorded['candidates']} samples"
             + (f", the rule's summary and {recorded['rule_samples']} variants" if recorded["rule_candidate"] else "")
+            + (", G's in the document's word order" if recorded.get("in_order") else "")
             + " ranked by the rewards (--candidates 0: G alone, faster)")
     return dataclasses.replace(options, **recorded), note
