@@ -510,6 +510,6 @@ def test_a_recorded_choice_brings_its_word_order_unless_the_command_line_gives_o
     assert not all(word_subsequence(s, d) for s, d in zip(plain, normalized)), plain
     write_choice(recorded, {"candidates": 4, "similarity_model": str(encoder_dir), "in_order": True}, {})
     by_default, err = run()
-    assert by_default == ordered and "G's in the document's word order" in err
+    assert by_default == ordered and "(G's in the document's word order), ranked" in err
     assert run("--no-in-order")[0] == plain  # the command line's word order wins over the recorded one
     assert run("--candidates", "0")[0] == run("--candidates", "0", "--no-in-order")[0]  # G alone: as trained

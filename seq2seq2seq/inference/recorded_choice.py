@@ -88,6 +88,6 @@ def with_recorded_choice(options: Any, folder: Path) -> tuple[Any, str | None]:
         recorded = {key: value for key, value in recorded.items() if key != "in_order"}
     note = (f"the export's recorded choice: G's summary and {recorded['candidates']} samples"
             + (f", the rule's summary and {recorded['rule_samples']} variants" if recorded["rule_candidate"] else "")
-            + (", G's in the document's word order" if recorded.get("in_order") else "")
-            + " ranked by the rewards (--candidates 0: G alone, faster)")
+            + (" (G's in the document's word order)" if recorded.get("in_order") else "")
+            + ", ranked by the rewards (--candidates 0: G alone, faster)")
     return dataclasses.replace(options, **recorded), note
