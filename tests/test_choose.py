@@ -479,19 +479,12 @@ def test_an_export_runs_its_recorded_choice_unless_the_command_line_names_one(ex
 
 def test_a_recorded_choice_brings_its_word_order_unless_the_command_line_gives_one(
         export: Path, encoder_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    import json
-    import shutil
-
-    from test_summarize import word_subsequence
+    from test_summarize import with_decoding, word_subsequence
 
     from seq2seq2seq.inference.recorded_choice import write_choice
     from seq2seq2seq.normalize import normalize
 
-    recorded = tmp_path / "export"
-    shutil.copytree(export, recorded)
-    settings = json.loads((recorded / "seq2seq2seq_decoding.json").read_text())
-    settings.update(source_only=True, whole_words=True, max_summary_tokens=24)
-    (recorded / "seq2seq2seq_decoding.json").write_text(json.dumps(settings))
+    recorded = with_decoding(export, tmp_path / "export", source_only=True, whole_words=True, max_summary_tokens=24)
     source = write_lines(tmp_path / "docs.txt", DOCUMENTS)
     normalized = [normalize(d) for d in DOCUMENTS]
 

@@ -463,19 +463,9 @@ def test_no_repeat_words_generation_never_repeats_a_word_start(tiny_bart, docume
 
 def is_in_order(summary: list[int], document: list[int], starts: torch.Tensor) -> bool:
     """Whether a summary's words are document words in the document's order (a greedy earliest match)."""
-    def split(ids: list[int]) -> list[tuple[int, ...]]:
-        words: list[list[int]] = []
-        for i in ids:
-            if i in (0, EOS):
-                continue
-            if starts[i] or not words:
-                words.append([])
-            words[-1].append(i)
-        return [tuple(w) for w in words]
-
     position = 0
-    doc_words = split(document)
-    for word in split(summary):
+    doc_words = word_list(document, starts)
+    for word in word_list(summary, starts):
         while position < len(doc_words) and doc_words[position] != word:
             position += 1
         if position == len(doc_words):
@@ -533,8 +523,8 @@ IN_ORDER = DecodingConfig(max_summary_tokens=8, min_summary_tokens=2, source_onl
                           in_order=True)
 
 
-def words_of(ids: list[int], starts: torch.Tensor) -> set[tuple[int, ...]]:
-    """The words of a piece sequence, each as the tuple of its pieces."""
+def word_list(ids: list[int], starts: torch.Tensor) -> list[tuple[int, ...]]:
+    """The words of a piece sequence in order, each as the tuple of its pieces."""
     words: list[list[int]] = []
     for i in ids:
         if i in (0, EOS):
@@ -542,7 +532,12 @@ def words_of(ids: list[int], starts: torch.Tensor) -> set[tuple[int, ...]]:
         if starts[i] or not words:
             words.append([])
         words[-1].append(i)
-    return {tuple(w) for w in words}
+    return [tuple(w) for w in words]
+
+
+def words_of(ids: list[int], starts: torch.Tensor) -> set[tuple[int, ...]]:
+    """The words of a piece sequence, each as the tuple of its pieces."""
+    return set(word_list(ids, starts))
 
 
 def word_rules(ids: list[int], starts: torch.Tensor) -> tuple[set, set, set]:

@@ -300,12 +300,8 @@ def test_min_and_max_words_count_whole_words(export, tmp_path, capsys):
     assert (cfg.max_summary_tokens, cfg.min_summary_words, cfg.max_summary_words) == (8, 6, 0)
     with pytest.raises(pipeline.SummarizeError, match="--min-words 8 does not fit"):
         pipeline.decoding_overrides(whole, min_words=8)
-    model = tmp_path / "whole_words"
-    shutil.copytree(export, model)
-    settings = json.loads((model / "seq2seq2seq_decoding.json").read_text())
     # a token cap the random model's many-piece words (vocabulary 500) do not reach before 6 words
-    settings.update(source_only=True, whole_words=True, max_summary_tokens=40)
-    (model / "seq2seq2seq_decoding.json").write_text(json.dumps(settings))
+    model = with_decoding(export, tmp_path / "whole_words", source_only=True, whole_words=True, max_summary_tokens=40)
     src = write_lines(tmp_path / "in.txt", DOCUMENTS)
     code, plain, err = run_cli(capsys, "--model", model, "--input", src)
     assert code == 0, err
@@ -342,6 +338,16 @@ def test_no_repeat_words_override_needs_a_whole_word_export() -> None:
         pipeline.decoding_overrides(DecodingConfig(), no_repeat_words=True)
 
 
+def with_decoding(export: Path, folder: Path, **changes: object) -> Path:
+    """``folder``: a copy of ``export`` (or ``export`` itself, when they are the same) with these decoding settings
+    changed in its seq2seq2seq_decoding.json."""
+    if folder != export:
+        shutil.copytree(export, folder)
+    path = folder / "seq2seq2seq_decoding.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), **changes}))
+    return folder
+
+
 def word_subsequence(summary: str, document: str) -> bool:
     rest = iter(document.split())
     return all(word in rest for word in summary.split())  # `in` advances the iterator: an ordered subsequence
@@ -349,11 +355,7 @@ def word_subsequence(summary: str, document: str) -> bool:
 
 def test_in_order_flag_writes_deletions_of_the_document(export, tmp_path, capsys):
     assert pipeline.decoding_overrides(DecodingConfig(source_only=True, whole_words=True), in_order=True).in_order
-    model = tmp_path / "whole_words"
-    shutil.copytree(export, model)
-    settings = json.loads((model / "seq2seq2seq_decoding.json").read_text())
-    settings.update(source_only=True, whole_words=True, max_summary_tokens=24)
-    (model / "seq2seq2seq_decoding.json").write_text(json.dumps(settings))
+    model = with_decoding(export, tmp_path / "whole_words", source_only=True, whole_words=True, max_summary_tokens=24)
     src = write_lines(tmp_path / "in.txt", DOCUMENTS)
     normalized = [normalize(d) for d in DOCUMENTS]
     code, plain, err = run_cli(capsys, "--model", model, "--input", src)
@@ -364,8 +366,7 @@ def test_in_order_flag_writes_deletions_of_the_document(export, tmp_path, capsys
     assert code == 0, err
     assert all(word_subsequence(s, d) for s, d in zip(out.splitlines(), normalized)), out
     # an export that records it keeps it by default; --no-in-order turns it off
-    settings["in_order"] = True
-    (model / "seq2seq2seq_decoding.json").write_text(json.dumps(settings))
+    with_decoding(model, model, in_order=True)
     assert run_cli(capsys, "--model", model, "--input", src)[1] == out
     assert run_cli(capsys, "--model", model, "--input", src, "--no-in-order")[1] == plain
     code, _, err = run_cli(capsys, "--model", export, "--input", src, "--in-order")  # no whole-word decoding
