@@ -191,7 +191,8 @@ class SourceConstraint:
         return mask
 
     def _start_state(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The state before the first token: no partial word (``match``, (n, s)) and no word placed (``floor``, (n,))."""
+        """The state before the first token: no partial word (``match``, (n, s)) and no word placed yet (``floor``,
+        (n,))."""
         return (torch.zeros_like(self.doc, dtype=torch.bool),
                 torch.full((self.doc.shape[0],), -1, dtype=torch.long, device=self.doc.device))
 
@@ -220,7 +221,8 @@ class SourceConstraint:
         match, floor = state
         complete = ~match.any(1) | (match & self.ends).any(1)  # no partial word, or one that is a document word
         if self.in_order:  # word starts from after the earliest end of the words so far
-            later = torch.arange(match.shape[1], device=match.device)[None, :] > self._floor_if_complete(match, floor)[:, None]
+            floor = self._floor_if_complete(match, floor)
+            later = torch.arange(match.shape[1], device=match.device)[None, :] > floor[:, None]
             mask = torch.zeros_like(self.starts)
             rows, positions = (self.startable & later & complete[:, None]).nonzero(as_tuple=True)
             mask[rows, self.doc[rows, positions]] = True

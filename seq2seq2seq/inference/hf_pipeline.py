@@ -112,20 +112,19 @@ def _one_of(kwargs: dict[str, Any], keys: tuple[str, ...]) -> tuple[str, int] | 
 class Seq2Seq2SeqSummarizationPipeline(Pipeline):
     """Summaries from a seq2seq2seq export; returns ``[{"summary_text": ...}]`` per input.
 
-    Call arguments (each also accepted by ``transformers.pipeline(...)`` as a default for every call):
-    ``normalize`` (default True; False for already-normalised text), ``max_document_tokens`` (default: the
-    export's limit), ``num_beams``, ``no_repeat_ngram_size``, ``eos_damping``, ``eos_damping_tokens``,
-    ``no_repeat_words``, ``in_order`` (defaults: the export's), and the summary length: ``max_words`` or ``max_new_tokens`` or
-    ``max_length`` (= max_new_tokens + 1: for an encoder-decoder, generate counts the decoder start token), and
-    ``min_words`` or ``min_new_tokens`` or ``min_length`` (= min_new_tokens + 1); words map to tokens as in
-    :func:`decoding_overrides`. ``words``: the length a length-conditioned export (``pretrain.length_words``) is asked
-    for, as ``summarize --words N``: its control token goes before the document and the summary has exactly N whole
-    words (the nearest trained length's token for an N it was not trained on, with a warning); without it such an
-    export is asked for its default length, capped there unless a length argument is given. Accepted where they
-    describe what this pipeline does: ``do_sample=False``,
-    ``early_stopping=True`` and ``length_penalty=1.0`` (any value with greedy decoding, where they do nothing),
-    ``truncation=True`` (documents are always truncated to the model's limit). ``decoding=DecodingConfig(...)`` at
-    construction replaces the export's decoding settings altogether.
+    Call arguments (each also accepted by ``transformers.pipeline(...)`` as a default for every call): ``normalize``
+    (default True; False for already-normalised text), ``max_document_tokens`` (default: the export's limit),
+    ``num_beams``, ``no_repeat_ngram_size``, ``eos_damping``, ``eos_damping_tokens``, ``no_repeat_words``, ``in_order``
+    (defaults: the export's), and the summary length: ``max_words`` or ``max_new_tokens`` or ``max_length`` (=
+    max_new_tokens + 1: for an encoder-decoder, generate counts the decoder start token), and ``min_words`` or
+    ``min_new_tokens`` or ``min_length`` (= min_new_tokens + 1); words map to tokens as in :func:`decoding_overrides`.
+    ``words``: the length a length-conditioned export (``pretrain.length_words``) is asked for, as ``summarize --words
+    N``: its control token goes before the document and the summary has exactly N whole words (the nearest trained
+    length's token for an N it was not trained on, with a warning); without it such an export is asked for its default
+    length, capped there unless a length argument is given. Accepted where they describe what this pipeline does:
+    ``do_sample=False``, ``early_stopping=True`` and ``length_penalty=1.0`` (any value with greedy decoding, where they
+    do nothing), ``truncation=True`` (documents are always truncated to the model's limit).
+    ``decoding=DecodingConfig(...)`` at construction replaces the export's decoding settings altogether.
     """
 
     _load_tokenizer = True
