@@ -467,12 +467,12 @@ def chosen_labels(args: argparse.Namespace, models: list[str], combos: list[tupl
     pre-trained G with ``--candidates_pretrained``), each combination of weights, without and with the rule."""
     at = f" at temperature {args.candidates_temperature:g}" if args.candidates_temperature != 1 else ""
     no_longer = ", no longer than greedy" if args.candidates_no_longer else ""
-    no_longer += ", G's in document order" if args.candidates_in_order else ""
+    in_order = ", G's in document order" if args.candidates_in_order else ""
     rule = (f", the rule's summary and {args.candidates_rule_samples} variants at temperature "
             f"{args.candidates_rule_temperature:g} candidates" if args.candidates_rule_samples else
             ", the rule's summary a candidate")
     return {(model, combo, with_rule): (f"{'seq2seq2seq' if model == 'seq2seq2seq' else 'pre-trained G'}, best of "
-                                        f"1+{args.candidates}{at} by {scores_label(*combo)}{no_longer}"
+                                        f"1+{args.candidates}{at} by {scores_label(*combo)}{no_longer}{in_order}"
                                         + (rule if with_rule else ""))
             for model in (models if args.candidates_pretrained else models[:1])
             for combo in combos for with_rule in ([False, True] if args.candidates_with_rule else [False])}
