@@ -145,23 +145,6 @@ def beside_pretrained_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def matmul_peak_flops(size: int = 1024, seconds: float = 3.0) -> float:
-    """FLOP/s of a float32 square matrix multiply on this machine with the current threads (GPU when present)."""
-    import torch
-
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
-    for _ in range(3):
-        a @ b
-    count, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        a @ b
-        count += 1
-        if device == "cuda":
-            torch.cuda.synchronize()
-    return 2 * size**3 * count / (time.perf_counter() - started)
-
-
 def headline_stats(cfg):
     """Word statistics of the corpus for the no-model baseline (None when the corpus is unreadable)."""
     from seq2seq2seq.data import CorpusError, headline_word_stats, load_corpus
@@ -400,6 +383,8 @@ def evaluation_data(bench: Bench) -> dict[str, Path]:
         data = json.loads(manifest.read_text(encoding="utf-8"))
         bench.report["data_manifest"] = {k: data[k] for k in ("counts", "normalisation") if k in data} or data
     bench.report["models"] = {name: str(path) for name, path in models.items()}
+    from seq2seq2seq.hardware import matmul_peak_flops
+
     bench.report["matmul_peak_flops"] = matmul_peak_flops()
     for t in results.get("throughput", {}).values():
         if "flops_per_second" in t:

@@ -14,9 +14,9 @@ and a vocabulary of 16000, with random weights: the speed is that of a trained m
 model need not emit end-of-sentence early, so the mean summary length is printed too (a trained model that stops
 earlier decodes faster). The documents are the Gigaword test set, already normalised; model loading and
 normalisation are not timed; one untimed batch warms up each mode, and with --repeats the fastest run counts.
-Prints one line per mode: mode, docs, seconds, summaries/s, mean summary length in words and in tokens (up to and
-including end-of-sentence; with a small stand-in tokenizer most of a random model's ids have no text, so the word
-count can be near 0).
+Prints the machine's float32 matmul peak, then one line per mode: mode, docs, seconds, summaries/s, mean summary
+length in words and in tokens (up to and including end-of-sentence; with a small stand-in tokenizer most of a random
+model's ids have no text, so the word count can be near 0).
 """
 
 from __future__ import annotations
@@ -38,9 +38,10 @@ from transformers import AutoTokenizer
 
 from seq2seq2seq.config import load_config
 from seq2seq2seq.decoding.sampling import summary_token_mask
+from seq2seq2seq.hardware import matmul_peak_flops
 from seq2seq2seq.inference.api import (
-    Summarizer,
     SummarizeError,
+    Summarizer,
     decoding_overrides,
     length_request,
     load_summarizer,
@@ -74,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="cpu")
     p.add_argument("--bf16", action="store_true")
     p.add_argument("--limit", type=int, default=0, help="use the first N documents (0 = all)")
+    p.add_argument("--peak-seconds", type=float, default=3.0,
+                   help="how long to measure the float32 matmul peak printed beside the times")
     p.add_argument("--repeats", type=int, default=1,
                    help="time each mode this many times and report the fastest (the machine may be shared)")
     args = p.parse_args(argv)
@@ -120,9 +123,12 @@ def main(argv: list[str] | None = None) -> int:
 
     model.generate = counting_generate
     parameters = sum(p.numel() for p in model.parameters())
+    # every time is reported beside the machine's peak: machines of the same kind differ by up to 1.3x
+    peak = matmul_peak_flops(seconds=args.peak_seconds, device=args.device)
     print(f"# {args.model or 'random model'}: {parameters / 1e6:.1f}M parameters, vocab {model.config.vocab_size}, "
           f"{len(documents)} documents, batch {args.batch_size}, threads {torch.get_num_threads()}, device "
-          f"{args.device}{', bf16' if args.bf16 else ''}, words asked for: {words}\n# decoding {summarizer.decoding}")
+          f"{args.device}{', bf16' if args.bf16 else ''}, words asked for: {words}\n"
+          f"# float32 matmul peak {peak / 1e9:.0f} GFLOP/s\n# decoding {summarizer.decoding}")
     print(f"{'mode':<8} {'docs':>6} {'seconds':>8} {'summaries/s':>12} {'mean words':>11} {'mean tokens':>12}")
     for mode in args.modes:
         decoding = decoding_overrides(summarizer.decoding, num_beams=MODES[mode],

@@ -245,16 +245,17 @@ def test_the_speed_benchmark_times_a_length_export_as_summarize_runs_it(length_r
                                                     f"trade and security in the region ."}) + "\n"
                             for i in range(5)), encoding="utf-8")
     argv = ["--model", str(length_run / "final" / "summarizer"), "--data", str(data), "--modes", "greedy",
-            "--threads", "1", "--batch-size", "2"]
+            "--threads", "1", "--batch-size", "2", "--peak-seconds", "0.1"]
     assert bench.main(argv + ["--words", "5"]) == 0
     out = capsys.readouterr().out
     assert "words asked for: 5" in out
+    assert float(out.split("float32 matmul peak ")[1].split()[0]) > 0  # the times come with the machine's peak
     greedy = next(line.split() for line in out.splitlines() if line.startswith("greedy"))
     assert greedy[1] == "5" and 1 <= float(greedy[4]) <= 5  # docs; mean words at most the 5 asked for
     assert bench.main(argv) == 0 and "words asked for: 3" in capsys.readouterr().out  # the export's default
     # both modes in one call write at most the length asked for
-    assert bench.main(argv[:-6] + ["--modes", "greedy", "beam5", "--threads", "1", "--batch-size", "2",
-                                   "--words", "5"]) == 0
+    assert bench.main(argv[:-8] + ["--modes", "greedy", "beam5", "--threads", "1", "--batch-size", "2",
+                                   "--peak-seconds", "0.1", "--words", "5"]) == 0
     rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith(("greedy", "beam5"))]
     assert [row[0] for row in rows] == ["greedy", "beam5"] and all(1 <= float(row[4]) <= 5 for row in rows)
     assert bench.main(["--words", "5", "--data", str(data)]) == 2

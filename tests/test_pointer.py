@@ -43,6 +43,43 @@ def test_pointer_mixture_by_hand():
     assert out[0, 0].exp()[2].item() == pytest.approx(1.0)
 
 
+
+def test_pointer_mixture_stays_exact_where_probabilities_underflow():
+    # the gate is sigmoid(-200): in probability space g is 0 in float32; in log space a piece outside the source has
+    # log g + log(1/3) = -200 - log 3, and the source's piece log(1 - g + g/3) = 0 (to float precision)
+    lm_logits = torch.zeros(1, 1, 3, requires_grad=True)
+    gate = torch.full((1, 1, 1), -200.0, requires_grad=True)
+    out = pointer_mixture(lm_logits, torch.zeros(1, 1, 2), gate, torch.tensor([[2, 0]]), torch.tensor([[1, 0]]))
+    expected = torch.tensor([-200.0 - math.log(3.0), -200.0 - math.log(3.0), 0.0])
+    torch.testing.assert_close(out[0, 0], expected)
+    out[0, 0, 0].backward()  # the padded source position (no copy probability) leaves the gradient finite
+    assert torch.isfinite(lm_logits.grad).all() and torch.isfinite(gate.grad).all()
+
+
+def test_pointer_mixture_and_its_gradient_equal_the_probability_space_formula():
+    # a repeated piece (4 at positions 0 and 2, 3 at 0 and 1) and padding: the log-space mixture must give the same
+    # values and the same gradients as log(g softmax(l) + (1 - g) copy), a repeat's gradient counted once
+    torch.manual_seed(0)
+    ids = torch.tensor([[4, 5, 4, 7, 0], [3, 3, 9, 0, 0]])
+    mask = (ids != 0).long()
+    inputs = [torch.randn(2, 3, 11, requires_grad=True), torch.randn(2, 3, 5, requires_grad=True),
+              torch.randn(2, 3, 1, requires_grad=True)]
+    weights = torch.randn(2, 3, 11)
+
+    def reference(lm_logits, copy_scores, gate_logits):
+        attention = copy_scores.masked_fill(mask[:, None, :] == 0, float("-inf")).softmax(-1)
+        copy = torch.zeros(2, 3, 11).scatter_add(2, ids[:, None, :].expand(-1, 3, -1), attention)
+        gate = torch.sigmoid(gate_logits)
+        return (gate * lm_logits.softmax(-1) + (1 - gate) * copy).log()
+
+    got = pointer_mixture(*inputs, ids, mask)
+    got_grads = torch.autograd.grad((got * weights).sum(), inputs)
+    want = reference(*inputs)
+    want_grads = torch.autograd.grad((want * weights).sum(), inputs)
+    torch.testing.assert_close(got, want)
+    for g, w in zip(got_grads, want_grads):
+        torch.testing.assert_close(g, w)
+
 def test_a_copying_model_emits_only_source_tokens_without_any_constraint():
     model = tiny_pointer()
     with torch.no_grad():

@@ -10,6 +10,8 @@ from seq2seq2seq.config import DecodingConfig, ModelConfig
 from seq2seq2seq.decoding.sampling import (
     ConstrainedLogits,
     SourceConstraint,
+    and_rows,
+    any_last,
     constrain_logits,
     constraint_for,
     generate_summaries,
@@ -646,3 +648,15 @@ def test_rollouts_ignore_generation_defaults_saved_with_a_warm_start(tmp_path, d
                                           samples, cfg), samples.summary_ids)
     assert torch.isfinite(logps[samples.summary_mask.bool()]).all()
     assert warm.generation_config.forced_bos_token_id == 7  # the model's own defaults are left as they were
+
+
+def test_the_uint8_mask_helpers_equal_torchs_bool_operations():
+    torch.manual_seed(0)
+    mask = torch.rand(4, 3, 10) > 0.7
+    keep = torch.rand(4, 3) > 0.5
+    assert torch.equal(any_last(mask), mask.any(-1))
+    assert torch.equal(any_last(mask[..., 3:]), mask[..., 3:].any(-1))  # a non-contiguous slice
+    assert torch.equal(any_last(mask[..., :0]), torch.zeros(4, 3, dtype=torch.bool))  # nothing to reduce
+    assert torch.equal(and_rows(mask, keep), mask & keep[..., None])
+    word_start = torch.rand(10) > 0.5
+    assert torch.equal(and_rows(word_start.expand_as(mask), keep), word_start & keep[..., None])

@@ -20,6 +20,21 @@ from seq2seq2seq.models.build import model_config
 from seq2seq2seq.types import Summaries
 
 
+def any_last(mask: torch.Tensor) -> torch.Tensor:
+    """``mask.any(-1)`` for a bool tensor of shape (..., V). Reduced over its uint8 view: torch's CPU kernel for a
+    bool ``any`` is about 40 times slower than uint8's ``amax`` on a (64, 16003) mask (torch 2.13, 2 threads), and
+    decoding asks at every step."""
+    if mask.shape[-1] == 0:  # amax has no identity to return for an empty slice
+        return mask.new_zeros(mask.shape[:-1])
+    return mask.view(torch.uint8).amax(-1).bool()
+
+
+def and_rows(mask: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    """``mask & keep[..., None]``: bool masks of shape (..., V) and (...). Through uint8 views, for the same reason
+    as :func:`any_last` (a broadcast bool ``&`` is about 15 times slower than a uint8 one)."""
+    return (mask.view(torch.uint8) & keep[..., None].view(torch.uint8)).view(torch.bool)
+
+
 def source_allowed_mask(input_ids: torch.Tensor, vocab_size: int, always_allowed: list[int]) -> torch.Tensor:
     """Which vocabulary entries G may emit for each document.
 
@@ -51,13 +66,13 @@ def constrain_logits(logits: torch.Tensor, positions: torch.Tensor, cfg: Decodin
     eos = logits[..., eos_id]
     if cfg.eos_damping > 0 and cfg.eos_damping_tokens > 0:
         eos = torch.where(positions[None, :] < cfg.eos_damping_tokens, eos - cfg.eos_damping, eos)
-    if cfg.min_summary_tokens > 0:
-        too_early = (positions < cfg.min_summary_tokens)[None, :]
+    too_early = (positions < cfg.min_summary_tokens)[None, :]
+    if too_early.any():
         if allowed is not None:
             # a document with no ordinary piece (e.g. empty) would leave nothing allowed: let it end instead
             has_pieces = allowed.clone()
             has_pieces[..., [eos_id, *blocked]] = False
-            too_early = too_early & has_pieces.any(-1)
+            too_early = too_early & any_last(has_pieces)
         eos = eos.masked_fill(too_early, float("-inf"))
     logits[..., eos_id] = eos
     return logits
@@ -183,11 +198,15 @@ class SourceConstraint:
         words = starts.cumsum(1)[:, -mask.shape[1]:]  # (n, t): words written before each position
         # ``mask`` is built fresh by masks() on this path (whole words), so it is changed in place
         if self.max_words:
-            mask &= ~((words >= self.max_words)[..., None] & self.word_start)
+            full = words >= self.max_words  # (n, t)
+            if full.any():
+                mask &= ~and_rows(self.word_start.expand_as(mask), full)
         if self.min_words:
-            eos = self.eos_id
-            others = mask[..., :eos].any(-1) | mask[..., eos + 1:].any(-1)  # anything but the end allowed
-            mask[..., eos] &= ~((words < self.min_words) & others)
+            short = words < self.min_words  # (n, t)
+            if short.any():
+                eos = self.eos_id
+                others = any_last(mask[..., :eos]) | any_last(mask[..., eos + 1:])  # anything but the end allowed
+                mask[..., eos] &= ~(short & others)
         return mask
 
     def _start_state(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -228,7 +247,7 @@ class SourceConstraint:
             mask[rows, self.doc[rows, positions]] = True
             mask[:, self.eos_id] = complete
         else:
-            mask = self.starts & complete[:, None]
+            mask = and_rows(self.starts, complete)
         following = torch.nn.functional.pad(match[:, :-1], (1, 0), value=False) & self.continues
         rows, positions = following.nonzero(as_tuple=True)
         mask[rows, self.doc[rows, positions]] = True

@@ -47,14 +47,34 @@ def pointer_mixture(lm_logits: torch.Tensor, copy_scores: torch.Tensor, gate_log
         source_ids: (b, s) source token ids; source_mask: (b, s), 1 for real tokens.
     Returns:
         (b, t, V) log-probabilities.
+
+    Computed in log space: a piece that is not in the source has ``log g + log_softmax(lm_logits)``, and only the
+    source's pieces (s of them, not V) add their copy probability through ``logaddexp``. A source piece's copy
+    probability pools the attention of every source position holding it. The (b, t, V) tensor then sees a
+    log_softmax, one add and one scatter, where the probability-space mixture took eight element-wise passes (it
+    runs at every decoding step), and a log-probability far below float32's smallest probability stays exact
+    instead of being clamped.
     """
-    lm_probs = lm_logits.float().softmax(-1)
-    scores = copy_scores.float().masked_fill(source_mask[:, None, :] == 0, float("-inf"))
-    attention = scores.softmax(-1)  # (b, t, s)
-    copy_probs = torch.zeros_like(lm_probs).scatter_add_(
-        2, source_ids[:, None, :].expand(-1, attention.shape[1], -1), attention)
-    gate = torch.sigmoid(gate_logits.float())
-    return (gate * lm_probs + (1.0 - gate) * copy_probs).clamp_min(1e-30).log()
+    lm_logits = lm_logits.float()
+    gate_logits = gate_logits.float()
+    generated = lm_logits.log_softmax(-1) + nn.functional.logsigmoid(gate_logits)  # (b, t, V): log(g p_vocab)
+    real = source_mask != 0  # (b, s)
+    attention = copy_scores.float().masked_fill(~real[:, None, :], float("-inf")).softmax(-1)  # (b, t, s)
+    same_piece = (source_ids[:, :, None] == source_ids[:, None, :]) & real[:, None, :]  # (b, s, s')
+    copied = attention @ same_piece.transpose(1, 2).float()  # (b, t, s): attention on the piece at each position
+    index = source_ids[:, None, :].expand(-1, lm_logits.shape[1], -1)  # (b, t, s)
+    at_source = generated.gather(2, index)
+    # no copy probability (padding, or attention that underflowed): the generated term alone, and a finite log in
+    # the branch not taken, so that no NaN reaches the gradient
+    has_copy = copied > 0
+    copy_term = nn.functional.logsigmoid(-gate_logits) + copied.masked_fill(~has_copy, 1.0).log()
+    mixed = torch.where(has_copy, torch.logaddexp(at_source, copy_term), at_source)
+    # every position of a repeated piece writes the same value, but scatter passes the piece's gradient back to each
+    # of them: only the first occurrence keeps it
+    earlier = torch.ones(source_ids.shape[1], source_ids.shape[1], dtype=torch.bool, device=source_ids.device).tril(-1)
+    repeat = ((source_ids[:, :, None] == source_ids[:, None, :]) & earlier).any(-1)  # (b, s)
+    mixed = torch.where(repeat[:, None, :], mixed.detach(), mixed)
+    return generated.scatter(2, index, mixed)
 
 
 class PointerBartForConditionalGeneration(BartForConditionalGeneration):
@@ -102,7 +122,10 @@ class PointerBartForConditionalGeneration(BartForConditionalGeneration):
                              use_cache=use_cache, **kwargs)
         hidden, memory = outputs.last_hidden_state, outputs.encoder_last_hidden_state  # (b, t, d), (b, s, d)
         lm_logits = self.lm_head(hidden) + self.final_logits_bias.to(hidden.dtype)
-        copy_scores = self.copy_query(hidden) @ self.copy_key(memory).transpose(1, 2) / math.sqrt(hidden.shape[-1])
+        # query (W_q h) against keys (W_k m), as (W_q h)^T W_k m: the key projection then costs t rows, not the
+        # encoder's s at every decoding step (the memory is the same at each step)
+        query = self.copy_query(hidden) @ self.copy_key.weight  # (b, t, d)
+        copy_scores = query @ memory.transpose(1, 2) / math.sqrt(hidden.shape[-1])  # (b, t, s)
         log_probs = pointer_mixture(lm_logits, copy_scores, self.copy_gate(hidden), source_ids, attention_mask)
         loss = None
         if labels is not None:
