@@ -296,9 +296,10 @@ def test_record_choice_writes_the_dev_best_choice_into_the_export_only_when_it_b
     args = ["--config", str(TINY_CONFIG), "--run_dir", str(run), "--data_dir", str(tiny_corpus), "--eval_size", "4",
             "--test_limit", "2", "--pretrain.task", "headline", "--adversarial.similarity_model", str(encoder),
             "--candidates", "3", "--candidates_headline_weight", "0", "1", "--candidates_with_rule",
-            "--candidates_rule_samples", "2", "--record_choice", "--candidates_in_order"]
+            "--candidates_rule_samples", "2", "--record_choice", "--candidates_in_order", "--dev_size", "6"]
     assert benchmark.main(args[:14] + ["--record_choice"]) == 2  # no --candidates: refused before training
     assert benchmark.main(args[:14] + ["--candidates_in_order"]) == 2
+    assert benchmark.main(args[:14] + ["--dev_size", "0"]) == 2
     assert benchmark.main(args) == 2  # G's words in order need whole-word decoding: refused before training
     assert not (run / "train").exists()
     args += ["--decoding.source_only", "true", "--decoding.whole_words", "true"]
@@ -306,11 +307,17 @@ def test_record_choice_writes_the_dev_best_choice_into_the_export_only_when_it_b
     report = json.loads((run / "report.json").read_text())
     export = Path(report["models"]["seq2seq2seq"])
     dev = report["scores"]["dev"]
+    # --dev_size: the choice is picked on 6 dev documents, though training evaluated on 4
+    assert len((run / "dev.predictions.txt").read_text().splitlines()) == 6
 
     def mean(label: str) -> float:
         return sum(dev[label][m] for m in ("rouge1", "rouge2", "rougeL")) / 3
 
-    best = max((c["final"] for c in report["choice"].values()), key=mean)
+    def above_rule(label: str) -> bool:
+        return all(dev[label][m] > dev[HEADLINE_BASELINE][m] for m in ("rouge1", "rouge2", "rougeL"))
+
+    finals = [c["final"] for c in report["choice"].values()]
+    best = max([label for label in finals if above_rule(label)] or finals, key=mean)
     assert report["recorded_choice"]["recorded"] is (mean(best) > mean("seq2seq2seq"))
     if report["recorded_choice"]["recorded"]:
         options = read_choice(export)

@@ -66,3 +66,18 @@ def test_the_choice_each_seed_reports_is_picked_on_dev(tmp_path: Path) -> None:
     # without --candidates_pretrained there is no pre-trained row of the choice
     alone = dev_best_choices(dev, {k: v for k, v in labels.items() if k[0] == "seq2seq2seq"})
     assert alone["chosen"] == {"final": "G b", "pretrained": None}
+
+
+def test_a_choice_above_the_rule_on_every_dev_score_comes_first() -> None:
+    def row(r1: float, r2: float, rl: float) -> dict:
+        return {"rouge1": r1, "rouge2": r2, "rougeL": rl, "avg_words": 9.5}
+
+    labels = {("seq2seq2seq", (0.0, 0.5, 0.0), True): "headline", ("seq2seq2seq", (0.0, 0.5, 0.5), True): "contiguity"}
+    rule = row(35.19, 13.58, 31.86)
+    # the headline row has the better mean but is below the rule on R-2; the contiguity row is above it on all three
+    dev = {"headline": row(36.72, 13.46, 32.80), "contiguity": row(36.49, 13.69, 32.78), HEADLINE_BASELINE: rule}
+    assert dev_best_choices(dev, labels)["chosen_with_rule"]["final"] == "headline"
+    assert dev_best_choices(dev, labels, above=HEADLINE_BASELINE)["chosen_with_rule"]["final"] == "contiguity"
+    # when no row is above the rule on every score, the best mean is kept
+    dev["contiguity"] = row(36.49, 13.50, 32.78)
+    assert dev_best_choices(dev, labels, above=HEADLINE_BASELINE)["chosen_with_rule"]["final"] == "headline"
