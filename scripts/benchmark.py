@@ -470,6 +470,16 @@ def chosen_labels(args: argparse.Namespace, models: list[str], combos: list[tupl
             for combo in combos for with_rule in ([False, True] if args.candidates_with_rule else [False])}
 
 
+def same_weights(a: Any, b: Any) -> bool:
+    """True when two loaded models hold equal tensors under the same names (decoding them again gives nothing new)."""
+    import torch
+
+    if a is b:
+        return True
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
 def summarize(bench: Bench, name: str, documents: list[str]) -> dict[str, list[str]]:
     """4. every system's summaries of one set, by report row: each summarizer's, the rule's, each choice among
     candidates (with ``--candidates``), the Lead baselines and the rule at the dev-selected G's lengths. The
@@ -482,12 +492,16 @@ def summarize(bench: Bench, name: str, documents: list[str]) -> dict[str, list[s
     normalised = [normalize(d) for d in documents]  # G reads documents normalised like its training text
     systems = {}
     words = bench.g_words  # the cut, read once (a property that inspects the model)
+    decoded = []  # (model, how it reads, summaries): the dev-selected G is often the last one, the same weights
     for label, model in bench.loaded.items():
         started = time.perf_counter()
         prefix, decoding = bench.g_reading(model)
-        systems[label] = [trim_words(text, words) for text in summarize_texts(
+        same = next((texts for other, reading, texts in decoded
+                     if reading == (prefix, decoding) and same_weights(other, model)), None)
+        systems[label] = list(same) if same is not None else [trim_words(text, words) for text in summarize_texts(
             model, bench.tokenizer, normalised, decoding, max_document_tokens=cfg.model.max_document_tokens,
             num_beams=args.beams, progress=True, prefix=prefix)]
+        decoded.append((model, (prefix, decoding), systems[label]))
         bench.wall[f"summarize_{name}_{label}_seconds"] = time.perf_counter() - started
     if bench.stats is not None:
         systems[HEADLINE_BASELINE] = rule_summaries(normalised, bench.stats, cfg.pretrain, bench.rule_words)

@@ -354,3 +354,16 @@ def test_side_by_side_shows_g_the_rule_and_the_search_for_spread_documents(tiny_
     assert all(1 <= len(line.split(" | ")[3].split()) <= 5 for line in lines[2:])
     predictions.write_text("too short\n", encoding="utf-8")
     assert side.main(argv) == 2 and "1 lines for" in capsys.readouterr().err
+
+
+def test_same_weights_tells_a_copy_from_a_changed_model() -> None:
+    # the benchmark decodes the dev-selected G once when the last G is the same checkpoint
+    config = GPT2Config(vocab_size=20, n_positions=16, n_embd=8, n_layer=1, n_head=2)
+    torch.manual_seed(0)
+    model = GPT2LMHeadModel(config)
+    copy = GPT2LMHeadModel(config)
+    copy.load_state_dict(model.state_dict())
+    assert benchmark.same_weights(model, model) and benchmark.same_weights(model, copy)
+    with torch.no_grad():
+        copy.lm_head.weight[0, 0] += 1.0
+    assert not benchmark.same_weights(model, copy)
