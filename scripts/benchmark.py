@@ -40,7 +40,7 @@ from seq2seq2seq.eval.seed_results import (
     PRETRAINED_G,
     RULE_SEARCH,
     add_seed_results,
-    beats,
+    choice_rank,
     dev_best_choices,
 )
 from seq2seq2seq.paths import shared_data_dir
@@ -653,8 +653,8 @@ def write_report(bench: Bench) -> None:
 
 
 def record_choice(bench: Bench) -> dict:
-    """``--record_choice``: the dev-best choice (with or without the rule's candidates; one above the rule on every
-    dev score first) as summarize options in the dev-selected export, when its mean dev R-1/R-2/R-L is above G's
+    """``--record_choice``: the dev-best choice (with or without the rule's candidates; ranked as
+    ``choice_rank`` with the rule as the baseline) as summarize options in the dev-selected export, when its mean dev R-1/R-2/R-L is above G's
     greedy summary's; else G alone is the export's
     best and a choice recorded there before is removed. Returns what was done, for the report."""
     from seq2seq2seq.inference.recorded_choice import CHOICE_FILE, write_choice
@@ -663,9 +663,7 @@ def record_choice(bench: Bench) -> dict:
     dev, export = report["scores"]["dev"], Path(report["models"]["seq2seq2seq"])
     mean = {label: sum(dev[label][m] for m in ("rouge1", "rouge2", "rougeL")) / 3 for label in dev}
     finals = [c["final"] for c in report["choice"].values()]
-    # as dev_best_choices: a choice above the rule on every dev score first
-    best = max([f for f in finals if HEADLINE_BASELINE in dev and beats(dev, f, HEADLINE_BASELINE)] or finals,
-               key=mean.get)
+    best = max(finals, key=lambda label: choice_rank(dev, label, HEADLINE_BASELINE))  # as dev_best_choices
     if mean[best] <= mean["seq2seq2seq"]:
         (export / CHOICE_FILE).unlink(missing_ok=True)
         return {"recorded": False, "why": f"G alone is best on dev ({mean['seq2seq2seq']:.2f} mean ROUGE against "

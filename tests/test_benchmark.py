@@ -313,11 +313,12 @@ def test_record_choice_writes_the_dev_best_choice_into_the_export_only_when_it_b
     def mean(label: str) -> float:
         return sum(dev[label][m] for m in ("rouge1", "rouge2", "rougeL")) / 3
 
-    def above_rule(label: str) -> bool:
-        return all(dev[label][m] > dev[HEADLINE_BASELINE][m] for m in ("rouge1", "rouge2", "rougeL"))
+    def rank(label: str) -> tuple:  # above the rule on all three first (by mean), else the smallest shortfall
+        margin = min(dev[label][m] - dev[HEADLINE_BASELINE][m] for m in ("rouge1", "rouge2", "rougeL"))
+        return (True, mean(label)) if margin > 0 else (False, margin)
 
     finals = [c["final"] for c in report["choice"].values()]
-    best = max([label for label in finals if above_rule(label)] or finals, key=mean)
+    best = max(finals, key=rank)
     assert report["recorded_choice"]["recorded"] is (mean(best) > mean("seq2seq2seq"))
     if report["recorded_choice"]["recorded"]:
         options = read_choice(export)

@@ -6,7 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from seq2seq2seq.eval.seed_results import HEADLINE_BASELINE, PRETRAINED_G, add_seed_results, dev_best_choices
+from seq2seq2seq.eval.seed_results import (
+    HEADLINE_BASELINE,
+    PRETRAINED_G,
+    add_seed_results,
+    choice_rank,
+    dev_best_choices,
+)
 
 
 def test_seed_results_are_added_and_replaced_by_seed(tmp_path: Path) -> None:
@@ -78,6 +84,25 @@ def test_a_choice_above_the_rule_on_every_dev_score_comes_first() -> None:
     dev = {"headline": row(36.72, 13.46, 32.80), "contiguity": row(36.49, 13.69, 32.78), HEADLINE_BASELINE: rule}
     assert dev_best_choices(dev, labels)["chosen_with_rule"]["final"] == "headline"
     assert dev_best_choices(dev, labels, above=HEADLINE_BASELINE)["chosen_with_rule"]["final"] == "contiguity"
-    # when no row is above the rule on every score, the best mean is kept
+    # when no row is above the rule on every score, the smallest shortfall wins (maximin), not the best mean:
+    # headline's worst margin is R-2 13.46 - 13.58 = -0.12, contiguity's 13.50 - 13.58 = -0.08
     dev["contiguity"] = row(36.49, 13.50, 32.78)
+    assert dev_best_choices(dev, labels)["chosen_with_rule"]["final"] == "headline"
+    assert dev_best_choices(dev, labels, above=HEADLINE_BASELINE)["chosen_with_rule"]["final"] == "contiguity"
+    dev["contiguity"] = row(36.49, 13.40, 32.78)  # -0.18: now headline falls shorter by less
     assert dev_best_choices(dev, labels, above=HEADLINE_BASELINE)["chosen_with_rule"]["final"] == "headline"
+
+
+def test_choice_rank_by_hand() -> None:
+    def row(r1: float, r2: float, rl: float) -> dict:
+        return {"rouge1": r1, "rouge2": r2, "rougeL": rl}
+
+    scores = {"rule": row(30, 10, 27), "above": row(31, 11, 30), "short": row(33, 9.5, 30), "tie": row(31, 10, 28)}
+    assert choice_rank(scores, "above") == (True, 24.0)
+    assert choice_rank(scores, "above", "missing") == (True, 24.0)  # no such baseline: the mean alone
+    assert choice_rank(scores, "above", "rule") == (True, 24.0)
+    assert choice_rank(scores, "short", "rule") == (False, -0.5)
+    assert choice_rank(scores, "tie", "rule") == (False, 0)  # level on R-2 is not above
+    # any row above the baseline on all three outranks every row that is not, whatever the means
+    assert sorted(["short", "tie", "above"], key=lambda r: choice_rank(scores, r, "rule"), reverse=True) == [
+        "above", "tie", "short"]
