@@ -464,9 +464,16 @@ def test_an_export_runs_its_recorded_choice_unless_the_command_line_names_one(ex
     code, by_default, err = run()
     assert code == 0 and by_default == chosen, err
     assert run("--candidates", "4", "--fluency-weight", "0.5")[0] == 2  # a weight > 0 still needs the model
-    # a choice option on the command line sets the whole choice: here 4 candidates by a missing encoder, refused
+    # a choice option on the command line overrides its recorded value: here a missing encoder, refused
     code, _, err = run("--candidates", "4", "--similarity-model", str(tmp_path / "gone"))
     assert code == 2 and "sentence-embedding model" in err
+    # ... and the options it does not name stay recorded (this encoder, 4 samples): flag by flag
+    code, weighed, err = run("--contiguity-weight", "1")
+    assert code == 0, err
+    assert "recorded choice with --contiguity-weight from the command line" in err
+    assert weighed == run("--candidates", "4", "--similarity-model", str(encoder_dir), "--contiguity-weight", "1")[1]
+    code, fewer, err = run("--candidates", "2")
+    assert code == 0 and fewer == run("--candidates", "2", "--similarity-model", str(encoder_dir))[1], err
     # a recorded fluency LM that is gone: the error names it and the ways out
     write_choice(recorded, {"candidates": 4, "similarity_model": str(encoder_dir),
                             "fluency_model": str(tmp_path / "lm-deleted")}, {})
@@ -506,3 +513,39 @@ def test_a_recorded_choice_brings_its_word_order_unless_the_command_line_gives_o
     assert by_default == ordered and "(G's in the document's word order), ranked" in err
     assert run("--no-in-order")[0] == plain  # the command line's word order wins over the recorded one
     assert run("--candidates", "0")[0] == run("--candidates", "0", "--no-in-order")[0]  # G alone: as trained
+
+
+def test_merge_recorded_choice_flag_by_flag(tmp_path: Path) -> None:
+    from seq2seq2seq.inference.recorded_choice import merge_recorded_choice, write_choice
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_choice(tmp_path, {"candidates": 1, "headline_weight": 0.5, "contiguity_weight": 0.5, "corpus": str(corpus),
+                            "rule_candidate": True, "rule_samples": 8, "fluency_model": "", "fluency_weight": 0.0}, {})
+    line = {"candidates": None, "headline_weight": 0.0, "contiguity_weight": 0.0, "corpus": "",
+            "rule_candidate": False, "rule_samples": 0, "fluency_model": "", "fluency_weight": None, "quiet": False}
+
+    looked_up = []
+
+    def asked() -> Path:  # the export's folder, looked up only when a choice option is given
+        looked_up.append(tmp_path)
+        return tmp_path
+
+    # nothing given, or --candidates 0: the values as they are (the whole recorded choice or none applies later)
+    assert merge_recorded_choice(line, {"quiet"}, asked) == (line, None) and not looked_up
+    off = {**line, "candidates": 0}
+    assert merge_recorded_choice(off, {"candidates", "contiguity_weight"}, asked) == (off, None)
+    values, note = merge_recorded_choice({**line, "contiguity_weight": 1.0}, {"contiguity_weight"}, asked)
+    assert values["contiguity_weight"] == 1.0  # the flag given wins
+    assert (values["candidates"], values["headline_weight"], values["rule_samples"]) == (1, 0.5, 8)  # recorded
+    assert values["corpus"] == str(corpus.resolve()) and values["rule_candidate"] is True and not values["quiet"]
+    assert note.startswith("the export's recorded choice with --contiguity-weight from the command line")
+    # a flag set to its default still counts as given: --no-rule-candidate drops the rule's candidates
+    values, _ = merge_recorded_choice({**line, "rule_samples": 0}, {"rule_candidate", "rule_samples"}, asked)
+    assert values["rule_candidate"] is False and values["rule_samples"] == 0 and values["headline_weight"] == 0.5
+    # a fluency LM added to a recorded choice without one gets the default weight (None: 0.5), not the recorded 0
+    values, _ = merge_recorded_choice({**line, "fluency_model": "lm"}, {"fluency_model"}, asked)
+    assert values["fluency_model"] == "lm" and values["fluency_weight"] is None
+    # an export with no recorded choice: the command line alone
+    (tmp_path / "seq2seq2seq_choice.json").unlink()
+    assert merge_recorded_choice({**line, "candidates": 3}, {"candidates"}, asked) == ({**line, "candidates": 3}, None)

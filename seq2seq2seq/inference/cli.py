@@ -36,6 +36,7 @@ from seq2seq2seq.inference.api import (
     decoding_overrides,
     length_request,
     load_summarizer,
+    resolve_export,
     summarize_documents,
 )
 from seq2seq2seq.inference.files import (
@@ -49,7 +50,7 @@ from seq2seq2seq.inference.files import (
     split_lines,
     write_atomic,
 )
-from seq2seq2seq.inference.recorded_choice import RecordedChoiceError, with_recorded_choice
+from seq2seq2seq.inference.recorded_choice import RecordedChoiceError, merge_recorded_choice, with_recorded_choice
 from seq2seq2seq.language import DEFAULT_LANGUAGE
 from seq2seq2seq.models.build import ModelLoadError
 from seq2seq2seq.normalize import normalize
@@ -313,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", default="",
                    help="with --headline-weight or --rule-candidate: the corpus folder the model was trained on "
                         "(from data_prep, e.g. runs/corpus); only its word counts are read")
-    p.add_argument("--rule-candidate", action="store_true",
+    p.add_argument("--rule-candidate", action=argparse.BooleanOptionalAction, default=False,
                    help="with --candidates and --corpus: the no-model headline rule's summary (the pre-training "
                         "rule made deterministic, at --max-words or 10 words) is one more candidate; on Gigaword "
                         "it lifted the best choice above the rule itself (docs/lab/recipes.md)")
@@ -480,6 +481,22 @@ def write_summaries(text: str, output: Path | None) -> None:
         write_atomic(output, text)
 
 
+def command_line_choice(args: argparse.Namespace, argv: list[str] | None) -> argparse.Namespace:
+    """``args`` with the export's recorded choice under the choice flags the command line gives, each flag given
+    overriding its recorded value (``merge_recorded_choice``); the note saying so goes to stderr."""
+    explicit = build_parser()
+    for action in explicit._actions:  # no defaults: only what the command line writes reaches the namespace
+        action.default = argparse.SUPPRESS
+    given = set(vars(explicit.parse_args(argv)))  # the options written on the command line, defaults or not
+    try:
+        values, note = merge_recorded_choice(vars(args), given, lambda: resolve_export(args.model, args.best))
+    except RecordedChoiceError as err:
+        raise SummarizeError(str(err)) from None
+    if note and not args.quiet:
+        print(f"note: {note}", file=sys.stderr)
+    return argparse.Namespace(**values)
+
+
 def main(argv: list[str] | None = None) -> int:
     """The summarize command; the exit code: 0 ok, 2 usage or input error, 130 interrupted."""
     try:
@@ -487,7 +504,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:  # argparse has printed the usage error (or --help)
         return int(exit_.code or 0)
     try:
-        return run(SummarizeOptions.from_namespace(args))
+        return run(SummarizeOptions.from_namespace(command_line_choice(args, argv)))
     except (SummarizeError, ModelLoadError, ConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

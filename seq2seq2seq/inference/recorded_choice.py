@@ -6,15 +6,18 @@ when the dev-best choice (G's summary and samples, the rule's summary and varian
 own greedy summary on dev; the file holds the summarize options of that choice (paths absolute: the fluency LM,
 the similarity encoder, the corpus whose word counts the rule reads) and the scores it was picked on. ``summarize``
 applies it when the command line names no choice option at all; ``--candidates 0`` turns it off (G alone, greedy:
-the fastest), and any choice option given means the command line sets the whole choice. ``in_order`` (G's
-candidates keep the document's word order) comes with the recorded choice unless ``--in-order``/``--no-in-order``
-is given; it is no choice option of its own.
+the fastest). On the command line each choice option given overrides the recorded one of the same name and the rest
+stay recorded (:func:`merge_recorded_choice`: ``--contiguity-weight 1`` re-weighs the recorded choice); through the
+API (:func:`with_recorded_choice`), options that name any choice set the whole choice. ``in_order`` (G's candidates
+keep the document's word order) comes with the recorded choice unless ``--in-order``/``--no-in-order`` is given; it
+is no choice option of its own.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +94,28 @@ def with_recorded_choice(options: Any, folder: Path) -> tuple[Any, str | None]:
             + (" (G's in the document's word order)" if recorded.get("in_order") else "")
             + ", ranked by the rewards (--candidates 0: G alone, faster)")
     return dataclasses.replace(options, **recorded), note
+
+
+def merge_recorded_choice(values: dict[str, Any], given: set[str],
+                          folder: Callable[[], Path]) -> tuple[dict[str, Any], str | None]:
+    """The command line's option ``values`` (SummarizeOptions fields) with the recorded choice of the export
+    ``folder()`` (resolved only when a choice option is given) under them:
+    each choice option named in ``given`` (the options the command line set explicitly) keeps its value, the others
+    take the recorded ones. Unchanged, with no note, when no choice option is given (the recorded choice then applies
+    whole, as :func:`with_recorded_choice` does), when ``--candidates 0`` asks for G alone, or when the export
+    records no choice. A fluency model given for a recorded choice without one gets the default weight, not the
+    recorded 0."""
+    named = given & (set(CHOICE_OPTIONS) - {"in_order"})
+    if not named or values.get("candidates") == 0:
+        return values, None
+    recorded = read_choice(folder())
+    if recorded is None:
+        return values, None
+    keep = {key: value for key, value in recorded.items() if key not in given}
+    if keep.get("in_order") is None:
+        keep.pop("in_order", None)
+    if "fluency_model" in given and "fluency_weight" in keep and not recorded["fluency_model"]:
+        del keep["fluency_weight"]
+    flags = ", ".join("--" + key.replace("_", "-") for key in sorted(named))
+    note = f"the export's recorded choice with {flags} from the command line (--candidates 0: G alone, faster)"
+    return {**values, **keep}, note
