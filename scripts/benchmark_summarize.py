@@ -15,8 +15,8 @@ model need not emit end-of-sentence early, so the mean summary length is printed
 earlier decodes faster). The documents are the Gigaword test set, already normalised; model loading and
 normalisation are not timed; one untimed batch warms up each mode, and with --repeats the fastest run counts.
 Prints the machine's float32 matmul peak, then one line per mode: mode, docs, seconds, summaries/s, mean summary
-length in words and in tokens (up to and including end-of-sentence; with a small stand-in tokenizer most of a random
-model's ids have no text, so the word count can be near 0).
+length in words and in tokens (up to and including end-of-sentence, less a last word cut at the token cap; with a
+small stand-in tokenizer most of a random model's ids have no text, so the word count can be near 0).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ import torch
 from transformers import AutoTokenizer
 
 from seq2seq2seq.config import load_config
-from seq2seq2seq.decoding.sampling import summary_token_mask
+from seq2seq2seq.decoding import sampling
 from seq2seq2seq.hardware import matmul_peak_flops
 from seq2seq2seq.inference.api import (
     SummarizeError,
@@ -109,19 +109,18 @@ def main(argv: list[str] | None = None) -> int:
         model.to(args.device).eval()
         summarizer = Summarizer(model, tokenizer, cfg.decoding, cfg.model.max_document_tokens, Path(args.config))
         words = max_words = min_words = None
-    # count generated tokens (up to the first end-of-sentence) at the source: with a random model many ids have no
-    # text in the small tokenizer, so re-tokenizing the decoded summaries would undercount
+    # count generated tokens (up to the first end-of-sentence) where they are decoded: with a random model many ids
+    # have no text in the small tokenizer, so re-tokenizing the decoded summaries would undercount
     lengths: list[int] = []
-    generate = model.generate
+    generate_summaries = sampling.generate_summaries
 
-    def counting_generate(*a, **kw):
-        sequences = generate(*a, **kw)
-        summary_ids = sequences[:, 1:]
-        real = summary_token_mask(summary_ids, model.config.eos_token_id) * (summary_ids != model.config.pad_token_id)
+    def counting_generate_summaries(*a, **kw):
+        out = generate_summaries(*a, **kw)
+        real = out.summary_mask * (out.summary_ids != model.config.pad_token_id)
         lengths.extend(real.sum(1).tolist())
-        return sequences
+        return out
 
-    model.generate = counting_generate
+    sampling.generate_summaries = counting_generate_summaries
     parameters = sum(p.numel() for p in model.parameters())
     # every time is reported beside the machine's peak: machines of the same kind differ by up to 1.3x
     peak = matmul_peak_flops(seconds=args.peak_seconds, device=args.device)

@@ -8,7 +8,7 @@ from transformers import AutoModelForSeq2SeqLM
 
 from seq2seq2seq.config import ConfigError, ModelConfig
 from seq2seq2seq.models.build import build_seq2seq
-from seq2seq2seq.models.pointer import PointerBartForConditionalGeneration, pointer_mixture
+from seq2seq2seq.models.pointer import PointerBartForConditionalGeneration, pointer_mixture, pointer_mixture_at_source
 
 
 class StandInTokenizer:
@@ -79,6 +79,21 @@ def test_pointer_mixture_and_its_gradient_equal_the_probability_space_formula():
     torch.testing.assert_close(got, want)
     for g, w in zip(got_grads, want_grads):
         torch.testing.assert_close(g, w)
+
+def test_pointer_mixture_at_source_reads_the_mixture_at_the_sources_pieces():
+    # by hand (the by-hand case above): sources [2, 3, 1 (masked)] have log(0.25), log(0.5) and, padding, log(1/8)
+    at_source = pointer_mixture_at_source(torch.zeros(1, 1, 4), torch.tensor([[[0.0, math.log(3.0), 5.0]]]),
+                                          torch.zeros(1, 1, 1), torch.tensor([[2, 3, 1]]), torch.tensor([[1, 1, 0]]))
+    torch.testing.assert_close(at_source[0, 0], torch.tensor([0.25, 0.5, 0.125]).log())
+    # random inputs with repeats and padding: the full mixture gathered at the source's pieces
+    torch.manual_seed(1)
+    ids = torch.tensor([[4, 5, 4, 7, 0], [3, 3, 9, 0, 0]])
+    mask = (ids != 0).long()
+    inputs = (torch.randn(2, 3, 11) * 3, torch.randn(2, 3, 5), torch.randn(2, 3, 1))
+    full = pointer_mixture(*inputs, ids, mask)
+    torch.testing.assert_close(pointer_mixture_at_source(*inputs, ids, mask),
+                               full.gather(2, ids[:, None, :].expand(-1, 3, -1)))
+
 
 def test_a_copying_model_emits_only_source_tokens_without_any_constraint():
     model = tiny_pointer()

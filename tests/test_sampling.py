@@ -660,3 +660,64 @@ def test_the_uint8_mask_helpers_equal_torchs_bool_operations():
     assert torch.equal(and_rows(mask, keep), mask & keep[..., None])
     word_start = torch.rand(10) > 0.5
     assert torch.equal(and_rows(word_start.expand_as(mask), keep), word_start & keep[..., None])
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# greedy decoding at the document's positions (decoding/greedy.py) against generate
+
+
+WORD_LIMITS = DecodingConfig(max_summary_tokens=10, min_summary_tokens=3, source_only=True, whole_words=True,
+                             min_summary_words=2, max_summary_words=3, eos_damping=1.0, eos_damping_tokens=4)
+
+
+@pytest.mark.parametrize("cfg", [SOURCE_ONLY, WHOLE_WORDS, NO_REPEAT_WORDS, IN_ORDER, WORD_LIMITS],
+                         ids=["source_only", "whole_words", "no_repeat", "in_order", "word_limits"])
+def test_greedy_at_source_writes_generates_summaries(tiny_pointer_bart, documents, cfg, monkeypatch):
+    import copy
+
+    from seq2seq2seq.decoding import greedy, sampling
+
+    tiny_pointer_bart = copy.deepcopy(tiny_pointer_bart)
+    with torch.no_grad():
+        tiny_pointer_bart.final_logits_bias[0, EOS] = 4.0  # summaries that end early under every setting here
+    input_ids, attention_mask = documents
+    starts = stand_in_word_starts() if cfg.whole_words else None
+    expected = generate_summaries(tiny_pointer_bart, input_ids, attention_mask, cfg, word_start=starts,
+                                  finish_words=True, at_source=False)
+    ran = []
+
+    def recorded(*args, **kwargs):
+        ran.append(args[1].shape)
+        return greedy.greedy_at_source(*args, **kwargs)
+
+    monkeypatch.setattr(sampling, "greedy_at_source", recorded)
+    out = generate_summaries(tiny_pointer_bart, input_ids, attention_mask, cfg, word_start=starts, finish_words=True)
+    assert ran == [input_ids.shape]  # the loop over the document's positions ran, not generate
+    assert torch.equal(out.summary_ids, expected.summary_ids)
+    assert torch.equal(out.summary_mask, expected.summary_mask)
+    assert (out.summary_mask.sum(1) < out.summary_ids.shape[1]).any()  # some summaries end before others
+    # as a length-conditioned G's documents: a control token G never writes heads each document
+    blocked = sampling._blocked_ids(tiny_pointer_bart) + [49]
+    monkeypatch.setattr(sampling, "_blocked_ids", lambda model: blocked)
+    headed = input_ids.clone()
+    headed[:, 0] = 49
+    expected = generate_summaries(tiny_pointer_bart, headed, attention_mask, cfg, word_start=starts, at_source=False)
+    out = generate_summaries(tiny_pointer_bart, headed, attention_mask, cfg, word_start=starts)
+    assert torch.equal(out.summary_ids, expected.summary_ids)
+    assert not (out.summary_ids == 49).any()
+
+
+def test_greedy_at_source_only_where_it_decodes_as_generate(tiny_bart, tiny_pointer_bart, documents):
+    from seq2seq2seq.decoding.greedy import greedy_at_source_applies
+
+    input_ids, attention_mask = documents
+    constraint = constraint_for(tiny_pointer_bart, input_ids, SOURCE_ONLY)
+    assert greedy_at_source_applies(tiny_pointer_bart, input_ids, attention_mask, constraint)
+    assert not greedy_at_source_applies(tiny_pointer_bart, input_ids, attention_mask, None)  # no source restriction
+    assert not greedy_at_source_applies(tiny_bart, input_ids, attention_mask, constraint)  # no pointer
+    cut = input_ids.clone()
+    cut[1, -1] = 7  # a document without end-of-sentence among its pieces: generate may still end it
+    assert not greedy_at_source_applies(tiny_pointer_bart, cut, attention_mask, constraint)
+    expected = generate_summaries(tiny_pointer_bart, cut, attention_mask, SOURCE_ONLY, at_source=False)
+    assert torch.equal(generate_summaries(tiny_pointer_bart, cut, attention_mask, SOURCE_ONLY).summary_ids,
+                       expected.summary_ids)

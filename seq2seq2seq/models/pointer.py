@@ -56,25 +56,46 @@ def pointer_mixture(lm_logits: torch.Tensor, copy_scores: torch.Tensor, gate_log
     instead of being clamped.
     """
     lm_logits = lm_logits.float()
-    gate_logits = gate_logits.float()
-    generated = lm_logits.log_softmax(-1) + nn.functional.logsigmoid(gate_logits)  # (b, t, V): log(g p_vocab)
-    real = source_mask != 0  # (b, s)
-    attention = copy_scores.float().masked_fill(~real[:, None, :], float("-inf")).softmax(-1)  # (b, t, s)
-    same_piece = (source_ids[:, :, None] == source_ids[:, None, :]) & real[:, None, :]  # (b, s, s')
-    copied = attention @ same_piece.transpose(1, 2).float()  # (b, t, s): attention on the piece at each position
+    generated = lm_logits.log_softmax(-1) + nn.functional.logsigmoid(gate_logits.float())  # (b, t, V): log(g p_vocab)
     index = source_ids[:, None, :].expand(-1, lm_logits.shape[1], -1)  # (b, t, s)
-    at_source = generated.gather(2, index)
-    # no copy probability (padding, or attention that underflowed): the generated term alone, and a finite log in
-    # the branch not taken, so that no NaN reaches the gradient
-    has_copy = copied > 0
-    copy_term = nn.functional.logsigmoid(-gate_logits) + copied.masked_fill(~has_copy, 1.0).log()
-    mixed = torch.where(has_copy, torch.logaddexp(at_source, copy_term), at_source)
+    mixed = _add_copy(generated.gather(2, index), copy_scores, gate_logits, source_ids, source_mask)
     # every position of a repeated piece writes the same value, but scatter passes the piece's gradient back to each
     # of them: only the first occurrence keeps it
     earlier = torch.ones(source_ids.shape[1], source_ids.shape[1], dtype=torch.bool, device=source_ids.device).tril(-1)
     repeat = ((source_ids[:, :, None] == source_ids[:, None, :]) & earlier).any(-1)  # (b, s)
     mixed = torch.where(repeat[:, None, :], mixed.detach(), mixed)
     return generated.scatter(2, index, mixed)
+
+
+def pointer_mixture_at_source(lm_logits: torch.Tensor, copy_scores: torch.Tensor, gate_logits: torch.Tensor,
+                              source_ids: torch.Tensor, source_mask: torch.Tensor) -> torch.Tensor:
+    """:func:`pointer_mixture` read at the source's positions only: ``pointer_mixture(...).gather(2, index)`` with
+    ``index`` the source ids repeated over t, without the (b, t, V) log-probabilities. Same arguments; returns
+    (b, t, s) log-probabilities, the one at position j being that of the piece ``source_ids[:, j]``.
+
+    The vocabulary enters only through its normaliser (one logsumexp) and the logits at the source's pieces, so a
+    decoding step that may only write source pieces (``decoding.source_only``) needs no other pass over V."""
+    lm_logits = lm_logits.float()
+    index = source_ids[:, None, :].expand(-1, lm_logits.shape[1], -1)  # (b, t, s)
+    generated = (lm_logits.gather(2, index) - lm_logits.logsumexp(-1, keepdim=True)
+                 + nn.functional.logsigmoid(gate_logits.float()))  # log(g p_vocab) at each source piece
+    return _add_copy(generated, copy_scores, gate_logits, source_ids, source_mask)
+
+
+def _add_copy(generated: torch.Tensor, copy_scores: torch.Tensor, gate_logits: torch.Tensor,
+              source_ids: torch.Tensor, source_mask: torch.Tensor) -> torch.Tensor:
+    """log(g p_vocab + (1 - g) p_copy) at each source position, from ``generated`` = log(g p_vocab) there
+    (b, t, s). A source piece's copy probability pools the attention of every source position holding it."""
+    gate_logits = gate_logits.float()
+    real = source_mask != 0  # (b, s)
+    attention = copy_scores.float().masked_fill(~real[:, None, :], float("-inf")).softmax(-1)  # (b, t, s)
+    same_piece = (source_ids[:, :, None] == source_ids[:, None, :]) & real[:, None, :]  # (b, s, s')
+    copied = attention @ same_piece.transpose(1, 2).float()  # (b, t, s): attention on the piece at each position
+    # no copy probability (padding, or attention that underflowed): the generated term alone, and a finite log in
+    # the branch not taken, so that no NaN reaches the gradient
+    has_copy = copied > 0
+    copy_term = nn.functional.logsigmoid(-gate_logits) + copied.masked_fill(~has_copy, 1.0).log()
+    return torch.where(has_copy, torch.logaddexp(generated, copy_term), generated)
 
 
 class PointerBartForConditionalGeneration(BartForConditionalGeneration):
@@ -96,6 +117,17 @@ class PointerBartForConditionalGeneration(BartForConditionalGeneration):
                 raise ValueError("the pointer model needs the source token ids: call generate(input_ids=...)")
             kwargs["decoder_source_ids"] = source
         return super().generate(inputs, **kwargs)
+
+    def pointer_heads(self, hidden: torch.Tensor, memory: torch.Tensor
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The three inputs of :func:`pointer_mixture` for decoder states ``hidden`` (b, t, d) over the encoder's
+        ``memory`` (b, s, d): vocabulary logits (b, t, V), copy scores (b, t, s) and the gate's logit (b, t, 1)."""
+        lm_logits = self.lm_head(hidden) + self.final_logits_bias.to(hidden.dtype)
+        # query (W_q h) against keys (W_k m), as (W_q h)^T W_k m: the key projection then costs t rows, not the
+        # encoder's s at every decoding step (the memory is the same at each step)
+        query = self.copy_query(hidden) @ self.copy_key.weight  # (b, t, d)
+        copy_scores = query @ memory.transpose(1, 2) / math.sqrt(hidden.shape[-1])  # (b, t, s)
+        return lm_logits, copy_scores, self.copy_gate(hidden)
 
     def forward(self, input_ids: torch.LongTensor | None = None, attention_mask: torch.Tensor | None = None,
                 decoder_input_ids: torch.LongTensor | None = None,
@@ -121,12 +153,7 @@ class PointerBartForConditionalGeneration(BartForConditionalGeneration):
                              encoder_outputs=encoder_outputs, decoder_attention_mask=decoder_attention_mask,
                              use_cache=use_cache, **kwargs)
         hidden, memory = outputs.last_hidden_state, outputs.encoder_last_hidden_state  # (b, t, d), (b, s, d)
-        lm_logits = self.lm_head(hidden) + self.final_logits_bias.to(hidden.dtype)
-        # query (W_q h) against keys (W_k m), as (W_q h)^T W_k m: the key projection then costs t rows, not the
-        # encoder's s at every decoding step (the memory is the same at each step)
-        query = self.copy_query(hidden) @ self.copy_key.weight  # (b, t, d)
-        copy_scores = query @ memory.transpose(1, 2) / math.sqrt(hidden.shape[-1])  # (b, t, s)
-        log_probs = pointer_mixture(lm_logits, copy_scores, self.copy_gate(hidden), source_ids, attention_mask)
+        log_probs = pointer_mixture(*self.pointer_heads(hidden, memory), source_ids, attention_mask)
         loss = None
         if labels is not None:
             loss = nn.functional.nll_loss(log_probs.flatten(0, 1), labels.flatten(), ignore_index=-100)
