@@ -3,7 +3,9 @@
 The decoding constraints (source-only pieces, no end-of-sentence before the minimum length, end-of-sentence damping)
 live in one function, :func:`constrain_logits`, used both inside ``generate`` (through a LogitsProcessor) and in the
 teacher-forced pass that computes the per-token log-probabilities REINFORCE needs. That way a summary's log-prob is
-taken under exactly the distribution it was sampled from.
+taken under exactly the distribution it was sampled from. A pointer G's greedy decoding under the source restriction
+runs the same constraints at the document's positions instead of over the vocabulary (``decoding/greedy.py``; its
+tests check that it writes ``generate``'s summaries).
 """
 
 from __future__ import annotations
