@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine: set-up, data preparation (reused if present), training with the quickstart
 # config, summaries of the dev slice and the Gigaword test set, and the ROUGE table beside the Lead baselines.
-#   bash scripts/run_main.sh                                   # quickstart (16-19 minutes on 2 cores)
+#   bash scripts/run_main.sh                                   # quickstart (15-19 minutes on 2 cores)
 #   bash scripts/run_main.sh --config scripts/configs/cpu.yaml # the 2-hour CPU configuration
 set -euo pipefail
 cd "$(dirname "$0")/.."
