@@ -543,6 +543,8 @@ def test_merge_recorded_choice_flag_by_flag(tmp_path: Path) -> None:
     # a flag set to its default still counts as given: --no-rule-candidate drops the rule's candidates
     values, _ = merge_recorded_choice({**line, "rule_samples": 0}, {"rule_candidate", "rule_samples"}, asked)
     assert values["rule_candidate"] is False and values["rule_samples"] == 0 and values["headline_weight"] == 0.5
+    values, _ = merge_recorded_choice(line, {"rule_candidate"}, asked)  # --no-rule-candidate alone: no variants
+    assert values["rule_candidate"] is False and values["rule_samples"] == 0 and values["candidates"] == 1
     # a fluency LM added to a recorded choice without one gets the default weight (None: 0.5), not the recorded 0
     values, _ = merge_recorded_choice({**line, "fluency_model": "lm"}, {"fluency_model"}, asked)
     assert values["fluency_model"] == "lm" and values["fluency_weight"] is None

@@ -104,7 +104,7 @@ def merge_recorded_choice(values: dict[str, Any], given: set[str],
     take the recorded ones. Unchanged, with no note, when no choice option is given (the recorded choice then applies
     whole, as :func:`with_recorded_choice` does), when ``--candidates 0`` asks for G alone, or when the export
     records no choice. A fluency model given for a recorded choice without one gets the default weight, not the
-    recorded 0."""
+    recorded 0; ``--no-rule-candidate`` drops the recorded rule variants too."""
     named = given & (set(CHOICE_OPTIONS) - {"in_order"})
     if not named or values.get("candidates") == 0:
         return values, None
@@ -116,6 +116,8 @@ def merge_recorded_choice(values: dict[str, Any], given: set[str],
         keep.pop("in_order", None)
     if "fluency_model" in given and "fluency_weight" in keep and not recorded["fluency_model"]:
         del keep["fluency_weight"]
+    if "rule_samples" in keep and not values.get("rule_candidate", True) and "rule_candidate" in given:
+        keep["rule_samples"] = 0  # --no-rule-candidate drops the recorded variants of the rule with it
     flags = ", ".join("--" + key.replace("_", "-") for key in sorted(named))
     note = f"the export's recorded choice with {flags} from the command line (--candidates 0: G alone, faster)"
     return {**values, **keep}, note
