@@ -653,10 +653,10 @@ def write_report(bench: Bench) -> None:
 
 
 def record_choice(bench: Bench) -> dict:
-    """``--record_choice``: the dev-best choice (with or without the rule's candidates; ranked as
-    ``choice_rank`` with the rule as the baseline) as summarize options in the dev-selected export, when its mean dev R-1/R-2/R-L is above G's
-    greedy summary's; else G alone is the export's
-    best and a choice recorded there before is removed. Returns what was done, for the report."""
+    """``--record_choice``: the dev-best choice (with or without the rule's candidates; ranked as ``choice_rank``
+    with the rule as the baseline) as summarize options in the dev-selected export, when its mean dev R-1/R-2/R-L is
+    above G's greedy summary's; else G alone is the export's best and a choice recorded there before is removed.
+    Returns what was done, for the report."""
     from seq2seq2seq.inference.recorded_choice import CHOICE_FILE, write_choice
 
     args, cfg, report = bench.args, bench.cfg, bench.report
